@@ -1,0 +1,138 @@
+import type { Decoder } from './codec/Decoder.js';
+import type { Encoder } from './codec/Encoder.js';
+import type { Dot } from './Dot.js';
+import type { ReplicaId } from './ReplicaId.js';
+import { VersionVector } from './VersionVector.js';
+
+/**
+ * The set of dots a state has seen, possibly with gaps: a version vector for the contiguous
+ * prefix of each replica plus a "dot cloud" of the dots beyond it. A delta carries just the
+ * dots it touches, so joining deltas out of order leaves gaps; when the missing dots arrive,
+ * `compact` folds the cloud back into the vector (Almeida, Shoker, Baquero, "Delta State
+ * Replicated Data Types", JPDC 2018, §5.2).
+ */
+export class CausalContext {
+  readonly vv: VersionVector;
+  private readonly cloud = new Map<ReplicaId, Set<number>>();
+
+  constructor(vv: VersionVector = new VersionVector()) {
+    this.vv = vv;
+  }
+
+  static of(dots: Iterable<Dot>): CausalContext {
+    const ctx = new CausalContext();
+    for (const d of dots) ctx.add(d);
+    return ctx;
+  }
+
+  contains(dot: Dot): boolean {
+    return this.vv.includes(dot) || (this.cloud.get(dot.replica)?.has(dot.seq) ?? false);
+  }
+
+  add(dot: Dot): void {
+    if (this.vv.includes(dot)) return;
+    if (dot.seq === this.vv.get(dot.replica) + 1) {
+      this.vv.advance(dot.replica, dot.seq);
+      this.compact(dot.replica);
+      return;
+    }
+    let seqs = this.cloud.get(dot.replica);
+    if (!seqs) {
+      seqs = new Set();
+      this.cloud.set(dot.replica, seqs);
+    }
+    seqs.add(dot.seq);
+  }
+
+  /** The next dot of `replica`, recorded as seen. */
+  next(replica: ReplicaId): Dot {
+    let max = this.vv.get(replica);
+    const seqs = this.cloud.get(replica);
+    if (seqs) for (const s of seqs) if (s > max) max = s;
+    const dot = { replica, seq: max + 1 };
+    this.add(dot);
+    return dot;
+  }
+
+  merge(other: CausalContext): this {
+    this.vv.merge(other.vv);
+    for (const [r, seqs] of other.cloud) {
+      let mine = this.cloud.get(r);
+      if (!mine) {
+        mine = new Set();
+        this.cloud.set(r, mine);
+      }
+      for (const s of seqs) mine.add(s);
+    }
+    for (const r of this.cloud.keys()) this.compact(r);
+    return this;
+  }
+
+  private compact(replica: ReplicaId): void {
+    const seqs = this.cloud.get(replica);
+    if (!seqs) return;
+    let top = this.vv.get(replica);
+    while (seqs.has(top + 1)) top++;
+    this.vv.advance(replica, top);
+    for (const s of seqs) if (s <= top) seqs.delete(s);
+    if (seqs.size === 0) this.cloud.delete(replica);
+  }
+
+  /** The dots beyond the version vector, sorted per replica. */
+  cloudDots(): Dot[] {
+    const out: Dot[] = [];
+    for (const [replica, seqs] of this.cloud)
+      for (const seq of [...seqs].sort((a, b) => a - b)) out.push({ replica, seq });
+    return out;
+  }
+
+  equals(other: CausalContext): boolean {
+    if (!this.vv.equals(other.vv) || this.cloud.size !== other.cloud.size) return false;
+    for (const [r, seqs] of this.cloud) {
+      const theirs = other.cloud.get(r);
+      if (!theirs || theirs.size !== seqs.size) return false;
+      for (const s of seqs) if (!theirs.has(s)) return false;
+    }
+    return true;
+  }
+
+  clone(): CausalContext {
+    const ctx = new CausalContext(this.vv.clone());
+    for (const [r, seqs] of this.cloud) ctx.cloud.set(r, new Set(seqs));
+    return ctx;
+  }
+
+  encodeTo(enc: Encoder): void {
+    this.vv.encodeTo(enc);
+    enc.uint(this.cloud.size);
+    for (const [r, seqs] of this.cloud) {
+      enc.replica(r);
+      enc.uint(seqs.size);
+      // Ascending gaps keep the numbers small.
+      let prev = this.vv.get(r);
+      for (const s of [...seqs].sort((a, b) => a - b)) {
+        enc.uint(s - prev);
+        prev = s;
+      }
+    }
+  }
+
+  static decodeFrom(dec: Decoder): CausalContext {
+    const ctx = new CausalContext(VersionVector.decodeFrom(dec));
+    const n = dec.count(2);
+    for (let i = 0; i < n; i++) {
+      const r = dec.replica();
+      if (ctx.cloud.has(r)) dec.fail('BAD_VALUE', 'duplicate replica in dot cloud');
+      const m = dec.count();
+      let seq = ctx.vv.get(r);
+      for (let j = 0; j < m; j++) {
+        const gap = dec.uint();
+        if (gap === 0) dec.fail('BAD_VALUE', 'dot cloud not strictly ascending');
+        seq += gap;
+        if (seq > Number.MAX_SAFE_INTEGER) dec.fail('BAD_VALUE', 'dot beyond 2^53');
+        ctx.add({ replica: r, seq });
+      }
+    }
+    return ctx;
+  }
+}

@@ -1,0 +1,131 @@
+import type { Decoder } from './codec/Decoder.js';
+import type { Encoder } from './codec/Encoder.js';
+import { InvalidArgumentError } from './errors.js';
+
+/** Plain JSON: what registers, sets and maps hold as leaf values. */
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+
+enum JsonTag {
+  Null = 0,
+  False = 1,
+  True = 2,
+  Int = 3,
+  Float = 4,
+  String = 5,
+  Array = 6,
+  Object = 7,
+}
+
+/** Throws `NOT_JSON` for anything JSON cannot represent (undefined, NaN, functions, cycles, class instances). */
+export function assertJson(value: unknown, depth = 0): asserts value is Json {
+  if (depth > 64) throw new InvalidArgumentError('NOT_JSON', 'value nested deeper than 64 levels');
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InvalidArgumentError('NOT_JSON', `${value} is not a JSON number`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) assertJson(v, depth + 1);
+    return;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) assertJson(v, depth + 1);
+    return;
+  }
+  throw new InvalidArgumentError('NOT_JSON', `a ${typeof value} is not a JSON value`);
+}
+
+/**
+ * A string that is equal for two JSON values exactly when the values are deeply equal (object
+ * keys sorted). Sets and maps use it as the identity of an element.
+ */
+export function jsonKey(value: Json): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return Object.is(value, -0) ? '-0' : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(jsonKey).join(',')}]`;
+  const obj = value as { readonly [key: string]: Json };
+  const keys = Object.keys(obj).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${jsonKey(obj[k]!)}`).join(',')}}`;
+}
+
+export function writeJson(enc: Encoder, value: Json): void {
+  if (value === null) enc.byte(JsonTag.Null);
+  else if (value === false) enc.byte(JsonTag.False);
+  else if (value === true) enc.byte(JsonTag.True);
+  else if (typeof value === 'number') {
+    // Zig-zag doubles the magnitude, so only integers below 2^52 stay exact as varints.
+    if (Number.isInteger(value) && Math.abs(value) < 2 ** 52 && !Object.is(value, -0)) {
+      enc.byte(JsonTag.Int);
+      enc.int(value);
+    } else {
+      enc.byte(JsonTag.Float);
+      enc.float64(value);
+    }
+  } else if (typeof value === 'string') {
+    enc.byte(JsonTag.String);
+    enc.string(value);
+  } else if (Array.isArray(value)) {
+    enc.byte(JsonTag.Array);
+    enc.uint(value.length);
+    for (const v of value) writeJson(enc, v);
+  } else {
+    const obj = value as { readonly [key: string]: Json };
+    const keys = Object.keys(obj);
+    enc.byte(JsonTag.Object);
+    enc.uint(keys.length);
+    for (const k of keys) {
+      enc.string(k);
+      writeJson(enc, obj[k]!);
+    }
+  }
+}
+
+export function readJson(dec: Decoder): Json {
+  const tag = dec.byte();
+  switch (tag) {
+    case JsonTag.Null:
+      return null;
+    case JsonTag.False:
+      return false;
+    case JsonTag.True:
+      return true;
+    case JsonTag.Int: {
+      return dec.int();
+    }
+    case JsonTag.Float: {
+      const n = dec.float64();
+      if (!Number.isFinite(n)) dec.fail('BAD_VALUE', 'non-finite number');
+      return n;
+    }
+    case JsonTag.String:
+      return dec.string();
+    case JsonTag.Array: {
+      const n = dec.count();
+      const out: Json[] = [];
+      dec.enter();
+      for (let i = 0; i < n; i++) out.push(readJson(dec));
+      dec.leave();
+      return out;
+    }
+    case JsonTag.Object: {
+      const n = dec.count(2);
+      const out: Record<string, Json> = {};
+      dec.enter();
+      for (let i = 0; i < n; i++) {
+        const k = dec.string();
+        if (Object.hasOwn(out, k)) dec.fail('BAD_VALUE', `duplicate object key ${JSON.stringify(k)}`);
+        // defineProperty, not assignment: a hostile "__proto__" key must stay a plain key.
+        Object.defineProperty(out, k, {
+          value: readJson(dec),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      dec.leave();
+      return out;
+    }
+    default:
+      return dec.fail('BAD_TAG', `unknown JSON tag ${tag}`);
+  }
+}

@@ -1,0 +1,213 @@
+import { Causal, type CausalType } from './Causal.js';
+import { CausalContext } from './CausalContext.js';
+import type { Crdt, CrdtType } from './Crdt.js';
+import type { Decoder } from './codec/Decoder.js';
+import type { Encoder } from './codec/Encoder.js';
+import type { Dot } from './Dot.js';
+import { Embedded } from './Embedded.js';
+import { InvalidArgumentError } from './errors.js';
+import type { ReplicaId } from './ReplicaId.js';
+
+type Field = Causal<unknown>;
+
+/** Wire tags are below 64, so one UTF-16 unit names the field's type. */
+const MAX_TAG = 64;
+
+function fieldKey(name: string, tag: number): string {
+  return String.fromCharCode(tag) + name;
+}
+
+/**
+ * Add-wins map of nested CRDTs (Almeida et al. 2018, §7.4, "ORMap"; seed 001's AddWinsMap,
+ * seed 004's ORMap). Every field is a causal CRDT sharing the map's causal context, so one
+ * context tracks every dot at any depth. A field exists while its store holds a dot:
+ *
+ * - removing a key drops the dots the remover saw, in every nested level at once;
+ * - an update concurrent with that removal made a dot the remover never saw, so the key
+ *   survives with that update (update wins);
+ * - plain CRDTs (counters, GSet, LWWMap, ...) are wrapped in `Embedded` so they too can be
+ *   removed without coming back.
+ *
+ * A field is identified by name *and* type, like Riak DT's map: two replicas that concurrently
+ * create `tags` as an ORSet and as a counter keep both, rather than one silently destroying the
+ * other. `value()` shows, for such a name, the type with the higher tag; `get` reads either.
+ */
+export class ORMap extends Causal<Record<string, unknown>> {
+  static readonly tag = 11;
+  static readonly typeName = 'ORMap';
+  static readonly causal = true;
+
+  /** Keyed by `fieldKey(name, tag)`. Invariant: no field is bottom. */
+  private readonly fields = new Map<string, Field>();
+
+  static empty(): ORMap {
+    return new ORMap(new CausalContext());
+  }
+
+  static emptyIn(ctx: CausalContext): ORMap {
+    return new ORMap(ctx);
+  }
+
+  /** The field `name` of `type`, or undefined. A plain CRDT is returned as its joined state: read it, don't mutate it. */
+  get<T extends Crdt>(name: string, type: CrdtType<T>): T | undefined {
+    const field = this.fields.get(fieldKey(name, type.tag));
+    if (!field) return undefined;
+    return (type.causal ? field : (field as Embedded<T>).view()) as T;
+  }
+
+  has(name: string, type?: CrdtType): boolean {
+    if (type) return this.fields.has(fieldKey(name, type.tag));
+    for (let tag = 1; tag < MAX_TAG; tag++) if (this.fields.has(fieldKey(name, tag))) return true;
+    return false;
+  }
+
+  /**
+   * Mutates field `name` of `type`, creating it if absent. `fn` receives the field and returns
+   * the delta of its mutation (join several with `join` to return them as one); for a plain
+   * CRDT it receives a copy to mutate and its result is ignored. Returns the map's delta.
+   */
+  update<T extends Crdt>(replica: ReplicaId, name: string, type: CrdtType<T>, fn: (field: T) => T): ORMap {
+    if (type.tag < 1 || type.tag >= MAX_TAG)
+      throw new InvalidArgumentError('TYPE_MISMATCH', `bad tag ${type.tag}`);
+    const key = fieldKey(name, type.tag);
+    const field = this.fields.get(key) ?? this.newField(type);
+    let fieldDelta: Field;
+    if (type.causal) {
+      fieldDelta = fn(field as unknown as T) as unknown as Field;
+      if (!(fieldDelta instanceof Causal) || fieldDelta.constructor !== field.constructor) {
+        throw new InvalidArgumentError(
+          'TYPE_MISMATCH',
+          `update of ${type.typeName} must return that type's delta`,
+        );
+      }
+    } else {
+      fieldDelta = (field as Embedded<T>).update(replica, fn);
+    }
+    if (field.isBottom()) this.fields.delete(key);
+    else this.fields.set(key, field);
+    const delta = new ORMap(fieldDelta.ctx);
+    if (!fieldDelta.isBottom()) delta.fields.set(key, fieldDelta);
+    return delta;
+  }
+
+  /** Removes `name` (of `type`, or of every type) as far as this replica has seen it; returns the delta. */
+  remove(name: string, type?: CrdtType): ORMap {
+    const dots: Dot[] = [];
+    for (let tag = type?.tag ?? 1; tag < (type ? type.tag + 1 : MAX_TAG); tag++) {
+      const key = fieldKey(name, tag);
+      const field = this.fields.get(key);
+      if (!field) continue;
+      field.collectDots(dots);
+      this.fields.delete(key);
+    }
+    return new ORMap(CausalContext.of(dots));
+  }
+
+  /** Field names, sorted. */
+  keys(): string[] {
+    return [...new Set([...this.fields.keys()].map((k) => k.slice(1)))].sort();
+  }
+
+  get size(): number {
+    return this.fields.size;
+  }
+
+  /** Plain JSON-like view: each field's value, fields sorted by name. */
+  value(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    // Sorting by (name, tag) and letting later writes win shows the higher tag on a name clash.
+    const keys = [...this.fields.keys()].sort((a, b) =>
+      a.slice(1) < b.slice(1) ? -1 : a.slice(1) > b.slice(1) ? 1 : a < b ? -1 : 1,
+    );
+    for (const k of keys) {
+      Object.defineProperty(out, k.slice(1), {
+        value: this.fields.get(k)!.value(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+
+  private newField<T extends Crdt>(type: CrdtType<T>): Field {
+    return type.causal ? (type as unknown as CausalType).emptyIn(this.ctx) : new Embedded(this.ctx, type);
+  }
+
+  joinStore(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
+    for (const [k, theirField] of other.fields) {
+      let field = this.fields.get(k);
+      if (!field) {
+        field = theirField.fresh(this.ctx);
+        this.fields.set(k, field);
+      }
+      field.joinStore(theirField, mine, theirs);
+      if (field.isBottom()) this.fields.delete(k);
+    }
+    for (const [k, field] of this.fields) {
+      if (other.fields.has(k)) continue;
+      // The other side has no such field: join with its bottom, which drops the dots it saw.
+      field.joinStore(field.fresh(theirs), mine, theirs);
+      if (field.isBottom()) this.fields.delete(k);
+    }
+  }
+
+  isBottom(): boolean {
+    return this.fields.size === 0;
+  }
+
+  collectDots(out: Dot[]): void {
+    for (const f of this.fields.values()) f.collectDots(out);
+  }
+
+  fresh(ctx: CausalContext): this {
+    return new ORMap(ctx) as this;
+  }
+
+  cloneIn(ctx: CausalContext): this {
+    const copy = new ORMap(ctx);
+    for (const [k, f] of this.fields) copy.fields.set(k, f.cloneIn(ctx));
+    return copy as this;
+  }
+
+  storeEquals(other: ORMap): boolean {
+    if (this.fields.size !== other.fields.size) return false;
+    for (const [k, f] of this.fields) {
+      const o = other.fields.get(k);
+      if (!o || !f.storeEquals(o)) return false;
+    }
+    return true;
+  }
+
+  encodeStore(enc: Encoder): void {
+    enc.uint(this.fields.size);
+    for (const [k, f] of this.fields) {
+      enc.string(k.slice(1));
+      enc.byte(k.charCodeAt(0));
+      f.encodeStore(enc);
+    }
+  }
+
+  static decodeStore(dec: Decoder, ctx: CausalContext): ORMap {
+    const m = new ORMap(ctx);
+    const n = dec.count(3);
+    dec.enter();
+    for (let i = 0; i < n; i++) {
+      const name = dec.string();
+      const type = dec.type(dec.byte());
+      const key = fieldKey(name, type.tag);
+      if (m.fields.has(key)) dec.fail('BAD_VALUE', `duplicate field ${JSON.stringify(name)}`);
+      const field = type.causal
+        ? (type as unknown as CausalType).decodeStore(dec, ctx)
+        : Embedded.decodeStore(dec, ctx, type);
+      if (field.isBottom()) dec.fail('BAD_VALUE', `empty field ${JSON.stringify(name)}`);
+      m.fields.set(key, field);
+    }
+    dec.leave();
+    return m;
+  }
+
+  static decodeFrom(dec: Decoder): ORMap {
+    return ORMap.decodeStore(dec, CausalContext.decodeFrom(dec));
+  }
+}

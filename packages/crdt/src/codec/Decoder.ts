@@ -1,0 +1,147 @@
+import type { CrdtType } from '../Crdt.js';
+import { DecodeError } from '../errors.js';
+import { MAX_REPLICA_ID_BYTES, type ReplicaId } from '../ReplicaId.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Deep enough for any real document, shallow enough that recursion can never exhaust the stack. */
+export const MAX_DEPTH = 64;
+
+/**
+ * Reads what `Encoder` wrote. Every read checks the bytes that remain, every count is bounded by
+ * them (each counted item takes at least one byte), so decoding costs time and memory linear in
+ * the input, whatever it declares. Every failure is a `DecodeError`.
+ */
+export class Decoder {
+  private pos = 0;
+  private depth = 0;
+  private readonly view: DataView;
+  private readonly replicaTable: ReplicaId[] = [];
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly types: ReadonlyMap<number, CrdtType> = new Map(),
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  fail(code: DecodeError['code'], message: string): never {
+    throw new DecodeError(code, message, this.pos);
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  byte(): number {
+    if (this.pos >= this.buf.length) this.fail('TRUNCATED', 'expected a byte');
+    return this.buf[this.pos++]!;
+  }
+
+  uint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (result > Number.MAX_SAFE_INTEGER) this.fail('BAD_VALUE', 'integer beyond 2^53');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    return this.fail('BAD_VALUE', 'integer longer than 8 bytes');
+  }
+
+  int(): number {
+    const z = this.uint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  /** A count of items that follow, each at least `minBytes` long: never more than the input holds. */
+  count(minBytes = 1): number {
+    const n = this.uint();
+    if (n * minBytes > this.remaining)
+      this.fail('BAD_LENGTH', `count ${n} exceeds the ${this.remaining} bytes left`);
+    return n;
+  }
+
+  float64(): number {
+    if (this.remaining < 8) this.fail('TRUNCATED', 'expected 8 bytes of float');
+    const n = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return n;
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n > this.remaining) this.fail('BAD_LENGTH', `length ${n} exceeds the ${this.remaining} bytes left`);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(): string {
+    const raw = this.bytes(this.uint());
+    try {
+      return utf8.decode(raw);
+    } catch {
+      return this.fail('BAD_VALUE', 'invalid UTF-8');
+    }
+  }
+
+  replica(): ReplicaId {
+    const index = this.uint();
+    const id = this.replicaTable[index];
+    if (id === undefined) this.fail('BAD_VALUE', `replica index ${index} not in the table`);
+    return id;
+  }
+
+  /** The CRDT type a wire tag names. */
+  type(tag: number): CrdtType {
+    const t = this.types.get(tag);
+    if (!t) this.fail('BAD_TAG', `unknown CRDT type tag ${tag}`);
+    return t;
+  }
+
+  /** Bounds recursion for nested values; call `leave` when the nested value is read. */
+  enter(): void {
+    if (++this.depth > MAX_DEPTH) this.fail('TOO_DEEP', `nesting deeper than ${MAX_DEPTH}`);
+  }
+
+  leave(): void {
+    this.depth--;
+  }
+
+  /** Reads the message header written by `Encoder.finish`; returns its kind byte. */
+  header(version: number): number {
+    const v = this.byte();
+    if (v !== version) this.fail('BAD_VERSION', `format version ${v}, expected ${version}`);
+    const kind = this.byte();
+    const n = this.count();
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const h = this.uint();
+      let id: string;
+      if (h === 0) {
+        let hex = '';
+        for (const b of this.bytes(16)) hex += b.toString(16).padStart(2, '0');
+        id = hex;
+      } else {
+        if (h - 1 > MAX_REPLICA_ID_BYTES || h === 1) this.fail('BAD_VALUE', 'replica id length out of range');
+        const raw = this.bytes(h - 1);
+        try {
+          id = utf8.decode(raw);
+        } catch {
+          return this.fail('BAD_VALUE', 'invalid UTF-8 in replica id');
+        }
+      }
+      if (seen.has(id)) this.fail('BAD_VALUE', 'duplicate replica id in table');
+      seen.add(id);
+      this.replicaTable.push(id as ReplicaId);
+    }
+    return kind;
+  }
+
+  end(): void {
+    if (this.pos !== this.buf.length) this.fail('TRAILING_BYTES', `${this.remaining} bytes after the value`);
+  }
+}

@@ -1,0 +1,108 @@
+import type { ReplicaId } from '../ReplicaId.js';
+
+const utf8 = new TextEncoder();
+const HEX_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Writes the body of one message into a growable buffer. Replica ids are interned: the body
+ * holds a small index, and `finish` prepends the table of ids, each written once per message.
+ *
+ * Message layout: `version:u8  kind:u8  replicaCount:varint  replica*  body`.
+ * A replica is `0` followed by 16 raw bytes when it is a 32-character lowercase hex id, or
+ * `1 + length` followed by that many UTF-8 bytes otherwise.
+ */
+export class Encoder {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+  private readonly replicas = new Map<ReplicaId, number>();
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Unsigned LEB128 for integers in [0, 2^53). */
+  uint(n: number): void {
+    this.ensure(8);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /** Zig-zag LEB128 for safe integers of either sign. */
+  int(n: number): void {
+    this.uint(n < 0 ? -2 * n - 1 : 2 * n);
+  }
+
+  float64(n: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, n, true);
+    this.pos += 8;
+  }
+
+  string(s: string): void {
+    // Worst case is 3 bytes per UTF-16 unit; reserve that, write, then move the bytes back
+    // behind the real length prefix only if the prefix turned out longer than guessed.
+    this.ensure(5 + s.length * 3);
+    const start = this.pos + 1;
+    const { written } = utf8.encodeInto(s, this.buf.subarray(start));
+    if (written < 0x80) {
+      this.buf[this.pos] = written;
+      this.pos = start + written;
+      return;
+    }
+    const bytes = this.buf.slice(start, start + written);
+    this.uint(written);
+    this.bytes(bytes);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  replica(id: ReplicaId): void {
+    let index = this.replicas.get(id);
+    if (index === undefined) {
+      index = this.replicas.size;
+      this.replicas.set(id, index);
+    }
+    this.uint(index);
+  }
+
+  /** The whole message: header, replica table, body. */
+  finish(version: number, kind: number): Uint8Array {
+    const head = new Encoder();
+    head.byte(version);
+    head.byte(kind);
+    head.uint(this.replicas.size);
+    for (const id of this.replicas.keys()) {
+      if (HEX_ID.test(id)) {
+        head.byte(0);
+        for (let i = 0; i < 32; i += 2) head.byte(Number.parseInt(id.slice(i, i + 2), 16));
+      } else {
+        const raw = utf8.encode(id);
+        head.uint(1 + raw.length);
+        head.bytes(raw);
+      }
+    }
+    const out = new Uint8Array(head.pos + this.pos);
+    out.set(head.buf.subarray(0, head.pos));
+    out.set(this.buf.subarray(0, this.pos), head.pos);
+    return out;
+  }
+}
