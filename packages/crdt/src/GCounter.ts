@@ -29,9 +29,12 @@ export class GCounter implements Crdt<number> {
     }
     const next = (this.counts.get(replica) ?? 0) + amount;
     if (!Number.isSafeInteger(next)) throw new InvalidArgumentError('BAD_AMOUNT', 'count would exceed 2^53');
-    this.counts.set(replica, next);
     const delta = new GCounter();
-    delta.counts.set(replica, next);
+    // A zero count is the same as no entry; storing none keeps equal states equal.
+    if (next > 0) {
+      this.counts.set(replica, next);
+      delta.counts.set(replica, next);
+    }
     return delta;
   }
 
