@@ -1,0 +1,176 @@
+import {
+  CausalContext,
+  DecodeError,
+  decodeCausalContext,
+  decodeCrdt,
+  decodeTimestamp,
+  decodeVersionVector,
+  Encoder,
+  encodeCausalContext,
+  encodeCrdt,
+  encodeTimestamp,
+  encodeVersionVector,
+  Flag,
+  FORMAT_VERSION,
+  GCounter,
+  GSet,
+  MAX_DEPTH,
+  newReplicaId,
+  ORMap,
+  ORSet,
+  replicaId,
+  VersionVector,
+} from '@concord/crdt';
+import { describe, expect, it } from 'vitest';
+
+const A = replicaId('a');
+
+function decodeError(f: () => unknown): DecodeError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DecodeError) return e;
+    throw e;
+  }
+  throw new Error('expected a DecodeError');
+}
+
+/** A message with a hand-written body, to build hostile inputs the encoder would never produce. */
+function message(kind: number, body: (enc: Encoder) => void): Uint8Array {
+  const enc = new Encoder();
+  body(enc);
+  return enc.finish(FORMAT_VERSION, kind);
+}
+
+describe('binary codec', () => {
+  it('writes each replica id once per message, 128-bit ids in 16 bytes', () => {
+    const id = newReplicaId();
+    const s = ORSet.empty();
+    for (let i = 0; i < 50; i++) s.add(id, i);
+    const bytes = encodeCrdt(s);
+    // 2 header bytes, table count, id flag + 16 bytes; every dot after that refers to index 0.
+    expect(bytes.length).toBeLessThan(2 + 1 + 17 + 50 * 6 + 10);
+    const hex = new TextEncoder().encode(id);
+    const asText = Buffer.from(bytes).includes(Buffer.from(hex));
+    expect(asText).toBe(false);
+    expect((decodeCrdt(bytes) as ORSet).value()).toEqual(s.value());
+  });
+
+  it('round-trips version vectors, causal contexts and timestamps', () => {
+    const vv = new VersionVector([
+      [A, 7],
+      [replicaId('b'), 2 ** 40],
+    ]);
+    expect(decodeVersionVector(encodeVersionVector(vv)).equals(vv)).toBe(true);
+    const ctx = CausalContext.of([
+      { replica: A, seq: 1 },
+      { replica: A, seq: 9 },
+    ]);
+    expect(decodeCausalContext(encodeCausalContext(ctx)).equals(ctx)).toBe(true);
+    const ts = { wall: 1_700_000_000_000, logical: 3, replica: A };
+    expect(decodeTimestamp(encodeTimestamp(ts))).toEqual(ts);
+  });
+
+  it('refuses a message of another kind than asked for', () => {
+    const bytes = encodeCrdt(GCounter.empty());
+    expect(decodeError(() => decodeVersionVector(bytes)).code).toBe('BAD_TAG');
+    expect(decodeError(() => decodeCrdt(bytes, GSet)).code).toBe('BAD_TAG');
+  });
+
+  it('rejects a wrong version, an unknown tag, trailing bytes and every truncation', () => {
+    const good = encodeCrdt(GCounter.empty().increment(A, 5));
+    expect(decodeError(() => decodeCrdt(Uint8Array.of(99, ...good.subarray(1)))).code).toBe('BAD_VERSION');
+    expect(decodeError(() => decodeCrdt(Uint8Array.of(FORMAT_VERSION, 60, 0))).code).toBe('BAD_TAG');
+    expect(decodeError(() => decodeCrdt(Uint8Array.of(...good, 0))).code).toBe('TRAILING_BYTES');
+    for (let n = 0; n < good.length; n++) {
+      expect(['TRUNCATED', 'BAD_LENGTH']).toContain(decodeError(() => decodeCrdt(good.subarray(0, n))).code);
+    }
+  });
+
+  it('rejects a tiny message declaring a huge count without allocating for it', () => {
+    const huge = message(GSet.tag, (enc) => enc.uint(2 ** 50));
+    const e = decodeError(() => decodeCrdt(huge));
+    expect(e.code).toBe('BAD_LENGTH');
+    const hugeString = message(GSet.tag, (enc) => {
+      enc.uint(1);
+      enc.byte(5); // JSON string
+      enc.uint(2 ** 40);
+    });
+    expect(decodeError(() => decodeCrdt(hugeString)).code).toBe('BAD_LENGTH');
+  });
+
+  it('rejects nesting deeper than MAX_DEPTH, in JSON and in maps', () => {
+    const deepJson = message(GSet.tag, (enc) => {
+      enc.uint(1);
+      for (let i = 0; i < 100_000; i++) {
+        enc.byte(6); // array of one
+        enc.uint(1);
+      }
+      enc.byte(0);
+    });
+    expect(decodeError(() => decodeCrdt(deepJson)).code).toBe('TOO_DEEP');
+
+    const nest = (m: ORMap, depth: number): ORMap =>
+      depth === 0
+        ? m.update(A, 'leaf', Flag, (f) => f.enable(A))
+        : m.update(A, 'k', ORMap, (c) => nest(c, depth - 1));
+    const ok = ORMap.empty();
+    nest(ok, MAX_DEPTH - 1);
+    expect(decodeCrdt(encodeCrdt(ok)).equals(ok)).toBe(true);
+    const tooDeep = ORMap.empty();
+    nest(tooDeep, MAX_DEPTH);
+    expect(decodeError(() => decodeCrdt(encodeCrdt(tooDeep))).code).toBe('TOO_DEEP');
+  });
+
+  it('rejects a store holding a dot its causal context does not cover', () => {
+    const bad = message(ORSet.tag, (enc) => {
+      enc.uint(0); // empty version vector
+      enc.uint(0); // empty dot cloud
+      enc.uint(1); // one element
+      enc.byte(0); // null
+      enc.uint(1); // one dot
+      enc.replica(A);
+      enc.uint(1);
+    });
+    expect(decodeError(() => decodeCrdt(bad)).code).toBe('BAD_VALUE');
+  });
+
+  it('rejects integers beyond 2^53, invalid UTF-8 and duplicate keys', () => {
+    const overflow = message(GCounter.tag, (enc) => {
+      enc.uint(1);
+      enc.replica(A);
+      enc.bytes(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01));
+    });
+    expect(decodeError(() => decodeCrdt(overflow)).code).toBe('BAD_VALUE');
+    const badUtf8 = message(GSet.tag, (enc) => {
+      enc.uint(1);
+      enc.byte(5);
+      enc.uint(2);
+      enc.bytes(Uint8Array.of(0xc3, 0x28));
+    });
+    expect(decodeError(() => decodeCrdt(badUtf8)).code).toBe('BAD_VALUE');
+    const dupKey = message(GSet.tag, (enc) => {
+      enc.uint(1);
+      enc.byte(7);
+      enc.uint(2);
+      for (let i = 0; i < 2; i++) {
+        enc.string('k');
+        enc.byte(0);
+      }
+    });
+    expect(decodeError(() => decodeCrdt(dupKey)).code).toBe('BAD_VALUE');
+  });
+
+  it('keeps a hostile "__proto__" key as plain data', () => {
+    const bytes = message(GSet.tag, (enc) => {
+      enc.uint(1);
+      enc.byte(7);
+      enc.uint(1);
+      enc.string('__proto__');
+      enc.byte(2);
+    });
+    const [value] = (decodeCrdt(bytes) as GSet).value() as [Record<string, unknown>];
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__']);
+  });
+});

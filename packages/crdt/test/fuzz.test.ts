@@ -1,0 +1,83 @@
+import { DecodeError, decodeCrdt, encodeCrdt } from '@concord/crdt';
+import { describe, expect, it } from 'vitest';
+import { SeededRng } from './support/Rng.js';
+import { runScenario } from './support/scenario.js';
+import { SPECS } from './support/specs.js';
+
+const INPUTS = 100_000;
+
+/**
+ * Decoder fuzzing: random bytes, truncations, byte flips, insertions, deletions and splices
+ * of valid messages of every type. The only exception allowed out of the decoder is
+ * `DecodeError`; whatever decodes must re-encode and read without throwing.
+ */
+describe('decoder fuzzing', () => {
+  it(`survives ${INPUTS.toLocaleString('en')} random, truncated and mutated inputs`, () => {
+    const seed = Number(process.env.SEED ?? 20261121);
+    const rng = new SeededRng(seed);
+    const corpus: Uint8Array[] = [];
+    for (const spec of SPECS) {
+      for (let i = 0; i < 8; i++) {
+        const { states, deltas } = runScenario(spec, rng, 3, 30);
+        for (const x of [...states, ...deltas.slice(0, 3)]) corpus.push(encodeCrdt(x));
+      }
+    }
+
+    const stats = { decoded: 0, rejected: 0 };
+    const codes = new Set<string>();
+    for (let n = 0; n < INPUTS; n++) {
+      const input = mutate(rng, corpus);
+      try {
+        const x = decodeCrdt(input);
+        x.value();
+        encodeCrdt(x);
+        stats.decoded++;
+      } catch (e) {
+        if (!(e instanceof DecodeError)) {
+          console.error(
+            `fuzz: non-DecodeError for seed ${seed}, input ${n}: ${Buffer.from(input).toString('hex')}`,
+          );
+          throw e;
+        }
+        codes.add(e.code);
+        stats.rejected++;
+      }
+    }
+    expect(stats.decoded + stats.rejected).toBe(INPUTS);
+    expect(stats.rejected).toBeGreaterThan(INPUTS / 2);
+    expect(stats.decoded).toBeGreaterThan(0);
+    expect([...codes].sort()).toEqual(
+      expect.arrayContaining(['BAD_LENGTH', 'BAD_TAG', 'BAD_VALUE', 'TRAILING_BYTES', 'TRUNCATED']),
+    );
+  });
+});
+
+function mutate(rng: SeededRng, corpus: readonly Uint8Array[]): Uint8Array {
+  const base = rng.pick(corpus);
+  switch (rng.int(6)) {
+    case 0:
+      return rng.bytes(rng.int(48));
+    case 1:
+      return base.subarray(0, rng.int(base.length + 1));
+    case 2: {
+      const out = base.slice();
+      for (let k = 1 + rng.int(4); k > 0 && out.length > 0; k--) out[rng.int(out.length)] = rng.int(256);
+      return out;
+    }
+    case 3: {
+      const at = rng.int(base.length + 1);
+      return Uint8Array.of(...base.subarray(0, at), ...rng.bytes(1 + rng.int(8)), ...base.subarray(at));
+    }
+    case 4: {
+      const at = rng.int(base.length + 1);
+      return Uint8Array.of(...base.subarray(0, at), ...base.subarray(at + 1 + rng.int(8)));
+    }
+    default: {
+      const other = rng.pick(corpus);
+      return Uint8Array.of(
+        ...base.subarray(0, rng.int(base.length + 1)),
+        ...other.subarray(rng.int(other.length + 1)),
+      );
+    }
+  }
+}
