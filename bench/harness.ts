@@ -1,0 +1,57 @@
+/** One measured number: what `--json` prints, one object per line. */
+export interface Result {
+  readonly suite: string;
+  readonly system: string;
+  readonly metric: string;
+  readonly value: number;
+}
+
+/**
+ * Calls `fn` until `minMs` of wall time has passed (after one warm-up call) and returns the
+ * calls per second. `fn` may do `batch` operations per call; the rate counts operations.
+ */
+export function opsPerSecond(fn: () => void, batch = 1, minMs = 250): number {
+  fn();
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    fn();
+    calls++;
+    elapsed = performance.now() - start;
+  } while (elapsed < minMs);
+  return (calls * batch * 1000) / elapsed;
+}
+
+/** Milliseconds for one call of `fn`: the median of `runs` calls. */
+export function medianMs(fn: () => void, runs = 5): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    fn();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(runs / 2)]!;
+}
+
+export function round(n: number): number {
+  if (n >= 100) return Math.round(n);
+  if (n >= 1) return Math.round(n * 100) / 100;
+  return Math.round(n * 10000) / 10000;
+}
+
+/** A markdown table: one row per `rowKey`, one column per `colKey`. */
+export function table(results: readonly Result[], rowKey: (r: Result) => string, colKey: (r: Result) => string): string {
+  const rows = [...new Set(results.map(rowKey))];
+  const cols = [...new Set(results.map(colKey))];
+  const cell = (row: string, col: string) => {
+    const r = results.find((x) => rowKey(x) === row && colKey(x) === col);
+    return r ? round(r.value).toLocaleString('en') : '';
+  };
+  return [
+    `| | ${cols.join(' | ')} |`,
+    `|---|${cols.map(() => '---:').join('|')}|`,
+    ...rows.map((row) => `| ${row} | ${cols.map((c) => cell(row, c)).join(' | ')} |`),
+  ].join('\n');
+}

@@ -1,0 +1,61 @@
+// `npm run bench [-- --json] [-- --quick] [-- --write]`: runs every suite, prints tables (ratios to
+// Yjs where an anchor exists), or one JSON object per line with --json; --write records bench/RESULTS.md.
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { catalogueSuite } from './catalogue.suite.js';
+import { catalogueMapSuite } from './catalogue-map.suite.js';
+import { type Result, round, table } from './harness.js';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+
+const catalogue = catalogueSuite(quick ? [1000] : [1000, 100_000]);
+const maps = catalogueMapSuite(quick ? 10_000 : 100_000);
+const all = [...catalogue, ...maps];
+
+if (args.has('--json')) {
+  for (const r of all) console.log(JSON.stringify({ ...r, value: round(r.value) }));
+} else {
+  const report = render(catalogue, maps);
+  console.log(report);
+  if (args.has('--write')) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
+}
+
+function render(catalogue: readonly Result[], maps: readonly Result[]): string {
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+  const parts = [
+    '# Benchmark results',
+    '',
+    `Machine: ${machine}. Recorded ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- --write\`.`,
+    '',
+  ];
+  for (const suite of new Set(catalogue.map((r) => r.suite))) {
+    parts.push(`## ${suite}: CRDT catalogue`, '');
+    parts.push(
+      'One op of merge / encode / decode handles a whole state of that many elements (merge = `merge(a, b)` of two replicas that differ on a tenth). Mutate updates an existing element.',
+      '',
+    );
+    parts.push(
+      table(
+        catalogue.filter((r) => r.suite === suite),
+        (r) => r.system,
+        (r) => r.metric,
+      ),
+      '',
+    );
+  }
+  for (const suite of new Set(maps.map((r) => r.suite))) {
+    const rows = maps.filter((r) => r.suite === suite);
+    parts.push(`## ${suite}: a product catalogue as one replicated map, against the anchors`, '');
+    parts.push(table(rows, (r) => r.system, (r) => r.metric), '');
+    const ratios = rows
+      .filter((r) => r.system !== 'yjs')
+      .map((r) => {
+        const yjs = rows.find((y) => y.system === 'yjs' && y.metric === r.metric)!;
+        return { ...r, value: r.value / yjs.value };
+      });
+    parts.push('Ratio to Yjs (lower is better for every column):', '');
+    parts.push(table(ratios, (r) => r.system, (r) => r.metric), '');
+  }
+  return parts.join('\n');
+}

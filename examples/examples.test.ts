@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const run = (file: string) => execFileSync(process.execPath, ['--import', 'tsx', join(here, file)], { encoding: 'utf8' });
+
+describe('examples', () => {
+  it('shopping-cart-orset: removals win over what they saw, concurrent adds survive, both carts converge', () => {
+    const out = run('shopping-cart-orset.ts');
+    expect(out).toContain('phone while apart:   milk');
+    expect(out).toMatch(/laptop while apart: +bread, coffee, eggs, milk/);
+    expect(out).toMatch(/phone after merge: +bread, coffee, milk\n/);
+    expect(out).toMatch(/laptop after merge: +bread, coffee, milk\n/);
+    expect(out).toContain('converged: true | same as merge(a, b): true');
+  });
+
+  it('replicated-counter: every device ends at the same total', () => {
+    const out = run('replicated-counter.ts');
+    expect(out).toContain('printer-1 alone: 150');
+    expect(out).toContain('tablet    alone: -5');
+    for (const d of ['printer-1', 'printer-2', 'tablet   ']) expect(out).toContain(`${d} after sync: 220`);
+    expect(out).toMatch(/converged: true, total labels: 220/);
+  });
+
+  it('npm start runs them all', () => {
+    const out = run('run-all.ts');
+    expect(out).toContain('── examples/shopping-cart-orset.ts ──');
+    expect(out).toContain('── examples/replicated-counter.ts ──');
+  });
+});

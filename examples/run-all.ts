@@ -1,0 +1,10 @@
+// `npm start` until the sync server exists: runs every example and prints its output.
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+for (const example of ['shopping-cart-orset.ts', 'replicated-counter.ts']) {
+  console.log(`\n── examples/${example} ──`);
+  process.stdout.write(execFileSync(process.execPath, ['--import', 'tsx', join(here, example)], { encoding: 'utf8' }));
+}
