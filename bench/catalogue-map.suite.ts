@@ -2,7 +2,15 @@
 // keys. Build it, apply the hourly update (1% of prices change), encode it, load it and read
 // every value back. Every system does the same work; ratios are to Yjs in the same run.
 import * as Automerge from '@automerge/automerge';
-import { CausalRegister, decodeCrdt, encodeCrdt, HybridLogicalClock, LWWMap, ORMap, replicaId } from '@concord/crdt';
+import {
+  CausalRegister,
+  decodeCrdt,
+  encodeCrdt,
+  HybridLogicalClock,
+  LWWMap,
+  ORMap,
+  replicaId,
+} from '@concord/crdt';
 import { LoroDoc } from 'loro-crdt';
 import * as Y from 'yjs';
 import { medianMs, type Result } from './harness.js';
@@ -117,11 +125,13 @@ const SYSTEMS: MapSystem[] = [
     name: 'concord ORMap',
     build(n) {
       const map = ORMap.empty();
-      for (let i = 0; i < n; i++) map.update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, 0)));
+      for (let i = 0; i < n; i++)
+        map.update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, 0)));
       return map;
     },
     update(doc, keys) {
-      for (const i of keys) (doc as ORMap).update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, 1)));
+      for (const i of keys)
+        (doc as ORMap).update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, 1)));
       return doc;
     },
     encode: (doc) => encodeCrdt(doc as ORMap),
@@ -140,7 +150,10 @@ export function catalogueMapSuite(n: number): Result[] {
   const changed = Array.from({ length: n / 100 }, (_, k) => (k * 7919) % n);
   for (const sys of SYSTEMS) {
     const add = (metric: string, value: number) => results.push({ suite, system: sys.name, metric, value });
-    add('build ms', medianMs(() => sys.build(n), 3));
+    add(
+      'build ms',
+      medianMs(() => sys.build(n), 3),
+    );
     let doc = sys.build(n);
     add(
       'update 1% ms',
@@ -149,9 +162,15 @@ export function catalogueMapSuite(n: number): Result[] {
       }, 3),
     );
     const bytes = sys.encode(doc);
-    add('encode ms', medianMs(() => sys.encode(doc), 3));
+    add(
+      'encode ms',
+      medianMs(() => sys.encode(doc), 3),
+    );
     add('bytes', bytes.length);
-    add('load+read ms', medianMs(() => sys.loadAndRead(bytes), 3));
+    add(
+      'load+read ms',
+      medianMs(() => sys.loadAndRead(bytes), 3),
+    );
   }
   return results;
 }

@@ -43,7 +43,11 @@ const now = (w: ReplicaId) => clocks.get(w)!.now();
 const w = (i: number) => WRITERS[i % WRITERS.length]!;
 const sku = (i: number) => `sku-${i}`;
 
-function pair<T extends Crdt>(empty: () => T, fill: (s: T, i: number, writer: ReplicaId) => void, n: number): [T, T] {
+function pair<T extends Crdt>(
+  empty: () => T,
+  fill: (s: T, i: number, writer: ReplicaId) => void,
+  n: number,
+): [T, T] {
   const a = empty();
   for (let i = 0; i < n; i++) fill(a, i, w(i));
   const b = a.clone();
@@ -60,97 +64,111 @@ const single = <T extends Crdt>(empty: () => T, write: (s: T, i: number) => void
   return [a, b];
 };
 
-const WORKLOADS: Workload<never>[] = [
-  {
+/** Erases the state type so workloads of different types sit in one list. */
+function workload<T extends Crdt>(w: Workload<T>): Workload<Crdt> {
+  return w as unknown as Workload<Crdt>;
+}
+
+const WORKLOADS: Workload<Crdt>[] = [
+  workload({
     name: 'GCounter',
     unit: 'replica',
     build: (n) => pair(GCounter.empty, (s, i) => s.increment(replicaId(`r${i}`), 1), n),
     mutate: (s: GCounter, i) => s.increment(replicaId(`r${i % 1000}`), 1),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'PNCounter',
     unit: 'replica',
     build: (n) => pair(PNCounter.empty, (s, i) => s.increment(replicaId(`r${i}`), i % 2 ? 1 : -1), n),
     mutate: (s: PNCounter, i) => s.increment(replicaId(`r${i % 1000}`), -1),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'GSet',
     unit: 'element',
     build: (n) => pair(GSet.empty, (s, i) => s.add(sku(i)), n),
     mutate: (s: GSet, i) => s.add(`new-${i}`),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'TwoPhaseSet',
     unit: 'element',
     build: (n) => pair(TwoPhaseSet.empty, (s, i) => (i % 10 === 9 ? s.remove(sku(i - 1)) : s.add(sku(i))), n),
     mutate: (s: TwoPhaseSet, i) => s.add(`new-${i}`),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'ORSet',
     unit: 'element',
     build: (n) => pair(ORSet.empty, (s, i, writer) => s.add(writer, sku(i)), n),
     mutate: (s: ORSet, i) => s.add(w(i), sku(i % 1000)),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'LWWMap',
     unit: 'key',
     build: (n) => pair(LWWMap.empty, (s, i, writer) => s.set(now(writer), sku(i), { price: i / 100 }), n),
     mutate: (s: LWWMap, i) => s.set(now(w(i)), sku(i % 1000), { price: i }),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'ORMap<CausalRegister>',
     unit: 'key',
     build: (n) =>
-      pair(ORMap.empty, (s, i, writer) => s.update(writer, sku(i), CausalRegister, (r) => r.set(now(writer), i / 100)), n),
+      pair(
+        ORMap.empty,
+        (s, i, writer) => s.update(writer, sku(i), CausalRegister, (r) => r.set(now(writer), i / 100)),
+        n,
+      ),
     mutate: (s: ORMap, i) => s.update(w(i), sku(i % 1000), CausalRegister, (r) => r.set(now(w(i)), i)),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'ORMap<PNCounter>',
     unit: 'key',
-    build: (n) => pair(ORMap.empty, (s, i, writer) => s.update(writer, sku(i), PNCounter, (c) => c.increment(writer, 1)), n),
+    build: (n) =>
+      pair(
+        ORMap.empty,
+        (s, i, writer) => s.update(writer, sku(i), PNCounter, (c) => c.increment(writer, 1)),
+        n,
+      ),
     mutate: (s: ORMap, i) => s.update(w(i), sku(i % 1000), PNCounter, (c) => c.increment(w(i), 1)),
     elements: (n) => n,
-  },
-  {
+  }),
+  workload({
     name: 'LWWRegister',
     unit: 'write',
     build: (n) => single(LWWRegister.empty, (s, i) => s.set(now(w(i)), i), n),
     mutate: (s: LWWRegister, i) => s.set(now(w(i)), i),
     elements: () => 1,
-  },
-  {
+  }),
+  workload({
     name: 'MVRegister',
     unit: 'write',
     build: (n) => single(MVRegister.empty, (s, i) => s.set(w(i), i), n),
     mutate: (s: MVRegister, i) => s.set(w(i), i),
     elements: () => 1,
-  },
-  {
+  }),
+  workload({
     name: 'CausalRegister',
     unit: 'write',
     build: (n) => single(CausalRegister.empty, (s, i) => s.set(now(w(i)), i), n),
     mutate: (s: CausalRegister, i) => s.set(now(w(i)), i),
     elements: () => 1,
-  },
-  {
+  }),
+  workload({
     name: 'Flag',
     unit: 'write',
     build: (n) => single(Flag.empty, (s, i) => (i % 3 ? s.enable(w(i)) : s.disable()), n),
     mutate: (s: Flag, i) => (i % 2 ? s.enable(w(i)) : s.disable()),
     elements: () => 1,
-  },
+  }),
 ];
 
 export function catalogueSuite(sizes: readonly number[]): Result[] {
   const results: Result[] = [];
-  for (const wl of WORKLOADS as Workload<Crdt>[]) {
+  for (const wl of WORKLOADS) {
     for (const n of sizes) {
       const [a, b] = wl.build(n);
       const suite = `catalogue/${n >= 1000 ? `${n / 1000}k` : n}`;

@@ -42,7 +42,11 @@ export function round(n: number): number {
 }
 
 /** A markdown table: one row per `rowKey`, one column per `colKey`. */
-export function table(results: readonly Result[], rowKey: (r: Result) => string, colKey: (r: Result) => string): string {
+export function table(
+  results: readonly Result[],
+  rowKey: (r: Result) => string,
+  colKey: (r: Result) => string,
+): string {
   const rows = [...new Set(results.map(rowKey))];
   const cols = [...new Set(results.map(colKey))];
   const cell = (row: string, col: string) => {

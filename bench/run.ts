@@ -47,7 +47,14 @@ function render(catalogue: readonly Result[], maps: readonly Result[]): string {
   for (const suite of new Set(maps.map((r) => r.suite))) {
     const rows = maps.filter((r) => r.suite === suite);
     parts.push(`## ${suite}: a product catalogue as one replicated map, against the anchors`, '');
-    parts.push(table(rows, (r) => r.system, (r) => r.metric), '');
+    parts.push(
+      table(
+        rows,
+        (r) => r.system,
+        (r) => r.metric,
+      ),
+      '',
+    );
     const ratios = rows
       .filter((r) => r.system !== 'yjs')
       .map((r) => {
@@ -55,7 +62,14 @@ function render(catalogue: readonly Result[], maps: readonly Result[]): string {
         return { ...r, value: r.value / yjs.value };
       });
     parts.push('Ratio to Yjs (lower is better for every column):', '');
-    parts.push(table(ratios, (r) => r.system, (r) => r.metric), '');
+    parts.push(
+      table(
+        ratios,
+        (r) => r.system,
+        (r) => r.metric,
+      ),
+      '',
+    );
   }
   return parts.join('\n');
 }

@@ -3,7 +3,10 @@
 // duplication of delivery. Run: npx tsx examples/replicated-counter.ts
 import { encodeCrdt, PNCounter, replicaId } from '@concord/crdt';
 
-const devices = ['printer-1', 'printer-2', 'tablet'].map((name) => ({ id: replicaId(name), state: PNCounter.empty() }));
+const devices = ['printer-1', 'printer-2', 'tablet'].map((name) => ({
+  id: replicaId(name),
+  state: PNCounter.empty(),
+}));
 const [p1, p2, tablet] = devices as [(typeof devices)[0], (typeof devices)[0], (typeof devices)[0]];
 
 // Partitioned: each device counts on its own, keeping the deltas it could not send yet.
@@ -20,4 +23,6 @@ for (const d of devices) for (const delta of deliveries) d.state.join(delta);
 for (const d of devices) console.log(`${d.id.padEnd(9)} after sync: ${d.state.value()}`);
 
 const converged = devices.every((d) => d.state.equals(p1.state));
-console.log(`converged: ${converged}, total labels: ${p1.state.value()}, state size: ${encodeCrdt(p1.state).length} bytes`);
+console.log(
+  `converged: ${converged}, total labels: ${p1.state.value()}, state size: ${encodeCrdt(p1.state).length} bytes`,
+);

@@ -6,5 +6,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 for (const example of ['shopping-cart-orset.ts', 'replicated-counter.ts']) {
   console.log(`\n── examples/${example} ──`);
-  process.stdout.write(execFileSync(process.execPath, ['--import', 'tsx', join(here, example)], { encoding: 'utf8' }));
+  process.stdout.write(
+    execFileSync(process.execPath, ['--import', 'tsx', join(here, example)], { encoding: 'utf8' }),
+  );
 }

@@ -29,5 +29,10 @@ onPhone.join(fromLaptop);
 onLaptop.join(fromPhone);
 console.log('phone after merge:  ', onPhone.value().join(', '));
 console.log('laptop after merge: ', onLaptop.value().join(', '));
-console.log('converged:', onPhone.equals(onLaptop), '| same as merge(a, b):', merge(onPhone, onLaptop).equals(onPhone));
+console.log(
+  'converged:',
+  onPhone.equals(onLaptop),
+  '| same as merge(a, b):',
+  merge(onPhone, onLaptop).equals(onPhone),
+);
 // eggs: removed, nobody re-added it -> gone. bread: the laptop's concurrent add wins -> kept.
