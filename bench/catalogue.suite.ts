@@ -27,8 +27,6 @@ const MUTATIONS = 1000;
 
 interface Workload<T extends Crdt> {
   readonly name: string;
-  /** What counts as an element of this type. */
-  readonly unit: string;
   /** Two overlapping states of `n` elements, built by replicas `a` and `b`. */
   build(n: number): [T, T];
   /** Mutates an existing element (or adds one, for grow-only types); `i` varies the input. */
@@ -72,49 +70,42 @@ function workload<T extends Crdt>(w: Workload<T>): Workload<Crdt> {
 const WORKLOADS: Workload<Crdt>[] = [
   workload({
     name: 'GCounter',
-    unit: 'replica',
     build: (n) => pair(GCounter.empty, (s, i) => s.increment(replicaId(`r${i}`), 1), n),
     mutate: (s: GCounter, i) => s.increment(replicaId(`r${i % 1000}`), 1),
     elements: (n) => n,
   }),
   workload({
     name: 'PNCounter',
-    unit: 'replica',
     build: (n) => pair(PNCounter.empty, (s, i) => s.increment(replicaId(`r${i}`), i % 2 ? 1 : -1), n),
     mutate: (s: PNCounter, i) => s.increment(replicaId(`r${i % 1000}`), -1),
     elements: (n) => n,
   }),
   workload({
     name: 'GSet',
-    unit: 'element',
     build: (n) => pair(GSet.empty, (s, i) => s.add(sku(i)), n),
     mutate: (s: GSet, i) => s.add(`new-${i}`),
     elements: (n) => n,
   }),
   workload({
     name: 'TwoPhaseSet',
-    unit: 'element',
     build: (n) => pair(TwoPhaseSet.empty, (s, i) => (i % 10 === 9 ? s.remove(sku(i - 1)) : s.add(sku(i))), n),
     mutate: (s: TwoPhaseSet, i) => s.add(`new-${i}`),
     elements: (n) => n,
   }),
   workload({
     name: 'ORSet',
-    unit: 'element',
     build: (n) => pair(ORSet.empty, (s, i, writer) => s.add(writer, sku(i)), n),
     mutate: (s: ORSet, i) => s.add(w(i), sku(i % 1000)),
     elements: (n) => n,
   }),
   workload({
     name: 'LWWMap',
-    unit: 'key',
     build: (n) => pair(LWWMap.empty, (s, i, writer) => s.set(now(writer), sku(i), { price: i / 100 }), n),
     mutate: (s: LWWMap, i) => s.set(now(w(i)), sku(i % 1000), { price: i }),
     elements: (n) => n,
   }),
   workload({
     name: 'ORMap<CausalRegister>',
-    unit: 'key',
     build: (n) =>
       pair(
         ORMap.empty,
@@ -126,7 +117,6 @@ const WORKLOADS: Workload<Crdt>[] = [
   }),
   workload({
     name: 'ORMap<PNCounter>',
-    unit: 'key',
     build: (n) =>
       pair(
         ORMap.empty,
@@ -138,28 +128,24 @@ const WORKLOADS: Workload<Crdt>[] = [
   }),
   workload({
     name: 'LWWRegister',
-    unit: 'write',
     build: (n) => single(LWWRegister.empty, (s, i) => s.set(now(w(i)), i), n),
     mutate: (s: LWWRegister, i) => s.set(now(w(i)), i),
     elements: () => 1,
   }),
   workload({
     name: 'MVRegister',
-    unit: 'write',
     build: (n) => single(MVRegister.empty, (s, i) => s.set(w(i), i), n),
     mutate: (s: MVRegister, i) => s.set(w(i), i),
     elements: () => 1,
   }),
   workload({
     name: 'CausalRegister',
-    unit: 'write',
     build: (n) => single(CausalRegister.empty, (s, i) => s.set(now(w(i)), i), n),
     mutate: (s: CausalRegister, i) => s.set(now(w(i)), i),
     elements: () => 1,
   }),
   workload({
     name: 'Flag',
-    unit: 'write',
     build: (n) => single(Flag.empty, (s, i) => (i % 3 ? s.enable(w(i)) : s.disable()), n),
     mutate: (s: Flag, i) => (i % 2 ? s.enable(w(i)) : s.disable()),
     elements: () => 1,
@@ -194,7 +180,7 @@ export function catalogueSuite(sizes: readonly number[]): Result[] {
         'decode ops/s',
         opsPerSecond(() => decodeCrdt(bytes)),
       );
-      add(`bytes/${wl.unit}`, bytes.length / wl.elements(n));
+      add('bytes/element', bytes.length / wl.elements(n));
     }
   }
   return results;

@@ -32,7 +32,7 @@ function render(catalogue: readonly Result[], maps: readonly Result[]): string {
   for (const suite of new Set(catalogue.map((r) => r.suite))) {
     parts.push(`## ${suite}: CRDT catalogue`, '');
     parts.push(
-      'One op of merge / encode / decode handles a whole state of that many elements (merge = `merge(a, b)` of two replicas that differ on a tenth). Mutate updates an existing element.',
+      'One op of merge / encode / decode handles a whole state of that many elements (merge = `merge(a, b)` of two replicas that differ on a tenth). Mutate updates an existing element. An element is a replica entry for the counters, a key for the maps, a member for the sets; the registers and Flag hold one value after that many writes.',
       '',
     );
     parts.push(

@@ -14,6 +14,20 @@ enum JsonTag {
   String = 5,
   Array = 6,
   Object = 7,
+  Decimal = 8,
+}
+
+/** Powers of ten that are exact doubles, for the decimal form of numbers like prices (1.99). */
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+
+/** `n` as mantissa / 10^scale with a small scale, if that is exact; prices take 3 bytes instead of 9. */
+function decimal(n: number): [number, number] | undefined {
+  for (let scale = 1; scale < POW10.length; scale++) {
+    const m = Math.round(n * POW10[scale]!);
+    if (Math.abs(m) >= 2 ** 52) return undefined;
+    if (m / POW10[scale]! === n) return [m, scale];
+  }
+  return undefined;
 }
 
 /** Throws `NOT_JSON` for anything JSON cannot represent (undefined, NaN, functions, cycles, class instances). */
@@ -58,8 +72,15 @@ export function writeJson(enc: Encoder, value: Json): void {
       enc.byte(JsonTag.Int);
       enc.int(value);
     } else {
-      enc.byte(JsonTag.Float);
-      enc.float64(value);
+      const d = decimal(value);
+      if (d && !Object.is(value, -0)) {
+        enc.byte(JsonTag.Decimal);
+        enc.int(d[0]);
+        enc.byte(d[1]);
+      } else {
+        enc.byte(JsonTag.Float);
+        enc.float64(value);
+      }
     }
   } else if (typeof value === 'string') {
     enc.byte(JsonTag.String);
@@ -96,6 +117,12 @@ export function readJson(dec: Decoder): Json {
       const n = dec.float64();
       if (!Number.isFinite(n)) dec.fail('BAD_VALUE', 'non-finite number');
       return n;
+    }
+    case JsonTag.Decimal: {
+      const m = dec.int();
+      const scale = dec.byte();
+      if (scale === 0 || scale >= POW10.length) dec.fail('BAD_VALUE', `decimal scale ${scale}`);
+      return m / POW10[scale]!;
     }
     case JsonTag.String:
       return dec.string();

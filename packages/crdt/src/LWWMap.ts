@@ -73,7 +73,7 @@ export class LWWMap implements Crdt<Record<string, Json>> {
   join(other: LWWMap): this {
     for (const [k, theirs] of other.entries) {
       const mine = this.entries.get(k);
-      if (!mine || newer(theirs, mine)) this.entries.set(k, theirs);
+      if (mine !== theirs && (!mine || newer(theirs, mine))) this.entries.set(k, theirs);
     }
     return this;
   }
@@ -124,6 +124,7 @@ export class LWWMap implements Crdt<Record<string, Json>> {
 function newer(a: Entry, b: Entry): boolean {
   const c = compareTimestamps(a.ts, b.ts);
   if (c !== 0) return c > 0;
-  if (a.value === undefined || b.value === undefined) return b.value === undefined && a.value !== undefined;
+  if (a.value === b.value) return false;
+  if (a.value === undefined || b.value === undefined) return b.value === undefined;
   return jsonKey(a.value) > jsonKey(b.value);
 }

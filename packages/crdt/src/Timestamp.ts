@@ -21,11 +21,11 @@ export function compareTimestamps(a: Timestamp, b: Timestamp): number {
 }
 
 export function writeTimestamp(enc: Encoder, ts: Timestamp): void {
-  enc.uint(ts.wall);
+  enc.wall(ts.wall);
   enc.uint(ts.logical);
   enc.replica(ts.replica);
 }
 
 export function readTimestamp(dec: Decoder): Timestamp {
-  return { wall: dec.uint(), logical: dec.uint(), replica: dec.replica() };
+  return { wall: dec.wall(), logical: dec.uint(), replica: dec.replica() };
 }

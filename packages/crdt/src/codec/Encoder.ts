@@ -9,13 +9,14 @@ const HEX_ID = /^[0-9a-f]{32}$/;
  *
  * Message layout: `version:u8  kind:u8  replicaCount:varint  replica*  body`.
  * A replica is `0` followed by 16 raw bytes when it is a 32-character lowercase hex id, or
- * `1 + length` followed by that many UTF-8 bytes otherwise.
+ * `1` followed by a string otherwise.
  */
 export class Encoder {
   private buf = new Uint8Array(256);
   private view = new DataView(this.buf.buffer);
   private pos = 0;
   private readonly replicas = new Map<ReplicaId, number>();
+  private lastWall = 0;
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -69,6 +70,15 @@ export class Encoder {
     this.bytes(bytes);
   }
 
+  /**
+   * A wall-clock time in milliseconds, written as the difference to the previous one in this
+   * message: timestamps written together are close, so most take one or two bytes, not six.
+   */
+  wall(ms: number): void {
+    this.int(ms - this.lastWall);
+    this.lastWall = ms;
+  }
+
   bytes(b: Uint8Array): void {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
@@ -91,13 +101,12 @@ export class Encoder {
     head.byte(kind);
     head.uint(this.replicas.size);
     for (const id of this.replicas.keys()) {
-      if (HEX_ID.test(id)) {
+      if (id.length === 32 && HEX_ID.test(id)) {
         head.byte(0);
         for (let i = 0; i < 32; i += 2) head.byte(Number.parseInt(id.slice(i, i + 2), 16));
       } else {
-        const raw = utf8.encode(id);
-        head.uint(1 + raw.length);
-        head.bytes(raw);
+        head.byte(1);
+        head.string(id);
       }
     }
     const out = new Uint8Array(head.pos + this.pos);
