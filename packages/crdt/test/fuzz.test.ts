@@ -9,7 +9,7 @@ const INPUTS = 100_000;
 /**
  * Decoder fuzzing: random bytes, truncations, byte flips, insertions, deletions and splices
  * of valid messages of every type. The only exception allowed out of the decoder is
- * `DecodeError`; whatever decodes must re-encode and read without throwing.
+ * `DecodeError`; whatever decodes must read, re-encode and join without throwing.
  */
 describe('decoder fuzzing', () => {
   it(`survives ${INPUTS.toLocaleString('en')} random, truncated and mutated inputs`, () => {
@@ -31,6 +31,7 @@ describe('decoder fuzzing', () => {
         const x = decodeCrdt(input);
         x.value();
         encodeCrdt(x);
+        x.join(x.clone());
         stats.decoded++;
       } catch (e) {
         if (!(e instanceof DecodeError)) {
