@@ -4,6 +4,7 @@
 import * as Automerge from '@automerge/automerge';
 import {
   CausalRegister,
+  type CrdtType,
   decodeCrdt,
   encodeCrdt,
   HybridLogicalClock,
@@ -30,6 +31,34 @@ const me = replicaId('0123456789abcdef0123456789abcdef');
 let wall = 1_700_000_000_000;
 const clock = new HybridLogicalClock(me, { now: () => wall++ });
 
+function sum(values: Iterable<unknown>): number {
+  let total = 0;
+  for (const v of values) total += v as number;
+  return total;
+}
+
+/** A Concord map type as a system: `set` writes product i's price for the given hour. */
+function concord<T extends LWWMap | ORMap>(
+  name: string,
+  type: CrdtType<T>,
+  set: (map: T, i: number, hour: number) => void,
+): MapSystem {
+  return {
+    name,
+    build(n) {
+      const map = type.empty();
+      for (let i = 0; i < n; i++) set(map, i, 0);
+      return map;
+    },
+    update(doc, keys) {
+      for (const i of keys) set(doc as T, i, 1);
+      return doc;
+    },
+    encode: (doc) => encodeCrdt(doc as T),
+    loadAndRead: (bytes) => sum(Object.values(decodeCrdt(bytes, type).value() as Record<string, unknown>)),
+  };
+}
+
 const SYSTEMS: MapSystem[] = [
   {
     name: 'yjs',
@@ -53,9 +82,7 @@ const SYSTEMS: MapSystem[] = [
     loadAndRead(bytes) {
       const doc = new Y.Doc();
       Y.applyUpdate(doc, bytes);
-      let sum = 0;
-      for (const v of doc.getMap<number>('products').values()) sum += v;
-      return sum;
+      return sum(doc.getMap<number>('products').values());
     },
   },
   {
@@ -76,10 +103,7 @@ const SYSTEMS: MapSystem[] = [
     },
     encode: (doc) => (doc as LoroDoc).export({ mode: 'snapshot' }),
     loadAndRead(bytes) {
-      const doc = LoroDoc.fromSnapshot(bytes);
-      let sum = 0;
-      for (const v of doc.getMap('products').values()) sum += v as number;
-      return sum;
+      return sum(LoroDoc.fromSnapshot(bytes).getMap('products').values());
     },
   },
   {
@@ -96,52 +120,13 @@ const SYSTEMS: MapSystem[] = [
     },
     encode: (doc) => Automerge.save(doc as Automerge.Doc<unknown>),
     loadAndRead(bytes) {
-      const doc = Automerge.load<Record<string, number>>(bytes);
-      let sum = 0;
-      for (const v of Object.values(doc)) sum += v;
-      return sum;
+      return sum(Object.values(Automerge.load<Record<string, number>>(bytes)));
     },
   },
-  {
-    name: 'concord LWWMap',
-    build(n) {
-      const map = LWWMap.empty();
-      for (let i = 0; i < n; i++) map.set(clock.now(), sku(i), price(i, 0));
-      return map;
-    },
-    update(doc, keys) {
-      for (const i of keys) (doc as LWWMap).set(clock.now(), sku(i), price(i, 1));
-      return doc;
-    },
-    encode: (doc) => encodeCrdt(doc as LWWMap),
-    loadAndRead(bytes) {
-      const map = decodeCrdt(bytes, LWWMap);
-      let sum = 0;
-      for (const v of Object.values(map.value())) sum += v as number;
-      return sum;
-    },
-  },
-  {
-    name: 'concord ORMap',
-    build(n) {
-      const map = ORMap.empty();
-      for (let i = 0; i < n; i++)
-        map.update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, 0)));
-      return map;
-    },
-    update(doc, keys) {
-      for (const i of keys)
-        (doc as ORMap).update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, 1)));
-      return doc;
-    },
-    encode: (doc) => encodeCrdt(doc as ORMap),
-    loadAndRead(bytes) {
-      const map = decodeCrdt(bytes, ORMap);
-      let sum = 0;
-      for (const v of Object.values(map.value())) sum += v as number;
-      return sum;
-    },
-  },
+  concord('concord LWWMap', LWWMap, (map, i, hour) => map.set(clock.now(), sku(i), price(i, hour))),
+  concord('concord ORMap', ORMap, (map, i, hour) =>
+    map.update(me, sku(i), CausalRegister, (r) => r.set(clock.now(), price(i, hour))),
+  ),
 ];
 
 export function catalogueMapSuite(n: number): Result[] {
