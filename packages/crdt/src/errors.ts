@@ -38,7 +38,14 @@ export class ClockDriftError extends Error {
   }
 }
 
-export type InvalidArgumentCode = 'BAD_REPLICA_ID' | 'BAD_AMOUNT' | 'NOT_JSON' | 'TYPE_MISMATCH';
+export type InvalidArgumentCode =
+  | 'BAD_REPLICA_ID'
+  | 'BAD_AMOUNT'
+  | 'NOT_JSON'
+  | 'TYPE_MISMATCH'
+  | 'BAD_POSITION' // a sequence position or length outside the sequence
+  | 'SPLITS_SURROGATE' // a text position between the two halves of a surrogate pair
+  | 'BAD_RECORD'; // a sequence record naming elements that do not exist
 
 /** A mutator or constructor was called with an argument outside its domain. Nothing was changed. */
 export class InvalidArgumentError extends Error {

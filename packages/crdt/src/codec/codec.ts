@@ -10,6 +10,7 @@ import { MVRegister } from '../MVRegister.js';
 import { ORMap } from '../ORMap.js';
 import { ORSet } from '../ORSet.js';
 import { PNCounter } from '../PNCounter.js';
+import { Text } from '../Text.js';
 import { readTimestamp, type Timestamp, writeTimestamp } from '../Timestamp.js';
 import { TwoPhaseSet } from '../TwoPhaseSet.js';
 import { VersionVector } from '../VersionVector.js';
@@ -40,6 +41,7 @@ export const CRDT_TYPES: ReadonlyMap<number, CrdtType> = new Map(
     MVRegister,
     CausalRegister,
     ORMap,
+    Text,
   ].map((t): [number, CrdtType] => [t.tag, t as CrdtType]),
 );
 

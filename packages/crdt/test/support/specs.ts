@@ -15,6 +15,7 @@ import {
   PNCounter,
   type ReplicaId,
   replicaId,
+  Text,
   TwoPhaseSet,
 } from '@concord/crdt';
 import type { Rng } from './Rng.js';
@@ -56,6 +57,7 @@ const ELEMENTS: readonly Json[] = [
   { k: 'v', n: [0] },
 ];
 const KEYS = ['a', 'b', 'c', 'd'];
+const WORDS = ['a', 'bc', 'def', 'xyz!', 'é', ' '];
 
 const element = (rng: Rng): Json => ELEMENTS[rng.int(ELEMENTS.length)]!;
 const key = (rng: Rng): string => KEYS[rng.int(KEYS.length)]!;
@@ -80,6 +82,14 @@ export const SPECS: readonly Spec[] = [
   }),
   spec(MVRegister, (s, a, rng) => (rng.int(5) === 0 ? s.clear() : s.set(a.id, element(rng)))),
   spec(CausalRegister, (s, a, rng) => (rng.int(5) === 0 ? s.clear() : s.set(a.clock.now(), element(rng)))),
+  spec(Text, (s, a, rng) => {
+    const n = s.length;
+    if (n > 0 && rng.int(3) === 0) {
+      const pos = rng.int(n);
+      return s.delete(a.id, pos, 1 + rng.int(Math.min(4, n - pos)));
+    }
+    return s.insert(a.id, rng.int(n + 1), WORDS[rng.int(WORDS.length)]!);
+  }),
   spec(ORMap, (s, a, rng, depth) => {
     if (rng.int(4) === 0)
       return s.remove(key(rng), rng.int(2) === 0 ? undefined : pickNested(rng, depth).type);

@@ -1,0 +1,42 @@
+import type { ReplicaId } from '../ReplicaId.js';
+
+/**
+ * An insertion as it travels: a run of `len` elements with sequence numbers `seq..seq+len-1`.
+ * `parts` cover the run in order: live content, or a number for a stretch already deleted
+ * (tombstones travel without their content).
+ */
+export interface InsertRecord<C> {
+  readonly kind: 'insert';
+  readonly replica: ReplicaId;
+  readonly seq: number;
+  readonly len: number;
+  readonly olReplica: ReplicaId | null;
+  readonly olSeq: number;
+  readonly orReplica: ReplicaId | null;
+  readonly orSeq: number;
+  readonly parts: ReadonlyArray<C | number>;
+}
+
+/**
+ * `count` delete operations with sequence numbers `seq..seq+count-1`; operation i deletes the
+ * `len` elements from `(targetReplica, targetSeq + i * step)`, where step is ±len when count > 1,
+ * so a record covers one contiguous id range. Holding backspace is one record (step -1), not
+ * one per keystroke — run-length encoding of deletions, as diamond-types does.
+ */
+export interface DeleteRecord {
+  readonly kind: 'delete';
+  readonly replica: ReplicaId;
+  readonly seq: number;
+  count: number;
+  readonly targetReplica: ReplicaId;
+  readonly targetSeq: number;
+  readonly len: number;
+  step: number;
+}
+
+export type SequenceRecord<C> = InsertRecord<C> | DeleteRecord;
+
+/** The sequence number of the last operation in a record. */
+export function lastSeq(r: SequenceRecord<unknown>): number {
+  return r.kind === 'insert' ? r.seq + r.len - 1 : r.seq + r.count - 1;
+}
