@@ -25,7 +25,10 @@ function pair(base: string): [Text, Text] {
 /** Types `word` one keystroke at a time, forwards (each character after the last) or backwards (each before). */
 function type(t: Text, who: typeof A, pos: number, word: string, backwards = false): void {
   if (backwards) for (const ch of [...word].reverse()) t.insert(who, pos, ch);
-  else [...word].forEach((ch, i) => t.insert(who, pos + i, ch));
+  else
+    [...word].forEach((ch, i) => {
+      t.insert(who, pos + i, ch);
+    });
 }
 
 describe('Text', () => {
