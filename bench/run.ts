@@ -5,23 +5,36 @@ import { cpus, totalmem } from 'node:os';
 import { catalogueSuite } from './catalogue.suite.js';
 import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { type Result, round, table } from './harness.js';
+import { textConcurrentSuite, textMergeSuite, textTraceSuite } from './text.suite.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
+const runs = quick ? 1 : 3;
 
 const catalogue = catalogueSuite(quick ? [1000] : [1000, 100_000]);
-const maps = catalogueMapSuite(quick ? 10_000 : 100_000);
-const all = [...catalogue, ...maps];
+const anchored = [
+  ...catalogueMapSuite(quick ? 10_000 : 100_000),
+  ...textTraceSuite(runs),
+  ...textConcurrentSuite(1),
+  ...textMergeSuite(quick ? 2000 : 6000, quick ? [2, 44] : [2, 77], runs),
+];
+const all = [...catalogue, ...anchored];
 
 if (args.has('--json')) {
   for (const r of all) console.log(JSON.stringify({ ...r, value: round(r.value) }));
 } else {
-  const report = render(catalogue, maps);
+  const report = render(catalogue, anchored);
   console.log(report);
   if (args.has('--write')) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
 }
 
-function render(catalogue: readonly Result[], maps: readonly Result[]): string {
+const DESCRIPTIONS: Record<string, string> = {
+  'product-map':
+    'Seed 000: a product catalogue as one replicated map — build it, apply the hourly update (1% of prices), encode, load and read every value.',
+  text: 'Text CRDTs on the editing traces of ../shared/bench-data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
+};
+
+function render(catalogue: readonly Result[], anchored: readonly Result[]): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
   const parts = [
     '# Benchmark results',
@@ -44,9 +57,9 @@ function render(catalogue: readonly Result[], maps: readonly Result[]): string {
       '',
     );
   }
-  for (const suite of new Set(maps.map((r) => r.suite))) {
-    const rows = maps.filter((r) => r.suite === suite);
-    parts.push(`## ${suite}: a product catalogue as one replicated map, against the anchors`, '');
+  for (const suite of new Set(anchored.map((r) => r.suite))) {
+    const rows = anchored.filter((r) => r.suite === suite);
+    parts.push(`## ${suite}`, '', DESCRIPTIONS[suite.split('/')[0]!] ?? '', '');
     parts.push(
       table(
         rows,

@@ -33,7 +33,7 @@ export class Text implements Crdt<string> {
   static readonly typeName = 'Text';
   static readonly causal = false;
 
-  private readonly seq = new Sequence(STRING);
+  private constructor(private readonly seq = new Sequence(STRING)) {}
 
   static empty(): Text {
     return new Text();
@@ -100,9 +100,7 @@ export class Text implements Crdt<string> {
   }
 
   clone(): this {
-    const copy = new Text();
-    for (const r of this.seq.recordsSince(new VersionVector())) copy.seq.apply(r);
-    return copy as this;
+    return new Text(this.seq.clone()) as this;
   }
 
   equals(other: Text): boolean {

@@ -36,10 +36,17 @@ export interface Cursor<C> {
 export class RunTree<C> {
   private root: Node<C>;
   private firstLeaf: Leaf<C>;
+  private lastLeaf: Leaf<C>;
 
   constructor(private readonly content: Content<C>) {
     this.firstLeaf = new Leaf<C>();
+    this.lastLeaf = this.firstLeaf;
     this.root = this.firstLeaf;
+  }
+
+  /** Appends `run` at the end of the sequence: building a copy in document order, no search. */
+  append(run: Run<C>): void {
+    this.insert(run, this.lastLeaf, this.lastLeaf.runs.length);
   }
 
   get visibleLength(): number {
@@ -150,11 +157,34 @@ export class RunTree<C> {
     this.resized(run.leaf, n, n);
   }
 
-  /** Turns `run` into a tombstone. */
-  markDeleted(run: Run<C>): void {
+  /**
+   * Turns `run` into a tombstone, then merges it with its neighbours where they are the pieces
+   * of one run on either side and deleted too: deleting a word letter by letter leaves one
+   * tombstone, not one per letter. Returns the run that now holds it.
+   */
+  markDeleted(run: Run<C>): Run<C> {
     const v = run.visible;
     run.content = null;
     this.resized(run.leaf, -v, 0);
+    const runs = run.leaf.runs;
+    let i = runs.indexOf(run);
+    const prev = runs[i - 1];
+    if (prev && prev.content === null && prev.nextFragment === run) {
+      this.absorb(prev, i);
+      run = prev;
+      i--;
+    }
+    const next = runs[i + 1];
+    if (next && next.content === null && run.nextFragment === next) this.absorb(run, i + 1);
+    return run;
+  }
+
+  /** Merges the run at `index` of `into`'s leaf, its successor piece, into `into`. */
+  private absorb(into: Run<C>, index: number): void {
+    const gone = into.leaf.runs[index]!;
+    into.len += gone.len;
+    into.nextFragment = gone.nextFragment;
+    into.leaf.runs.splice(index, 1);
   }
 
   private resized(leaf: Leaf<C>, dVisible: number, dTotal: number): void {
@@ -177,6 +207,7 @@ export class RunTree<C> {
     leaf.total -= right.total;
     right.next = leaf.next;
     leaf.next = right;
+    if (this.lastLeaf === leaf) this.lastLeaf = right;
     this.attachSibling(leaf, right);
   }
 

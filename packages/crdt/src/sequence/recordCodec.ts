@@ -2,25 +2,39 @@ import type { Decoder } from '../codec/Decoder.js';
 import type { Encoder } from '../codec/Encoder.js';
 import type { ReplicaId } from '../ReplicaId.js';
 import type { Content } from './Run.js';
-import type { InsertRecord, SequenceRecord } from './records.js';
+import type { DeleteRecord, InsertRecord, SequenceRecord } from './records.js';
 
-enum Tag {
-  Insert = 0,
-  Delete = 1,
-}
+/**
+ * Sequence records, compactly. Each record starts with one flag byte that says what the
+ * common case lets it leave out — the replica (same as the previous record's), the sequence
+ * number (the next one of that replica), origins of the record's own replica (written as small
+ * differences), a single live part (its length is the content's length), a count or length of
+ * one — so a burst of typing costs about three bytes beyond its text, and a run of backspaces
+ * about three bytes in all.
+ *
+ *   bit   insert                              delete
+ *   0     0                                   1
+ *   1     same replica as previous record     same replica as previous record
+ *   2     seq = that replica's next           seq = that replica's next
+ *   3-4   left origin: none / own / other     3: count = 1    4: len = 1
+ *   5-6   right origin: none / own / other    5: target is own replica    6: step is -len
+ *   7     one live part                       -
+ */
+const KIND_DELETE = 1;
+const SAME_REPLICA = 1 << 1;
+const NEXT_SEQ = 1 << 2;
+const ONE_LIVE_PART = 1 << 7;
+const COUNT_ONE = 1 << 3;
+const LEN_ONE = 1 << 4;
+const OWN_TARGET = 1 << 5;
+const STEP_BACK = 1 << 6;
 
-/** Origin forms: none, an element of the record's own replica (written relative to `seq`), or any other. */
 enum Origin {
   None = 0,
   Own = 1,
   Other = 2,
 }
 
-/**
- * Writes sequence records compactly: a record's sequence number relative to the last one of
- * its replica in this message, origins of the record's own replica relative to its `seq`,
- * and tombstone parts as bare lengths.
- */
 export function writeRecords<C>(
   enc: Encoder,
   content: Content<C>,
@@ -28,96 +42,152 @@ export function writeRecords<C>(
 ): void {
   const list = [...records];
   const last = new Map<ReplicaId, number>();
+  let prevReplica: ReplicaId | undefined;
   enc.uint(list.length);
   for (const r of list) {
-    enc.byte(r.kind === 'insert' ? Tag.Insert : Tag.Delete);
-    enc.replica(r.replica);
-    enc.int(r.seq - (last.get(r.replica) ?? 0));
-    last.set(r.replica, r.seq);
+    const next = (last.get(r.replica) ?? 0) + 1;
+    let flags = r.kind === 'delete' ? KIND_DELETE : 0;
+    if (r.replica === prevReplica) flags |= SAME_REPLICA;
+    if (r.seq === next) flags |= NEXT_SEQ;
     if (r.kind === 'insert') {
-      enc.uint(r.len);
-      writeOrigin(enc, r, r.olReplica, r.olSeq);
-      writeOrigin(enc, r, r.orReplica, r.orSeq);
-      enc.uint(r.parts.length);
-      for (const p of r.parts) {
-        if (typeof p === 'number') {
-          enc.byte(0);
-          enc.uint(p);
-        } else {
-          enc.byte(1);
-          content.write(enc, p);
+      const ol = originForm(r, r.olReplica);
+      const or = originForm(r, r.orReplica);
+      const single = r.parts.length === 1 && typeof r.parts[0] !== 'number';
+      enc.byte(flags | (ol << 3) | (or << 5) | (single ? ONE_LIVE_PART : 0));
+      writeHead(enc, r, flags, next);
+      if (ol === Origin.Own) enc.uint(r.seq - r.olSeq - 1);
+      else if (ol === Origin.Other) writeId(enc, r.olReplica!, r.olSeq);
+      // An own right origin is written against the left origin when that is own too: inserting
+      // inside one's own run makes them neighbours, a difference of one.
+      if (or === Origin.Own) enc.int(r.orSeq - (ol === Origin.Own ? r.olSeq : r.seq));
+      else if (or === Origin.Other) writeId(enc, r.orReplica!, r.orSeq);
+      if (single) content.write(enc, r.parts[0] as C);
+      else {
+        // Parts alternate live / deleted (neighbours of one kind are merged), so one flag says which comes first.
+        enc.uint(r.parts.length);
+        enc.byte(typeof r.parts[0] === 'number' ? 0 : 1);
+        for (const p of r.parts) {
+          if (typeof p === 'number') enc.uint(p);
+          else content.write(enc, p);
         }
       }
+      last.set(r.replica, r.seq + r.len - 1);
     } else {
-      enc.uint(r.count);
-      enc.replica(r.targetReplica);
+      if (r.count === 1) flags |= COUNT_ONE;
+      if (r.len === 1) flags |= LEN_ONE;
+      if (r.targetReplica === r.replica) flags |= OWN_TARGET;
+      if (r.count > 1 && r.step < 0) flags |= STEP_BACK;
+      enc.byte(flags);
+      writeHead(enc, r, flags, next);
+      if (r.count > 1) enc.uint(r.count - 2);
+      if (r.len > 1) enc.uint(r.len - 2);
+      if (r.targetReplica !== r.replica) enc.replica(r.targetReplica);
       enc.int(r.seq - r.targetSeq);
-      enc.uint(r.len);
-      enc.int(r.step);
+      last.set(r.replica, r.seq + r.count - 1);
     }
+    prevReplica = r.replica;
   }
 }
 
-function writeOrigin(enc: Encoder, r: InsertRecord<unknown>, replica: ReplicaId | null, seq: number): void {
-  if (replica === null) enc.byte(Origin.None);
-  else if (replica === r.replica) {
-    enc.byte(Origin.Own);
-    enc.int(r.seq - seq);
-  } else {
-    enc.byte(Origin.Other);
-    enc.replica(replica);
-    enc.uint(seq);
-  }
+function originForm(r: InsertRecord<unknown>, replica: ReplicaId | null): Origin {
+  return replica === null ? Origin.None : replica === r.replica ? Origin.Own : Origin.Other;
+}
+
+function writeHead(enc: Encoder, r: SequenceRecord<unknown>, flags: number, next: number): void {
+  if (!(flags & SAME_REPLICA)) enc.replica(r.replica);
+  if (!(flags & NEXT_SEQ)) enc.int(r.seq - next);
+}
+
+function writeId(enc: Encoder, replica: ReplicaId, seq: number): void {
+  enc.replica(replica);
+  enc.uint(seq);
 }
 
 export function readRecords<C>(dec: Decoder, content: Content<C>): SequenceRecord<C>[] {
-  const n = dec.count(4);
+  const n = dec.count(2);
   const out: SequenceRecord<C>[] = [];
   const last = new Map<ReplicaId, number>();
+  let prevReplica: ReplicaId | undefined;
   for (let i = 0; i < n; i++) {
-    const tag = dec.byte();
-    const replica = dec.replica();
-    const seq = positive(dec, (last.get(replica) ?? 0) + dec.int());
-    last.set(replica, seq);
-    if (tag === Tag.Insert) {
-      const len = positive(dec, dec.uint());
-      const [olReplica, olSeq] = readOrigin(dec, replica, seq);
-      const [orReplica, orSeq] = readOrigin(dec, replica, seq);
-      const m = dec.count(2);
-      const parts: Array<C | number> = [];
-      let total = 0;
-      for (let j = 0; j < m; j++) {
-        const live = dec.byte();
-        if (live > 1) dec.fail('BAD_TAG', 'record part tag');
-        const p = live === 1 ? content.read(dec) : positive(dec, dec.uint());
-        total += typeof p === 'number' ? p : content.length(p);
-        parts.push(p);
-      }
-      if (total !== len) dec.fail('BAD_VALUE', `insert parts cover ${total} of ${len} elements`);
-      out.push({ kind: 'insert', replica, seq, len, olReplica, olSeq, orReplica, orSeq, parts });
-    } else if (tag === Tag.Delete) {
-      const count = positive(dec, dec.uint());
-      const targetReplica = dec.replica();
-      const targetSeq = positive(dec, seq - dec.int());
-      const len = positive(dec, dec.uint());
-      const step = dec.int();
-      if (count > 1 && step !== len && step !== -len)
-        dec.fail('BAD_VALUE', 'delete progression not contiguous');
-      positive(dec, targetSeq + (count - 1) * step);
-      out.push({ kind: 'delete', replica, seq, count, targetReplica, targetSeq, len, step });
+    const flags = dec.byte();
+    let replica: ReplicaId;
+    if (flags & SAME_REPLICA) {
+      if (prevReplica === undefined) dec.fail('BAD_VALUE', 'no previous record');
+      replica = prevReplica;
+    } else replica = dec.replica();
+    const next = (last.get(replica) ?? 0) + 1;
+    const seq = positive(dec, flags & NEXT_SEQ ? next : next + dec.int());
+    if (flags & KIND_DELETE) {
+      const record = readDelete(dec, flags, replica, seq);
+      last.set(replica, seq + record.count - 1);
+      out.push(record);
     } else {
-      dec.fail('BAD_TAG', `sequence record tag ${tag}`);
+      const record = readInsert(dec, content, flags, replica, seq);
+      last.set(replica, seq + record.len - 1);
+      out.push(record);
     }
+    prevReplica = replica;
   }
   return out;
 }
 
-function readOrigin(dec: Decoder, replica: ReplicaId, seq: number): [ReplicaId | null, number] {
-  const form = dec.byte();
-  if (form === Origin.None) return [null, 0];
-  if (form === Origin.Own) return [replica, positive(dec, seq - dec.int())];
-  if (form === Origin.Other) return [dec.replica(), positive(dec, dec.uint())];
-  return dec.fail('BAD_TAG', `origin form ${form}`);
+function readInsert<C>(
+  dec: Decoder,
+  content: Content<C>,
+  flags: number,
+  replica: ReplicaId,
+  seq: number,
+): InsertRecord<C> {
+  const ol = (flags >> 3) & 3;
+  const or = (flags >> 5) & 3;
+  let olReplica: ReplicaId | null = null;
+  let olSeq = 0;
+  if (ol === Origin.Own) {
+    olReplica = replica;
+    olSeq = positive(dec, seq - 1 - dec.uint());
+  } else if (ol === Origin.Other) [olReplica, olSeq] = readId(dec);
+  else if (ol !== Origin.None) dec.fail('BAD_TAG', 'left origin form');
+  let orReplica: ReplicaId | null = null;
+  let orSeq = 0;
+  if (or === Origin.Own) {
+    orReplica = replica;
+    orSeq = positive(dec, (ol === Origin.Own ? olSeq : seq) + dec.int());
+  } else if (or === Origin.Other) [orReplica, orSeq] = readId(dec);
+  else if (or !== Origin.None) dec.fail('BAD_TAG', 'right origin form');
+  const parts: Array<C | number> = [];
+  let len = 0;
+  if (flags & ONE_LIVE_PART) {
+    const c = content.read(dec);
+    parts.push(c);
+    len = content.length(c);
+  } else {
+    const m = dec.count();
+    if (m === 0) dec.fail('BAD_VALUE', 'insert without parts');
+    let live = dec.byte();
+    if (live > 1) dec.fail('BAD_TAG', 'part kind');
+    for (let j = 0; j < m; j++, live ^= 1) {
+      const p = live ? content.read(dec) : positive(dec, dec.uint());
+      len += typeof p === 'number' ? p : content.length(p);
+      parts.push(p);
+    }
+  }
+  positive(dec, seq + len);
+  return { kind: 'insert', replica, seq, len, olReplica, olSeq, orReplica, orSeq, parts };
+}
+
+function readDelete(dec: Decoder, flags: number, replica: ReplicaId, seq: number): DeleteRecord {
+  const count = flags & COUNT_ONE ? 1 : 2 + dec.uint();
+  const len = flags & LEN_ONE ? 1 : 2 + dec.uint();
+  const targetReplica = flags & OWN_TARGET ? replica : dec.replica();
+  const targetSeq = positive(dec, seq - dec.int());
+  const step = count === 1 ? 0 : flags & STEP_BACK ? -len : len;
+  positive(dec, targetSeq + (count - 1) * step);
+  positive(dec, seq + count);
+  return { kind: 'delete', replica, seq, count, targetReplica, targetSeq, len, step };
+}
+
+function readId(dec: Decoder): [ReplicaId, number] {
+  return [dec.replica(), positive(dec, dec.uint())];
 }
 
 function positive(dec: Decoder, n: number): number {
