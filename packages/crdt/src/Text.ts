@@ -6,7 +6,7 @@ import type { ReplicaId } from './ReplicaId.js';
 import type { Content } from './sequence/Run.js';
 import { readRecords, writeRecords } from './sequence/recordCodec.js';
 import type { SequenceRecord } from './sequence/records.js';
-import { Sequence } from './sequence/Sequence.js';
+import { type Anchor, Sequence } from './sequence/Sequence.js';
 import { sameSequence } from './sequence/sameSequence.js';
 import { VersionVector } from './VersionVector.js';
 
@@ -72,6 +72,16 @@ export class Text implements Crdt<string> {
   private charCodeAt(pos: number): number {
     const { run, offset } = this.seq.tree.findVisible(pos);
     return run.content!.charCodeAt(offset);
+  }
+
+  /** A cursor position that stays attached across concurrent edits: see `resolve`. */
+  anchor(pos: number, assoc: 'before' | 'after' = 'after'): Anchor {
+    return this.seq.anchor(pos, assoc);
+  }
+
+  /** Where an anchor is now, in code units. */
+  resolve(anchor: Anchor): number {
+    return this.seq.resolve(anchor);
   }
 
   value(): string {

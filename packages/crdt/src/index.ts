@@ -37,6 +37,7 @@ export { ORMap } from './ORMap.js';
 export { ORSet } from './ORSet.js';
 export { PNCounter } from './PNCounter.js';
 export { newReplicaId, type ReplicaId, replicaId } from './ReplicaId.js';
+export type { Anchor } from './sequence/Sequence.js';
 export { Text } from './Text.js';
 export { compareTimestamps, type Timestamp } from './Timestamp.js';
 export { TwoPhaseSet } from './TwoPhaseSet.js';

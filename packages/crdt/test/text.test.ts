@@ -155,3 +155,33 @@ describe('Text', () => {
     expect((error as DecodeError).code).toBe('BAD_VALUE');
   });
 });
+
+describe('Text anchors', () => {
+  it('stay attached to their element across concurrent inserts and deletes', () => {
+    const [a, b] = pair('hello world');
+    const cursor = a.anchor(6); // before 'w'
+    const afterHello = a.anchor(5, 'before'); // just after 'o'
+    b.insert(B, 0, '>> ');
+    b.delete(B, 3 + 5, 1); // the space
+    a.join(b);
+    expect(a.value()).toBe('>> helloworld');
+    expect(a.resolve(cursor)).toBe(8);
+    expect(a.resolve(afterHello)).toBe(8);
+    expect(a.value().slice(a.resolve(cursor))).toBe('world');
+  });
+
+  it('land where their element stood once it is deleted, and at the ends for the ends', () => {
+    const t = Text.empty();
+    t.insert(A, 0, 'abcdef');
+    const onD = t.anchor(3);
+    const end = t.anchor(6);
+    const start = t.anchor(0, 'before');
+    t.delete(A, 2, 3);
+    t.insert(A, 0, 'X');
+    expect(t.value()).toBe('Xabf');
+    expect(t.resolve(onD)).toBe(3);
+    expect(t.resolve(end)).toBe(4);
+    expect(t.resolve(start)).toBe(0);
+    expect(() => t.anchor(99)).toThrow(expect.objectContaining({ code: 'BAD_POSITION' }));
+  });
+});

@@ -3,6 +3,15 @@ import type { ReplicaId } from '../ReplicaId.js';
 import { VersionVector } from '../VersionVector.js';
 import { type Content, Run } from './Run.js';
 import { RunTree } from './RunTree.js';
+
+/** A position that follows the element it is attached to (see `Sequence.anchor`); plain JSON. */
+export interface Anchor {
+  readonly assoc: 'before' | 'after';
+  /** The element's id; null for the start or end of the sequence. */
+  readonly replica: ReplicaId | null;
+  readonly seq: number;
+}
+
 import type { DeleteRecord, InsertRecord, SequenceRecord } from './records.js';
 
 /**
@@ -406,6 +415,34 @@ export class Sequence<C> {
   private charPosition(replica: ReplicaId, seq: number): number {
     const { run, offset } = this.find(replica, seq);
     return this.tree.positionOf(run, false) + offset;
+  }
+
+  // ── anchors ────────────────────────────────────────────────────────────────
+
+  /**
+   * An anchor for the gap at visible position `pos`, stuck to the element after it
+   * (`assoc: 'after'`, where typing at a cursor goes) or before it. It names an element id,
+   * so it stays in place whatever is inserted or deleted elsewhere, on any replica.
+   */
+  anchor(pos: number, assoc: 'before' | 'after'): Anchor {
+    if (!(pos >= 0 && pos <= this.length) || !Number.isInteger(pos)) {
+      throw new InvalidArgumentError('BAD_POSITION', `anchor at ${pos} of ${this.length}`);
+    }
+    if (assoc === 'after' ? pos === this.length : pos === 0) return { assoc, replica: null, seq: 0 };
+    const { run, offset } = this.tree.findVisible(assoc === 'after' ? pos : pos - 1);
+    return { assoc, replica: run.replica, seq: run.seq + offset };
+  }
+
+  /** The visible position of an anchor now. An anchor to a deleted element lands where it stood. */
+  resolve(anchor: Anchor): number {
+    if (anchor.replica === null) return anchor.assoc === 'after' ? this.length : 0;
+    if (this.vv.get(anchor.replica) < anchor.seq) {
+      throw new InvalidArgumentError('BAD_POSITION', `anchor to an element not seen here yet`);
+    }
+    const { run, offset } = this.find(anchor.replica, anchor.seq);
+    const before = this.tree.positionOf(run, true);
+    if (run.content === null) return before;
+    return before + offset + (anchor.assoc === 'before' ? 1 : 0);
   }
 
   // ── replication ────────────────────────────────────────────────────────────
