@@ -45,26 +45,28 @@ const concord: TextSystem<ConcordDoc> = {
   },
 };
 
-let nextClientId = 1000;
+let nextClientId = 1;
 
 const yjs: TextSystem<Y.Doc> = {
   name: 'yjs',
   create(agent) {
     const doc = new Y.Doc();
-    doc.clientID = agent + 1;
+    doc.clientID = (agent + 1) * 1_000_000;
     return doc;
   },
   insert: (doc, pos, s) => doc.getText('t').insert(pos, s),
   delete: (doc, pos, len) => doc.getText('t').delete(pos, len),
-  // A Yjs document's client id must be its own: a fork takes a fresh one rather than the
-  // agent's, which the source document already used.
-  fork(doc) {
+  // A Yjs document's client id must be its own, so a fork takes a fresh one — yet ordered by
+  // agent, since Yjs breaks ties between concurrent inserts by client id, as the trace's
+  // reference result does by agent.
+  fork(doc, agent) {
     const copy = new Y.Doc();
-    copy.clientID = nextClientId++;
+    copy.clientID = (agent + 1) * 1_000_000 + nextClientId++;
     Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
     return copy;
   },
-  continueAs: (doc) => doc,
+  continueAs: (doc, agent) =>
+    Math.floor(doc.clientID / 1_000_000) === agent + 1 ? doc : yjs.fork(doc, agent),
   merge: (into, from) => Y.applyUpdate(into, Y.encodeStateAsUpdate(from, Y.encodeStateVector(into))),
   text: (doc) => doc.getText('t').toString(),
   encode: (doc) => Y.encodeStateAsUpdate(doc),
