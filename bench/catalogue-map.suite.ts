@@ -14,7 +14,7 @@ import {
 } from '@concord/crdt';
 import { LoroDoc } from 'loro-crdt';
 import * as Y from 'yjs';
-import { medianMs, type Result } from './harness.js';
+import { medianMs, progress, type Result } from './harness.js';
 
 interface MapSystem {
   readonly name: string;
@@ -134,6 +134,7 @@ export function catalogueMapSuite(n: number): Result[] {
   const suite = `product-map/${n / 1000}k`;
   const changed = Array.from({ length: n / 100 }, (_, k) => (k * 7919) % n);
   for (const sys of SYSTEMS) {
+    progress(`${suite} ${sys.name}`);
     const add = (metric: string, value: number) => results.push({ suite, system: sys.name, metric, value });
     add(
       'build ms',

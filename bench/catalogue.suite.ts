@@ -20,7 +20,7 @@ import {
   replicaId,
   TwoPhaseSet,
 } from '@concord/crdt';
-import { opsPerSecond, type Result } from './harness.js';
+import { opsPerSecond, progress, type Result } from './harness.js';
 
 const WRITERS = ['store-1', 'store-2', 'store-3', 'store-4'].map(replicaId);
 const MUTATIONS = 1000;
@@ -156,6 +156,7 @@ export function catalogueSuite(sizes: readonly number[]): Result[] {
   const results: Result[] = [];
   for (const wl of WORKLOADS) {
     for (const n of sizes) {
+      progress(`catalogue/${n} ${wl.name}`);
       const [a, b] = wl.build(n);
       const suite = `catalogue/${n >= 1000 ? `${n / 1000}k` : n}`;
       const add = (metric: string, value: number) => results.push({ suite, system: wl.name, metric, value });

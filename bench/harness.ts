@@ -23,6 +23,11 @@ export function opsPerSecond(fn: () => void, batch = 1, minMs = 250): number {
   return (calls * batch * 1000) / elapsed;
 }
 
+/** Progress on stderr, so a long run shows where it is without disturbing --json on stdout. */
+export function progress(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
 /** Milliseconds for one call of `fn`: the median of `runs` calls. */
 export function medianMs(fn: () => void, runs = 5): number {
   const times: number[] = [];

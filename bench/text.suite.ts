@@ -19,7 +19,7 @@ import {
   SEQUENTIAL_TRACES,
   type TextReplica,
 } from '../packages/crdt/test/support/traces.js';
-import { medianMs, type Result } from './harness.js';
+import { medianMs, progress, type Result } from './harness.js';
 
 interface TextSystem<D> extends TextReplica<D> {
   readonly name: string;
@@ -185,6 +185,7 @@ export function textTraceSuite(runs: number, systems = SYSTEMS): Result[] {
     const trace = loadTrace(traceName);
     const suite = `text/${traceName}`;
     for (const sys of systems) {
+      progress(`${suite} ${sys.name}`);
       const add = (metric: string, value: number) => results.push({ suite, system: sys.name, metric, value });
       let doc: unknown;
       // Applying a whole trace is long enough to time once (Automerge takes a minute on the largest).
@@ -224,6 +225,7 @@ export function textConcurrentSuite(
   const results: Result[] = [];
   const trace = loadTrace('friendsforever');
   for (const sys of systems) {
+    progress(`text/friendsforever ${sys.name}`);
     let doc: unknown;
     results.push({
       suite: 'text/friendsforever (concurrent)',
@@ -251,13 +253,15 @@ export function textMergeSuite(
 ): Result[] {
   const results: Result[] = [];
   for (const k of replicaCounts) {
-    const suite = `text/merge ${k} replicas × ${n / k} inserts`;
+    const each = Math.floor(n / k);
+    const suite = `text/merge ${k} replicas × ${each} inserts`;
     for (const sys of systems) {
+      progress(`${suite} ${sys.name}`);
       const rng = new SeededRng(k);
       const updates = Array.from({ length: k }, (_, agent) => {
         const doc = sys.create(agent);
         let len = 0;
-        for (let i = 0; i < n / k; i++) {
+        for (let i = 0; i < each; i++) {
           sys.insert(doc, rng.int(len + 1), String.fromCharCode(97 + rng.int(26)));
           len++;
         }
@@ -272,7 +276,8 @@ export function textMergeSuite(
           text = sys.mergeUpdates(updates);
         }, runs),
       });
-      if (text.length !== n) throw new Error(`${sys.name}: merged ${text.length} of ${n} characters`);
+      if (text.length !== each * k)
+        throw new Error(`${sys.name}: merged ${text.length} of ${each * k} characters`);
       results.push({
         suite,
         system: sys.name,

@@ -12,6 +12,7 @@ export interface Anchor {
   readonly seq: number;
 }
 
+import { DeleteLog } from './DeleteLog.js';
 import type { DeleteRecord, InsertRecord, SequenceRecord } from './records.js';
 
 /**
@@ -39,7 +40,9 @@ export class Sequence<C> {
   /** Per replica, the first fragment of each run it created, in sequence order. */
   private readonly runsByReplica = new Map<ReplicaId, Run<C>[]>();
   /** What has been integrated, in integration order (a causal order): run heads and deletions. */
-  private readonly log: Array<Run<C> | DeleteRecord> = [];
+  private readonly log: Array<Run<C> | number> = [];
+  /** The delete records the log's numbers refer to. */
+  private deletes = new DeleteLog();
   readonly vv = new VersionVector();
   /** Parked records, by the replica whose next operations they wait for. */
   private readonly waiting = new Map<ReplicaId, Array<{ need: number; record: SequenceRecord<C> }>>();
@@ -143,24 +146,6 @@ export class Sequence<C> {
   ): DeleteRecord {
     const seq = this.vv.get(replica) + 1;
     this.vv.advance(replica, seq);
-    const last = this.log[this.log.length - 1];
-    if (
-      last &&
-      !(last instanceof Run) &&
-      last.replica === replica &&
-      last.seq + last.count === seq &&
-      last.targetReplica === targetReplica &&
-      last.len === len
-    ) {
-      // Only contiguous progressions merge (backspace: step -len; forward delete: +len), so a
-      // record always covers one id range and applies in one pass, whatever its count.
-      const step = last.count === 1 ? targetSeq - last.targetSeq : last.step;
-      if ((step === len || step === -len) && targetSeq === last.targetSeq + step * last.count) {
-        last.step = step;
-        last.count++;
-        return { kind: 'delete', replica, seq, count: 1, targetReplica, targetSeq, len, step: 0 };
-      }
-    }
     const record: DeleteRecord = {
       kind: 'delete',
       replica,
@@ -171,7 +156,10 @@ export class Sequence<C> {
       len,
       step: 0,
     };
-    this.log.push({ ...record });
+    const last = this.log[this.log.length - 1];
+    if (typeof last !== 'number' || !this.deletes.extend(last, replica, seq, targetReplica, targetSeq, len)) {
+      this.log.push(this.deletes.push(record));
+    }
     return record;
   }
 
@@ -266,7 +254,14 @@ export class Sequence<C> {
     this.checkIds(r.targetReplica, from, len);
     this.deleteIds(r.targetReplica, from, len);
     this.vv.advance(r.replica, r.seq + r.count - 1);
-    this.log.push({ ...r, seq: r.seq + skip, count: r.count - skip, targetSeq: r.targetSeq + skip * r.step });
+    this.log.push(
+      this.deletes.push({
+        ...r,
+        seq: r.seq + skip,
+        count: r.count - skip,
+        targetSeq: r.targetSeq + skip * r.step,
+      }),
+    );
     return true;
   }
 
@@ -462,7 +457,8 @@ export class Sequence<C> {
         replica,
         runs.map((r) => twin.get(r)!),
       );
-    for (const e of this.log) copy.log.push(e instanceof Run ? twin.get(e)! : { ...e });
+    for (const e of this.log) copy.log.push(typeof e === 'number' ? e : twin.get(e)!);
+    copy.deletes = this.deletes.clone();
     copy.vv.merge(this.vv);
     for (const [replica, list] of this.waiting) copy.waiting.set(replica, list.slice());
     return copy;
@@ -471,18 +467,16 @@ export class Sequence<C> {
   /** Everything integrated after `vv`, in a causal order, then what is still pending. */
   *recordsSince(vv: VersionVector): IterableIterator<SequenceRecord<C>> {
     for (const entry of this.log) {
-      const have = vv.get(entry.replica);
-      if (entry instanceof Run) {
-        const record = this.chainRecord(entry, have);
+      if (typeof entry !== 'number') {
+        const record = this.chainRecord(entry, vv.get(entry.replica));
         if (record) yield record;
-      } else if (entry.seq + entry.count - 1 > have) {
-        const skip = Math.max(0, have - entry.seq + 1);
-        yield {
-          ...entry,
-          seq: entry.seq + skip,
-          count: entry.count - skip,
-          targetSeq: entry.targetSeq + skip * entry.step,
-        };
+        continue;
+      }
+      const d = this.deletes.get(entry);
+      const have = vv.get(d.replica);
+      if (d.seq + d.count - 1 > have) {
+        const skip = Math.max(0, have - d.seq + 1);
+        yield { ...d, seq: d.seq + skip, count: d.count - skip, targetSeq: d.targetSeq + skip * d.step };
       }
     }
     yield* this.pending;
