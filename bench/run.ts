@@ -7,6 +7,12 @@ import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { type Result, round, table } from './harness.js';
 import { textConcurrentSuite, textMergeSuite, textTraceSuite } from './text.suite.js';
 
+const DESCRIPTIONS: Record<string, string> = {
+  'product-map':
+    'Seed 000: a product catalogue as one replicated map — build it, apply the hourly update (1% of prices), encode, load and read every value.',
+  text: 'Text CRDTs on the editing traces of ../shared/bench-data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
+};
+
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const runs = quick ? 1 : 3;
@@ -27,12 +33,6 @@ if (args.has('--json')) {
   console.log(report);
   if (args.has('--write')) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
 }
-
-const DESCRIPTIONS: Record<string, string> = {
-  'product-map':
-    'Seed 000: a product catalogue as one replicated map — build it, apply the hourly update (1% of prices), encode, load and read every value.',
-  text: 'Text CRDTs on the editing traces of ../shared/bench-data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
-};
 
 function render(catalogue: readonly Result[], anchored: readonly Result[]): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
