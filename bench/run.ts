@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { catalogueSuite } from './catalogue.suite.js';
 import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { type Result, round, table } from './harness.js';
-import { textConcurrentSuite, textMergeSuite, textTraceSuite } from './text.suite.js';
+import { textMergeSuite, textTraceSuite } from './text.suite.js';
 
 const DESCRIPTIONS: Record<string, string> = {
   'product-map':
@@ -21,7 +21,6 @@ const catalogue = catalogueSuite(quick ? [1000] : [1000, 100_000]);
 const anchored = [
   ...catalogueMapSuite(quick ? 10_000 : 100_000),
   ...textTraceSuite(runs),
-  ...textConcurrentSuite(1),
   ...textMergeSuite(quick ? 2000 : 6000, quick ? [2, 44] : [2, 77], runs),
 ];
 const all = [...catalogue, ...anchored];

@@ -14,7 +14,6 @@ import { type ConcordDoc, concordText } from '../packages/crdt/test/support/conc
 import { SeededRng } from '../packages/crdt/test/support/Rng.js';
 import {
   loadTrace,
-  replayConcurrent,
   replaySequential,
   SEQUENTIAL_TRACES,
   type TextReplica,
@@ -234,34 +233,6 @@ export function measureTrace(
     medianMs(() => check(sys.name, sys.load(bytes).text, trace.endContent), runs),
   );
   add('memory after load bytes', loadMemory(sys.name, bytes));
-  return results;
-}
-
-/**
- * The concurrent trace, branch by branch (2,258 merges, a fork at every branch point).
- * Automerge and Loro are left out: a fork is a wasm-side copy of the whole document, and this
- * replay makes thousands — Automerge runs out of memory, Loro runs for many minutes. What the
- * suite compares is the JavaScript systems' fork-and-merge cost.
- */
-export function textConcurrentSuite(
-  runs: number,
-  systems = SYSTEMS.filter((s) => s.name !== 'automerge' && s.name !== 'loro'),
-): Result[] {
-  const results: Result[] = [];
-  const trace = loadTrace('friendsforever');
-  for (const sys of systems) {
-    progress(`text/friendsforever ${sys.name}`);
-    let doc: unknown;
-    results.push({
-      suite: 'text/friendsforever (concurrent)',
-      system: sys.name,
-      metric: 'replay+merge ms',
-      value: medianMs(() => {
-        doc = replayConcurrent(sys, trace);
-      }, runs),
-    });
-    check(sys.name, sys.text(doc), trace.endContent);
-  }
   return results;
 }
 
