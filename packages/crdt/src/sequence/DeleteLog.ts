@@ -1,6 +1,10 @@
 import type { ReplicaId } from '../ReplicaId.js';
 import type { DeleteRecord } from './records.js';
 
+/** Shared zero-length columns: never written, since the first push grows them. */
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
+
 /**
  * The delete records of a sequence's log, kept in columns of typed arrays: about 40 bytes a
  * record instead of a ~90-byte object. A long-edited document holds as many delete records as
@@ -10,13 +14,14 @@ export class DeleteLog {
   private readonly replicas: ReplicaId[] = [];
   private readonly replicaIndex = new Map<ReplicaId, number>();
   private size = 0;
-  private replica = new Uint32Array(16);
-  private target = new Uint32Array(16);
-  private seq = new Float64Array(16);
-  private targetSeq = new Float64Array(16);
-  private count = new Float64Array(16);
-  private len = new Float64Array(16);
-  private step = new Float64Array(16);
+  // Empty until the first push: every delta is a small sequence, and most never delete.
+  private replica = NO_U32;
+  private target = NO_U32;
+  private seq = NO_F64;
+  private targetSeq = NO_F64;
+  private count = NO_F64;
+  private len = NO_F64;
+  private step = NO_F64;
 
   /** Appends a record; returns its index. */
   push(r: DeleteRecord): number {
@@ -95,7 +100,7 @@ export class DeleteLog {
   }
 
   private grow(): void {
-    const n = this.seq.length * 2;
+    const n = Math.max(16, this.seq.length * 2);
     const bigger = <T extends Uint32Array | Float64Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       b.set(a);
