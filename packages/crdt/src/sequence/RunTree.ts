@@ -116,7 +116,7 @@ export class RunTree<C> {
     leaf.runs.splice(index, 0, run);
     run.leaf = leaf;
     this.resized(leaf, run.visible, run.len);
-    if (leaf.runs.length > MAX_RUNS) this.splitLeaf(leaf);
+    if (leaf.runs.length > MAX_RUNS) this.splitNode(leaf);
   }
 
   /** Inserts `run` right after `after`. */
@@ -146,7 +146,7 @@ export class RunTree<C> {
     const leaf = run.leaf;
     leaf.runs.splice(leaf.runs.indexOf(run) + 1, 0, right);
     right.leaf = leaf;
-    if (leaf.runs.length > MAX_RUNS) this.splitLeaf(leaf);
+    if (leaf.runs.length > MAX_RUNS) this.splitNode(leaf);
     return right;
   }
 
@@ -194,35 +194,36 @@ export class RunTree<C> {
     }
   }
 
-  private splitLeaf(leaf: Leaf<C>): void {
-    const right = new Leaf<C>();
-    const moved = leaf.runs.splice(leaf.runs.length >> 1);
-    for (const r of moved) {
-      right.runs.push(r);
-      r.leaf = right;
-      right.visible += r.visible;
-      right.total += r.len;
+  /** Moves the upper half of a full node into a new right sibling. */
+  private splitNode(node: Node<C>): void {
+    let right: Node<C>;
+    if (node instanceof Leaf) {
+      const leaf = new Leaf<C>();
+      for (const r of node.runs.splice(node.runs.length >> 1)) {
+        leaf.runs.push(r);
+        r.leaf = leaf;
+        leaf.visible += r.visible;
+        leaf.total += r.len;
+      }
+      leaf.next = node.next;
+      node.next = leaf;
+      if (this.lastLeaf === node) this.lastLeaf = leaf;
+      right = leaf;
+    } else {
+      const branch = new Branch<C>();
+      for (const c of node.children.splice(node.children.length >> 1)) {
+        branch.children.push(c);
+        c.parent = branch;
+      }
+      for (const c of branch.children) {
+        branch.visible += c.visible;
+        branch.total += c.total;
+      }
+      right = branch;
     }
-    leaf.visible -= right.visible;
-    leaf.total -= right.total;
-    right.next = leaf.next;
-    leaf.next = right;
-    if (this.lastLeaf === leaf) this.lastLeaf = right;
-    this.attachSibling(leaf, right);
-  }
-
-  private splitBranch(branch: Branch<C>): void {
-    const right = new Branch<C>();
-    const moved = branch.children.splice(branch.children.length >> 1);
-    for (const c of moved) {
-      right.children.push(c);
-      c.parent = right;
-      right.visible += c.visible;
-      right.total += c.total;
-    }
-    branch.visible -= right.visible;
-    branch.total -= right.total;
-    this.attachSibling(branch, right);
+    node.visible -= right.visible;
+    node.total -= right.total;
+    this.attachSibling(node, right);
   }
 
   /** Puts `right` after `left` in their parent, growing the tree by a level at the root. */
@@ -238,6 +239,6 @@ export class RunTree<C> {
     }
     parent.children.splice(parent.children.indexOf(left) + 1, 0, right);
     right.parent = parent;
-    if (parent.children.length > MAX_CHILDREN) this.splitBranch(parent);
+    if (parent.children.length > MAX_CHILDREN) this.splitNode(parent);
   }
 }
