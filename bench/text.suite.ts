@@ -147,7 +147,6 @@ const loro: TextSystem<LoroDoc> = {
 
 // biome-ignore lint/suspicious/noExplicitAny: systems differ only in their document type
 export const TEXT_SYSTEMS: TextSystem<any>[] = [yjs, automerge, loro, concord];
-const SYSTEMS = TEXT_SYSTEMS;
 
 /**
  * Memory held by a loaded document: heap + external + array buffers, measured in a fresh
@@ -184,7 +183,7 @@ function check(name: string, got: string, want: string): void {
  * Each system replays each trace in a fresh process (bench/text-trace-worker.ts): a long
  * replay leaves the heap and the JIT in a state that would tax whatever runs after it.
  */
-export function textTraceSuite(runs: number, systems = SYSTEMS): Result[] {
+export function textTraceSuite(runs: number, systems = TEXT_SYSTEMS): Result[] {
   const results: Result[] = [];
   const worker = fileURLToPath(new URL('./text-trace-worker.ts', import.meta.url));
   for (const traceName of SEQUENTIAL_TRACES) {
@@ -245,7 +244,7 @@ export function textMergeSuite(
   n: number,
   replicaCounts: readonly number[],
   runs: number,
-  systems = SYSTEMS,
+  systems = TEXT_SYSTEMS,
 ): Result[] {
   const results: Result[] = [];
   for (const k of replicaCounts) {

@@ -10,6 +10,8 @@ import { type Anchor, Sequence } from './sequence/Sequence.js';
 import { sameSequence } from './sequence/sameSequence.js';
 import { VersionVector } from './VersionVector.js';
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 const STRING: Content<string> = {
   length: (s) => s.length,
   slice: (s, start, end) => s.slice(start, end),
@@ -33,7 +35,21 @@ export class Text implements Crdt<string> {
   static readonly typeName = 'Text';
   static readonly causal = false;
 
+  /**
+   * Whether any content ever seen holds a UTF-16 surrogate. Until then no position can split a
+   * pair, and edits skip the boundary check (two tree lookups per keystroke).
+   */
+  private surrogates = false;
+
   private constructor(private readonly seq = new Sequence(STRING)) {}
+
+  private noteContent(records: Iterable<SequenceRecord<string>>): void {
+    if (this.surrogates) return;
+    for (const r of records) {
+      if (r.kind === 'insert')
+        for (const p of r.parts) if (typeof p === 'string' && SURROGATE.test(p)) this.surrogates = true;
+    }
+  }
 
   static empty(): Text {
     return new Text();
@@ -47,6 +63,7 @@ export class Text implements Crdt<string> {
   insert(replica: ReplicaId, pos: number, text: string): Text {
     if (text.length === 0) return new Text();
     this.checkBoundary(pos);
+    if (SURROGATE.test(text)) this.surrogates = true;
     return Text.delta([this.seq.insert(replica, pos, text)]);
   }
 
@@ -59,7 +76,7 @@ export class Text implements Crdt<string> {
 
   /** Refuses positions between the halves of a surrogate pair: an edit there would corrupt the character. */
   private checkBoundary(pos: number): void {
-    if (pos <= 0 || pos >= this.length) return;
+    if (!this.surrogates || pos <= 0 || pos >= this.length) return;
     const before = this.charCodeAt(pos - 1);
     if (before >= 0xd800 && before <= 0xdbff) {
       const after = this.charCodeAt(pos);
@@ -105,12 +122,16 @@ export class Text implements Crdt<string> {
   }
 
   join(other: Text): this {
-    for (const r of other.seq.recordsSince(this.seq.vv)) this.seq.apply(r);
+    const records = [...other.seq.recordsSince(this.seq.vv)];
+    this.noteContent(records);
+    for (const r of records) this.seq.apply(r);
     return this;
   }
 
   clone(): this {
-    return new Text(this.seq.clone()) as this;
+    const copy = new Text(this.seq.clone());
+    copy.surrogates = this.surrogates;
+    return copy as this;
   }
 
   equals(other: Text): boolean {
@@ -127,7 +148,9 @@ export class Text implements Crdt<string> {
 
   static decodeFrom(dec: Decoder): Text {
     const text = new Text();
-    for (const r of readRecords(dec, STRING)) {
+    const records = readRecords(dec, STRING);
+    text.noteContent(records);
+    for (const r of records) {
       try {
         text.seq.apply(r);
       } catch (e) {
@@ -141,7 +164,9 @@ export class Text implements Crdt<string> {
   /** A delta: a Text holding just these records (integrated where they can be, else pending). */
   private static delta(records: Iterable<SequenceRecord<string>>): Text {
     const d = new Text();
-    for (const r of records) d.seq.apply(r);
+    const list = [...records];
+    d.noteContent(list);
+    for (const r of list) d.seq.apply(r);
     return d;
   }
 }

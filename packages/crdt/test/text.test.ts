@@ -42,6 +42,16 @@ describe('Text', () => {
     expect(t.value()).toBe('ab');
   });
 
+  it('checks surrogate pairs that arrived from another replica, joined or decoded', () => {
+    const a = Text.empty();
+    a.insert(A, 0, 'x😀y');
+    const joined = Text.empty().join(a);
+    const decoded = decodeCrdt(encodeCrdt(a), Text);
+    for (const t of [joined, decoded, a.clone()]) {
+      expect(() => t.insert(B, 2, '!')).toThrow(expect.objectContaining({ code: 'SPLITS_SURROGATE' }));
+    }
+  });
+
   describe('concurrent runs never interleave (Weidner & Kleppmann 2023)', () => {
     const cases: Array<[string, boolean, boolean]> = [
       ['forwards / forwards', false, false],

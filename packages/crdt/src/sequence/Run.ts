@@ -33,10 +33,6 @@ export class Run<C> {
   get visible(): number {
     return this.content === null ? 0 : this.len;
   }
-
-  contains(replica: ReplicaId, seq: number): boolean {
-    return replica === this.replica && seq >= this.seq && seq < this.seq + this.len;
-  }
 }
 
 /** How the sequence handles its element containers: strings for Text, arrays for List. */

@@ -13,7 +13,7 @@ export interface Anchor {
 }
 
 import { DeleteLog } from './DeleteLog.js';
-import type { DeleteRecord, InsertRecord, SequenceRecord } from './records.js';
+import { type DeleteRecord, type InsertRecord, lastTarget, type SequenceRecord } from './records.js';
 
 /**
  * The engine shared by Text and List: a replicated sequence whose concurrent insertions never
@@ -205,7 +205,7 @@ export class Sequence<C> {
       if (r.olReplica !== null && this.vv.get(r.olReplica) < r.olSeq) return [r.olReplica, r.olSeq];
       return [r.orReplica!, r.orSeq];
     }
-    return [r.targetReplica, Math.max(r.targetSeq, r.targetSeq + (r.count - 1) * r.step) + r.len - 1];
+    return [r.targetReplica, lastTarget(r)];
   }
 
   /** Retries what waited on replicas whose versions just advanced, and on what that advances. */
@@ -242,9 +242,7 @@ export class Sequence<C> {
     }
     if (have >= r.seq + r.count - 1) return true;
     if (have < r.seq - 1) return false;
-    const first = r.targetSeq;
-    const last = r.targetSeq + (r.count - 1) * r.step;
-    if (this.vv.get(r.targetReplica) < Math.max(first, last) + r.len - 1) return false;
+    if (this.vv.get(r.targetReplica) < lastTarget(r)) return false;
     const skip = have >= r.seq ? have - r.seq + 1 : 0;
     // The operations skip..count-1 cover one contiguous id range (see recordDelete).
     const a = r.targetSeq + skip * r.step;

@@ -36,7 +36,7 @@ export interface DeleteRecord {
 
 export type SequenceRecord<C> = InsertRecord<C> | DeleteRecord;
 
-/** The sequence number of the last operation in a record. */
-export function lastSeq(r: SequenceRecord<unknown>): number {
-  return r.kind === 'insert' ? r.seq + r.len - 1 : r.seq + r.count - 1;
+/** The last element id a delete record touches: its targets are all below this, inclusive. */
+export function lastTarget(r: DeleteRecord): number {
+  return Math.max(r.targetSeq, r.targetSeq + (r.count - 1) * r.step) + r.len - 1;
 }
