@@ -41,3 +41,8 @@ export interface CrdtType<T extends Crdt = Crdt> {
 export function merge<T extends Crdt>(a: T, b: T): T {
   return a.clone().join(b);
 }
+
+/** The type (class) of a state. */
+export function typeOf<T extends Crdt>(state: T): CrdtType<T> {
+  return state.constructor as unknown as CrdtType<T>;
+}

@@ -16,6 +16,7 @@ const STRING: Content<string> = {
   length: (s) => s.length,
   slice: (s, start, end) => s.slice(start, end),
   concat: (a, b) => a + b,
+  clone: (s) => s,
   write: (enc, s) => enc.string(s),
   read: (dec) => {
     const s = dec.string();

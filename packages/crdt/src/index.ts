@@ -1,7 +1,7 @@
 export { Causal, type CausalType } from './Causal.js';
 export { CausalContext } from './CausalContext.js';
 export { CausalRegister } from './CausalRegister.js';
-export { type Crdt, type CrdtType, merge } from './Crdt.js';
+export { type Crdt, type CrdtType, merge, typeOf } from './Crdt.js';
 export {
   CRDT_TYPES,
   decodeCausalContext,
@@ -30,6 +30,7 @@ export { GCounter } from './GCounter.js';
 export { GSet } from './GSet.js';
 export { type ClockOptions, DEFAULT_MAX_DRIFT_MS, HybridLogicalClock } from './HybridLogicalClock.js';
 export { assertJson, type Json, jsonKey } from './Json.js';
+export { type Element, List } from './List.js';
 export { LWWMap } from './LWWMap.js';
 export { LWWRegister } from './LWWRegister.js';
 export { MVRegister } from './MVRegister.js';

@@ -4,6 +4,7 @@ import type { Crdt, CrdtType } from '../Crdt.js';
 import { Flag } from '../Flag.js';
 import { GCounter } from '../GCounter.js';
 import { GSet } from '../GSet.js';
+import { List } from '../List.js';
 import { LWWMap } from '../LWWMap.js';
 import { LWWRegister } from '../LWWRegister.js';
 import { MVRegister } from '../MVRegister.js';
@@ -42,6 +43,7 @@ export const CRDT_TYPES: ReadonlyMap<number, CrdtType> = new Map(
     CausalRegister,
     ORMap,
     Text,
+    List,
   ].map((t): [number, CrdtType] => [t.tag, t as CrdtType]),
 );
 

@@ -1,3 +1,4 @@
+import type { Crdt } from '../Crdt.js';
 import type { Decoder } from '../codec/Decoder.js';
 import type { Encoder } from '../codec/Encoder.js';
 import type { ReplicaId } from '../ReplicaId.js';
@@ -40,6 +41,10 @@ export interface Content<C> {
   length(c: C): number;
   slice(c: C, start: number, end?: number): C;
   concat(a: C, b: C): C;
+  /** A copy that shares nothing mutable (List elements can be CRDTs, updated in place). */
+  clone(c: C): C;
+  /** Joins an element update into element `offset` of `c`; absent where elements are plain values. */
+  readonly update?: (c: C, offset: number, delta: Crdt) => void;
   write(enc: Encoder, c: C): void;
   /** Reads a non-empty container. */
   read(dec: Decoder): C;

@@ -1,3 +1,4 @@
+import type { Crdt } from '../Crdt.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ReplicaId } from '../ReplicaId.js';
 import { VersionVector } from '../VersionVector.js';
@@ -13,7 +14,13 @@ export interface Anchor {
 }
 
 import { DeleteLog } from './DeleteLog.js';
-import { type DeleteRecord, type InsertRecord, lastTarget, type SequenceRecord } from './records.js';
+import {
+  type DeleteRecord,
+  type InsertRecord,
+  lastTarget,
+  type SequenceRecord,
+  type UpdateRecord,
+} from './records.js';
 
 /**
  * The engine shared by Text and List: a replicated sequence whose concurrent insertions never
@@ -39,8 +46,8 @@ export class Sequence<C> {
   readonly tree: RunTree<C>;
   /** Per replica, the first fragment of each run it created, in sequence order. */
   private readonly runsByReplica = new Map<ReplicaId, Run<C>[]>();
-  /** What has been integrated, in integration order (a causal order): run heads and deletions. */
-  private readonly log: Array<Run<C> | number> = [];
+  /** What has been integrated, in integration order (a causal order): run heads, deletions, element updates. */
+  private readonly log: Array<Run<C> | number | UpdateRecord> = [];
   /** The delete records the log's numbers refer to. */
   private deletes = new DeleteLog();
   readonly vv = new VersionVector();
@@ -137,6 +144,30 @@ export class Sequence<C> {
     return out;
   }
 
+  /**
+   * Updates the nested CRDT at visible position `pos` as `replica`: `fn` gets the element's
+   * container and offset, mutates the element in place and returns the mutation's delta.
+   */
+  update(replica: ReplicaId, pos: number, fn: (items: C, offset: number) => Crdt): UpdateRecord {
+    if (!(pos >= 0 && pos < this.length) || !Number.isInteger(pos)) {
+      throw new InvalidArgumentError('BAD_POSITION', `update at ${pos} of ${this.length}`);
+    }
+    const { run, offset } = this.tree.findVisible(pos);
+    const delta = fn(run.content!, offset);
+    const seq = this.vv.get(replica) + 1;
+    this.vv.advance(replica, seq);
+    const record: UpdateRecord = {
+      kind: 'update',
+      replica,
+      seq,
+      targetReplica: run.replica,
+      targetSeq: run.seq + offset,
+      delta,
+    };
+    this.log.push(record);
+    return record;
+  }
+
   /** Logs one local delete operation, extending the previous record when it continues its progression. */
   private recordDelete(
     replica: ReplicaId,
@@ -205,7 +236,7 @@ export class Sequence<C> {
       if (r.olReplica !== null && this.vv.get(r.olReplica) < r.olSeq) return [r.olReplica, r.olSeq];
       return [r.orReplica!, r.orSeq];
     }
-    return [r.targetReplica, lastTarget(r)];
+    return [r.targetReplica, r.kind === 'update' ? r.targetSeq : lastTarget(r)];
   }
 
   /** Retries what waited on replicas whose versions just advanced, and on what that advances. */
@@ -238,6 +269,15 @@ export class Sequence<C> {
       if (r.olReplica !== null && this.vv.get(r.olReplica) < r.olSeq) return false;
       if (r.orReplica !== null && this.vv.get(r.orReplica) < r.orSeq) return false;
       this.integrate(have >= r.seq ? this.trimInsert(r, have - r.seq + 1) : r);
+      return true;
+    }
+    if (r.kind === 'update') {
+      if (have >= r.seq) return true;
+      if (have < r.seq - 1 || this.vv.get(r.targetReplica) < r.targetSeq) return false;
+      const { run, offset } = this.find(r.targetReplica, r.targetSeq);
+      if (run.content !== null) this.content.update!(run.content, offset, r.delta);
+      this.vv.advance(r.replica, r.seq);
+      this.log.push(r);
       return true;
     }
     if (have >= r.seq + r.count - 1) return true;
@@ -445,7 +485,8 @@ export class Sequence<C> {
     const copy = new Sequence(this.content);
     const twin = new Map<Run<C>, Run<C>>();
     for (const r of this.tree) {
-      const c = new Run<C>(r.replica, r.seq, r.len, r.content, r.olReplica, r.olSeq, r.orReplica, r.orSeq);
+      const content = r.content === null ? null : this.content.clone(r.content);
+      const c = new Run<C>(r.replica, r.seq, r.len, content, r.olReplica, r.olSeq, r.orReplica, r.orSeq);
       twin.set(r, c);
       copy.tree.append(c);
     }
@@ -455,7 +496,7 @@ export class Sequence<C> {
         replica,
         runs.map((r) => twin.get(r)!),
       );
-    for (const e of this.log) copy.log.push(typeof e === 'number' ? e : twin.get(e)!);
+    for (const e of this.log) copy.log.push(e instanceof Run ? twin.get(e)! : e);
     copy.deletes = this.deletes.clone();
     copy.vv.merge(this.vv);
     for (const [replica, list] of this.waiting) copy.waiting.set(replica, list.slice());
@@ -465,9 +506,13 @@ export class Sequence<C> {
   /** Everything integrated after `vv`, in a causal order, then what is still pending. */
   *recordsSince(vv: VersionVector): IterableIterator<SequenceRecord<C>> {
     for (const entry of this.log) {
-      if (typeof entry !== 'number') {
+      if (entry instanceof Run) {
         const record = this.chainRecord(entry, vv.get(entry.replica));
         if (record) yield record;
+        continue;
+      }
+      if (typeof entry !== 'number') {
+        if (entry.seq > vv.get(entry.replica)) yield entry;
         continue;
       }
       const d = this.deletes.get(entry);

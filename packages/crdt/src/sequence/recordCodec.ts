@@ -1,8 +1,9 @@
+import { typeOf } from '../Crdt.js';
 import type { Decoder } from '../codec/Decoder.js';
 import type { Encoder } from '../codec/Encoder.js';
 import type { ReplicaId } from '../ReplicaId.js';
 import type { Content } from './Run.js';
-import type { DeleteRecord, InsertRecord, SequenceRecord } from './records.js';
+import type { DeleteRecord, InsertRecord, SequenceRecord, UpdateRecord } from './records.js';
 
 /**
  * Sequence records, compactly. Each record starts with one flag byte that says what the
@@ -12,13 +13,13 @@ import type { DeleteRecord, InsertRecord, SequenceRecord } from './records.js';
  * one — so a burst of typing costs about three bytes beyond its text, and a run of backspaces
  * about three bytes in all.
  *
- *   bit   insert                              delete
+ *   bit   insert                              delete / element update
  *   0     0                                   1
  *   1     same replica as previous record     same replica as previous record
  *   2     seq = that replica's next           seq = that replica's next
- *   3-4   left origin: none / own / other     3: count = 1    4: len = 1
+ *   3-4   left origin: none / own / other     3: count = 1    4: len = 1   (delete)
  *   5-6   right origin: none / own / other    5: target is own replica    6: step is -len
- *   7     one live part                       -
+ *   7     one live part                       0: delete, 1: update (then the delta, tagged)
  */
 const KIND_DELETE = 1;
 const SAME_REPLICA = 1 << 1;
@@ -28,6 +29,7 @@ const COUNT_ONE = 1 << 3;
 const LEN_ONE = 1 << 4;
 const OWN_TARGET = 1 << 5;
 const STEP_BACK = 1 << 6;
+const UPDATE = 1 << 7;
 
 enum Origin {
   None = 0,
@@ -46,7 +48,7 @@ export function writeRecords<C>(
   enc.uint(list.length);
   for (const r of list) {
     const next = (last.get(r.replica) ?? 0) + 1;
-    let flags = r.kind === 'delete' ? KIND_DELETE : 0;
+    let flags = r.kind === 'insert' ? 0 : KIND_DELETE;
     if (r.replica === prevReplica) flags |= SAME_REPLICA;
     if (r.seq === next) flags |= NEXT_SEQ;
     if (r.kind === 'insert') {
@@ -72,6 +74,15 @@ export function writeRecords<C>(
         }
       }
       last.set(r.replica, r.seq + r.len - 1);
+    } else if (r.kind === 'update') {
+      if (r.targetReplica === r.replica) flags |= OWN_TARGET;
+      enc.byte(flags | UPDATE);
+      writeHead(enc, r, flags, next);
+      if (r.targetReplica !== r.replica) enc.replica(r.targetReplica);
+      enc.int(r.seq - r.targetSeq);
+      enc.byte(typeOf(r.delta).tag);
+      r.delta.encodeTo(enc);
+      last.set(r.replica, r.seq);
     } else {
       if (r.count === 1) flags |= COUNT_ONE;
       if (r.len === 1) flags |= LEN_ONE;
@@ -117,7 +128,11 @@ export function readRecords<C>(dec: Decoder, content: Content<C>): SequenceRecor
     } else replica = dec.replica();
     const next = (last.get(replica) ?? 0) + 1;
     const seq = positive(dec, flags & NEXT_SEQ ? next : next + dec.int());
-    if (flags & KIND_DELETE) {
+    if (flags & KIND_DELETE && flags & UPDATE) {
+      if (!content.update) dec.fail('BAD_TAG', 'element update in a sequence of plain values');
+      out.push(readUpdate(dec, flags, replica, seq));
+      last.set(replica, seq);
+    } else if (flags & KIND_DELETE) {
       const record = readDelete(dec, flags, replica, seq);
       last.set(replica, seq + record.count - 1);
       out.push(record);
@@ -184,6 +199,16 @@ function readDelete(dec: Decoder, flags: number, replica: ReplicaId, seq: number
   positive(dec, targetSeq + (count - 1) * step);
   positive(dec, seq + count);
   return { kind: 'delete', replica, seq, count, targetReplica, targetSeq, len, step };
+}
+
+function readUpdate(dec: Decoder, flags: number, replica: ReplicaId, seq: number): UpdateRecord {
+  const targetReplica = flags & OWN_TARGET ? replica : dec.replica();
+  const targetSeq = positive(dec, seq - dec.int());
+  const type = dec.type(dec.byte());
+  dec.enter();
+  const delta = type.decodeFrom(dec);
+  dec.leave();
+  return { kind: 'update', replica, seq, targetReplica, targetSeq, delta };
 }
 
 function readId(dec: Decoder): [ReplicaId, number] {

@@ -1,3 +1,4 @@
+import type { Crdt } from '../Crdt.js';
 import type { ReplicaId } from '../ReplicaId.js';
 
 /**
@@ -34,7 +35,22 @@ export interface DeleteRecord {
   step: number;
 }
 
-export type SequenceRecord<C> = InsertRecord<C> | DeleteRecord;
+/**
+ * Operation `seq` of `replica`: join `delta` into the nested CRDT that is element
+ * `(targetReplica, targetSeq)` of a List. Like a deletion it has its own sequence number, so
+ * `recordsSince` knows exactly which element updates a peer lacks. An update to an element
+ * deleted meanwhile changes nothing (delete wins, as in Automerge and Yjs).
+ */
+export interface UpdateRecord {
+  readonly kind: 'update';
+  readonly replica: ReplicaId;
+  readonly seq: number;
+  readonly targetReplica: ReplicaId;
+  readonly targetSeq: number;
+  readonly delta: Crdt;
+}
+
+export type SequenceRecord<C> = InsertRecord<C> | DeleteRecord | UpdateRecord;
 
 /** The last element id a delete record touches: its targets are all below this, inclusive. */
 export function lastTarget(r: DeleteRecord): number {

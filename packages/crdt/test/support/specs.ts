@@ -7,6 +7,7 @@ import {
   GSet,
   HybridLogicalClock,
   type Json,
+  List,
   LWWMap,
   LWWRegister,
   MVRegister,
@@ -17,6 +18,7 @@ import {
   replicaId,
   Text,
   TwoPhaseSet,
+  typeOf,
 } from '@concord/crdt';
 import type { Rng } from './Rng.js';
 
@@ -90,6 +92,26 @@ export const SPECS: readonly Spec[] = [
     }
     return s.insert(a.id, rng.int(n + 1), WORDS[rng.int(WORDS.length)]!);
   }),
+  spec(List, (s, a, rng, depth) => {
+    const n = s.length;
+    const c = rng.int(6);
+    if (n > 0 && c === 0) {
+      const pos = rng.int(n);
+      return s.delete(a.id, pos, 1 + rng.int(Math.min(3, n - pos)));
+    }
+    if (n > 0 && c <= 2) {
+      // Update a nested CRDT element if there is one near a random position.
+      const pos = rng.int(n);
+      const e = s.get(pos);
+      const nested = SPECS.find((sp) => typeof e === 'object' && e !== null && typeOf(e as Crdt) === sp.type);
+      if (nested) return s.update(a.id, pos, nested.type, (el) => nested.mutate(el, a, rng, depth + 1));
+    }
+    if (rng.int(2) === 0) return s.insert(a.id, rng.int(n + 1), element(rng), element(rng));
+    const nested = pickNested(rng, depth);
+    const fresh = nested.type.empty();
+    nested.mutate(fresh, a, rng, depth + 1);
+    return s.insert(a.id, rng.int(n + 1), fresh);
+  }),
   spec(ORMap, (s, a, rng, depth) => {
     if (rng.int(4) === 0)
       return s.remove(key(rng), rng.int(2) === 0 ? undefined : pickNested(rng, depth).type);
@@ -98,8 +120,8 @@ export const SPECS: readonly Spec[] = [
   }),
 ];
 
-/** Map fields of any type, ORMaps nested up to three deep. */
+/** Map fields and list elements of any type, maps and lists nested up to three deep. */
 function pickNested(rng: Rng, depth: number): Spec {
-  const candidates = depth >= 2 ? SPECS.filter((s) => s.type !== ORMap) : SPECS;
+  const candidates = depth >= 2 ? SPECS.filter((s) => s.type !== ORMap && s.type !== List) : SPECS;
   return candidates[rng.int(candidates.length)]!;
 }
