@@ -39,6 +39,20 @@ export class Decoder {
   }
 
   uint(): number {
+    // Up to four bytes (below 2^28) in integer arithmetic: the result is a small integer to V8,
+    // so objects that store it keep their fields unboxed — a double-typed result would make
+    // every such field a separate 16-byte heap number.
+    let result = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const b = this.byte();
+      result |= (b & 0x7f) << shift;
+      if (b < 0x80) return result;
+    }
+    this.pos -= 4;
+    return this.bigUint();
+  }
+
+  private bigUint(): number {
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 8; i++) {
@@ -55,6 +69,8 @@ export class Decoder {
 
   int(): number {
     const z = this.uint();
+    // Zigzag; bit operations while they are exact, so small results stay small integers (see uint).
+    if (z < 0x40000000) return (z >>> 1) ^ -(z & 1);
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
 
