@@ -16,7 +16,7 @@ export {
 } from './codec/codec.js';
 export { Decoder, MAX_DEPTH } from './codec/Decoder.js';
 export { Encoder } from './codec/Encoder.js';
-export { compareDots, type Dot } from './Dot.js';
+export { compareDots, type Dot, readDot, writeDot } from './Dot.js';
 export { Embedded } from './Embedded.js';
 export {
   ClockDriftError,
@@ -40,6 +40,6 @@ export { PNCounter } from './PNCounter.js';
 export { newReplicaId, type ReplicaId, replicaId } from './ReplicaId.js';
 export type { Anchor } from './sequence/Sequence.js';
 export { Text } from './Text.js';
-export { compareTimestamps, type Timestamp } from './Timestamp.js';
+export { compareTimestamps, readTimestamp, type Timestamp, writeTimestamp } from './Timestamp.js';
 export { TwoPhaseSet } from './TwoPhaseSet.js';
 export { type Causality, VersionVector } from './VersionVector.js';

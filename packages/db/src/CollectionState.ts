@@ -1,0 +1,85 @@
+import { Document } from './Document.js';
+import { Index } from './query/Index.js';
+import { matches, type Query, sorter } from './query/Query.js';
+import type { PropertyKind } from './values.js';
+
+export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * One collection's materialised state: the CRDT of every document (removed ones keep their
+ * causal context), each live document's JSON (frozen, handed out as is), and the secondary
+ * indexes over that JSON.
+ */
+export class CollectionState {
+  readonly docs = new Map<string, Document>();
+  private readonly values = new Map<string, Doc>();
+  readonly indexes = new Map<string, Index>();
+
+  constructor(
+    readonly name: string,
+    readonly kinds: ReadonlyMap<string, PropertyKind>,
+  ) {}
+
+  doc(id: string): Document {
+    return this.docs.get(id) ?? new Document();
+  }
+
+  value(id: string): Doc | undefined {
+    return this.values.get(id);
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** Installs a document's new state; returns its JSON before and after. */
+  set(id: string, doc: Document): { before: Doc | undefined; after: Doc | undefined } {
+    const before = this.values.get(id);
+    const after = doc.present ? (deepFreeze(doc.value(id)) as Doc) : undefined;
+    this.docs.set(id, doc);
+    if (after) this.values.set(id, after);
+    else this.values.delete(id);
+    for (const index of this.indexes.values()) {
+      if (before) index.remove(id, before);
+      if (after) index.add(id, after);
+    }
+    return { before, after };
+  }
+
+  addIndex(path: string): void {
+    if (this.indexes.has(path)) return;
+    const index = new Index(path);
+    for (const [id, v] of this.values) index.add(id, v);
+    this.indexes.set(path, index);
+  }
+
+  /** Which index a query would use and how many documents it would examine. */
+  explain(q: Query): { index: string | undefined; examined: number } {
+    const plan = Index.plan(this.indexes, q.where);
+    return { index: plan?.path, examined: plan ? plan.ids.size : this.values.size };
+  }
+
+  find(q: Query): Doc[] {
+    const candidates = Index.plan(this.indexes, q.where)?.ids;
+    const out: Doc[] = [];
+    if (candidates) {
+      for (const id of candidates) {
+        const v = this.values.get(id);
+        if (v && matches(v, q.where)) out.push(v);
+      }
+    } else {
+      for (const v of this.values.values()) if (matches(v, q.where)) out.push(v);
+    }
+    out.sort(sorter(q.sort));
+    const skip = q.skip ?? 0;
+    return out.slice(skip, q.limit === undefined ? undefined : skip + q.limit);
+  }
+}

@@ -1,0 +1,431 @@
+import {
+  ClockDriftError,
+  decodeCrdt,
+  decodeVersionVector,
+  encodeCrdt,
+  encodeVersionVector,
+  HybridLogicalClock,
+  newReplicaId,
+  ORMap,
+  type ReplicaId,
+  replicaId as toReplicaId,
+  VersionVector,
+} from '@concord/crdt';
+import { Attachments } from './Attachments.js';
+import { type Change, decodeChanges, encodeChanges } from './Change.js';
+import { Collection } from './Collection.js';
+import { CollectionState, type Doc } from './CollectionState.js';
+import { Document, type WriteContext } from './Document.js';
+import { DbError } from './errors.js';
+import { MemoryStorage } from './storage/MemoryStorage.js';
+import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
+import { Transaction } from './Transaction.js';
+import type { PropertyKind } from './values.js';
+
+export interface CollectionSchema {
+  /** CRDT kinds of properties by dotted path; others are registers unless written with a wrapper. */
+  readonly properties?: Readonly<Record<string, PropertyKind>>;
+  /** Field paths to keep secondary indexes on. */
+  readonly indexes?: readonly string[];
+}
+
+export interface DatabaseOptions {
+  /** A `Storage`, or a file path for SQLite (Node); memory when absent. */
+  readonly storage?: Storage | string;
+  /** This replica's id; kept in storage, generated on first open when absent. */
+  readonly replicaId?: string;
+  /** Physical time in ms for the hybrid logical clock (injected in tests). */
+  readonly now?: () => number;
+  readonly collections?: Readonly<Record<string, CollectionSchema>>;
+  /** Refuse collections the schema does not declare. */
+  readonly strict?: boolean;
+  /** Changes held while they wait for their predecessors; beyond this, `BUFFER_FULL`. */
+  readonly maxPending?: number;
+}
+
+/** One transaction's or one remote batch's effect, told to `onChange` listeners once. */
+export interface ChangeEvent {
+  readonly origin: 'local' | 'remote';
+  readonly changes: ReadonlyArray<{ collection: string; docId: string; dot: Change['dot'] }>;
+}
+
+/** What a peer at some version needs: the changes it lacks, or — behind the compaction horizon — a snapshot. */
+export type ChangeSet =
+  | { readonly kind: 'changes'; readonly changes: Change[] }
+  | {
+      readonly kind: 'snapshot';
+      readonly version: VersionVector;
+      readonly docs: ReadonlyArray<{ collection: string; id: string; state: ORMap }>;
+    };
+
+type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
+
+const META_REPLICA = 'replica';
+const META_VERSION = 'version';
+const META_HORIZON = 'horizon';
+const utf8 = new TextEncoder();
+
+/**
+ * A local-first database: collections of JSON documents, each an add-wins map with a CRDT per
+ * property, materialised in memory and kept durably by a `Storage`. Every local write is a
+ * change `{dot, hlc, collection, docId, ops}` appended to the log; `changesSince` and
+ * `applyChanges` are what sync is built on.
+ *
+ * Writes run one at a time (a promise chain), each staged on copies and installed only once
+ * storage has made it durable, so an acknowledged write survives a crash and a failed one
+ * leaves nothing behind.
+ */
+export class Database {
+  readonly attachments: Attachments;
+  private readonly collections = new Map<string, CollectionState>();
+  private readonly facades = new Map<string, Collection>();
+  private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  /** Remote changes waiting for their predecessor from the same replica, by `replica:seq`. */
+  private readonly pending = new Map<string, Change>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly storage: Storage,
+    readonly replicaId: ReplicaId,
+    private readonly clock: HybridLogicalClock,
+    private readonly vv: VersionVector,
+    private readonly horizon: VersionVector,
+    private readonly options: DatabaseOptions,
+  ) {
+    this.attachments = new Attachments(storage);
+  }
+
+  static async open(options: DatabaseOptions = {}): Promise<Database> {
+    const storage =
+      typeof options.storage === 'string'
+        ? await (await import('./storage/SqliteStorage.js')).SqliteStorage.open(options.storage)
+        : (options.storage ?? new MemoryStorage());
+    const { meta, docs } = await storage.load();
+    const stored = meta.get(META_REPLICA);
+    const id = stored ? new TextDecoder().decode(stored) : (options.replicaId ?? newReplicaId());
+    if (options.replicaId && options.replicaId !== id)
+      throw new DbError('BAD_ID', `this storage belongs to replica ${id}, not ${options.replicaId}`);
+    const replica = toReplicaId(id);
+    const version = meta.get(META_VERSION);
+    const horizon = meta.get(META_HORIZON);
+    const db = new Database(
+      storage,
+      replica,
+      new HybridLogicalClock(replica, options.now ? { now: options.now } : {}),
+      version ? decodeVersionVector(version) : new VersionVector(),
+      horizon ? decodeVersionVector(horizon) : new VersionVector(),
+      options,
+    );
+    if (!stored)
+      await storage.commit({ changes: [], docs: [], meta: new Map([[META_REPLICA, utf8.encode(id)]]) });
+    for (const d of docs) db.state(d.collection).set(d.id, new Document(decodeCrdt(d.state, ORMap)));
+    for (const name of Object.keys(options.collections ?? {})) db.state(name);
+    return db;
+  }
+
+  /** The collection `name` (created on first write). Options add indexes and property kinds. */
+  collection(name: string, schema?: CollectionSchema): Collection {
+    const state = this.state(name, schema);
+    let c = this.facades.get(name);
+    if (!c) {
+      c = new Collection(this, state);
+      this.facades.set(name, c);
+    }
+    return c;
+  }
+
+  private state(name: string, schema?: CollectionSchema): CollectionState {
+    if (typeof name !== 'string' || name.length === 0)
+      throw new DbError('UNKNOWN_COLLECTION', 'empty collection name');
+    let state = this.collections.get(name);
+    if (!state) {
+      const declared = this.options.collections?.[name];
+      if (!declared && this.options.strict)
+        throw new DbError('UNKNOWN_COLLECTION', `no collection ${name} in the schema`);
+      const kinds = new Map(Object.entries({ ...declared?.properties, ...schema?.properties }));
+      state = new CollectionState(name, kinds);
+      for (const path of declared?.indexes ?? []) state.addIndex(path);
+      this.collections.set(name, state);
+    }
+    for (const path of schema?.indexes ?? []) state.addIndex(path);
+    return state;
+  }
+
+  /** What this replica has applied: its own changes and everyone else's. */
+  version(): VersionVector {
+    return this.vv.clone();
+  }
+
+  /** Called once per committed transaction or remote batch; returns the unsubscribe. */
+  onChange(listener: (e: ChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs `task` after every earlier write has finished: one writer at a time. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new DbError('CLOSED', 'the database is closed'));
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private writeContext(c: CollectionState): WriteContext {
+    return { replica: this.replicaId, clock: this.clock, kindOf: (path) => c.kinds.get(path) };
+  }
+
+  /**
+   * Runs `fn`'s writes as one atomic, durable commit: one change per document touched. If `fn`
+   * throws, nothing is written. Resolves with `fn`'s result once the commit is durable.
+   */
+  transaction<T>(fn: (tx: Transaction) => T): Promise<T> {
+    return this.exclusive(async () => {
+      const tx = new Transaction(
+        (name) => this.state(name),
+        (c) => this.writeContext(c),
+      );
+      const result = fn(tx);
+      const changes: Change[] = [];
+      const version = this.vv.clone();
+      for (const s of tx.staged.values()) {
+        if (!s.delta) continue;
+        const dot = { replica: this.replicaId, seq: version.get(this.replicaId) + 1 };
+        version.advance(this.replicaId, dot.seq);
+        changes.push({
+          dot,
+          hlc: this.clock.now(),
+          collection: s.collection.name,
+          docId: s.id,
+          ops: s.delta,
+        });
+      }
+      if (changes.length === 0) return result;
+      const docs = [...tx.staged.values()].filter((s) => s.delta);
+      await this.commit(
+        changes,
+        version,
+        docs.map((s) => ({ collection: s.collection, id: s.id, doc: s.doc })),
+      );
+      this.install('local', changes, docs);
+      return result;
+    });
+  }
+
+  private async commit(
+    changes: readonly Change[],
+    version: VersionVector,
+    docs: ReadonlyArray<{ collection: CollectionState; id: string; doc: Document }>,
+    extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
+  ): Promise<void> {
+    const stored: StoredChange[] = changes.map((c) => ({
+      replica: c.dot.replica,
+      seq: c.dot.seq,
+      bytes: encodeChanges([c]),
+    }));
+    const storedDocs: StoredDoc[] = docs.map((d) => ({
+      collection: d.collection.name,
+      id: d.id,
+      state: encodeCrdt(d.doc.state),
+    }));
+    const meta = new Map<string, Uint8Array>([[META_VERSION, encodeVersionVector(version)], ...extraMeta]);
+    await this.storage.commit({ changes: stored, docs: storedDocs, meta });
+    this.vv.merge(version);
+  }
+
+  private install(
+    origin: ChangeEvent['origin'],
+    changes: readonly Change[],
+    docs: ReadonlyArray<{ collection: CollectionState; id: string; doc: Document }>,
+  ): void {
+    const touched = new Map<CollectionState, Touched>();
+    for (const d of docs) {
+      let t = touched.get(d.collection);
+      if (!t) {
+        t = new Map();
+        touched.set(d.collection, t);
+      }
+      const { before, after } = d.collection.set(d.id, d.doc);
+      const prev = t.get(d.id);
+      t.set(d.id, { before: prev ? prev.before : before, after });
+    }
+    for (const [state, t] of touched) this.facades.get(state.name)?.notify(t);
+    const event: ChangeEvent = {
+      origin,
+      changes: changes.map((c) => ({ collection: c.collection, docId: c.docId, dot: c.dot })),
+    };
+    for (const l of this.listeners) l(event);
+  }
+
+  /**
+   * Everything a replica at `since` lacks: the logged changes after its version, in each
+   * replica's order — or, if it is behind the compaction horizon, a snapshot of every document
+   * and the version the snapshot stands for.
+   */
+  changesSince(since: VersionVector): Promise<ChangeSet> {
+    return this.exclusive(async () => {
+      for (const [replica, have] of this.vv.entries()) {
+        if (since.get(replica) < have && since.get(replica) < this.horizon.get(replica))
+          return this.snapshot();
+      }
+      const changes: Change[] = [];
+      for (const [replica, have] of this.vv.entries()) {
+        if (since.get(replica) >= have) continue;
+        for (const s of await this.storage.changes(replica, since.get(replica)))
+          changes.push(...decodeChanges(s.bytes));
+      }
+      return { kind: 'changes', changes };
+    });
+  }
+
+  private snapshot(): ChangeSet {
+    const docs: Array<{ collection: string; id: string; state: ORMap }> = [];
+    for (const c of this.collections.values()) {
+      for (const [id, doc] of c.docs) docs.push({ collection: c.name, id, state: doc.state.clone() });
+    }
+    return { kind: 'snapshot', version: this.vv.clone(), docs };
+  }
+
+  /**
+   * Applies changes from elsewhere: idempotent, in any order. A change whose predecessor from
+   * the same replica has not arrived waits in a bounded buffer; when it arrives, both apply.
+   * The batch is one durable commit. Resolves with how many changes were applied and how many
+   * wait; throws (applying nothing) `BUFFER_FULL` or `BAD_CHANGE`.
+   */
+  applyChanges(changes: readonly Change[]): Promise<{ applied: number; pending: number }> {
+    return this.exclusive(async () => {
+      const added: string[] = [];
+      for (const c of changes) {
+        checkChange(c);
+        if (c.dot.seq <= this.vv.get(c.dot.replica)) continue;
+        const key = `${c.dot.replica}:${c.dot.seq}`;
+        if (!this.pending.has(key)) {
+          this.pending.set(key, c);
+          added.push(key);
+        }
+      }
+      const max = this.options.maxPending ?? 10_000;
+      const ready = this.drain();
+      if (this.pending.size - ready.length > max) {
+        for (const k of added) this.pending.delete(k);
+        throw new DbError('BUFFER_FULL', `more than ${max} changes wait for their predecessors`);
+      }
+      try {
+        return { applied: await this.applyReady(ready), pending: this.pending.size - ready.length };
+      } catch (e) {
+        for (const k of added) this.pending.delete(k);
+        throw e;
+      } finally {
+        if (ready.length > 0) for (const c of ready) this.pending.delete(`${c.dot.replica}:${c.dot.seq}`);
+      }
+    });
+  }
+
+  /** The buffered changes that are ready, each replica's in order (without removing them). */
+  private drain(): Change[] {
+    const next = new VersionVector();
+    const ready: Change[] = [];
+    for (const c of this.pending.values()) {
+      const r = c.dot.replica;
+      if (next.get(r) === 0) next.advance(r, this.vv.get(r));
+      for (let seq = next.get(r) + 1; ; seq++) {
+        const ch = this.pending.get(`${r}:${seq}`);
+        if (!ch) break;
+        ready.push(ch);
+        next.advance(r, seq);
+      }
+    }
+    return ready;
+  }
+
+  private async applyReady(ready: readonly Change[]): Promise<number> {
+    if (ready.length === 0) return 0;
+    const staged = new Map<string, { collection: CollectionState; id: string; doc: Document }>();
+    const version = this.vv.clone();
+    for (const c of ready) {
+      try {
+        this.clock.receive(c.hlc);
+      } catch (e) {
+        if (e instanceof ClockDriftError) throw new DbError('BAD_CHANGE', e.message);
+        throw e;
+      }
+      const collection = this.state(c.collection);
+      const key = `${c.collection}\u0000${c.docId}`;
+      let s = staged.get(key);
+      if (!s) {
+        s = { collection, id: c.docId, doc: collection.doc(c.docId).clone() };
+        staged.set(key, s);
+      }
+      s.doc.state.join(c.ops);
+      version.advance(c.dot.replica, c.dot.seq);
+    }
+    const docs = [...staged.values()];
+    await this.commit(ready, version, docs);
+    this.install('remote', ready, docs);
+    return ready.length;
+  }
+
+  /** Joins a snapshot from a peer (see `changesSince`); afterwards this replica is at least at its version. */
+  applySnapshot(snapshot: Extract<ChangeSet, { kind: 'snapshot' }>): Promise<void> {
+    return this.exclusive(async () => {
+      const docs = snapshot.docs.map((d) => {
+        const collection = this.state(d.collection);
+        const doc = collection.doc(d.id).clone();
+        doc.state.join(d.state);
+        return { collection, id: d.id, doc };
+      });
+      const version = this.vv.clone().merge(snapshot.version);
+      // This log lacks what the snapshot folded in: peers behind it get a snapshot from here too.
+      const horizon = this.horizon.clone();
+      for (const [r, seq] of snapshot.version.entries()) if (r !== this.replicaId) horizon.advance(r, seq);
+      await this.commit([], version, docs, [[META_HORIZON, encodeVersionVector(horizon)]]);
+      this.horizon.merge(horizon);
+      this.install('remote', [], docs);
+      const ready = this.drain();
+      await this.applyReady(ready);
+      for (const c of ready) this.pending.delete(`${c.dot.replica}:${c.dot.seq}`);
+    });
+  }
+
+  /**
+   * Drops logged changes up to `horizon` (default: everything applied). Document states are
+   * always stored whole, so nothing is lost: a peer behind the horizon gets a snapshot.
+   */
+  compact(horizon: VersionVector = this.vv): Promise<void> {
+    return this.exclusive(async () => {
+      const next = this.horizon.clone();
+      for (const [r, seq] of horizon.entries()) next.advance(r, Math.min(seq, this.vv.get(r)));
+      await this.storage.compact(new Map(next.entries()));
+      await this.storage.commit({
+        changes: [],
+        docs: [],
+        meta: new Map([[META_HORIZON, encodeVersionVector(next)]]),
+      });
+      this.horizon.merge(next);
+    });
+  }
+
+  /** Waits for running writes, then closes storage; later calls reject with `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    await this.storage.close();
+  }
+}
+
+function checkChange(c: Change): void {
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    !(c.ops instanceof ORMap) ||
+    !Number.isSafeInteger(c.dot?.seq) ||
+    c.dot.seq < 1 ||
+    typeof c.collection !== 'string' ||
+    c.collection.length === 0 ||
+    typeof c.docId !== 'string' ||
+    c.docId.length === 0
+  ) {
+    throw new DbError('BAD_CHANGE', 'malformed change');
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Every error the database throws for bad input or misuse carries a stable `code`; the sync
+ * layer turns them into protocol error replies. A write that throws has changed nothing.
+ */
+export type DbErrorCode =
+  | 'NOT_JSON' // a value JSON cannot represent (undefined, NaN, a Date, a cycle, ...)
+  | 'BAD_ID' // a document without a string `_id`, or an empty one
+  | 'RESERVED_KEY' // a property name the database keeps for itself (`$…`, a nested `_id`)
+  | 'TYPE_MISMATCH' // a value of the wrong kind for its property's CRDT (a string into a counter)
+  | 'UNKNOWN_COLLECTION' // a collection the strict schema does not declare
+  | 'NOT_FOUND' // update of a document that does not exist
+  | 'BAD_QUERY' // an unknown operator or a malformed query
+  | 'BAD_CHANGE' // a change that cannot be applied: malformed, or not for this database
+  | 'BUFFER_FULL' // too many changes waiting for their predecessors; resend later
+  | 'CLOSED'; // the database was closed
+
+export class DbError extends Error {
+  override readonly name = 'DbError';
+  constructor(
+    readonly code: DbErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}

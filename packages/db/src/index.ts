@@ -1,0 +1,30 @@
+export { type AttachmentFetcher, Attachments } from './Attachments.js';
+export { type Change, decodeChanges, encodeChanges } from './Change.js';
+export { Collection } from './Collection.js';
+export type { Doc } from './CollectionState.js';
+export {
+  type ChangeEvent,
+  type ChangeSet,
+  type CollectionSchema,
+  Database,
+  type DatabaseOptions,
+} from './Database.js';
+export type { Conflict, WriteMode } from './Document.js';
+export { DbError, type DbErrorCode } from './errors.js';
+export type { Observer, ResultChanges } from './LiveQuery.js';
+export type { Operators, Query, Where } from './query/Query.js';
+export { MemoryStorage } from './storage/MemoryStorage.js';
+export { SqliteStorage } from './storage/SqliteStorage.js';
+export type { Commit, Storage, StoredChange, StoredDoc } from './storage/Storage.js';
+export type { Transaction, UpsertOptions } from './Transaction.js';
+export {
+  type AttachmentRef,
+  counter,
+  flag,
+  list,
+  map,
+  type PropertyKind,
+  set,
+  Typed,
+  text,
+} from './values.js';

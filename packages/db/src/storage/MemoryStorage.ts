@@ -1,0 +1,55 @@
+import type { ReplicaId } from '@concord/crdt';
+import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
+
+/** Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives. */
+export class MemoryStorage implements Storage {
+  private readonly meta = new Map<string, Uint8Array>();
+  private readonly docs = new Map<string, StoredDoc>();
+  private readonly log = new Map<ReplicaId, StoredChange[]>();
+  private readonly attachments = new Map<string, Uint8Array>();
+
+  async load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }> {
+    return { meta: new Map(this.meta), docs: [...this.docs.values()] };
+  }
+
+  async commit(commit: Commit): Promise<void> {
+    for (const c of commit.changes) {
+      let list = this.log.get(c.replica);
+      if (!list) {
+        list = [];
+        this.log.set(c.replica, list);
+      }
+      // Changes of one replica are committed in order; a repeat of a stored one is ignored.
+      if (list.length > 0 && list[list.length - 1]!.seq >= c.seq) continue;
+      list.push({ ...c, bytes: c.bytes.slice() });
+    }
+    for (const d of commit.docs)
+      this.docs.set(`${d.collection}\u0000${d.id}`, { ...d, state: d.state.slice() });
+    for (const [k, v] of commit.meta) this.meta.set(k, v.slice());
+  }
+
+  async changes(replica: ReplicaId, after: number): Promise<StoredChange[]> {
+    return (this.log.get(replica) ?? []).filter((c) => c.seq > after);
+  }
+
+  async compact(upTo: ReadonlyMap<ReplicaId, number>): Promise<void> {
+    for (const [replica, seq] of upTo) {
+      const list = this.log.get(replica);
+      if (list)
+        this.log.set(
+          replica,
+          list.filter((c) => c.seq > seq),
+        );
+    }
+  }
+
+  async putAttachment(hash: string, bytes: Uint8Array): Promise<void> {
+    if (!this.attachments.has(hash)) this.attachments.set(hash, bytes.slice());
+  }
+
+  async getAttachment(hash: string): Promise<Uint8Array | undefined> {
+    return this.attachments.get(hash)?.slice();
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,44 @@
+import type { ReplicaId } from '@concord/crdt';
+
+/** A document's whole state (an encoded ORMap), as the database last committed it. */
+export interface StoredDoc {
+  readonly collection: string;
+  readonly id: string;
+  readonly state: Uint8Array;
+}
+
+/** One change as stored in the log: its dot and its encoded bytes (`encodeChanges([change])`). */
+export interface StoredChange {
+  readonly replica: ReplicaId;
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+/** What one transaction (local) or one batch of remote changes writes: all of it, or none. */
+export interface Commit {
+  readonly changes: readonly StoredChange[];
+  readonly docs: readonly StoredDoc[];
+  readonly meta: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Where a database keeps its state. Every adapter — memory, SQLite, IndexedDB, PostgreSQL —
+ * passes the one acceptance suite (`STORAGE_ACCEPTANCE`).
+ *
+ * The contract:
+ * - `commit` is atomic (all of a commit or nothing, also across a crash) and resolves only once
+ *   the commit is durable: the database acknowledges a write when this promise resolves;
+ * - `load` returns every document state and meta entry last committed;
+ * - `changes(replica, after)` returns that replica's logged changes with `seq > after`, ascending;
+ * - `compact(upTo)` drops logged changes with `seq <= upTo.get(replica)`, atomically;
+ * - attachments are bytes keyed by their SHA-256 (hex), written once.
+ */
+export interface Storage {
+  load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }>;
+  commit(commit: Commit): Promise<void>;
+  changes(replica: ReplicaId, after: number): Promise<StoredChange[]>;
+  compact(upTo: ReadonlyMap<ReplicaId, number>): Promise<void>;
+  putAttachment(hash: string, bytes: Uint8Array): Promise<void>;
+  getAttachment(hash: string): Promise<Uint8Array | undefined>;
+  close(): Promise<void>;
+}

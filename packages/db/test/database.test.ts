@@ -1,0 +1,354 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Change,
+  type ChangeEvent,
+  counter,
+  Database,
+  decodeChanges,
+  encodeChanges,
+  list,
+  map,
+  text,
+} from '@concord/db';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempFile(): string {
+  const d = mkdtempSync(join(tmpdir(), 'concord-db-'));
+  dirs.push(d);
+  return join(d, 'db.sqlite');
+}
+
+/** A database on an injected clock, so timestamps are reproducible. */
+function open(replicaId: string, opts: Parameters<typeof Database.open>[0] = {}): Promise<Database> {
+  let t = 1_700_000_000_000;
+  return Database.open({ replicaId, now: () => (t += 1), ...opts });
+}
+
+async function changesOf(db: Database): Promise<Change[]> {
+  const set = await db.changesSince(new (await import('@concord/crdt')).VersionVector());
+  if (set.kind !== 'changes') throw new Error('expected changes');
+  return set.changes;
+}
+
+describe('Database: documents', () => {
+  it('upserts and reads plain JSON; an unchanged upsert records nothing and fires nothing', async () => {
+    const db = await open('a');
+    const products = db.collection('products');
+    const events: ChangeEvent[] = [];
+    db.onChange((e) => events.push(e));
+    await products.upsert({ _id: 'sku-1', name: 'Milk', price: 1.99, tags: ['dairy'], dims: { w: 1 } });
+    expect(await products.get('sku-1')).toEqual({
+      _id: 'sku-1',
+      name: 'Milk',
+      price: 1.99,
+      tags: ['dairy'],
+      dims: { w: 1 },
+    });
+    const v = db.version();
+    await products.upsert({ _id: 'sku-1', name: 'Milk', price: 1.99, tags: ['dairy'], dims: { w: 1 } });
+    expect(db.version().equals(v)).toBe(true);
+    expect(events).toHaveLength(1);
+    await products.upsert({ _id: 'sku-1', price: 2.09 });
+    const changes = await changesOf(db);
+    expect(changes).toHaveLength(2);
+    // The second change holds only the price register.
+    expect(changes[1]!.ops.keys()).toEqual(['price']);
+    expect((await products.get('sku-1'))!.name).toBe('Milk');
+  });
+
+  it("replace mode removes what the input lacks; merge mode (Ditto's default) keeps it", async () => {
+    const db = await open('a');
+    const c = db.collection('c');
+    await c.upsert({ _id: 'x', a: 1, b: 2 });
+    await c.upsert({ _id: 'x', a: 1 });
+    expect(await c.get('x')).toEqual({ _id: 'x', a: 1, b: 2 });
+    await c.upsert({ _id: 'x', a: 1 }, { mode: 'replace' });
+    expect(await c.get('x')).toEqual({ _id: 'x', a: 1 });
+  });
+
+  it('counters, text and lists by wrapper, edited through update drafts as increments and edits', async () => {
+    const a = await open('a');
+    const docs = a.collection('docs');
+    await docs.upsert({
+      _id: 'd',
+      views: counter(10),
+      title: text('Hello world'),
+      lines: list([map({ qty: 1 })]),
+    });
+    const b = await open('b');
+    await b.applyChanges(await changesOf(a));
+    await docs.update('d', (d) => {
+      d.views = (d.views as number) + 1;
+      d.title = 'Hello, world';
+    });
+    await b.collection('docs').update('d', (d) => {
+      d.views = (d.views as number) + 5;
+      d.title = 'Hello world!';
+      (d.lines as Array<{ qty: number }>)[0]!.qty = 3;
+    });
+    await a.applyChanges(await changesOf(b));
+    await b.applyChanges(await changesOf(a));
+    const expected = { _id: 'd', views: 16, title: 'Hello, world!', lines: [{ qty: 3 }] };
+    expect(await docs.get('d')).toEqual(expected);
+    expect(await b.collection('docs').get('d')).toEqual(expected);
+  });
+
+  it('a schema makes a property a counter; a string written into it is refused and nothing is written', async () => {
+    const db = await open('a', { collections: { stock: { properties: { qty: 'counter' } } } });
+    const stock = db.collection('stock');
+    await stock.upsert({ _id: 's1', qty: 5 });
+    await stock.upsert({ _id: 's1', qty: 7 });
+    const before = db.version();
+    await expect(stock.upsert({ _id: 's1', qty: 'many', note: 'x' })).rejects.toMatchObject({
+      code: 'TYPE_MISMATCH',
+    });
+    expect(await stock.get('s1')).toEqual({ _id: 's1', qty: 7 });
+    expect(db.version().equals(before)).toBe(true);
+  });
+
+  it('refuses bad input with stable codes, writing nothing of the transaction', async () => {
+    const db = await open('a', { strict: true, collections: { p: {} } });
+    const p = db.collection('p');
+    await expect(p.upsert({ name: 'no id' })).rejects.toMatchObject({ code: 'BAD_ID' });
+    await expect(p.upsert({ _id: 7 as unknown as string })).rejects.toMatchObject({ code: 'BAD_ID' });
+    await expect(p.upsert({ _id: 'x', when: new Date() })).rejects.toMatchObject({ code: 'NOT_JSON' });
+    await expect(p.upsert({ _id: 'x', n: Number.NaN })).rejects.toMatchObject({ code: 'NOT_JSON' });
+    await expect(p.upsert({ _id: 'x', $set: 1 })).rejects.toMatchObject({ code: 'RESERVED_KEY' });
+    expect(() => db.collection('unknown')).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLLECTION' }));
+    await expect(
+      db.transaction((tx) => {
+        tx.upsert('p', { _id: 'ok', a: 1 });
+        tx.upsert('p', { _id: 'bad', a: () => 1 });
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_JSON' });
+    expect(await p.get('ok')).toBeUndefined();
+    expect(db.version().size).toBe(0);
+    await expect(p.update('missing', () => {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('a transaction is one commit, one event, one change per document', async () => {
+    const db = await open('a');
+    const events: ChangeEvent[] = [];
+    db.onChange((e) => events.push(e));
+    await db.transaction((tx) => {
+      tx.upsert('p', { _id: '1', a: 1 });
+      tx.upsert('p', { _id: '1', b: 2 });
+      tx.upsert('q', { _id: '2', c: 3 });
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]!.origin).toBe('local');
+    expect(events[0]!.changes.map((c) => c.docId)).toEqual(['1', '2']);
+    expect(await db.collection('p').get('1')).toEqual({ _id: '1', a: 1, b: 2 });
+  });
+});
+
+describe('Database: replication primitives', () => {
+  it('remove is add-wins against a concurrent update; concurrent register writes keep the loser readable', async () => {
+    const a = await open('a');
+    const b = await open('b');
+    await a.collection('p').upsert({ _id: 'x', name: 'Milk', price: 1 });
+    await b.applyChanges(await changesOf(a));
+    await a.collection('p').remove('x');
+    await b.collection('p').upsert({ _id: 'x', price: 2 });
+    await a.applyChanges(await changesOf(b));
+    await b.applyChanges(await changesOf(a));
+    expect(await a.collection('p').get('x')).toEqual({ _id: 'x', price: 2 });
+    expect(await b.collection('p').get('x')).toEqual({ _id: 'x', price: 2 });
+
+    await a.collection('p').upsert({ _id: 'y', v: 'from a' });
+    await b.collection('p').upsert({ _id: 'y', v: 'from b' });
+    await a.applyChanges(await changesOf(b));
+    await b.applyChanges(await changesOf(a));
+    const winner = (await a.collection('p').get('y'))!.v;
+    expect((await b.collection('p').get('y'))!.v).toBe(winner);
+    const conflicts = await a.collection('p').conflicts('y');
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]!.path).toBe('v');
+    expect(conflicts[0]!.losers.map((l) => l.value)).toEqual([winner === 'from a' ? 'from b' : 'from a']);
+  });
+
+  it('applies changes idempotently and holds early ones until their predecessor arrives', async () => {
+    const a = await open('a');
+    const c = a.collection('p');
+    for (let i = 1; i <= 3; i++) await c.upsert({ _id: 'x', n: i });
+    const [c1, c2, c3] = decodeChanges(encodeChanges(await changesOf(a)));
+    const b = await open('b');
+    expect(await b.applyChanges([c3!, c2!])).toEqual({ applied: 0, pending: 2 });
+    expect(await b.collection('p').get('x')).toBeUndefined();
+    expect(await b.applyChanges([c1!, c1!])).toEqual({ applied: 3, pending: 0 });
+    expect(await b.applyChanges([c2!])).toEqual({ applied: 0, pending: 0 });
+    expect(await b.collection('p').get('x')).toEqual({ _id: 'x', n: 3 });
+  });
+
+  it('refuses a batch that would overflow the pending buffer, keeping nothing of it', async () => {
+    const a = await open('a');
+    for (let i = 1; i <= 4; i++) await a.collection('p').upsert({ _id: `${i}`, n: i });
+    const all = await changesOf(a);
+    const b = await open('b', { maxPending: 2 });
+    await expect(b.applyChanges(all.slice(1))).rejects.toMatchObject({ code: 'BUFFER_FULL' });
+    expect(await b.applyChanges(all)).toEqual({ applied: 4, pending: 0 });
+  });
+
+  it('refuses malformed changes', async () => {
+    const b = await open('b');
+    await expect(
+      b.applyChanges([{ dot: { replica: 'a', seq: 0 } } as unknown as Change]),
+    ).rejects.toMatchObject({
+      code: 'BAD_CHANGE',
+    });
+  });
+
+  it('after compaction a peer behind the horizon gets a snapshot and converges', async () => {
+    const a = await open('a');
+    await a.collection('p').upsert({ _id: 'x', n: 1 });
+    await a.collection('p').upsert({ _id: 'y', n: 2 });
+    await a.compact();
+    await a.collection('p').upsert({ _id: 'x', n: 3 });
+    const b = await open('b');
+    const set = await a.changesSince(b.version());
+    expect(set.kind).toBe('snapshot');
+    if (set.kind === 'snapshot') await b.applySnapshot(set);
+    expect(await b.collection('p').find()).toEqual(await a.collection('p').find());
+    // A peer that is past the horizon still gets just the changes.
+    const since = b.version();
+    await a.collection('p').upsert({ _id: 'y', n: 4 });
+    const more = await a.changesSince(since);
+    expect(more.kind).toBe('changes');
+    if (more.kind === 'changes') expect(more.changes).toHaveLength(1);
+  });
+});
+
+describe('Database: queries', () => {
+  async function catalogue(indexes: string[] = []) {
+    const db = await open('a');
+    const p = db.collection('products', { indexes });
+    await p.upsertMany(
+      Array.from({ length: 200 }, (_, i) => ({
+        _id: `sku-${String(i).padStart(3, '0')}`,
+        price: i % 50,
+        category: ['dairy', 'bakery', 'produce'][i % 3],
+        dims: { w: i % 7 },
+        tags: i % 2 ? ['sale'] : [],
+        ...(i % 10 === 0 ? { note: 'check' } : {}),
+      })),
+    );
+    return p;
+  }
+
+  it('filters with every operator and dotted paths, sorts, skips and limits', async () => {
+    const p = await catalogue();
+    const ids = async (q: Parameters<typeof p.find>[0]) => (await p.find(q)).map((d) => d._id);
+    expect((await p.find({ where: { price: { $lt: 2 } } })).length).toBe(8);
+    expect((await p.find({ where: { price: { $gte: 48, $lte: 49 } } })).length).toBe(8);
+    expect((await p.find({ where: { price: { $gt: 48 } } })).every((d) => d.price === 49)).toBe(true);
+    expect((await p.find({ where: { category: 'dairy', price: { $ne: 0 } } })).length).toBe(65);
+    expect((await p.find({ where: { category: { $in: ['dairy', 'bakery'] } } })).length).toBe(134);
+    expect((await p.find({ where: { category: { $nin: ['dairy', 'bakery'] } } })).length).toBe(66);
+    expect((await p.find({ where: { note: { $exists: true } } })).length).toBe(20);
+    expect((await p.find({ where: { tags: { $contains: 'sale' } } })).length).toBe(100);
+    expect((await p.find({ where: { _id: { $contains: '19' } } })).length).toBe(12);
+    expect((await p.find({ where: { 'dims.w': 3 } })).length).toBe(29);
+    expect((await p.find({ where: { $or: [{ price: 0 }, { price: 1 }] } })).length).toBe(8);
+    expect((await p.find({ where: { price: { $lt: 'x' } } })).length).toBe(0);
+    expect(await ids({ where: { price: 49 }, sort: { _id: 'desc' }, limit: 2, skip: 1 })).toEqual([
+      'sku-149',
+      'sku-099',
+    ]);
+    const sorted = await p.find({ sort: { price: 'desc', 'dims.w': 'asc' }, limit: 5 });
+    expect(sorted.map((d) => d.price)).toEqual([49, 49, 49, 49, 48]);
+    await expect(p.find({ where: { price: { $near: 1 } } as never })).rejects.toMatchObject({
+      code: 'BAD_QUERY',
+    });
+    await expect(p.find({ limit: -1 })).rejects.toMatchObject({ code: 'BAD_QUERY' });
+  });
+
+  it('an indexed equality or range query examines only the matching documents, with the same result', async () => {
+    const plain = await catalogue();
+    const indexed = await catalogue(['price', 'category']);
+    for (const q of [
+      { where: { price: 7 } },
+      { where: { price: { $gte: 10, $lt: 12 } } },
+      { where: { category: 'bakery', price: { $in: [1, 2] } } },
+    ]) {
+      expect(await indexed.find(q)).toEqual(await plain.find(q));
+      expect(indexed.explain(q).index).toBeDefined();
+      expect(indexed.explain(q).examined).toBeLessThan(20);
+      expect(plain.explain(q).examined).toBe(200);
+    }
+    await indexed.update('sku-007', (d) => {
+      d.price = 1000;
+    });
+    expect((await indexed.find({ where: { price: 1000 } })).map((d) => d._id)).toEqual(['sku-007']);
+    expect((await indexed.find({ where: { price: 7 } })).map((d) => d._id)).not.toContain('sku-007');
+  });
+
+  it('live queries fire once per transaction that alters the result, with per-document changes', async () => {
+    const db = await open('a');
+    const p = db.collection('p');
+    await p.upsert({ _id: 'milk', category: 'dairy', price: 1 });
+    const calls: Array<{ ids: string[]; added: string[]; removed: string[]; updated: string[] }> = [];
+    const stop = p.observe({ where: { category: 'dairy' }, sort: { price: 'asc' } }, (docs, ch) =>
+      calls.push({ ids: docs.map((d) => d._id), ...ch }),
+    );
+    expect(calls).toEqual([{ ids: ['milk'], added: ['milk'], removed: [], updated: [] }]);
+    await p.upsert({ _id: 'bread', category: 'bakery', price: 2 }); // not in the result: no call
+    await db.transaction((tx) => {
+      tx.upsert('p', { _id: 'cheese', category: 'dairy', price: 5 });
+      tx.upsert('p', { _id: 'milk', price: 1.5 });
+    });
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toEqual({ ids: ['milk', 'cheese'], added: ['cheese'], removed: [], updated: ['milk'] });
+    const b = await open('b');
+    await b.applyChanges(await changesOf(db));
+    await b.collection('p').upsert({ _id: 'milk', category: 'drinks' });
+    await db.applyChanges(await changesOf(b));
+    expect(calls[2]).toEqual({ ids: ['cheese'], added: [], removed: ['milk'], updated: [] });
+    stop();
+    await p.upsert({ _id: 'yogurt', category: 'dairy' });
+    expect(calls).toHaveLength(3);
+  });
+});
+
+describe('Database: storage', () => {
+  it('reopens a SQLite file with its documents, replica id, version and log', async () => {
+    const file = tempFile();
+    const db = await Database.open({ storage: file });
+    await db.collection('p', { indexes: ['price'] }).upsert({ _id: 'x', price: 3, n: counter(2) });
+    const id = db.replicaId;
+    const version = db.version();
+    await db.close();
+    await expect(db.collection('p').upsert({ _id: 'y' })).rejects.toMatchObject({ code: 'CLOSED' });
+    const again = await Database.open({ storage: file });
+    expect(again.replicaId).toBe(id);
+    expect(again.version().equals(version)).toBe(true);
+    const p = again.collection('p', { indexes: ['price'] });
+    expect(await p.get('x')).toEqual({ _id: 'x', price: 3, n: 2 });
+    expect(p.explain({ where: { price: 3 } }).examined).toBe(1);
+    expect(await changesOf(again)).toHaveLength(1);
+    await again.close();
+  });
+
+  it('stores attachments once by SHA-256 and fetches missing ones through the hook, checking the hash', async () => {
+    const a = await open('a');
+    const bytes = new TextEncoder().encode('a shelf label');
+    const ref = await a.attachments.put(bytes, 'text/plain');
+    expect(ref.$attachment).toMatch(/^[0-9a-f]{64}$/);
+    await a.collection('p').upsert({ _id: 'x', label: ref });
+    const b = await open('b');
+    await b.applyChanges(await changesOf(a));
+    const got = (await b.collection('p').get('x'))!.label as typeof ref;
+    expect(await b.attachments.get(got)).toBeUndefined();
+    b.attachments.setFetcher((r) => a.attachments.get(r));
+    expect(new TextDecoder().decode(await b.attachments.get(got))).toBe('a shelf label');
+    b.attachments.setFetcher(async () => new Uint8Array([1]));
+    const c = await open('c');
+    c.attachments.setFetcher(async () => new Uint8Array([1]));
+    await expect(c.attachments.get(got)).rejects.toMatchObject({ code: 'BAD_CHANGE' });
+  });
+});
