@@ -1,0 +1,148 @@
+import { type ReplicaId, replicaId } from '@concord/crdt';
+import type { Storage } from './Storage.js';
+
+/** Opens the same store each time it is called: the first call creates it, later calls reopen it. */
+export type StorageFactory = () => Promise<Storage>;
+
+export interface AcceptanceCase {
+  readonly name: string;
+  run(open: StorageFactory): Promise<void>;
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`storage acceptance: ${what}`);
+}
+
+const bytes = (...b: number[]) => new Uint8Array(b);
+const same = (a: Uint8Array | undefined, b: Uint8Array) =>
+  a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+const A: ReplicaId = replicaId('replica-a');
+const B: ReplicaId = replicaId('replica-b');
+const NO_META = new Map<string, Uint8Array>();
+
+/**
+ * The contract of `Storage` as executable checks, run by every adapter's tests (memory, SQLite,
+ * IndexedDB, PostgreSQL) and usable for any new one: framework-free, so it runs in Node and in
+ * a browser alike.
+ */
+export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
+  {
+    name: 'a new store is empty',
+    async run(open) {
+      const s = await open();
+      const { meta, docs } = await s.load();
+      check(meta.size === 0 && docs.length === 0, 'new store not empty');
+      check((await s.changes(A, 0)).length === 0, 'new store has changes');
+      await s.close();
+    },
+  },
+  {
+    name: 'commits survive close and reopen: documents, meta (last write wins), log',
+    async run(open) {
+      const s = await open();
+      await s.commit({
+        changes: [{ replica: A, seq: 1, bytes: bytes(1) }],
+        docs: [
+          { collection: 'p', id: 'x', state: bytes(1, 2) },
+          { collection: 'q', id: 'x', state: bytes(3) },
+        ],
+        meta: new Map([['version', bytes(1)]]),
+      });
+      await s.commit({
+        changes: [{ replica: A, seq: 2, bytes: bytes(2) }],
+        docs: [{ collection: 'p', id: 'x', state: bytes(9) }],
+        meta: new Map([['version', bytes(2)]]),
+      });
+      await s.close();
+      const t = await open();
+      const { meta, docs } = await t.load();
+      check(same(meta.get('version'), bytes(2)), 'meta not the last written');
+      const byKey = new Map(docs.map((d) => [`${d.collection}/${d.id}`, d.state]));
+      check(docs.length === 2, `expected 2 documents, got ${docs.length}`);
+      check(same(byKey.get('p/x'), bytes(9)) && same(byKey.get('q/x'), bytes(3)), 'document states wrong');
+      const log = await t.changes(A, 0);
+      check(log.length === 2 && log[0]!.seq === 1 && same(log[1]!.bytes, bytes(2)), 'log wrong after reopen');
+      await t.close();
+    },
+  },
+  {
+    name: 'changes(replica, after) returns that replica’s later changes in order; repeats are ignored',
+    async run(open) {
+      const s = await open();
+      for (const seq of [1, 2, 3]) {
+        await s.commit({ changes: [{ replica: A, seq, bytes: bytes(seq) }], docs: [], meta: NO_META });
+      }
+      await s.commit({
+        changes: [
+          { replica: B, seq: 1, bytes: bytes(7) },
+          { replica: A, seq: 3, bytes: bytes(3) },
+        ],
+        docs: [],
+        meta: NO_META,
+      });
+      const after1 = await s.changes(A, 1);
+      check(after1.map((c) => c.seq).join() === '2,3', `changes(A, 1) gave ${after1.map((c) => c.seq)}`);
+      check((await s.changes(B, 0)).length === 1, 'other replica’s change missing');
+      check((await s.changes(A, 3)).length === 0, 'changes past the end');
+      await s.close();
+    },
+  },
+  {
+    name: 'compact drops each replica’s changes up to its horizon and nothing else',
+    async run(open) {
+      const s = await open();
+      const changes = [1, 2, 3].flatMap((seq) => [
+        { replica: A, seq, bytes: bytes(seq) },
+        { replica: B, seq, bytes: bytes(seq) },
+      ]);
+      await s.commit({ changes, docs: [], meta: NO_META });
+      await s.compact(new Map([[A, 2]]));
+      check((await s.changes(A, 0)).map((c) => c.seq).join() === '3', 'A not compacted to 2');
+      check((await s.changes(B, 0)).length === 3, 'B compacted');
+      await s.close();
+    },
+  },
+  {
+    name: 'stored bytes are copies: changing the caller’s buffers later changes nothing',
+    async run(open) {
+      const s = await open();
+      const state = bytes(1, 2, 3);
+      await s.commit({ changes: [], docs: [{ collection: 'p', id: 'x', state }], meta: NO_META });
+      state[0] = 99;
+      const { docs } = await s.load();
+      check(same(docs[0]?.state, bytes(1, 2, 3)), 'stored state aliased the caller’s buffer');
+      await s.close();
+    },
+  },
+  {
+    name: 'attachments are kept once by hash and read back; unknown ones are undefined',
+    async run(open) {
+      const s = await open();
+      const h = 'ab'.repeat(32);
+      await s.putAttachment(h, bytes(5, 6));
+      await s.putAttachment(h, bytes(5, 6));
+      check(same(await s.getAttachment(h), bytes(5, 6)), 'attachment not read back');
+      check((await s.getAttachment('cd'.repeat(32))) === undefined, 'unknown attachment found');
+      await s.close();
+      const t = await open();
+      check(same(await t.getAttachment(h), bytes(5, 6)), 'attachment lost on reopen');
+      await t.close();
+    },
+  },
+  {
+    name: 'a large commit (5,000 documents and changes) is stored whole',
+    async run(open) {
+      const s = await open();
+      const n = 5000;
+      await s.commit({
+        changes: Array.from({ length: n }, (_, i) => ({ replica: A, seq: i + 1, bytes: bytes(i % 256) })),
+        docs: Array.from({ length: n }, (_, i) => ({ collection: 'p', id: `d${i}`, state: bytes(i % 256) })),
+        meta: NO_META,
+      });
+      check((await s.load()).docs.length === n, 'not every document stored');
+      check((await s.changes(A, n - 10)).length === 10, 'tail of the log wrong');
+      await s.close();
+    },
+  },
+];
