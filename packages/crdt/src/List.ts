@@ -5,7 +5,7 @@ import { InvalidArgumentError } from './errors.js';
 import { assertJson, type Json, jsonKey, readJson, writeJson } from './Json.js';
 import type { ReplicaId } from './ReplicaId.js';
 import type { Content } from './sequence/Run.js';
-import { readRecords, writeRecords } from './sequence/recordCodec.js';
+import { applyDecoded, readRecords, writeRecords } from './sequence/recordCodec.js';
 import type { SequenceRecord } from './sequence/records.js';
 import { type Anchor, Sequence } from './sequence/Sequence.js';
 import { sameSequence } from './sequence/sameSequence.js';
@@ -213,14 +213,7 @@ export class List implements Crdt<unknown[]> {
 
   static decodeFrom(dec: Decoder): List {
     const list = new List();
-    for (const r of readRecords(dec, ELEMENTS)) {
-      try {
-        list.seq.apply(r);
-      } catch (e) {
-        if (e instanceof InvalidArgumentError) dec.fail('BAD_VALUE', e.message);
-        throw e;
-      }
-    }
+    applyDecoded(dec, list.seq, readRecords(dec, ELEMENTS));
     return list;
   }
 

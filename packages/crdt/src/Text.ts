@@ -4,7 +4,7 @@ import type { Encoder } from './codec/Encoder.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ReplicaId } from './ReplicaId.js';
 import type { Content } from './sequence/Run.js';
-import { readRecords, writeRecords } from './sequence/recordCodec.js';
+import { applyDecoded, readRecords, writeRecords } from './sequence/recordCodec.js';
 import type { SequenceRecord } from './sequence/records.js';
 import { type Anchor, Sequence } from './sequence/Sequence.js';
 import { sameSequence } from './sequence/sameSequence.js';
@@ -151,14 +151,7 @@ export class Text implements Crdt<string> {
     const text = new Text();
     const records = readRecords(dec, STRING);
     text.noteContent(records);
-    for (const r of records) {
-      try {
-        text.seq.apply(r);
-      } catch (e) {
-        if (e instanceof InvalidArgumentError) dec.fail('BAD_VALUE', e.message);
-        throw e;
-      }
-    }
+    applyDecoded(dec, text.seq, records);
     return text;
   }
 

@@ -1,9 +1,11 @@
 import { typeOf } from '../Crdt.js';
 import type { Decoder } from '../codec/Decoder.js';
 import type { Encoder } from '../codec/Encoder.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { ReplicaId } from '../ReplicaId.js';
 import type { Content } from './Run.js';
 import type { DeleteRecord, InsertRecord, SequenceRecord, UpdateRecord } from './records.js';
+import type { Sequence } from './Sequence.js';
 
 /**
  * Sequence records, compactly. Each record starts with one flag byte that says what the
@@ -218,4 +220,16 @@ function readId(dec: Decoder): [ReplicaId, number] {
 function positive(dec: Decoder, n: number): number {
   if (!(n >= 1 && n <= Number.MAX_SAFE_INTEGER)) dec.fail('BAD_VALUE', `sequence number ${n} out of range`);
   return n;
+}
+
+/** Applies decoded records; one naming what is not an element is the input's fault: BAD_VALUE. */
+export function applyDecoded<C>(dec: Decoder, seq: Sequence<C>, records: Iterable<SequenceRecord<C>>): void {
+  for (const r of records) {
+    try {
+      seq.apply(r);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) dec.fail('BAD_VALUE', e.message);
+      throw e;
+    }
+  }
 }
