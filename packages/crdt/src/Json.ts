@@ -156,3 +156,12 @@ export function readJson(dec: Decoder): Json {
       return dec.fail('BAD_TAG', `unknown JSON tag ${tag}`);
   }
 }
+
+/** Freezes a JSON value and everything in it: values handed out as views of a state cannot change it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -2,7 +2,7 @@ import { type Crdt, type CrdtType, typeOf } from './Crdt.js';
 import type { Decoder } from './codec/Decoder.js';
 import type { Encoder } from './codec/Encoder.js';
 import { InvalidArgumentError } from './errors.js';
-import { assertJson, type Json, jsonKey, readJson, writeJson } from './Json.js';
+import { assertJson, deepFreeze, type Json, jsonKey, readJson, writeJson } from './Json.js';
 import type { ReplicaId } from './ReplicaId.js';
 import type { Content } from './sequence/Run.js';
 import { applyDecoded, readRecords, writeRecords } from './sequence/recordCodec.js';
@@ -22,14 +22,6 @@ function isCrdt(e: unknown): e is Crdt {
     typeof (e.constructor as { tag?: unknown }).tag === 'number' &&
     typeof (e as Partial<Crdt>).join === 'function'
   );
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Copies the CRDTs (they change in place); JSON elements are frozen and shared. */

@@ -1,17 +1,10 @@
+import { deepFreeze } from '@concord/crdt';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter } from './query/Query.js';
 import type { PropertyKind } from './values.js';
 
 export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 /**
  * One collection's materialised state: the CRDT of every document (removed ones keep their

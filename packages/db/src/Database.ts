@@ -294,42 +294,47 @@ export class Database {
    */
   applyChanges(changes: readonly Change[]): Promise<{ applied: number; pending: number }> {
     return this.exclusive(async () => {
+      for (const c of changes) checkChange(c);
       const added: string[] = [];
       for (const c of changes) {
-        checkChange(c);
         if (c.dot.seq <= this.vv.get(c.dot.replica)) continue;
-        const key = `${c.dot.replica}:${c.dot.seq}`;
+        const key = pendingKey(c);
         if (!this.pending.has(key)) {
           this.pending.set(key, c);
           added.push(key);
         }
       }
       const max = this.options.maxPending ?? 10_000;
-      const ready = this.drain();
+      const ready = this.readyPending();
       if (this.pending.size - ready.length > max) {
         for (const k of added) this.pending.delete(k);
         throw new DbError('BUFFER_FULL', `more than ${max} changes wait for their predecessors`);
       }
       try {
-        return { applied: await this.applyReady(ready), pending: this.pending.size - ready.length };
+        return { applied: await this.flushPending(ready), pending: this.pending.size };
       } catch (e) {
         for (const k of added) this.pending.delete(k);
         throw e;
-      } finally {
-        if (ready.length > 0) for (const c of ready) this.pending.delete(`${c.dot.replica}:${c.dot.seq}`);
       }
     });
   }
 
+  /** Applies the buffered changes that are ready as one commit and unbuffers them; returns how many. */
+  private async flushPending(ready = this.readyPending()): Promise<number> {
+    await this.applyReady(ready);
+    for (const c of ready) this.pending.delete(pendingKey(c));
+    return ready.length;
+  }
+
   /** The buffered changes that are ready, each replica's in order (without removing them). */
-  private drain(): Change[] {
+  private readyPending(): Change[] {
     const next = new VersionVector();
     const ready: Change[] = [];
     for (const c of this.pending.values()) {
       const r = c.dot.replica;
       if (next.get(r) === 0) next.advance(r, this.vv.get(r));
       for (let seq = next.get(r) + 1; ; seq++) {
-        const ch = this.pending.get(`${r}:${seq}`);
+        const ch = this.pending.get(pendingKey({ dot: { replica: r, seq } }));
         if (!ch) break;
         ready.push(ch);
         next.advance(r, seq);
@@ -381,9 +386,7 @@ export class Database {
       await this.commit([], version, docs, [[META_HORIZON, encodeVersionVector(horizon)]]);
       this.horizon.merge(horizon);
       this.install('remote', [], docs);
-      const ready = this.drain();
-      await this.applyReady(ready);
-      for (const c of ready) this.pending.delete(`${c.dot.replica}:${c.dot.seq}`);
+      await this.flushPending();
     });
   }
 
@@ -412,6 +415,10 @@ export class Database {
     this.closed = true;
     await this.storage.close();
   }
+}
+
+function pendingKey(c: Pick<Change, 'dot'>): string {
+  return `${c.dot.replica}:${c.dot.seq}`;
 }
 
 function checkChange(c: Change): void {

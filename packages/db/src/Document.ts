@@ -75,10 +75,10 @@ export class Document {
   /**
    * Writes `input` (a document's JSON, `_id` excluded) and returns the delta, or undefined if
    * nothing differs. `replace` also removes the properties `input` lacks; `merge` keeps them.
-   * Throws `DbError` before changing anything when any value is unfit.
+   * Throws `DbError` at the first unfit value, with the properties before it already written:
+   * callers write on a copy (a Transaction stages copies) and drop it when this throws.
    */
   write(id: string, input: Record<string, unknown>, ctx: WriteContext, mode: WriteMode): ORMap | undefined {
-    validate(input, '', ctx);
     const deltas: ORMap[] = [];
     if (!this.state.has(ID, CausalRegister)) {
       deltas.push(this.state.update(ctx.replica, ID, CausalRegister, (r) => r.set(ctx.clock.now(), id)));
@@ -151,23 +151,8 @@ const fail = (code: 'TYPE_MISMATCH' | 'NOT_JSON' | 'RESERVED_KEY', path: string,
   throw new DbError(code, `${path}: ${what}`);
 };
 
-/**
- * Checks a whole input before anything is written, so a bad value deep inside leaves the
- * document untouched. Kinds are checked where they are known from wrappers and the schema;
- * existing property kinds are checked again as they are written (on a copy, see Database).
- */
-function validate(input: Record<string, unknown>, prefix: string, ctx: WriteContext): void {
-  for (const [name, v] of Object.entries(input)) {
-    const path = prefix + name;
-    if (name.startsWith('$')) fail('RESERVED_KEY', path, 'names starting with $ are reserved');
-    if (prefix === '' && name === ID) continue;
-    const kind = v instanceof Typed ? v.kind : ctx.kindOf(path);
-    const value = v instanceof Typed ? v.value : v;
-    checkValue(kind ?? 'register', value, path, ctx);
-  }
-}
-
-function checkValue(kind: PropertyKind, value: unknown, path: string, ctx: WriteContext): void {
+/** Checks one property's value against its kind; a map's own properties are checked as they are written. */
+function checkValue(kind: PropertyKind, value: unknown, path: string): void {
   switch (kind) {
     case 'counter':
       if (!Number.isSafeInteger(value))
@@ -182,14 +167,13 @@ function checkValue(kind: PropertyKind, value: unknown, path: string, ctx: Write
       return;
     case 'map':
       if (!isPlainObject(value)) fail('TYPE_MISMATCH', path, `a map takes an object, not ${show(value)}`);
-      validate(value as Record<string, unknown>, `${path}.`, ctx);
       return;
     case 'list':
       if (!Array.isArray(value)) fail('TYPE_MISMATCH', path, `a list takes an array, not ${show(value)}`);
       for (const [i, e] of (value as unknown[]).entries()) {
         if (e instanceof Typed) {
           if (e.kind !== 'map') fail('TYPE_MISMATCH', `${path}.${i}`, 'list elements are JSON or map(...)');
-          checkValue('map', e.value, `${path}.${i}`, ctx);
+          checkValue('map', e.value, `${path}.${i}`);
         } else checkJson(e, `${path}.${i}`);
       }
       return;
@@ -234,8 +218,9 @@ function writeMap(
   top: boolean,
 ): void {
   for (const [name, v] of Object.entries(input)) {
-    if (top && name === ID) continue;
     const path = prefix + name;
+    if (name.startsWith('$')) fail('RESERVED_KEY', path, 'names starting with $ are reserved');
+    if (top && name === ID) continue;
     const kind = kindFor(m, name, v, path, ctx);
     const value = v instanceof Typed ? v.value : v;
     const type = TYPES[kind];
@@ -261,7 +246,7 @@ function writeProperty(
   mode: WriteMode,
 ): ORMap | undefined {
   const { replica } = ctx;
-  checkValue(kind, value, path, ctx);
+  checkValue(kind, value, path);
   switch (kind) {
     case 'register':
     case 'attachment': {
@@ -291,8 +276,8 @@ function writeProperty(
         const ds: ORSet[] = [];
         for (const [, e] of adds) ds.push(s.add(replica, e));
         for (const e of removes) ds.push(s.remove(e));
-        // An empty set must still exist as a property: an add of nothing is not expressible, so
-        // a brand-new empty set stays absent until it has an element.
+        // A brand-new empty set holds no dot, so it stays absent until it has an element (as an
+        // empty nested map does).
         return ds.reduce((a, b) => a.join(b), ORSet.empty());
       });
     }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { VersionVector } from '@concord/crdt';
 import {
   type Change,
   type ChangeEvent,
@@ -31,7 +32,7 @@ function open(replicaId: string, opts: Parameters<typeof Database.open>[0] = {})
 }
 
 async function changesOf(db: Database): Promise<Change[]> {
-  const set = await db.changesSince(new (await import('@concord/crdt')).VersionVector());
+  const set = await db.changesSince(new VersionVector());
   if (set.kind !== 'changes') throw new Error('expected changes');
   return set.changes;
 }
@@ -105,8 +106,14 @@ describe('Database: documents', () => {
     await stock.upsert({ _id: 's1', qty: 5 });
     await stock.upsert({ _id: 's1', qty: 7 });
     const before = db.version();
-    await expect(stock.upsert({ _id: 's1', qty: 'many', note: 'x' })).rejects.toMatchObject({
+    // The first properties are written before the bad one is met; none of it may remain.
+    await expect(stock.upsert({ _id: 's1', note: 'written first', qty: 'many' })).rejects.toMatchObject({
       code: 'TYPE_MISMATCH',
+    });
+    await expect(
+      stock.upsert({ _id: 's1', note: 'x', nested: map({ ok: 1, $bad: 2 }) }),
+    ).rejects.toMatchObject({
+      code: 'RESERVED_KEY',
     });
     expect(await stock.get('s1')).toEqual({ _id: 's1', qty: 7 });
     expect(db.version().equals(before)).toBe(true);
@@ -136,11 +143,14 @@ describe('Database: documents', () => {
     const db = await open('a');
     const events: ChangeEvent[] = [];
     db.onChange((e) => events.push(e));
-    await db.transaction((tx) => {
+    const seen = await db.transaction((tx) => {
       tx.upsert('p', { _id: '1', a: 1 });
       tx.upsert('p', { _id: '1', b: 2 });
       tx.upsert('q', { _id: '2', c: 3 });
+      return tx.get('p', '1'); // reads its own writes before they commit
     });
+    expect(seen).toEqual({ _id: '1', a: 1, b: 2 });
+    expect(await db.collection('p').count()).toBe(1);
     expect(events).toHaveLength(1);
     expect(events[0]!.origin).toBe('local');
     expect(events[0]!.changes.map((c) => c.docId)).toEqual(['1', '2']);
@@ -346,7 +356,6 @@ describe('Database: storage', () => {
     expect(await b.attachments.get(got)).toBeUndefined();
     b.attachments.setFetcher((r) => a.attachments.get(r));
     expect(new TextDecoder().decode(await b.attachments.get(got))).toBe('a shelf label');
-    b.attachments.setFetcher(async () => new Uint8Array([1]));
     const c = await open('c');
     c.attachments.setFetcher(async () => new Uint8Array([1]));
     await expect(c.attachments.get(got)).rejects.toMatchObject({ code: 'BAD_CHANGE' });

@@ -154,8 +154,7 @@ export class Sequence<C> {
     }
     const { run, offset } = this.tree.findVisible(pos);
     const delta = fn(run.content!, offset);
-    const seq = this.vv.get(replica) + 1;
-    this.vv.advance(replica, seq);
+    const seq = this.nextSeq(replica);
     const record: UpdateRecord = {
       kind: 'update',
       replica,
@@ -168,6 +167,13 @@ export class Sequence<C> {
     return record;
   }
 
+  /** Takes `replica`'s next sequence number for a local operation of one element. */
+  private nextSeq(replica: ReplicaId): number {
+    const seq = this.vv.get(replica) + 1;
+    this.vv.advance(replica, seq);
+    return seq;
+  }
+
   /** Logs one local delete operation, extending the previous record when it continues its progression. */
   private recordDelete(
     replica: ReplicaId,
@@ -175,8 +181,7 @@ export class Sequence<C> {
     targetSeq: number,
     len: number,
   ): DeleteRecord {
-    const seq = this.vv.get(replica) + 1;
-    this.vv.advance(replica, seq);
+    const seq = this.nextSeq(replica);
     const record: DeleteRecord = {
       kind: 'delete',
       replica,
