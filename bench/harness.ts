@@ -40,6 +40,29 @@ export function medianMs(fn: () => void, runs = 5): number {
   return times[Math.floor(runs / 2)]!;
 }
 
+/** Async `medianMs`: milliseconds for one call of `fn`, the median of `runs` calls. */
+export async function medianMsAsync(fn: () => Promise<unknown>, runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(runs / 2)]!;
+}
+
+/**
+ * Bytes this process holds after full garbage collections (run with --expose-gc): the V8 heap
+ * plus memory outside it (`external`, which already includes array buffers and so WebAssembly
+ * memories — adding `arrayBuffers` again would count those twice).
+ */
+export function heldBytes(): number {
+  for (let i = 0; i < 3; i++) globalThis.gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
 export function round(n: number): number {
   if (n >= 100) return Math.round(n);
   if (n >= 1) return Math.round(n * 100) / 100;

@@ -5,11 +5,14 @@ import { cpus, totalmem } from 'node:os';
 import { catalogueSuite } from './catalogue.suite.js';
 import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { type Result, round, table } from './harness.js';
+import { retailSuite } from './retail.suite.js';
 import { textMergeSuite, textTraceSuite } from './text.suite.js';
 
 const DESCRIPTIONS: Record<string, string> = {
   'product-map':
     'Seed 000: a product catalogue as one replicated map — build it, apply the hourly update (1% of prices), encode, load and read every value.',
+  retail:
+    "Seed 000's retail catalogue: n products × 12 fields; Yjs, Loro and Automerge hold it as a map of maps, Concord as a collection of documents (a register per field) in a Database with memory storage. Build it, encode it whole, cold-load it and read every value, change 1% of the prices (time, and the delta another replica needs), merge that delta into a second replica; memory held after a cold load, measured in a fresh process (V8 heap + external, which includes array buffers and WebAssembly memory).",
   text: 'Text CRDTs on the editing traces of ../shared/bench-data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
 };
 
@@ -19,6 +22,7 @@ const runs = quick ? 1 : 3;
 
 const catalogue = catalogueSuite(quick ? [1000] : [1000, 100_000]);
 const anchored = [
+  ...retailSuite(quick ? [2000] : [20_000, 100_000], quick ? 1 : 3),
   ...catalogueMapSuite(quick ? 10_000 : 100_000),
   ...textTraceSuite(runs),
   ...textMergeSuite(quick ? 2000 : 6000, quick ? [2, 44] : [2, 77], runs),

@@ -16,6 +16,7 @@ import { type Change, decodeChanges, encodeChanges } from './Change.js';
 import { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
 import { Document, type WriteContext } from './Document.js';
+import type { Snapshot } from './Snapshot.js';
 import { DbError } from './errors.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
 import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
@@ -50,13 +51,7 @@ export interface ChangeEvent {
 }
 
 /** What a peer at some version needs: the changes it lacks, or — behind the compaction horizon — a snapshot. */
-export type ChangeSet =
-  | { readonly kind: 'changes'; readonly changes: Change[] }
-  | {
-      readonly kind: 'snapshot';
-      readonly version: VersionVector;
-      readonly docs: ReadonlyArray<{ collection: string; id: string; state: ORMap }>;
-    };
+export type ChangeSet = { readonly kind: 'changes'; readonly changes: Change[] } | Snapshot;
 
 type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
 
@@ -278,7 +273,8 @@ export class Database {
     });
   }
 
-  private snapshot(): ChangeSet {
+  /** Every document's state (copies) and the version they stand for: the database, whole. */
+  snapshot(): Snapshot {
     const docs: Array<{ collection: string; id: string; state: ORMap }> = [];
     for (const c of this.collections.values()) {
       for (const [id, doc] of c.docs) docs.push({ collection: c.name, id, state: doc.state.clone() });
@@ -371,7 +367,7 @@ export class Database {
   }
 
   /** Joins a snapshot from a peer (see `changesSince`); afterwards this replica is at least at its version. */
-  applySnapshot(snapshot: Extract<ChangeSet, { kind: 'snapshot' }>): Promise<void> {
+  applySnapshot(snapshot: Snapshot): Promise<void> {
     return this.exclusive(async () => {
       const docs = snapshot.docs.map((d) => {
         const collection = this.state(d.collection);
