@@ -65,6 +65,9 @@ export interface CausalType<T extends Causal = Causal> extends CrdtType<T> {
   decodeStore(dec: Decoder, ctx: CausalContext): T;
 }
 
+/** Results up to this length are copied to their exact size (see joinDotEntries). */
+const SHORT = 8;
+
 /**
  * The dot-store join shared by DotSet and DotFun (Almeida et al. 2018, §6.1): keep a dot that
  * both sides hold, or that one side holds and the other has never seen. A dot one side has
@@ -99,7 +102,9 @@ export function joinDotEntries<E>(
       j++;
     }
   }
-  return out;
+  // An array grown by push reserves 17 slots at least; a document holds a register (one entry)
+  // per field, so short results are copied to their exact size.
+  return out.length <= SHORT ? out.slice() : out;
 }
 
 const same = <T>(x: T): T => x;

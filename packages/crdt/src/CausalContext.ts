@@ -4,6 +4,8 @@ import type { Dot } from './Dot.js';
 import type { ReplicaId } from './ReplicaId.js';
 import { VersionVector } from './VersionVector.js';
 
+const NO_CLOUD: ReadonlyMap<ReplicaId, Set<number>> = new Map();
+
 /**
  * The set of dots a state has seen, possibly with gaps: a version vector for the contiguous
  * prefix of each replica plus a "dot cloud" of the dots beyond it. A delta carries just the
@@ -13,10 +15,22 @@ import { VersionVector } from './VersionVector.js';
  */
 export class CausalContext {
   readonly vv: VersionVector;
-  private readonly cloud = new Map<ReplicaId, Set<number>>();
+  /** Created on the first gap: most contexts never have one, and a catalogue holds one per document. */
+  private cloudMap: Map<ReplicaId, Set<number>> | undefined;
 
   constructor(vv: VersionVector = new VersionVector()) {
     this.vv = vv;
+  }
+
+  /** The dot cloud to read; empty when there is none. */
+  private get cloud(): ReadonlyMap<ReplicaId, Set<number>> {
+    return this.cloudMap ?? NO_CLOUD;
+  }
+
+  /** The dot cloud to write to, created on first use. */
+  private writableCloud(): Map<ReplicaId, Set<number>> {
+    this.cloudMap ??= new Map();
+    return this.cloudMap;
   }
 
   static of(dots: Iterable<Dot>): CausalContext {
@@ -26,7 +40,7 @@ export class CausalContext {
   }
 
   contains(dot: Dot): boolean {
-    return this.vv.includes(dot) || (this.cloud.get(dot.replica)?.has(dot.seq) ?? false);
+    return this.vv.includes(dot) || (this.cloudMap?.get(dot.replica)?.has(dot.seq) ?? false);
   }
 
   add(dot: Dot): void {
@@ -39,7 +53,7 @@ export class CausalContext {
     let seqs = this.cloud.get(dot.replica);
     if (!seqs) {
       seqs = new Set();
-      this.cloud.set(dot.replica, seqs);
+      this.writableCloud().set(dot.replica, seqs);
     }
     seqs.add(dot.seq);
   }
@@ -47,7 +61,7 @@ export class CausalContext {
   /** The next dot of `replica`, recorded as seen. */
   next(replica: ReplicaId): Dot {
     let max = this.vv.get(replica);
-    const seqs = this.cloud.get(replica);
+    const seqs = this.cloudMap?.get(replica);
     if (seqs) for (const s of seqs) if (s > max) max = s;
     const dot = { replica, seq: max + 1 };
     this.add(dot);
@@ -56,11 +70,12 @@ export class CausalContext {
 
   merge(other: CausalContext): this {
     this.vv.merge(other.vv);
+    if (this.cloud.size === 0 && other.cloud.size === 0) return this;
     for (const [r, seqs] of other.cloud) {
       let mine = this.cloud.get(r);
       if (!mine) {
         mine = new Set();
-        this.cloud.set(r, mine);
+        this.writableCloud().set(r, mine);
       }
       for (const s of seqs) mine.add(s);
     }
@@ -69,13 +84,13 @@ export class CausalContext {
   }
 
   private compact(replica: ReplicaId): void {
-    const seqs = this.cloud.get(replica);
+    const seqs = this.cloudMap?.get(replica);
     if (!seqs) return;
     let top = this.vv.get(replica);
     while (seqs.has(top + 1)) top++;
     this.vv.advance(replica, top);
     for (const s of seqs) if (s <= top) seqs.delete(s);
-    if (seqs.size === 0) this.cloud.delete(replica);
+    if (seqs.size === 0) this.cloudMap!.delete(replica);
   }
 
   /** The dots beyond the version vector, sorted per replica. */
@@ -98,7 +113,7 @@ export class CausalContext {
 
   clone(): CausalContext {
     const ctx = new CausalContext(this.vv.clone());
-    for (const [r, seqs] of this.cloud) ctx.cloud.set(r, new Set(seqs));
+    for (const [r, seqs] of this.cloud) ctx.writableCloud().set(r, new Set(seqs));
     return ctx;
   }
 

@@ -1,14 +1,23 @@
+import { Causal, checkDot, joinDotEntries } from './Causal.js';
 import { CausalContext } from './CausalContext.js';
 import type { Decoder } from './codec/Decoder.js';
 import type { Encoder } from './codec/Encoder.js';
-import { DotFun } from './DotFun.js';
+import { compareDots, type Dot } from './Dot.js';
 import { assertJson, type Json, readJson, writeJson } from './Json.js';
-import { compareTimestamps, readTimestamp, type Timestamp, writeTimestamp } from './Timestamp.js';
+import type { ReplicaId } from './ReplicaId.js';
+import { compareTimestamps, type Timestamp } from './Timestamp.js';
 
-interface Write {
+/**
+ * One write. Its dot is `(replica, seq)` and its timestamp `(wall, logical, replica)`: the
+ * writer stamps a write with its own clock, so both name the same replica, and one flat object
+ * serves as the dot, the timestamp and the value (a catalogue holds a register per field of
+ * every document: four objects per write would be most of its memory).
+ */
+interface Write extends Dot, Timestamp {
   readonly value: Json;
-  readonly ts: Timestamp;
 }
+
+const same = (w: Write): Write => w;
 
 /**
  * Causal last-writer-wins register (seed 001; the register of Ditto's documents). Causality
@@ -17,11 +26,16 @@ interface Write {
  * logical clock timestamp and then replica id, so the winner matches what people expect from
  * wall-clock time. The concurrent losers stay readable through `conflicts()` until a later
  * write, which has seen them, replaces them all.
+ *
+ * The store is a DotFun (Almeida et al. 2018, §7.3) from each live write's dot to the write.
  */
-export class CausalRegister extends DotFun<Write, Json | undefined> {
+export class CausalRegister extends Causal<Json | undefined> {
   static readonly tag = 10;
   static readonly typeName = 'CausalRegister';
   static readonly causal = true;
+
+  /** Sorted by dot; more than one only while writes are concurrent. */
+  private writes: Write[] = [];
 
   static empty(): CausalRegister {
     return new CausalRegister(new CausalContext());
@@ -34,7 +48,19 @@ export class CausalRegister extends DotFun<Write, Json | undefined> {
   /** Writes `value` stamped `ts` (from the writer's `HybridLogicalClock.now()`); returns the delta. */
   set(ts: Timestamp, value: Json): CausalRegister {
     assertJson(value);
-    return this.write(ts.replica, { value, ts });
+    const dot = this.ctx.next(ts.replica);
+    const write: Write = { replica: ts.replica, seq: dot.seq, wall: ts.wall, logical: ts.logical, value };
+    const delta = new CausalRegister(this.overwriteContext(dot));
+    delta.writes = [write];
+    this.writes = [write];
+    return delta;
+  }
+
+  /** Removes every write seen so far; returns the delta. */
+  clear(): CausalRegister {
+    const delta = new CausalRegister(this.overwriteContext());
+    this.writes = [];
+    return delta;
   }
 
   /** The winning value: the greatest timestamp among the concurrent writes. */
@@ -43,44 +69,81 @@ export class CausalRegister extends DotFun<Write, Json | undefined> {
   }
 
   timestamp(): Timestamp | undefined {
-    return this.winner()?.ts;
+    const w = this.winner();
+    return w && { wall: w.wall, logical: w.logical, replica: w.replica };
   }
 
   /** The concurrent writes that lost, newest first. Empty when there is no conflict. */
   conflicts(): Array<{ value: Json; ts: Timestamp }> {
     const winner = this.winner();
-    return this.entries
-      .map((e) => e.value)
+    return this.writes
       .filter((w) => w !== winner)
-      .sort((a, b) => compareTimestamps(b.ts, a.ts));
+      .sort((a, b) => compareTimestamps(b, a))
+      .map((w) => ({ value: w.value, ts: { wall: w.wall, logical: w.logical, replica: w.replica } }));
   }
 
   private winner(): Write | undefined {
-    let best: Write | undefined;
-    for (const { value } of this.entries) if (!best || compareTimestamps(value.ts, best.ts) > 0) best = value;
+    const ws = this.writes;
+    let best = ws[0];
+    for (let i = 1; i < ws.length; i++) if (compareTimestamps(ws[i]!, best!) > 0) best = ws[i];
     return best;
+  }
+
+  joinStore(other: this, mine: CausalContext, theirs: CausalContext): void {
+    // Writes are immutable, so both sides may hold the same object.
+    this.writes = joinDotEntries(this.writes, mine, other.writes, theirs, same, same);
+  }
+
+  isBottom(): boolean {
+    return this.writes.length === 0;
+  }
+
+  collectDots(out: Dot[]): void {
+    for (const w of this.writes) out.push(w);
   }
 
   fresh(ctx: CausalContext): this {
     return new CausalRegister(ctx) as this;
   }
 
-  protected cloneValue(value: Write): Write {
-    return value;
+  cloneIn(ctx: CausalContext): this {
+    const copy = new CausalRegister(ctx);
+    copy.writes = this.writes.slice();
+    return copy as this;
   }
 
-  protected encodeValue(enc: Encoder, value: Write): void {
-    writeTimestamp(enc, value.ts);
-    writeJson(enc, value.value);
+  /** A dot names one write, so equal dots mean equal writes. */
+  storeEquals(other: this): boolean {
+    if (this.writes.length !== other.writes.length) return false;
+    for (let i = 0; i < this.writes.length; i++)
+      if (compareDots(this.writes[i]!, other.writes[i]!) !== 0) return false;
+    return true;
   }
 
-  protected decodeValue(dec: Decoder): Write {
-    const ts = readTimestamp(dec);
-    return { ts, value: readJson(dec) };
+  /** Per write: replica, seq, wall clock (delta-coded), logical counter, value. */
+  encodeStore(enc: Encoder): void {
+    enc.uint(this.writes.length);
+    for (const w of this.writes) {
+      enc.replica(w.replica);
+      enc.uint(w.seq);
+      enc.wall(w.wall);
+      enc.uint(w.logical);
+      writeJson(enc, w.value);
+    }
   }
 
   static decodeStore(dec: Decoder, ctx: CausalContext): CausalRegister {
-    return new CausalRegister(ctx).readEntries(dec);
+    const r = new CausalRegister(ctx);
+    const n = dec.count(5);
+    for (let i = 0; i < n; i++) {
+      const replica: ReplicaId = dec.replica();
+      const seq = dec.uint();
+      if (seq === 0) dec.fail('BAD_VALUE', 'dot sequence numbers start at 1');
+      const write: Write = { replica, seq, wall: dec.wall(), logical: dec.uint(), value: readJson(dec) };
+      checkDot(dec, ctx, r.writes[r.writes.length - 1], write);
+      r.writes.push(write);
+    }
+    return r;
   }
 
   static decodeFrom(dec: Decoder): CausalRegister {

@@ -12,8 +12,8 @@ export {
 export type { Conflict, WriteMode } from './Document.js';
 export { DbError, type DbErrorCode } from './errors.js';
 export type { Observer, ResultChanges } from './LiveQuery.js';
-export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';
 export type { Operators, Query, Where } from './query/Query.js';
+export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';
 export { type AcceptanceCase, STORAGE_ACCEPTANCE, type StorageFactory } from './storage/acceptance.js';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.js';
 export { MemoryStorage } from './storage/MemoryStorage.js';
