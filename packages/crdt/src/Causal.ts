@@ -30,6 +30,11 @@ export abstract class Causal<V = unknown> implements Crdt<V> {
   abstract storeEquals(other: this): boolean;
   abstract encodeStore(enc: Encoder): void;
 
+  /** Joins with the other side's bottom under context `theirs`: drops the dots it has seen. */
+  dropSeen(theirs: CausalContext): void {
+    this.joinStore(this.fresh(theirs), this.ctx, theirs);
+  }
+
   join(other: this): this {
     this.joinStore(other, this.ctx, other.ctx);
     this.ctx.merge(other.ctx);

@@ -18,6 +18,7 @@ interface Write extends Dot, Timestamp {
 }
 
 const same = (w: Write): Write => w;
+const isWrite = (h: Write | readonly Write[]): h is Write => !Array.isArray(h);
 
 /**
  * Causal last-writer-wins register (seed 001; the register of Ditto's documents). Causality
@@ -34,8 +35,21 @@ export class CausalRegister extends Causal<Json | undefined> {
   static readonly typeName = 'CausalRegister';
   static readonly causal = true;
 
-  /** Sorted by dot; more than one only while writes are concurrent. */
-  private writes: Write[] = [];
+  /**
+   * The live writes, sorted by dot: none, one (held as is: a catalogue has a register per field
+   * of every document, and an array around each single write would cost more than the write),
+   * or several while writes are concurrent.
+   */
+  private held: Write | readonly Write[] | undefined;
+
+  private get writes(): readonly Write[] {
+    const h = this.held;
+    return h === undefined ? [] : isWrite(h) ? [h] : h;
+  }
+
+  private set writes(ws: readonly Write[]) {
+    this.held = ws.length === 0 ? undefined : ws.length === 1 ? ws[0] : ws;
+  }
 
   static empty(): CausalRegister {
     return new CausalRegister(new CausalContext());
@@ -51,15 +65,15 @@ export class CausalRegister extends Causal<Json | undefined> {
     const dot = this.ctx.next(ts.replica);
     const write: Write = { replica: ts.replica, seq: dot.seq, wall: ts.wall, logical: ts.logical, value };
     const delta = new CausalRegister(this.overwriteContext(dot));
-    delta.writes = [write];
-    this.writes = [write];
+    delta.held = write;
+    this.held = write;
     return delta;
   }
 
   /** Removes every write seen so far; returns the delta. */
   clear(): CausalRegister {
     const delta = new CausalRegister(this.overwriteContext());
-    this.writes = [];
+    this.held = undefined;
     return delta;
   }
 
@@ -83,19 +97,37 @@ export class CausalRegister extends Causal<Json | undefined> {
   }
 
   private winner(): Write | undefined {
-    const ws = this.writes;
+    const h = this.held;
+    if (h === undefined || isWrite(h)) return h;
+    const ws = h;
     let best = ws[0];
     for (let i = 1; i < ws.length; i++) if (compareTimestamps(ws[i]!, best!) > 0) best = ws[i];
     return best;
   }
 
   joinStore(other: this, mine: CausalContext, theirs: CausalContext): void {
-    // Writes are immutable, so both sides may hold the same object.
-    this.writes = joinDotEntries(this.writes, mine, other.writes, theirs, same, same);
+    const h = this.held;
+    const o = other.held;
+    // The cases of almost every join, without building arrays: one side empty, the other one write.
+    if (o === undefined) this.dropSeen(theirs);
+    else if (h === undefined && isWrite(o)) {
+      if (!mine.contains(o)) this.held = o;
+    } else if (!(h !== undefined && isWrite(h) && isWrite(o) && compareDots(h, o) === 0)) {
+      // Writes are immutable, so both sides may hold the same object.
+      this.writes = joinDotEntries(this.writes, mine, other.writes, theirs, same, same);
+    }
+  }
+
+  override dropSeen(theirs: CausalContext): void {
+    const h = this.held;
+    if (h === undefined) return;
+    if (isWrite(h)) {
+      if (theirs.contains(h)) this.held = undefined;
+    } else this.writes = h.filter((w) => !theirs.contains(w));
   }
 
   isBottom(): boolean {
-    return this.writes.length === 0;
+    return this.held === undefined;
   }
 
   collectDots(out: Dot[]): void {
@@ -108,7 +140,7 @@ export class CausalRegister extends Causal<Json | undefined> {
 
   cloneIn(ctx: CausalContext): this {
     const copy = new CausalRegister(ctx);
-    copy.writes = this.writes.slice();
+    copy.held = this.held;
     return copy as this;
   }
 
@@ -135,14 +167,16 @@ export class CausalRegister extends Causal<Json | undefined> {
   static decodeStore(dec: Decoder, ctx: CausalContext): CausalRegister {
     const r = new CausalRegister(ctx);
     const n = dec.count(5);
+    const writes: Write[] = [];
     for (let i = 0; i < n; i++) {
       const replica: ReplicaId = dec.replica();
       const seq = dec.uint();
       if (seq === 0) dec.fail('BAD_VALUE', 'dot sequence numbers start at 1');
       const write: Write = { replica, seq, wall: dec.wall(), logical: dec.uint(), value: readJson(dec) };
-      checkDot(dec, ctx, r.writes[r.writes.length - 1], write);
-      r.writes.push(write);
+      checkDot(dec, ctx, writes[writes.length - 1], write);
+      writes.push(write);
     }
+    r.writes = writes;
     return r;
   }
 

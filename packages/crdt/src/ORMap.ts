@@ -13,8 +13,38 @@ type Field = Causal<unknown>;
 /** Wire tags are below 64, so one UTF-16 unit names the field's type. */
 const MAX_TAG = 64;
 
+/**
+ * Field keys are interned: a collection repeats the same few names in every document, and a key
+ * per field per document would cost more than most values. Bounded, so names from the wire
+ * cannot grow it without limit.
+ */
+const KEYS = new Map<string, string[]>();
+const MAX_INTERNED_NAMES = 10_000;
+
+/** The key of field `name` of type `tag`: looked up by name, so a lookup builds no string. */
 function fieldKey(name: string, tag: number): string {
-  return String.fromCharCode(tag) + name;
+  let byTag = KEYS.get(name);
+  if (byTag === undefined) {
+    if (KEYS.size >= MAX_INTERNED_NAMES) return String.fromCharCode(tag) + name;
+    byTag = [];
+    KEYS.set(name, byTag);
+  }
+  let key = byTag[tag];
+  if (key === undefined) {
+    key = String.fromCharCode(tag) + name;
+    byTag[tag] = key;
+  }
+  return key;
+}
+
+/** Orders field keys by name, then tag, without slicing them: code units compare as `<` does. */
+function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 1; i < n; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length || a.charCodeAt(0) - b.charCodeAt(0);
 }
 
 /**
@@ -116,16 +146,14 @@ export class ORMap extends Causal<Record<string, unknown>> {
   value(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     // Sorting by (name, tag) and letting later writes win shows the higher tag on a name clash.
-    const keys = [...this.fields.keys()].sort((a, b) =>
-      a.slice(1) < b.slice(1) ? -1 : a.slice(1) > b.slice(1) ? 1 : a < b ? -1 : 1,
-    );
+    const keys = [...this.fields.keys()].sort(compareKeys);
     for (const k of keys) {
-      Object.defineProperty(out, k.slice(1), {
-        value: this.fields.get(k)!.value(),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      const name = k.slice(1);
+      const value = this.fields.get(k)!.value();
+      // A field named __proto__ is data: plain assignment would set the prototype instead.
+      if (name === '__proto__')
+        Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+      else out[name] = value;
     }
     return out;
   }
@@ -135,21 +163,20 @@ export class ORMap extends Causal<Record<string, unknown>> {
   }
 
   joinStore(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
-    for (const [k, theirField] of other.fields) {
+    // forEach, not for-of over entries: no [key, value] array per field (joins run per write).
+    other.fields.forEach((theirField, k) => {
       let field = this.fields.get(k);
-      if (!field) {
-        field = theirField.fresh(this.ctx);
-        this.fields.set(k, field);
-      }
+      if (!field) field = theirField.fresh(this.ctx);
       field.joinStore(theirField, mine, theirs);
       if (field.isBottom()) this.fields.delete(k);
-    }
-    for (const [k, field] of this.fields) {
-      if (other.fields.has(k)) continue;
-      // The other side has no such field: join with its bottom, which drops the dots it saw.
-      field.joinStore(field.fresh(theirs), mine, theirs);
+      else this.fields.set(k, field);
+    });
+    this.fields.forEach((field, k) => {
+      if (other.fields.has(k)) return;
+      // The other side has no such field: its bottom, which drops the dots it saw.
+      field.dropSeen(theirs);
       if (field.isBottom()) this.fields.delete(k);
-    }
+    });
   }
 
   isBottom(): boolean {

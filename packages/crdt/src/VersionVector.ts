@@ -42,7 +42,9 @@ export class VersionVector {
 
   /** Pointwise maximum, in place. */
   merge(other: VersionVector): this {
-    for (const [r, s] of other.seqs) this.advance(r, s);
+    other.seqs.forEach((s, r) => {
+      this.advance(r, s);
+    });
     return this;
   }
 

@@ -371,8 +371,10 @@ export class Database {
     return this.exclusive(async () => {
       const docs = snapshot.docs.map((d) => {
         const collection = this.state(d.collection);
-        const doc = collection.doc(d.id).clone();
-        doc.state.join(d.state);
+        const local = collection.docs.get(d.id);
+        // A document this replica has never seen is the snapshot's state as it is (a copy).
+        const doc = local ? local.clone() : new Document(d.state.clone());
+        if (local) doc.state.join(d.state);
         return { collection, id: d.id, doc };
       });
       const version = this.vv.clone().merge(snapshot.version);

@@ -112,7 +112,8 @@ export class Decoder {
     if (raw.length <= 32) {
       let ascii = true;
       for (let i = 0; i < raw.length; i++) if (raw[i]! >= 0x80) ascii = false;
-      if (ascii) return String.fromCharCode(...raw);
+      // apply, not spread: spreading a typed array goes through its iterator, ten times slower.
+      if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
     }
     return this.utf8(raw);
   }

@@ -11,12 +11,40 @@ const HEX_ID = /^[0-9a-f]{32}$/;
  * A replica is `0` followed by 16 raw bytes when it is a 32-character lowercase hex id, or
  * `1` followed by a string otherwise.
  */
+/**
+ * The body buffer of the next encoder: a database encodes two small messages per document it
+ * writes, and allocating a fresh buffer for each costs more than encoding. An encoder takes it
+ * and gives it back in `finish`; one that is abandoned midway just leaves the next to allocate.
+ */
+let spare: Uint8Array | undefined = new Uint8Array(4096);
+const MAX_SPARE = 1 << 20;
+
+/** The 16 bytes of each hex replica id seen (a replica writes many messages); bounded. */
+const HEX_BYTES = new Map<ReplicaId, Uint8Array | null>();
+
+function hexBytes(id: ReplicaId): Uint8Array | null {
+  let raw = HEX_BYTES.get(id);
+  if (raw !== undefined) return raw;
+  raw = null;
+  if (id.length === 32 && HEX_ID.test(id)) {
+    raw = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) raw[i] = Number.parseInt(id.slice(2 * i, 2 * i + 2), 16);
+  }
+  if (HEX_BYTES.size < 10_000) HEX_BYTES.set(id, raw);
+  return raw;
+}
+
 export class Encoder {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView | undefined;
   private pos = 0;
   private readonly replicas = new Map<ReplicaId, number>();
   private lastWall = 0;
+
+  constructor() {
+    this.buf = spare ?? new Uint8Array(256);
+    spare = undefined;
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -25,7 +53,7 @@ export class Encoder {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = undefined;
   }
 
   byte(b: number): void {
@@ -50,6 +78,7 @@ export class Encoder {
 
   float64(n: number): void {
     this.ensure(8);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.view.setFloat64(this.pos, n, true);
     this.pos += 8;
   }
@@ -94,24 +123,31 @@ export class Encoder {
     this.uint(index);
   }
 
-  /** The whole message: header, replica table, body. */
+  /**
+   * The whole message: header, replica table, body. The body is written after the header at the
+   * end of this encoder's buffer, then the message is copied out; the encoder is spent.
+   */
   finish(version: number, kind: number): Uint8Array {
-    const head = new Encoder();
-    head.byte(version);
-    head.byte(kind);
-    head.uint(this.replicas.size);
+    const bodyEnd = this.pos;
+    this.byte(version);
+    this.byte(kind);
+    this.uint(this.replicas.size);
     for (const id of this.replicas.keys()) {
-      if (id.length === 32 && HEX_ID.test(id)) {
-        head.byte(0);
-        for (let i = 0; i < 32; i += 2) head.byte(Number.parseInt(id.slice(i, i + 2), 16));
+      const raw = hexBytes(id);
+      if (raw) {
+        this.byte(0);
+        this.bytes(raw);
       } else {
-        head.byte(1);
-        head.string(id);
+        this.byte(1);
+        this.string(id);
       }
     }
-    const out = new Uint8Array(head.pos + this.pos);
-    out.set(head.buf.subarray(0, head.pos));
-    out.set(this.buf.subarray(0, this.pos), head.pos);
+    const out = new Uint8Array(this.pos);
+    out.set(this.buf.subarray(bodyEnd, this.pos));
+    out.set(this.buf.subarray(0, bodyEnd), this.pos - bodyEnd);
+    if (this.buf.length <= MAX_SPARE) spare = this.buf;
+    this.buf = new Uint8Array(0);
+    this.pos = 0;
     return out;
   }
 }
