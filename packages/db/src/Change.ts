@@ -11,6 +11,7 @@ import {
   writeDot,
   writeTimestamp,
 } from '@concord/crdt';
+import { deflateMessage, inflateMessage } from './Deflated.js';
 
 /**
  * The unit that is stored and shipped (DESIGN.md): one transaction's operations on one
@@ -39,12 +40,12 @@ export function encodeChanges(changes: readonly Change[]): Uint8Array {
     enc.string(c.docId);
     c.ops.encodeTo(enc);
   }
-  return enc.finish(FORMAT_VERSION, CHANGES);
+  return deflateMessage(enc.finish(FORMAT_VERSION, CHANGES));
 }
 
 /** Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile. */
 export function decodeChanges(bytes: Uint8Array): Change[] {
-  const dec = new Decoder(bytes, CRDT_TYPES);
+  const dec = new Decoder(inflateMessage(bytes), CRDT_TYPES);
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== CHANGES) dec.fail('BAD_TAG', `expected a change batch, got message kind ${kind}`);
   const n = dec.count(4);

@@ -7,6 +7,7 @@ import {
   type VersionVector,
   VersionVector as VV,
 } from '@concord/crdt';
+import { deflateMessage, inflateMessage } from './Deflated.js';
 
 /**
  * Every document's whole CRDT state and the version they stand for: what a peer behind the
@@ -37,12 +38,12 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
     enc.string(d.id);
     d.state.encodeTo(enc);
   }
-  return enc.finish(FORMAT_VERSION, SNAPSHOT);
+  return deflateMessage(enc.finish(FORMAT_VERSION, SNAPSHOT));
 }
 
 /** Decodes `encodeSnapshot`'s output; throws `DecodeError` for anything malformed or hostile. */
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
-  const dec = new Decoder(bytes, CRDT_TYPES);
+  const dec = new Decoder(inflateMessage(bytes), CRDT_TYPES);
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== SNAPSHOT) dec.fail('BAD_TAG', `expected a snapshot, got message kind ${kind}`);
   const version = VV.decodeFrom(dec);

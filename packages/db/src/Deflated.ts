@@ -1,0 +1,49 @@
+import { DecodeError, Decoder, Encoder, FORMAT_VERSION } from '@concord/crdt';
+import { deflateSync, inflateSync } from 'fflate';
+
+/** Message kind of a deflated message; next to the change batch (96) and the snapshot (97). */
+const DEFLATED = 98;
+/** Smaller messages are sent as they are: deflate's header and tables would outweigh the gain. */
+const MIN_DEFLATE_BYTES = 1024;
+/** DEFLATE expands at most 1032:1 (RFC 1951's longest match per bit), so a declared size beyond that is a lie. */
+const MAX_RATIO = 1032;
+
+/**
+ * Deflates a codec message (RFC 1951, through fflate) when it is large enough to gain: the
+ * result is a message of its own kind, `version  DEFLATED  0  rawLength  deflate(message)`.
+ * A change batch or a snapshot repeats field names, ids and value shapes in every document, so
+ * deflate takes them to a fifth or less — the way Automerge compresses its columns.
+ */
+export function deflateMessage(message: Uint8Array): Uint8Array {
+  if (message.length < MIN_DEFLATE_BYTES) return message;
+  const packed = deflateSync(message, { level: 6 });
+  if (packed.length >= message.length) return message;
+  const enc = new Encoder();
+  enc.uint(message.length);
+  enc.bytes(packed);
+  return enc.finish(FORMAT_VERSION, DEFLATED);
+}
+
+/** The message inside a deflated one, or `bytes` itself when it is not deflated. */
+export function inflateMessage(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 2 || bytes[0] !== FORMAT_VERSION || bytes[1] !== DEFLATED) return bytes;
+  const dec = new Decoder(bytes);
+  dec.header(FORMAT_VERSION);
+  const size = dec.uint();
+  const packed = dec.bytes(dec.remaining);
+  // The output buffer is the declared size, bounded by what the input can expand to, so a
+  // hostile size costs no more memory than an honest one of the same length.
+  if (size > packed.length * MAX_RATIO)
+    dec.fail('BAD_LENGTH', `declared size ${size} beyond what deflate yields`);
+  let raw: Uint8Array;
+  try {
+    raw = inflateSync(packed, { out: new Uint8Array(size) });
+  } catch (e) {
+    throw new DecodeError('BAD_VALUE', `corrupt deflate stream: ${(e as Error).message}`, 0);
+  }
+  if (raw.length !== size)
+    throw new DecodeError('BAD_LENGTH', `inflated ${raw.length} bytes, declared ${size}`, 0);
+  if (raw[1] === DEFLATED)
+    throw new DecodeError('BAD_TAG', 'a deflated message inside a deflated message', 0);
+  return raw;
+}

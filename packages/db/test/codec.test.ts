@@ -1,0 +1,126 @@
+import { DecodeError, Encoder, FORMAT_VERSION, VersionVector } from '@concord/crdt';
+import {
+  type Change,
+  Database,
+  decodeChanges,
+  decodeSnapshot,
+  encodeChanges,
+  encodeSnapshot,
+} from '@concord/db';
+import { deflateSync } from 'fflate';
+import { describe, expect, it } from 'vitest';
+import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
+
+const REPLICA = '0123456789abcdef0123456789abcdef';
+
+async function catalogue(n: number): Promise<Database> {
+  let wall = 1_700_000_000_000;
+  const db = await Database.open({ replicaId: REPLICA, now: () => wall++ });
+  await db
+    .collection('products')
+    .upsertMany(
+      Array.from({ length: n }, (_, i) => ({
+        _id: `sku-${i}`,
+        name: `Product ${i}`,
+        price: i / 4,
+        tags: ['a'],
+      })),
+    );
+  return db;
+}
+
+async function log(db: Database): Promise<Change[]> {
+  const set = await db.changesSince(new VersionVector());
+  if (set.kind !== 'changes') throw new Error('expected changes');
+  return set.changes;
+}
+
+function decodeError(f: () => unknown): DecodeError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DecodeError) return e;
+    throw e;
+  }
+  throw new Error('decoded without error');
+}
+
+/** A deflated message by hand: header, declared size, then `payload` as the deflate stream. */
+function deflatedMessage(size: number, payload: Uint8Array): Uint8Array {
+  const enc = new Encoder();
+  enc.uint(size);
+  enc.bytes(payload);
+  return enc.finish(FORMAT_VERSION, 98);
+}
+
+describe('change batches and snapshots on the wire', () => {
+  it('a large batch is deflated and decodes to the same changes; a small one is sent as it is', async () => {
+    const db = await catalogue(300);
+    const changes = await log(db);
+    const bytes = encodeChanges(changes);
+    expect(bytes[1]).toBe(98);
+    const plainSize = encodeChanges(changes.slice(0, 1)).length;
+    expect(bytes.length).toBeLessThan((plainSize * changes.length) / 3);
+    const back = decodeChanges(bytes);
+    expect(back.map((c) => [c.dot, c.docId, c.ops.value()])).toEqual(
+      changes.map((c) => [c.dot, c.docId, c.ops.value()]),
+    );
+    expect(encodeChanges(changes.slice(0, 1))[1]).toBe(96);
+  });
+
+  it('a snapshot round-trips every document, grouped by collection', async () => {
+    const db = await catalogue(200);
+    await db.collection('stores').upsert({ _id: 's1', city: 'Lyon' });
+    const snap = db.snapshot();
+    const back = decodeSnapshot(encodeSnapshot(snap));
+    expect(back.version.equals(snap.version)).toBe(true);
+    expect(back.docs.map((d) => [d.collection, d.id, d.state.value()])).toEqual(
+      snap.docs.map((d) => [d.collection, d.id, d.state.value()]),
+    );
+    const copy = await Database.open();
+    await copy.applySnapshot(back);
+    expect(await copy.collection('products').count()).toBe(200);
+    expect(await copy.collection('stores').get('s1')).toMatchObject({ city: 'Lyon' });
+  });
+
+  it('hostile deflated messages are DecodeErrors, with memory bounded by the input', () => {
+    const ok = deflateSync(new Uint8Array(2000));
+    // A size beyond what the stream could expand to is refused before anything is allocated.
+    expect(decodeError(() => decodeChanges(deflatedMessage(2 ** 40, ok))).code).toBe('BAD_LENGTH');
+    // A stream shorter than declared, a corrupt stream, a deflated message inside another.
+    expect(decodeError(() => decodeChanges(deflatedMessage(3000, ok))).code).toBe('BAD_LENGTH');
+    expect(
+      decodeError(() => decodeChanges(deflatedMessage(2000, Uint8Array.of(0xff, 0xff, 0xff)))).code,
+    ).toMatch(/BAD_VALUE|BAD_LENGTH/);
+    const inner = deflatedMessage(2000, ok);
+    expect(decodeError(() => decodeChanges(deflatedMessage(inner.length, deflateSync(inner)))).code).toBe(
+      'BAD_TAG',
+    );
+    // Inflated bytes that are not a change batch.
+    expect(decodeError(() => decodeChanges(deflatedMessage(2000, ok))).code).toBe('BAD_VERSION');
+  });
+
+  for (const seed of seeds(3)) {
+    it(`mutated batches and snapshots decode or fail with DecodeError, never anything else (seed ${seed})`, async () => {
+      const rng = new SeededRng(seed);
+      const db = await catalogue(40);
+      const inputs = [
+        encodeChanges(await log(db)),
+        encodeSnapshot(db.snapshot()),
+        encodeChanges((await log(db)).slice(0, 2)),
+      ];
+      for (let i = 0; i < 3000; i++) {
+        const bytes = rng.pick(inputs).slice();
+        for (let k = 1 + rng.int(4); k > 0; k--) bytes[rng.int(bytes.length)] = rng.int(256);
+        const cut = rng.chance(0.2) ? bytes.subarray(0, rng.int(bytes.length)) : bytes;
+        for (const decode of [decodeChanges, decodeSnapshot]) {
+          try {
+            decode(cut);
+          } catch (e) {
+            if (!(e instanceof DecodeError)) throw new Error(`seed ${seed}, input ${i}: ${e}`, { cause: e });
+          }
+        }
+      }
+    });
+  }
+});
