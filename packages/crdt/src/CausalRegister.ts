@@ -3,6 +3,7 @@ import { CausalContext } from './CausalContext.js';
 import type { Decoder } from './codec/Decoder.js';
 import type { Encoder } from './codec/Encoder.js';
 import { compareDots, type Dot } from './Dot.js';
+import { InvalidArgumentError } from './errors.js';
 import { assertJson, type Json, readJson, writeJson } from './Json.js';
 import type { ReplicaId } from './ReplicaId.js';
 import { compareTimestamps, type Timestamp } from './Timestamp.js';
@@ -18,7 +19,8 @@ interface Write extends Dot, Timestamp {
 }
 
 const same = (w: Write): Write => w;
-const isWrite = (h: Write | readonly Write[]): h is Write => !Array.isArray(h);
+/** Wall clocks are held as `high * WALL_SPLIT + low`, two small integers. */
+const WALL_SPLIT = 2 ** 24;
 
 /**
  * Causal last-writer-wins register (seed 001; the register of Ditto's documents). Causality
@@ -35,20 +37,59 @@ export class CausalRegister extends Causal<Json | undefined> {
   static readonly typeName = 'CausalRegister';
   static readonly causal = true;
 
-  /**
-   * The live writes, sorted by dot: none, one (held as is: a catalogue has a register per field
-   * of every document, and an array around each single write would cost more than the write),
-   * or several while writes are concurrent.
-   */
-  private held: Write | readonly Write[] | undefined;
+  // The live writes, sorted by dot. Almost always there is one, and a catalogue holds a
+  // register per field of every document, so that one is held in these fields rather than as an
+  // object of its own (two small integers for the wall clock: a double field would be a heap
+  // number of its own). While writes are concurrent, `several` holds them all instead.
+  private replica: ReplicaId | undefined = undefined;
+  private seq = 0;
+  private wallHigh = 0;
+  private wallLow = 0;
+  private logical = 0;
+  private held: Json = null;
+  private several: readonly Write[] | undefined = undefined;
 
   private get writes(): readonly Write[] {
-    const h = this.held;
-    return h === undefined ? [] : isWrite(h) ? [h] : h;
+    if (this.several) return this.several;
+    const w = this.single();
+    return w ? [w] : [];
   }
 
   private set writes(ws: readonly Write[]) {
-    this.held = ws.length === 0 ? undefined : ws.length === 1 ? ws[0] : ws;
+    this.several = ws.length > 1 ? ws : undefined;
+    this.hold(ws.length === 1 ? ws[0] : undefined);
+  }
+
+  /** The one live write, when there is exactly one. */
+  private single(): Write | undefined {
+    if (this.replica === undefined) return undefined;
+    const wall = this.wallHigh * WALL_SPLIT + this.wallLow;
+    return { replica: this.replica, seq: this.seq, wall, logical: this.logical, value: this.held };
+  }
+
+  private hold(w: Write | undefined): void {
+    this.replica = w?.replica;
+    if (!w) {
+      this.held = null;
+      return;
+    }
+    this.seq = w.seq;
+    // Walls are whole milliseconds (checked in `set`, integers on the wire); `| 0` keeps the low
+    // part a small integer, where `%` of a double would give a heap number.
+    this.wallHigh = Math.floor(w.wall / WALL_SPLIT);
+    this.wallLow = (w.wall % WALL_SPLIT) | 0;
+    this.logical = w.logical;
+    this.held = w.value;
+  }
+
+  private copyFrom(other: CausalRegister): void {
+    this.replica = other.replica;
+    this.seq = other.seq;
+    this.wallHigh = other.wallHigh;
+    this.wallLow = other.wallLow;
+    this.logical = other.logical;
+    this.held = other.held;
+    this.several = other.several;
   }
 
   static empty(): CausalRegister {
@@ -62,23 +103,26 @@ export class CausalRegister extends Causal<Json | undefined> {
   /** Writes `value` stamped `ts` (from the writer's `HybridLogicalClock.now()`); returns the delta. */
   set(ts: Timestamp, value: Json): CausalRegister {
     assertJson(value);
+    if (!Number.isSafeInteger(ts.wall) || ts.wall < 0)
+      throw new InvalidArgumentError('BAD_TIMESTAMP', `wall clock ${ts.wall} is not whole milliseconds`);
     const dot = this.ctx.next(ts.replica);
     const write: Write = { replica: ts.replica, seq: dot.seq, wall: ts.wall, logical: ts.logical, value };
     const delta = new CausalRegister(this.overwriteContext(dot));
-    delta.held = write;
-    this.held = write;
+    delta.hold(write);
+    this.writes = [write];
     return delta;
   }
 
   /** Removes every write seen so far; returns the delta. */
   clear(): CausalRegister {
     const delta = new CausalRegister(this.overwriteContext());
-    this.held = undefined;
+    this.writes = [];
     return delta;
   }
 
   /** The winning value: the greatest timestamp among the concurrent writes. */
   value(): Json | undefined {
+    if (!this.several) return this.replica === undefined ? undefined : this.held;
     return this.winner()?.value;
   }
 
@@ -91,47 +135,43 @@ export class CausalRegister extends Causal<Json | undefined> {
   conflicts(): Array<{ value: Json; ts: Timestamp }> {
     const winner = this.winner();
     return this.writes
-      .filter((w) => w !== winner)
+      .filter((w) => compareDots(w, winner!) !== 0)
       .sort((a, b) => compareTimestamps(b, a))
       .map((w) => ({ value: w.value, ts: { wall: w.wall, logical: w.logical, replica: w.replica } }));
   }
 
   private winner(): Write | undefined {
-    const h = this.held;
-    if (h === undefined || isWrite(h)) return h;
-    const ws = h;
+    const ws = this.several;
+    if (!ws) return this.single();
     let best = ws[0];
     for (let i = 1; i < ws.length; i++) if (compareTimestamps(ws[i]!, best!) > 0) best = ws[i];
     return best;
   }
 
   joinStore(other: this, mine: CausalContext, theirs: CausalContext): void {
-    const h = this.held;
-    const o = other.held;
     // The cases of almost every join, without building arrays: one side empty, the other one write.
-    if (o === undefined) this.dropSeen(theirs);
-    else if (h === undefined && isWrite(o)) {
-      if (!mine.contains(o)) this.held = o;
-    } else if (!(h !== undefined && isWrite(h) && isWrite(o) && compareDots(h, o) === 0)) {
+    if (other.isBottom()) this.dropSeen(theirs);
+    else if (this.isBottom() && !other.several) {
+      if (!mine.contains({ replica: other.replica!, seq: other.seq })) this.copyFrom(other);
+    } else if (this.several || other.several || this.replica !== other.replica || this.seq !== other.seq) {
       // Writes are immutable, so both sides may hold the same object.
       this.writes = joinDotEntries(this.writes, mine, other.writes, theirs, same, same);
     }
   }
 
   override dropSeen(theirs: CausalContext): void {
-    const h = this.held;
-    if (h === undefined) return;
-    if (isWrite(h)) {
-      if (theirs.contains(h)) this.held = undefined;
-    } else this.writes = h.filter((w) => !theirs.contains(w));
+    if (this.several) this.writes = this.several.filter((w) => !theirs.contains(w));
+    else if (this.replica !== undefined && theirs.contains({ replica: this.replica, seq: this.seq }))
+      this.hold(undefined);
   }
 
   isBottom(): boolean {
-    return this.held === undefined;
+    return this.replica === undefined && this.several === undefined;
   }
 
   collectDots(out: Dot[]): void {
-    for (const w of this.writes) out.push(w);
+    if (this.several) for (const w of this.several) out.push(w);
+    else if (this.replica !== undefined) out.push({ replica: this.replica, seq: this.seq });
   }
 
   fresh(ctx: CausalContext): this {
@@ -140,22 +180,24 @@ export class CausalRegister extends Causal<Json | undefined> {
 
   cloneIn(ctx: CausalContext): this {
     const copy = new CausalRegister(ctx);
-    copy.held = this.held;
+    copy.copyFrom(this);
     return copy as this;
   }
 
   /** A dot names one write, so equal dots mean equal writes. */
   storeEquals(other: this): boolean {
-    if (this.writes.length !== other.writes.length) return false;
-    for (let i = 0; i < this.writes.length; i++)
-      if (compareDots(this.writes[i]!, other.writes[i]!) !== 0) return false;
+    const a = this.writes;
+    const b = other.writes;
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (compareDots(a[i]!, b[i]!) !== 0) return false;
     return true;
   }
 
   /** Per write: replica, seq, wall clock (delta-coded), logical counter, value. */
   encodeStore(enc: Encoder): void {
-    enc.uint(this.writes.length);
-    for (const w of this.writes) {
+    const ws = this.writes;
+    enc.uint(ws.length);
+    for (const w of ws) {
       enc.replica(w.replica);
       enc.uint(w.seq);
       enc.wall(w.wall);

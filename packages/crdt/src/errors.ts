@@ -45,7 +45,8 @@ export type InvalidArgumentCode =
   | 'TYPE_MISMATCH'
   | 'BAD_POSITION' // a sequence position or length outside the sequence
   | 'SPLITS_SURROGATE' // a text position between the two halves of a surrogate pair
-  | 'BAD_RECORD'; // a sequence record naming elements that do not exist
+  | 'BAD_RECORD' // a sequence record naming elements that do not exist
+  | 'BAD_TIMESTAMP'; // a timestamp whose wall clock is not a non-negative safe integer of milliseconds
 
 /** A mutator or constructor was called with an argument outside its domain. Nothing was changed. */
 export class InvalidArgumentError extends Error {

@@ -16,16 +16,14 @@ const REPLICA = '0123456789abcdef0123456789abcdef';
 async function catalogue(n: number): Promise<Database> {
   let wall = 1_700_000_000_000;
   const db = await Database.open({ replicaId: REPLICA, now: () => wall++ });
-  await db
-    .collection('products')
-    .upsertMany(
-      Array.from({ length: n }, (_, i) => ({
-        _id: `sku-${i}`,
-        name: `Product ${i}`,
-        price: i / 4,
-        tags: ['a'],
-      })),
-    );
+  await db.collection('products').upsertMany(
+    Array.from({ length: n }, (_, i) => ({
+      _id: `sku-${i}`,
+      name: `Product ${i}`,
+      price: i / 4,
+      tags: ['a'],
+    })),
+  );
   return db;
 }
 

@@ -4,12 +4,16 @@ import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
 /** Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives. */
 export class MemoryStorage implements Storage {
   private readonly meta = new Map<string, Uint8Array>();
-  private readonly docs = new Map<string, StoredDoc>();
+  /** States by collection, then id: no record or joined key per document, which a big collection would feel. */
+  private readonly docs = new Map<string, Map<string, Uint8Array>>();
   private readonly log = new Map<ReplicaId, StoredChange[]>();
   private readonly attachments = new Map<string, Uint8Array>();
 
   async load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }> {
-    return { meta: new Map(this.meta), docs: [...this.docs.values()] };
+    const docs: StoredDoc[] = [];
+    for (const [collection, states] of this.docs)
+      for (const [id, state] of states) docs.push({ collection, id, state });
+    return { meta: new Map(this.meta), docs };
   }
 
   async commit(commit: Commit): Promise<void> {
@@ -23,8 +27,14 @@ export class MemoryStorage implements Storage {
       if (list.length > 0 && list[list.length - 1]!.seq >= c.seq) continue;
       list.push({ ...c, bytes: c.bytes.slice() });
     }
-    for (const d of commit.docs)
-      this.docs.set(`${d.collection}\u0000${d.id}`, { ...d, state: d.state.slice() });
+    for (const d of commit.docs) {
+      let states = this.docs.get(d.collection);
+      if (!states) {
+        states = new Map();
+        this.docs.set(d.collection, states);
+      }
+      states.set(d.id, d.state.slice());
+    }
     for (const [k, v] of commit.meta) this.meta.set(k, v.slice());
   }
 
