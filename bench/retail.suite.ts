@@ -338,15 +338,102 @@ export async function holdLoaded(sys: RetailSystem, n: number, file: string): Pr
   return after - before;
 }
 
+/**
+ * What only a database does, on the same catalogue: the hourly feed re-upserted whole with 1% of
+ * prices changed (it must record exactly those), reopening from SQLite beside JSON.parse of the
+ * same catalogue, and queries served by secondary indexes.
+ */
+export async function measureDatabase(n: number, runs: number): Promise<Result[]> {
+  const suite = `database/${n / 1000}k`;
+  const results: Result[] = [];
+  const add = (metric: string, value: number) => results.push({ suite, system: 'concord', metric, value });
+  const products = catalogue(n);
+  const want = checksum(products);
+  const rows = products as unknown as Record<string, unknown>[];
+
+  const feeds: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const db = await Database.open();
+    await db.collection(PRODUCTS).upsertMany(rows);
+    const feed = products.map((p, i) => ({ ...p, price: priceOf(i, 0) }));
+    for (const i of changedIndexes(n)) feed[i]!.price = priceOf(i, run + 1);
+    const before = db.version().get(db.replicaId);
+    const start = performance.now();
+    await db.collection(PRODUCTS).upsertMany(feed);
+    feeds.push(performance.now() - start);
+    expectEqual('changes recorded by the feed', db.version().get(db.replicaId) - before, n / 100);
+    await db.close();
+  }
+  add('feed re-upsert ms', feeds.sort((a, b) => a - b)[Math.floor(runs / 2)]!);
+  add('feed changes recorded', n / 100);
+
+  const dir = mkdtempSync(join(tmpdir(), 'concord-retail-db-'));
+  try {
+    const file = join(dir, 'catalogue.sqlite');
+    const db = await Database.open({ storage: file });
+    await db.collection(PRODUCTS).upsertMany(rows);
+    await db.close();
+    add(
+      'SQLite reopen+read ms',
+      await medianMsAsync(async () => {
+        const again = await Database.open({ storage: file });
+        expectEqual('reopened', checksum(await again.collection(PRODUCTS).find()), want);
+        await again.close();
+      }, runs),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const json = JSON.stringify(products);
+  add(
+    'JSON.parse ms',
+    await medianMsAsync(async () => expectEqual('parsed', (JSON.parse(json) as unknown[]).length, n), runs),
+  );
+
+  const db = await Database.open({ collections: { [PRODUCTS]: { indexes: ['category', 'price'] } } });
+  const c = db.collection(PRODUCTS);
+  await c.upsertMany(rows);
+  const queries = {
+    'category = dairy': { where: { category: 'dairy' } },
+    'price in [5, 5.05)': { where: { price: { $gte: 5, $lt: 5.05 } }, sort: { price: 'asc' as const } },
+  };
+  for (const [name, q] of Object.entries(queries)) {
+    const expected = products.filter((p) =>
+      name.startsWith('category') ? p.category === 'dairy' : p.price >= 5 && p.price < 5.05,
+    );
+    const count = 200;
+    add(
+      `${name} ms`,
+      (await medianMsAsync(async () => {
+        for (let i = 0; i < count; i++) expectEqual(name, (await c.find(q)).length, expected.length);
+      }, runs)) / count,
+    );
+    add(`${name} examined`, c.explain(q).examined);
+  }
+  add('documents', n);
+  return results;
+}
+
 /** Each system on each size in its own process, so no system pays for another's garbage. */
 export function retailSuite(sizes: readonly number[], runs: number): Result[] {
   const results: Result[] = [];
   for (const n of sizes) {
     for (const sys of RETAIL_SYSTEMS) {
       progress(`retail/${n / 1000}k ${sys.name}`);
-      const out = node([sys.name, String(n), String(runs)]);
-      for (const line of out.trim().split('\n')) if (line.startsWith('{')) results.push(JSON.parse(line));
+      results.push(...jsonLines(node([sys.name, String(n), String(runs)])));
     }
   }
+  for (const n of sizes) {
+    progress(`database/${n / 1000}k`);
+    results.push(...jsonLines(node(['database', String(n), String(runs)])));
+  }
   return results;
+}
+
+function jsonLines(out: string): Result[] {
+  return out
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Result);
 }

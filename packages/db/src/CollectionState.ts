@@ -2,6 +2,7 @@ import { deepFreeze } from '@concord/crdt';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter } from './query/Query.js';
+import { storedDocument, storedValue } from './StoredDocument.js';
 import type { PropertyKind } from './values.js';
 
 export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
@@ -9,10 +10,11 @@ export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
 /**
  * One collection's materialised state: the CRDT of every document (removed ones keep their
  * causal context), each live document's JSON (frozen, handed out as is), and the secondary
- * indexes over that JSON.
+ * indexes over that JSON. A document reopened from storage keeps its CRDT encoded (see
+ * StoredDocument) until `doc` is asked for it.
  */
 export class CollectionState {
-  readonly docs = new Map<string, Document>();
+  private readonly docs = new Map<string, Document | Uint8Array>();
   private readonly values = new Map<string, Doc>();
   readonly indexes = new Map<string, Index>();
 
@@ -21,8 +23,23 @@ export class CollectionState {
     readonly kinds: ReadonlyMap<string, PropertyKind>,
   ) {}
 
+  /** The document's CRDT (decoded now if it was stored encoded), or undefined if this replica never had it. */
+  existing(id: string): Document | undefined {
+    const d = this.docs.get(id);
+    if (!(d instanceof Uint8Array)) return d;
+    const doc = storedDocument(d);
+    this.docs.set(id, doc);
+    return doc;
+  }
+
+  /** The document's CRDT, or an empty one. */
   doc(id: string): Document {
-    return this.docs.get(id) ?? new Document();
+    return this.existing(id) ?? new Document();
+  }
+
+  /** Every document's CRDT, decoding those still encoded. */
+  *documents(): IterableIterator<[string, Document]> {
+    for (const id of this.docs.keys()) yield [id, this.existing(id)!];
   }
 
   value(id: string): Doc | undefined {
@@ -33,11 +50,25 @@ export class CollectionState {
     return this.values.size;
   }
 
-  /** Installs a document's new state; returns its JSON before and after. */
-  set(id: string, doc: Document): { before: Doc | undefined; after: Doc | undefined } {
-    const before = this.values.get(id);
-    const after = doc.present ? (deepFreeze(doc.value(id)) as Doc) : undefined;
+  /** Installs a document's new state and its JSON; returns its JSON before and after. */
+  set(
+    id: string,
+    doc: Document,
+    value: Doc | undefined,
+  ): { before: Doc | undefined; after: Doc | undefined } {
     this.docs.set(id, doc);
+    return this.setValue(id, value);
+  }
+
+  /** Installs a document as storage keeps it: its JSON now, its CRDT when first needed. */
+  load(id: string, stored: Uint8Array): void {
+    this.docs.set(id, stored);
+    this.setValue(id, storedValue(stored));
+  }
+
+  private setValue(id: string, value: Doc | undefined): { before: Doc | undefined; after: Doc | undefined } {
+    const before = this.values.get(id);
+    const after = value && (deepFreeze(value) as Doc);
     if (after) this.values.set(id, after);
     else this.values.delete(id);
     for (const index of this.indexes.values()) {

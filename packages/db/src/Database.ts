@@ -1,8 +1,6 @@
 import {
   ClockDriftError,
-  decodeCrdt,
   decodeVersionVector,
-  encodeCrdt,
   encodeVersionVector,
   HybridLogicalClock,
   newReplicaId,
@@ -18,6 +16,7 @@ import { CollectionState, type Doc } from './CollectionState.js';
 import { Document, type WriteContext } from './Document.js';
 import { DbError } from './errors.js';
 import type { Snapshot } from './Snapshot.js';
+import { encodeStoredDocument } from './StoredDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
 import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
 import { Transaction } from './Transaction.js';
@@ -52,6 +51,21 @@ export interface ChangeEvent {
 
 /** What a peer at some version needs: the changes it lacks, or — behind the compaction horizon — a snapshot. */
 export type ChangeSet = { readonly kind: 'changes'; readonly changes: Change[] } | Snapshot;
+
+/** A document a commit writes: its new state and the JSON it reads as. */
+interface Staged {
+  readonly collection: CollectionState;
+  readonly id: string;
+  readonly doc: Document;
+  readonly value: Doc | undefined;
+}
+
+const staged = (collection: CollectionState, id: string, doc: Document): Staged => ({
+  collection,
+  id,
+  doc,
+  value: doc.value(id) as Doc | undefined,
+});
 
 type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
 
@@ -114,7 +128,7 @@ export class Database {
     );
     if (!stored)
       await storage.commit({ changes: [], docs: [], meta: new Map([[META_REPLICA, utf8.encode(id)]]) });
-    for (const d of docs) db.state(d.collection).set(d.id, new Document(decodeCrdt(d.state, ORMap)));
+    for (const d of docs) db.state(d.collection).load(d.id, d.state);
     for (const name of Object.keys(options.collections ?? {})) db.state(name);
     return db;
   }
@@ -196,12 +210,10 @@ export class Database {
         });
       }
       if (changes.length === 0) return result;
-      const docs = [...tx.staged.values()].filter((s) => s.delta);
-      await this.commit(
-        changes,
-        version,
-        docs.map((s) => ({ collection: s.collection, id: s.id, doc: s.doc })),
-      );
+      const docs = [...tx.staged.values()]
+        .filter((s) => s.delta)
+        .map((s) => staged(s.collection, s.id, s.doc));
+      await this.commit(changes, version, docs);
       this.install('local', changes, docs);
       return result;
     });
@@ -210,7 +222,7 @@ export class Database {
   private async commit(
     changes: readonly Change[],
     version: VersionVector,
-    docs: ReadonlyArray<{ collection: CollectionState; id: string; doc: Document }>,
+    docs: readonly Staged[],
     extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
   ): Promise<void> {
     const stored: StoredChange[] = changes.map((c) => ({
@@ -221,18 +233,14 @@ export class Database {
     const storedDocs: StoredDoc[] = docs.map((d) => ({
       collection: d.collection.name,
       id: d.id,
-      state: encodeCrdt(d.doc.state),
+      state: encodeStoredDocument(d.value, d.doc),
     }));
     const meta = new Map<string, Uint8Array>([[META_VERSION, encodeVersionVector(version)], ...extraMeta]);
     await this.storage.commit({ changes: stored, docs: storedDocs, meta });
     this.vv.merge(version);
   }
 
-  private install(
-    origin: ChangeEvent['origin'],
-    changes: readonly Change[],
-    docs: ReadonlyArray<{ collection: CollectionState; id: string; doc: Document }>,
-  ): void {
+  private install(origin: ChangeEvent['origin'], changes: readonly Change[], docs: readonly Staged[]): void {
     const touched = new Map<CollectionState, Touched>();
     for (const d of docs) {
       let t = touched.get(d.collection);
@@ -240,7 +248,7 @@ export class Database {
         t = new Map();
         touched.set(d.collection, t);
       }
-      const { before, after } = d.collection.set(d.id, d.doc);
+      const { before, after } = d.collection.set(d.id, d.doc, d.value);
       const prev = t.get(d.id);
       t.set(d.id, { before: prev ? prev.before : before, after });
     }
@@ -277,7 +285,7 @@ export class Database {
   snapshot(): Snapshot {
     const docs: Array<{ collection: string; id: string; state: ORMap }> = [];
     for (const c of this.collections.values()) {
-      for (const [id, doc] of c.docs) docs.push({ collection: c.name, id, state: doc.state.clone() });
+      for (const [id, doc] of c.documents()) docs.push({ collection: c.name, id, state: doc.state.clone() });
     }
     return { kind: 'snapshot', version: this.vv.clone(), docs };
   }
@@ -341,7 +349,7 @@ export class Database {
 
   private async applyReady(ready: readonly Change[]): Promise<number> {
     if (ready.length === 0) return 0;
-    const staged = new Map<string, { collection: CollectionState; id: string; doc: Document }>();
+    const touched = new Map<string, { collection: CollectionState; id: string; doc: Document }>();
     const version = this.vv.clone();
     for (const c of ready) {
       try {
@@ -352,15 +360,15 @@ export class Database {
       }
       const collection = this.state(c.collection);
       const key = `${c.collection}\u0000${c.docId}`;
-      let s = staged.get(key);
+      let s = touched.get(key);
       if (!s) {
         s = { collection, id: c.docId, doc: collection.doc(c.docId).clone() };
-        staged.set(key, s);
+        touched.set(key, s);
       }
       s.doc.state.join(c.ops);
       version.advance(c.dot.replica, c.dot.seq);
     }
-    const docs = [...staged.values()];
+    const docs = [...touched.values()].map((s) => staged(s.collection, s.id, s.doc));
     await this.commit(ready, version, docs);
     this.install('remote', ready, docs);
     return ready.length;
@@ -371,11 +379,11 @@ export class Database {
     return this.exclusive(async () => {
       const docs = snapshot.docs.map((d) => {
         const collection = this.state(d.collection);
-        const local = collection.docs.get(d.id);
+        const local = collection.existing(d.id);
         // A document this replica has never seen is the snapshot's state as it is (a copy).
         const doc = local ? local.clone() : new Document(d.state.clone());
         if (local) doc.state.join(d.state);
-        return { collection, id: d.id, doc };
+        return staged(collection, d.id, doc);
       });
       const version = this.vv.clone().merge(snapshot.version);
       // This log lacks what the snapshot folded in: peers behind it get a snapshot from here too.

@@ -344,6 +344,39 @@ describe('Database: storage', () => {
     await again.close();
   });
 
+  it('a reopened document reads from its stored JSON and decodes its CRDT when a write or merge needs it', async () => {
+    const file = tempFile();
+    const a = await Database.open({ storage: file, replicaId: 'a', now: () => 1_700_000_000_000 });
+    const p = a.collection('p');
+    await p.upsert({ _id: 'x', price: 3, n: counter(2), label: text('Milk') });
+    await p.upsert({ _id: 'gone', price: 1 });
+    await p.remove('gone');
+    const b = await open('b');
+    await b.applyChanges(await changesOf(a));
+    await b.collection('p').upsert({ _id: 'x', price: 4 });
+    await a.collection('p').upsert({ _id: 'x', price: 5 }); // concurrent with b's: a conflict
+    await a.close();
+
+    const again = await Database.open({ storage: file, now: () => 1_700_000_000_000 });
+    const q = again.collection('p');
+    expect(await q.get('x')).toEqual({ _id: 'x', price: 5, n: 2, label: 'Milk' });
+    expect(await q.get('gone')).toBeUndefined();
+    // A merge decodes the stored CRDT: the removed document stays removed, the conflict shows.
+    await again.applyChanges(await changesOf(b));
+    expect(await q.get('gone')).toBeUndefined();
+    expect((await q.conflicts('x')).map((c) => c.path)).toEqual(['price']);
+    // A local write after reopening: the counter adds to its stored value, the text edit keeps the rest.
+    await q.update('x', (d) => {
+      d.n = (d.n as number) + 1;
+      d.label = 'Milk 1L';
+    });
+    expect(await q.get('x')).toMatchObject({ n: 3, label: 'Milk 1L' });
+    await again.close();
+    const third = await Database.open({ storage: file });
+    expect(await third.collection('p').get('x')).toMatchObject({ n: 3, label: 'Milk 1L' });
+    await third.close();
+  });
+
   it('stores attachments once by SHA-256 and fetches missing ones through the hook, checking the hash', async () => {
     const a = await open('a');
     const bytes = new TextEncoder().encode('a shelf label');

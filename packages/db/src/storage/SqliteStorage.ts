@@ -13,6 +13,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS attachments (hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 `;
 
+/** A plain Uint8Array over a Buffer's bytes (a Buffer is one, but compares unlike one in tests). */
 const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 /**
@@ -51,7 +52,7 @@ export class SqliteStorage implements Storage {
     }
     const docs = (
       this.db.prepare('SELECT collection, id, state FROM docs').raw().all() as Array<[string, string, Buffer]>
-    ).map(([collection, id, state]) => ({ collection, id, state: bytes(state) }));
+    ).map(([collection, id, state]) => ({ collection, id, state }));
     return { meta, docs };
   }
 
