@@ -62,6 +62,28 @@ export function jsonKey(value: Json): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${jsonKey(obj[k]!)}`).join(',')}}`;
 }
 
+/** Whether two JSON values are equal as `jsonKey` sees them (-0 is not 0), without building keys. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return a !== 0 || Object.is(a, b);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (
+      !Object.hasOwn(b, k) ||
+      !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    )
+      return false;
+  }
+  return true;
+}
+
 export function writeJson(enc: Encoder, value: Json): void {
   if (value === null) enc.byte(JsonTag.Null);
   else if (value === false) enc.byte(JsonTag.False);

@@ -7,14 +7,20 @@ import type { PropertyKind } from './values.js';
 
 export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
 
+/** Decoded documents kept per collection: those written or merged most recently. */
+const DECODED = 1024;
+
 /**
- * One collection's materialised state: the CRDT of every document (removed ones keep their
- * causal context), each live document's JSON (frozen, handed out as is), and the secondary
- * indexes over that JSON. A document reopened from storage keeps its CRDT encoded (see
- * StoredDocument) until `doc` is asked for it.
+ * One collection's materialised state: each document's stored form (its JSON and encoded CRDT,
+ * see StoredDocument), each live document's JSON (frozen, handed out as is), and the secondary
+ * indexes over that JSON. A document's CRDT is decoded when a write or merge needs it and kept
+ * decoded while it is among the `DECODED` most recently used: a catalogue is mostly read, and
+ * a decoded document takes several times the memory of its stored form.
  */
 export class CollectionState {
-  private readonly docs = new Map<string, Document | Uint8Array>();
+  private readonly stored = new Map<string, Uint8Array>();
+  /** Decoded CRDTs, least recently used first. */
+  private readonly decoded = new Map<string, Document>();
   private readonly values = new Map<string, Doc>();
   readonly indexes = new Map<string, Index>();
 
@@ -23,12 +29,16 @@ export class CollectionState {
     readonly kinds: ReadonlyMap<string, PropertyKind>,
   ) {}
 
-  /** The document's CRDT (decoded now if it was stored encoded), or undefined if this replica never had it. */
+  /** The document's CRDT (decoded now if need be), or undefined if this replica never had it. Read it; don't change it. */
   existing(id: string): Document | undefined {
-    const d = this.docs.get(id);
-    if (!(d instanceof Uint8Array)) return d;
-    const doc = storedDocument(d);
-    this.docs.set(id, doc);
+    let doc = this.decoded.get(id);
+    if (doc) this.decoded.delete(id);
+    else {
+      const bytes = this.stored.get(id);
+      if (!bytes) return undefined;
+      doc = storedDocument(bytes);
+    }
+    this.keepDecoded(id, doc);
     return doc;
   }
 
@@ -37,9 +47,14 @@ export class CollectionState {
     return this.existing(id) ?? new Document();
   }
 
-  /** Every document's CRDT, decoding those still encoded. */
+  /** Every document's CRDT, decoding those not kept decoded (without keeping them). */
   *documents(): IterableIterator<[string, Document]> {
-    for (const id of this.docs.keys()) yield [id, this.existing(id)!];
+    for (const [id, bytes] of this.stored) yield [id, this.decoded.get(id) ?? storedDocument(bytes)];
+  }
+
+  private keepDecoded(id: string, doc: Document): void {
+    this.decoded.set(id, doc);
+    if (this.decoded.size > DECODED) this.decoded.delete(this.decoded.keys().next().value!);
   }
 
   value(id: string): Doc | undefined {
@@ -50,19 +65,22 @@ export class CollectionState {
     return this.values.size;
   }
 
-  /** Installs a document's new state and its JSON; returns its JSON before and after. */
+  /** Installs a document's new state, its JSON and its stored form; returns its JSON before and after. */
   set(
     id: string,
     doc: Document,
     value: Doc | undefined,
+    stored: Uint8Array,
   ): { before: Doc | undefined; after: Doc | undefined } {
-    this.docs.set(id, doc);
+    this.stored.set(id, stored);
+    this.decoded.delete(id);
+    this.keepDecoded(id, doc);
     return this.setValue(id, value);
   }
 
   /** Installs a document as storage keeps it: its JSON now, its CRDT when first needed. */
   load(id: string, stored: Uint8Array): void {
-    this.docs.set(id, stored);
+    this.stored.set(id, stored);
     this.setValue(id, storedValue(stored));
   }
 

@@ -52,20 +52,19 @@ export interface ChangeEvent {
 /** What a peer at some version needs: the changes it lacks, or — behind the compaction horizon — a snapshot. */
 export type ChangeSet = { readonly kind: 'changes'; readonly changes: Change[] } | Snapshot;
 
-/** A document a commit writes: its new state and the JSON it reads as. */
+/** A document a commit writes: its new state, the JSON it reads as, and its stored form. */
 interface Staged {
   readonly collection: CollectionState;
   readonly id: string;
   readonly doc: Document;
   readonly value: Doc | undefined;
+  readonly stored: Uint8Array;
 }
 
-const staged = (collection: CollectionState, id: string, doc: Document): Staged => ({
-  collection,
-  id,
-  doc,
-  value: doc.value(id) as Doc | undefined,
-});
+function staged(collection: CollectionState, id: string, doc: Document): Staged {
+  const value = doc.value(id) as Doc | undefined;
+  return { collection, id, doc, value, stored: encodeStoredDocument(value, doc) };
+}
 
 type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
 
@@ -233,7 +232,7 @@ export class Database {
     const storedDocs: StoredDoc[] = docs.map((d) => ({
       collection: d.collection.name,
       id: d.id,
-      state: encodeStoredDocument(d.value, d.doc),
+      state: d.stored,
     }));
     const meta = new Map<string, Uint8Array>([[META_VERSION, encodeVersionVector(version)], ...extraMeta]);
     await this.storage.commit({ changes: stored, docs: storedDocs, meta });
@@ -248,7 +247,7 @@ export class Database {
         t = new Map();
         touched.set(d.collection, t);
       }
-      const { before, after } = d.collection.set(d.id, d.doc, d.value);
+      const { before, after } = d.collection.set(d.id, d.doc, d.value, d.stored);
       const prev = t.get(d.id);
       t.set(d.id, { before: prev ? prev.before : before, after });
     }

@@ -1,7 +1,8 @@
-import type { ORMap } from '@concord/crdt';
+import { jsonEqual, type ORMap } from '@concord/crdt';
 import type { CollectionState, Doc } from './CollectionState.js';
 import type { Document, WriteContext, WriteMode } from './Document.js';
 import { DbError } from './errors.js';
+import { Typed } from './values.js';
 
 /** A document as a transaction changes it: a private copy, and the joined delta of its writes. */
 export interface Staged {
@@ -52,8 +53,29 @@ export class Transaction {
   upsert(collection: string, json: Record<string, unknown>, options: UpsertOptions = {}): void {
     if (typeof json !== 'object' || json === null || Array.isArray(json))
       throw new DbError('NOT_JSON', 'a document is a JSON object');
+    if ((options.mode ?? 'merge') === 'merge' && this.unchanged(collection, json)) return;
     const s = this.stage(collection, json._id as string);
     this.record(s, s.doc.write(s.id, json, this.ctx(s.collection), options.mode ?? 'merge'));
+  }
+
+  /**
+   * Whether a merge-mode upsert would record nothing, judged from the document's JSON alone — so
+   * a feed that resends a whole catalogue decodes no CRDT for the products it did not change.
+   * Only plain values, in a collection whose schema declares no kinds: a wrapper or a declared
+   * kind may change a property's type even where its value is the same.
+   */
+  private unchanged(collection: string, json: Record<string, unknown>): boolean {
+    const id = json._id;
+    if (typeof id !== 'string' || this.staged.has(`${collection}\u0000${id}`)) return false;
+    const state = this.resolve(collection);
+    const current = state.value(id);
+    if (!current || state.kinds.size > 0) return false;
+    for (const k in json) {
+      if (!Object.hasOwn(json, k) || k === '_id') continue;
+      const v = json[k];
+      if (v instanceof Typed || !Object.hasOwn(current, k) || !jsonEqual(current[k], v)) return false;
+    }
+    return true;
   }
 
   /**
