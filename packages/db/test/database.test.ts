@@ -377,6 +377,55 @@ describe('Database: storage', () => {
     await third.close();
   });
 
+  it('documents beyond the decoded ones are decoded again, whole, for a write or a merge', async () => {
+    const a = await open('a');
+    const p = a.collection('p');
+    const n = 1100; // more than a collection keeps decoded
+    await p.upsertMany(
+      Array.from({ length: n }, (_, i) => ({ _id: `d${i}`, stock: counter(i), name: `n${i}` })),
+    );
+    const b = await open('b');
+    await b.applyChanges(await changesOf(a));
+    await b.collection('p').update('d0', (d) => {
+      d.stock = (d.stock as number) + 5;
+    });
+    await p.update('d0', (d) => {
+      d.stock = (d.stock as number) + 1;
+      d.name = 'first';
+    });
+    await b.collection('p').upsert({ _id: 'd1', name: 'from b' });
+    await p.upsert({ _id: 'd1', name: 'from a' });
+    await a.applyChanges(await changesOf(b));
+    expect(await p.get('d0')).toEqual({ _id: 'd0', stock: 6, name: 'first' });
+    expect((await p.conflicts('d1')).map((c) => c.path)).toEqual(['name']);
+    expect(await p.count()).toBe(n);
+  });
+
+  it('an upsert of equal plain values is skipped without decoding, but a wrapper or a declared kind still writes', async () => {
+    const db = await open('a', { collections: { typed: { properties: { qty: 'counter' } } } });
+    const p = db.collection('p');
+    await p.upsert({ _id: 'x', qty: 5, tags: ['a'] });
+    const v = db.version().get(db.replicaId);
+    await p.upsert({ _id: 'x', qty: 5, tags: ['a'] });
+    expect(db.version().get(db.replicaId)).toBe(v);
+    // Same value, new kind: the register becomes a counter, so concurrent increments add up.
+    await p.upsert({ _id: 'x', qty: counter(5) });
+    expect(db.version().get(db.replicaId)).toBe(v + 1);
+    const b = await open('b');
+    await b.applyChanges(await changesOf(db));
+    await b.collection('p').update('x', (d) => {
+      d.qty = (d.qty as number) + 1;
+    });
+    await p.update('x', (d) => {
+      d.qty = (d.qty as number) + 2;
+    });
+    await db.applyChanges(await changesOf(b));
+    expect((await p.get('x'))!.qty).toBe(8);
+    const t = db.collection('typed');
+    await t.upsert({ _id: 'y', qty: 1 });
+    await expect(t.upsert({ _id: 'y', qty: 'one' })).rejects.toMatchObject({ code: 'TYPE_MISMATCH' });
+  });
+
   it('stores attachments once by SHA-256 and fetches missing ones through the hook, checking the hash', async () => {
     const a = await open('a');
     const bytes = new TextEncoder().encode('a shelf label');
