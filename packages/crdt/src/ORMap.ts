@@ -15,14 +15,15 @@ const MAX_TAG = 64;
 
 /**
  * Field keys are interned: a collection repeats the same few names in every document, and a key
- * per field per document would cost more than most values. Bounded, so names from the wire
- * cannot grow it without limit.
+ * per field per document would cost more than most values. A key is interned when a field is
+ * stored, so the table also says which types a name has ever had (see `tags`). Bounded, so
+ * names from the wire cannot grow it without limit.
  */
 const KEYS = new Map<string, string[]>();
 const MAX_INTERNED_NAMES = 10_000;
 
-/** The key of field `name` of type `tag`: looked up by name, so a lookup builds no string. */
-function fieldKey(name: string, tag: number): string {
+/** The interned key of a field being stored. */
+function internKey(name: string, tag: number): string {
   let byTag = KEYS.get(name);
   if (byTag === undefined) {
     if (KEYS.size >= MAX_INTERNED_NAMES) return String.fromCharCode(tag) + name;
@@ -35,6 +36,11 @@ function fieldKey(name: string, tag: number): string {
     byTag[tag] = key;
   }
   return key;
+}
+
+/** The key to look a field up by: the interned one if there is one, so no string is built. */
+function fieldKey(name: string, tag: number): string {
+  return KEYS.get(name)?.[tag] ?? String.fromCharCode(tag) + name;
 }
 
 /** Orders field keys by name, then tag, without slicing them: code units compare as `<` does. */
@@ -87,8 +93,23 @@ export class ORMap extends Causal<Record<string, unknown>> {
 
   has(name: string, type?: CrdtType): boolean {
     if (type) return this.fields.has(fieldKey(name, type.tag));
-    for (let tag = 1; tag < MAX_TAG; tag++) if (this.fields.has(fieldKey(name, tag))) return true;
-    return false;
+    return this.tags(name).length > 0;
+  }
+
+  /** The wire tags of the types field `name` has here: one, or several after concurrent writes of different types. */
+  tags(name: string): number[] {
+    const out: number[] = [];
+    const byTag = KEYS.get(name);
+    if (byTag) {
+      byTag.forEach((key, tag) => {
+        if (this.fields.has(key)) out.push(tag);
+      });
+    } else if (KEYS.size >= MAX_INTERNED_NAMES) {
+      // The table filled up before this name came: look at every tag.
+      for (let tag = 1; tag < MAX_TAG; tag++) if (this.fields.has(String.fromCharCode(tag) + name)) out.push(tag);
+    }
+    // Otherwise no map has ever stored a field of that name.
+    return out;
   }
 
   /**
@@ -99,7 +120,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
   update<T extends Crdt>(replica: ReplicaId, name: string, type: CrdtType<T>, fn: (field: T) => T): ORMap {
     if (type.tag < 1 || type.tag >= MAX_TAG)
       throw new InvalidArgumentError('TYPE_MISMATCH', `bad tag ${type.tag}`);
-    const key = fieldKey(name, type.tag);
+    const key = internKey(name, type.tag);
     const field = this.fields.get(key) ?? this.newField(type);
     let fieldDelta: Field;
     if (type.causal) {
@@ -123,7 +144,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
   /** Removes `name` (of `type`, or of every type) as far as this replica has seen it; returns the delta. */
   remove(name: string, type?: CrdtType): ORMap {
     const dots: Dot[] = [];
-    for (let tag = type?.tag ?? 1; tag < (type ? type.tag + 1 : MAX_TAG); tag++) {
+    for (const tag of type ? [type.tag] : this.tags(name)) {
       const key = fieldKey(name, tag);
       const field = this.fields.get(key);
       if (!field) continue;
@@ -179,6 +200,26 @@ export class ORMap extends Causal<Record<string, unknown>> {
     });
   }
 
+  /**
+   * Joins `delta`, a delta that `update` returned after the deltas already joined into this one
+   * (the writes of one batch, in order), without the general join's pass over every field only
+   * this side holds. That pass is a no-op here: an update's context holds only dots of the field
+   * it names — the new one and those it overwrote — so it cannot drop any other field. A removal
+   * names no field, and gets the general join.
+   */
+  absorb(delta: ORMap): this {
+    if (delta.fields.size === 0) return this.join(delta as this);
+    delta.fields.forEach((theirField, k) => {
+      let field = this.fields.get(k);
+      if (!field) field = theirField.fresh(this.ctx);
+      field.joinStore(theirField, this.ctx, delta.ctx);
+      if (field.isBottom()) this.fields.delete(k);
+      else this.fields.set(k, field);
+    });
+    this.ctx.merge(delta.ctx);
+    return this;
+  }
+
   isBottom(): boolean {
     return this.fields.size === 0;
   }
@@ -222,7 +263,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
     for (let i = 0; i < n; i++) {
       const name = dec.string();
       const type = dec.type(dec.byte());
-      const key = fieldKey(name, type.tag);
+      const key = internKey(name, type.tag);
       if (m.fields.has(key)) dec.fail('BAD_VALUE', `duplicate field ${JSON.stringify(name)}`);
       const field = type.causal
         ? (type as unknown as CausalType).decodeStore(dec, ctx)

@@ -15,6 +15,7 @@ import {
   replicaId,
   TwoPhaseSet,
 } from '@concord/crdt';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const A = replicaId('a');
@@ -165,6 +166,40 @@ describe('LWWMap (seed 003)', () => {
 });
 
 describe('ORMap', () => {
+  it('absorbing a batch of writes in order gives the same delta as joining them', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 5 }), fc.constantFrom('set', 'nested', 'count', 'remove')),
+          {
+            maxLength: 30,
+          },
+        ),
+        (ops) => {
+          const m = ORMap.empty();
+          const clock = new HybridLogicalClock(A, { now: () => 1 });
+          m.update(A, 'k0', CausalRegister, (r) => r.set(clock.now(), 'seed'));
+          const deltas = ops.map(([k, op]) => {
+            const name = `k${k}`;
+            if (op === 'remove') return m.remove(name);
+            if (op === 'count') return m.update(A, name, PNCounter, (c) => c.increment(A, 1));
+            if (op === 'nested')
+              return m.update(A, name, ORMap, (n) =>
+                n.update(A, 'x', CausalRegister, (r) => r.set(clock.now(), k)),
+              );
+            return m.update(A, name, CausalRegister, (r) => r.set(clock.now(), k));
+          });
+          const joined = deltas.map((d) => d.clone()).reduce((a, d) => a.join(d), ORMap.empty());
+          const absorbed = deltas.map((d) => d.clone()).reduce((a, d) => a.absorb(d), ORMap.empty());
+          expect(absorbed.equals(joined)).toBe(true);
+          // Either way the batch's delta takes a copy of the start state to the end state.
+          expect(absorbed.value()).toEqual(joined.value());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('nests CRDTs of every kind to any depth and reads back plain values', () => {
     const m = ORMap.empty();
     const clock = new HybridLogicalClock(A, { now: () => 1 });

@@ -105,10 +105,11 @@ export class Document {
   }
 }
 
+/** The deltas of one batch of writes to one map, in order, as one delta (see `ORMap.absorb`). */
 function joinAll(deltas: ORMap[]): ORMap | undefined {
   const [first, ...rest] = deltas;
   if (!first) return undefined;
-  for (const d of rest) first.join(d);
+  for (const d of rest) first.absorb(d);
   return first;
 }
 
@@ -127,9 +128,17 @@ function collectConflicts(m: ORMap, prefix: string, out: Conflict[]): void {
   }
 }
 
-/** The kind a property currently has (the one its value shows), if it exists. */
+/** Property types by wire tag. */
+const TYPE_OF_TAG = new Map(PROPERTY_TYPES.map((t) => [t.tag, t]));
+
+/** The kind a property currently has (the one its value shows: the highest tag), if it exists. */
 function existingType(m: ORMap, name: string): CrdtType | undefined {
-  return PROPERTY_TYPES.find((t) => m.has(name, t));
+  let best: CrdtType | undefined;
+  for (const tag of m.tags(name)) {
+    const t = TYPE_OF_TAG.get(tag);
+    if (t && (!best || t.tag > best.tag)) best = t;
+  }
+  return best;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -225,7 +234,10 @@ function writeMap(
     const value = v instanceof Typed ? v.value : v;
     const type = TYPES[kind];
     // A property written as another type than it has: the old one goes, so the value is unambiguous.
-    for (const t of PROPERTY_TYPES) if (t !== type && m.has(name, t)) deltas.push(m.remove(name, t));
+    for (const tag of m.tags(name)) {
+      const t = TYPE_OF_TAG.get(tag);
+      if (t && t !== type) deltas.push(m.remove(name, t));
+    }
     const d = writeProperty(m, name, kind, value, path, ctx, mode);
     if (d) deltas.push(d);
   }
