@@ -106,7 +106,8 @@ export class ORMap extends Causal<Record<string, unknown>> {
       });
     } else if (KEYS.size >= MAX_INTERNED_NAMES) {
       // The table filled up before this name came: look at every tag.
-      for (let tag = 1; tag < MAX_TAG; tag++) if (this.fields.has(String.fromCharCode(tag) + name)) out.push(tag);
+      for (let tag = 1; tag < MAX_TAG; tag++)
+        if (this.fields.has(String.fromCharCode(tag) + name)) out.push(tag);
     }
     // Otherwise no map has ever stored a field of that name.
     return out;
