@@ -70,16 +70,13 @@ export class CausalContext {
 
   merge(other: CausalContext): this {
     this.vv.merge(other.vv);
-    if (this.cloud.size === 0 && other.cloud.size === 0) return this;
-    for (const [r, seqs] of other.cloud) {
-      let mine = this.cloud.get(r);
-      if (!mine) {
-        mine = new Set();
-        this.writableCloud().set(r, mine);
-      }
-      for (const s of seqs) mine.add(s);
-    }
-    for (const r of this.cloud.keys()) this.compact(r);
+    // The merged vector may now cover some of this side's cloud.
+    if (this.cloudMap) for (const r of [...this.cloudMap.keys()]) this.compact(r);
+    // Their cloud dot by dot, ascending: a dot right after the vector extends it, with no set made
+    // (a delta of one write has its dot in the cloud, and joining deltas in order is common).
+    other.cloud.forEach((seqs, replica) => {
+      for (const seq of [...seqs].sort((a, b) => a - b)) this.add({ replica, seq });
+    });
     return this;
   }
 

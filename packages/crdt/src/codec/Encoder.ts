@@ -84,6 +84,25 @@ export class Encoder {
   }
 
   string(s: string): void {
+    // Short strings (names, ids, most values) are written directly while they are ASCII: a
+    // TextEncoder call costs more than the copy itself.
+    const n = s.length;
+    if (n < 0x80) {
+      this.ensure(1 + n);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
+    }
     // Worst case is 3 bytes per UTF-16 unit; reserve that, write, then move the bytes back
     // behind the real length prefix only if the prefix turned out longer than guessed.
     this.ensure(5 + s.length * 3);
