@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { catalogueSuite } from './catalogue.suite.js';
 import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { type Result, round, table } from './harness.js';
-import { retailSuite } from './retail.suite.js';
+import { RETAIL_FAILURES, retailSuite } from './retail.suite.js';
 import { textMergeSuite, textTraceSuite } from './text.suite.js';
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -65,6 +65,7 @@ function render(catalogue: readonly Result[], anchored: readonly Result[]): stri
   for (const suite of new Set(anchored.map((r) => r.suite))) {
     const rows = anchored.filter((r) => r.suite === suite);
     parts.push(`## ${suite}`, '', DESCRIPTIONS[suite.split('/')[0]!] ?? '', '');
+    for (const f of RETAIL_FAILURES.filter((x) => x.startsWith(`${suite}:`))) parts.push(`- ${f}`, '');
     parts.push(
       table(
         rows,

@@ -1,6 +1,5 @@
 import {
   CausalContext,
-  DecodeError,
   decodeCausalContext,
   decodeCrdt,
   decodeTimestamp,
@@ -22,18 +21,9 @@ import {
   VersionVector,
 } from '@concord/crdt';
 import { describe, expect, it } from 'vitest';
+import { decodeError } from './support/decodeError.js';
 
 const A = replicaId('a');
-
-function decodeError(f: () => unknown): DecodeError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw e;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 /** A message with a hand-written body, to build hostile inputs the encoder would never produce. */
 function message(kind: number, body: (enc: Encoder) => void): Uint8Array {

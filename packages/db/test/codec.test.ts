@@ -9,6 +9,7 @@ import {
 } from '@concord/db';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { decodeError } from '../../crdt/test/support/decodeError.js';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
@@ -31,16 +32,6 @@ async function log(db: Database): Promise<Change[]> {
   const set = await db.changesSince(new VersionVector());
   if (set.kind !== 'changes') throw new Error('expected changes');
   return set.changes;
-}
-
-function decodeError(f: () => unknown): DecodeError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw e;
-  }
-  throw new Error('decoded without error');
 }
 
 /** A deflated message by hand: header, declared size, then `payload` as the deflate stream. */
