@@ -19,11 +19,11 @@ export { IndexedDbStorage } from './storage/IndexedDbStorage.js';
 export { MemoryStorage } from './storage/MemoryStorage.js';
 export { type PostgresOptions, PostgresStorage } from './storage/PostgresStorage.js';
 export { SqliteStorage } from './storage/SqliteStorage.js';
-export { MemoryTransport } from './sync/MemoryTransport.js';
+export type { Commit, Storage, StoredChange, StoredDoc } from './storage/Storage.js';
 export { TRANSPORT_ACCEPTANCE, type TransportCase, type TransportFactory } from './sync/acceptance.js';
+export { MemoryTransport } from './sync/MemoryTransport.js';
 export { BaseTransport, type CloseInfo, NORMAL_CLOSE, type Transport } from './sync/Transport.js';
 export { type WebSocketLike, WebSocketTransport } from './sync/WebSocketTransport.js';
-export type { Commit, Storage, StoredChange, StoredDoc } from './storage/Storage.js';
 export type { Transaction, UpsertOptions } from './Transaction.js';
 export {
   type AttachmentRef,

@@ -1,5 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { MemoryTransport, TRANSPORT_ACCEPTANCE, type TransportFactory, WebSocketTransport } from '@concord/db';
+import {
+  MemoryTransport,
+  TRANSPORT_ACCEPTANCE,
+  type TransportFactory,
+  WebSocketTransport,
+} from '@concord/db';
 import { afterAll, describe, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 
