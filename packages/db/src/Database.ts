@@ -213,7 +213,7 @@ export class Database {
         .filter((s) => s.delta)
         .map((s) => staged(s.collection, s.id, s.doc));
       await this.commit(changes, version, docs);
-      this.install('local', changes, docs);
+      this.install('local', changes, version, docs);
       return result;
     });
   }
@@ -236,10 +236,19 @@ export class Database {
     }));
     const meta = new Map<string, Uint8Array>([[META_VERSION, encodeVersionVector(version)], ...extraMeta]);
     await this.storage.commit({ changes: stored, docs: storedDocs, meta });
-    this.vv.merge(version);
   }
 
-  private install(origin: ChangeEvent['origin'], changes: readonly Change[], docs: readonly Staged[]): void {
+  /**
+   * Makes a durable commit visible: the version and the documents change in one synchronous
+   * step, so nothing — `version()`, `snapshot()` — ever sees a version without its documents.
+   */
+  private install(
+    origin: ChangeEvent['origin'],
+    changes: readonly Change[],
+    version: VersionVector,
+    docs: readonly Staged[],
+  ): void {
+    this.vv.merge(version);
     const touched = new Map<CollectionState, Touched>();
     for (const d of docs) {
       let t = touched.get(d.collection);
@@ -369,7 +378,7 @@ export class Database {
     }
     const docs = [...touched.values()].map((s) => staged(s.collection, s.id, s.doc));
     await this.commit(ready, version, docs);
-    this.install('remote', ready, docs);
+    this.install('remote', ready, version, docs);
     return ready.length;
   }
 
@@ -390,7 +399,7 @@ export class Database {
       for (const [r, seq] of snapshot.version.entries()) if (r !== this.replicaId) horizon.advance(r, seq);
       await this.commit([], version, docs, [[META_HORIZON, encodeVersionVector(horizon)]]);
       this.horizon.merge(horizon);
-      this.install('remote', [], docs);
+      this.install('remote', [], version, docs);
       await this.flushPending();
     });
   }

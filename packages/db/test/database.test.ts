@@ -377,6 +377,24 @@ describe('Database: storage', () => {
     await third.close();
   });
 
+  it('no one ever sees a version without its documents, even between microtasks of a commit', async () => {
+    const db = await open('a');
+    const c = db.collection('p');
+    let done = false;
+    const seen: string[] = [];
+    const poll = () => {
+      const snap = db.snapshot();
+      if (snap.version.get(db.replicaId) > 0 && !snap.docs.some((d) => d.id === 'x'))
+        seen.push('version without x');
+      if (!done) queueMicrotask(poll);
+    };
+    queueMicrotask(poll);
+    await c.upsert({ _id: 'x', v: 1 });
+    done = true;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toEqual([]);
+  });
+
   it('documents beyond the decoded ones are decoded again, whole, for a write or a merge', async () => {
     const a = await open('a');
     const p = a.collection('p');
