@@ -227,10 +227,10 @@ export function measureTrace(
     }, runs),
   );
   add('bytes', bytes.length);
-  add(
-    'load+read ms',
-    medianMs(() => check(sys.name, sys.load(bytes).text, trace.endContent), runs),
-  );
+  const loadAndRead = () => check(sys.name, sys.load(bytes).text, trace.endContent);
+  // One load first, untimed, so the median compares loading code, not compiling it.
+  loadAndRead();
+  add('load+read ms', medianMs(loadAndRead, runs));
   add('memory after load bytes', loadMemory(sys.name, bytes));
   return results;
 }

@@ -180,7 +180,7 @@ export class Database {
   }
 
   private writeContext(c: CollectionState): WriteContext {
-    return { replica: this.replicaId, clock: this.clock, kindOf: (path) => c.kinds.get(path) };
+    return { replica: this.replicaId, now: () => this.clock.now(), kindOf: (path) => c.kinds.get(path) };
   }
 
   /**
@@ -382,14 +382,18 @@ export class Database {
     return ready.length;
   }
 
-  /** Joins a snapshot from a peer (see `changesSince`); afterwards this replica is at least at its version. */
+  /**
+   * Joins a snapshot from a peer (see `changesSince`); afterwards this replica is at least at its
+   * version. The snapshot's states become this database's: don't change them afterwards.
+   */
   applySnapshot(snapshot: Snapshot): Promise<void> {
     return this.exclusive(async () => {
       const docs = snapshot.docs.map((d) => {
         const collection = this.state(d.collection);
         const local = collection.existing(d.id);
-        // A document this replica has never seen is the snapshot's state as it is (a copy).
-        const doc = local ? local.clone() : new Document(d.state.clone());
+        // A document this replica has never seen takes the snapshot's state as it is: installed
+        // states are never changed in place (writes and merges work on copies).
+        const doc = local ? local.clone() : new Document(d.state);
         if (local) doc.state.join(d.state);
         return staged(collection, d.id, doc);
       });

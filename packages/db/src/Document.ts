@@ -4,7 +4,6 @@ import {
   type Crdt,
   type CrdtType,
   Flag,
-  type HybridLogicalClock,
   InvalidArgumentError,
   type Json,
   jsonKey,
@@ -35,10 +34,10 @@ const PROPERTY_TYPES = [...new Set(Object.values(TYPES))].sort((a, b) => b.tag -
 /** The presence marker: every live document holds its id in this register. */
 export const ID = '_id';
 
-/** What a write needs: who writes, their clock, and the schema's kind for a property path. */
+/** What a write needs: who writes, their clock's next timestamp, and the schema's kind for a property path. */
 export interface WriteContext {
   readonly replica: ReplicaId;
-  readonly clock: HybridLogicalClock;
+  now(): Timestamp;
   kindOf(path: string): PropertyKind | undefined;
 }
 
@@ -80,10 +79,14 @@ export class Document {
    */
   write(id: string, input: Record<string, unknown>, ctx: WriteContext, mode: WriteMode): ORMap | undefined {
     const deltas: ORMap[] = [];
+    // One timestamp for every register the write sets: they are distinct registers, and a
+    // register written again later gets a later timestamp (and a dot that supersedes this one).
+    const ts = ctx.now();
+    const stamped: WriteContext = { ...ctx, now: () => ts };
     if (!this.state.has(ID, CausalRegister)) {
-      deltas.push(this.state.update(ctx.replica, ID, CausalRegister, (r) => r.set(ctx.clock.now(), id)));
+      deltas.push(this.state.update(ctx.replica, ID, CausalRegister, (r) => r.set(ts, id)));
     }
-    writeMap(this.state, input, '', ctx, mode, deltas, true);
+    writeMap(this.state, input, '', stamped, mode, deltas, true);
     return joinAll(deltas);
   }
 
@@ -264,7 +267,7 @@ function writeProperty(
     case 'attachment': {
       const cur = m.get(name, CausalRegister);
       if (cur && jsonKey(cur.value()!) === jsonKey(value as Json)) return undefined;
-      return m.update(replica, name, CausalRegister, (r) => r.set(ctx.clock.now(), value as Json));
+      return m.update(replica, name, CausalRegister, (r) => r.set(ctx.now(), value as Json));
     }
     case 'counter': {
       const cur = m.get(name, PNCounter);
