@@ -28,6 +28,11 @@ export function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
+/** The median of some measurements. */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
 /** Milliseconds for one call of `fn`: the median of `runs` calls. */
 export function medianMs(fn: () => void, runs = 5): number {
   const times: number[] = [];
@@ -36,8 +41,7 @@ export function medianMs(fn: () => void, runs = 5): number {
     fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(runs / 2)]!;
+  return median(times);
 }
 
 /** Async `medianMs`: milliseconds for one call of `fn`, the median of `runs` calls. */
@@ -48,8 +52,7 @@ export async function medianMsAsync(fn: () => Promise<unknown>, runs = 5): Promi
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(runs / 2)]!;
+  return median(times);
 }
 
 /**

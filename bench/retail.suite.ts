@@ -20,7 +20,7 @@ import {
 } from '@concord/db';
 import { LoroDoc, LoroMap } from 'loro-crdt';
 import * as Y from 'yjs';
-import { heldBytes, medianMsAsync, progress, type Result } from './harness.js';
+import { heldBytes, median, medianMsAsync, progress, type Result } from './harness.js';
 
 export interface Product {
   _id: string;
@@ -297,7 +297,6 @@ export async function measureRetail(sys: RetailSystem, n: number, runs: number):
       expectEqual(`${sys.name} merged price`, await sys.price(b, sku), price);
     }
   }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   add('change 1% ms', median(times));
   add('delta bytes', deltaBytes);
   add('merge delta ms', median(merges));
@@ -371,7 +370,7 @@ export async function measureDatabase(n: number, runs: number): Promise<Result[]
     expectEqual('changes recorded by the feed', db.version().get(db.replicaId) - before, n / 100);
     await db.close();
   }
-  add('feed re-upsert ms', feeds.sort((a, b) => a - b)[Math.floor(runs / 2)]!);
+  add('feed re-upsert ms', median(feeds));
   add('feed changes recorded', n / 100);
 
   const dir = mkdtempSync(join(tmpdir(), 'concord-retail-db-'));

@@ -107,8 +107,8 @@ export function joinDotEntries<E>(
       j++;
     }
   }
-  // An array grown by push reserves 17 slots at least; a document holds a register (one entry)
-  // per field, so short results are copied to their exact size.
+  // An array grown by push reserves 17 slots at least; the stores inside documents (an embedded
+  // counter, a multi-value register) mostly hold one entry, so short results are copied to size.
   return out.length <= SHORT ? out.slice() : out;
 }
 

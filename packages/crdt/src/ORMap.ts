@@ -184,15 +184,19 @@ export class ORMap extends Causal<Record<string, unknown>> {
     return type.causal ? (type as unknown as CausalType).emptyIn(this.ctx) : new Embedded(this.ctx, type);
   }
 
-  joinStore(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
+  /** Joins every field the other side holds into this side's field of the same key. */
+  private joinFields(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
     // forEach, not for-of over entries: no [key, value] array per field (joins run per write).
     other.fields.forEach((theirField, k) => {
-      let field = this.fields.get(k);
-      if (!field) field = theirField.fresh(this.ctx);
+      const field = this.fields.get(k) ?? theirField.fresh(this.ctx);
       field.joinStore(theirField, mine, theirs);
       if (field.isBottom()) this.fields.delete(k);
       else this.fields.set(k, field);
     });
+  }
+
+  joinStore(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
+    this.joinFields(other, mine, theirs);
     this.fields.forEach((field, k) => {
       if (other.fields.has(k)) return;
       // The other side has no such field: its bottom, which drops the dots it saw.
@@ -210,13 +214,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
    */
   absorb(delta: ORMap): this {
     if (delta.fields.size === 0) return this.join(delta as this);
-    delta.fields.forEach((theirField, k) => {
-      let field = this.fields.get(k);
-      if (!field) field = theirField.fresh(this.ctx);
-      field.joinStore(theirField, this.ctx, delta.ctx);
-      if (field.isBottom()) this.fields.delete(k);
-      else this.fields.set(k, field);
-    });
+    this.joinFields(delta, this.ctx, delta.ctx);
     this.ctx.merge(delta.ctx);
     return this;
   }

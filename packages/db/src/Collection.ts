@@ -61,7 +61,7 @@ export class Collection {
 
   /** Registers whose concurrent writes lost, with the losing values. */
   async conflicts(id: string): Promise<Conflict[]> {
-    return this.state.existing(id)?.conflicts() ?? [];
+    return this.state.current(id)?.conflicts() ?? [];
   }
 
   /** A live query: `observer` gets the result now and after every change that alters it. */

@@ -13,9 +13,10 @@ const DECODED = 1024;
 /**
  * One collection's materialised state: each document's stored form (its JSON and encoded CRDT,
  * see StoredDocument), each live document's JSON (frozen, handed out as is), and the secondary
- * indexes over that JSON. A document's CRDT is decoded when a write or merge needs it and kept
- * decoded while it is among the `DECODED` most recently used: a catalogue is mostly read, and
- * a decoded document takes several times the memory of its stored form.
+ * indexes over that JSON. A document's CRDT is decoded when a write or merge needs it; the state
+ * a commit installs stays decoded while it is among the `DECODED` most recently installed (or
+ * read for its conflicts): a catalogue is mostly read, and a decoded document takes several
+ * times the memory of its stored form.
  */
 export class CollectionState {
   private readonly stored = new Map<string, Uint8Array>();
@@ -29,8 +30,8 @@ export class CollectionState {
     readonly kinds: ReadonlyMap<string, PropertyKind>,
   ) {}
 
-  /** The document's CRDT (decoded now if need be), or undefined if this replica never had it. Read it; don't change it. */
-  existing(id: string): Document | undefined {
+  /** The document's CRDT to read (decoded now and kept if need be), or undefined if this replica never had it. */
+  current(id: string): Document | undefined {
     let doc = this.decoded.get(id);
     if (doc) this.decoded.delete(id);
     else {
@@ -42,9 +43,21 @@ export class CollectionState {
     return doc;
   }
 
-  /** The document's CRDT, or an empty one. */
-  doc(id: string): Document {
-    return this.existing(id) ?? new Document();
+  /** Whether this replica has ever had the document (a removed one included). */
+  has(id: string): boolean {
+    return this.stored.has(id);
+  }
+
+  /**
+   * A private copy of the document's CRDT to change (an empty one if this replica never had it):
+   * a copy of the decoded one, or a fresh decoding — which is a copy already, so it is not kept
+   * (the state the change installs is).
+   */
+  writable(id: string): Document {
+    const doc = this.decoded.get(id);
+    if (doc) return doc.clone();
+    const bytes = this.stored.get(id);
+    return bytes ? storedDocument(bytes) : new Document();
   }
 
   /** Every document's CRDT, decoding those not kept decoded (without keeping them). */

@@ -370,7 +370,7 @@ export class Database {
       const key = `${c.collection}\u0000${c.docId}`;
       let s = touched.get(key);
       if (!s) {
-        s = { collection, id: c.docId, doc: collection.doc(c.docId).clone() };
+        s = { collection, id: c.docId, doc: collection.writable(c.docId) };
         touched.set(key, s);
       }
       s.doc.state.join(c.ops);
@@ -390,11 +390,11 @@ export class Database {
     return this.exclusive(async () => {
       const docs = snapshot.docs.map((d) => {
         const collection = this.state(d.collection);
-        const local = collection.existing(d.id);
         // A document this replica has never seen takes the snapshot's state as it is: installed
         // states are never changed in place (writes and merges work on copies).
-        const doc = local ? local.clone() : new Document(d.state);
-        if (local) doc.state.join(d.state);
+        if (!collection.has(d.id)) return staged(collection, d.id, new Document(d.state));
+        const doc = collection.writable(d.id);
+        doc.state.join(d.state);
         return staged(collection, d.id, doc);
       });
       const version = this.vv.clone().merge(snapshot.version);

@@ -28,8 +28,6 @@ const TYPES: Record<PropertyKind, CrdtType> = {
   flag: Flag,
   set: ORSet,
 };
-/** Every type a property can have, highest tag first: the order ORMap shows a name clash in. */
-const PROPERTY_TYPES = [...new Set(Object.values(TYPES))].sort((a, b) => b.tag - a.tag);
 
 /** The presence marker: every live document holds its id in this register. */
 export const ID = '_id';
@@ -131,8 +129,8 @@ function collectConflicts(m: ORMap, prefix: string, out: Conflict[]): void {
   }
 }
 
-/** Property types by wire tag. */
-const TYPE_OF_TAG = new Map(PROPERTY_TYPES.map((t) => [t.tag, t]));
+/** Every type a property can have, by wire tag. */
+const TYPE_OF_TAG = new Map(Object.values(TYPES).map((t) => [t.tag, t]));
 
 /** The kind a property currently has (the one its value shows: the highest tag), if it exists. */
 function existingType(m: ORMap, name: string): CrdtType | undefined {

@@ -37,7 +37,7 @@ export class Transaction {
     const key = `${collection}\u0000${id}`;
     let s = this.staged.get(key);
     if (!s) {
-      s = { collection: state, id, doc: state.doc(id).clone(), delta: undefined };
+      s = { collection: state, id, doc: state.writable(id), delta: undefined };
       this.staged.set(key, s);
     }
     return s;

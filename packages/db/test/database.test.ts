@@ -13,6 +13,7 @@ import {
   map,
   text,
 } from '@concord/db';
+import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const dirs: string[] = [];
@@ -419,13 +420,33 @@ describe('Database: storage', () => {
     expect(await p.count()).toBe(n);
   });
 
-  it('an upsert of equal plain values is skipped without decoding, but a wrapper or a declared kind still writes', async () => {
+  it('an upsert of equal plain values decodes nothing: the stored JSON alone decides', async () => {
+    const file = tempFile();
+    const db = await Database.open({ storage: file });
+    await db.collection('p').upsert({ _id: 'x', qty: 5, tags: ['a'] });
+    await db.close();
+    // Keep the stored JSON, break the stored CRDT behind it: any decoding now throws.
+    const sqlite = new Sqlite(file);
+    const [state] = sqlite.prepare('SELECT state FROM docs WHERE id = ?').raw().get('x') as [Buffer];
+    const jsonEnd = 1 + state[0]!; // a one-byte length, then the JSON
+    sqlite
+      .prepare('UPDATE docs SET state = ? WHERE id = ?')
+      .run(Buffer.concat([state.subarray(0, jsonEnd), Buffer.from([1, 99, 0])]), 'x');
+    sqlite.close();
+    const again = await Database.open({ storage: file });
+    const p = again.collection('p');
+    const v = again.version();
+    await p.upsert({ _id: 'x', qty: 5, tags: ['a'] });
+    expect(again.version().equals(v)).toBe(true);
+    await expect(p.upsert({ _id: 'x', qty: 6 })).rejects.toMatchObject({ name: 'DecodeError' });
+    await again.close();
+  });
+
+  it('an upsert of equal values still writes when a wrapper changes the kind', async () => {
     const db = await open('a', { collections: { typed: { properties: { qty: 'counter' } } } });
     const p = db.collection('p');
     await p.upsert({ _id: 'x', qty: 5, tags: ['a'] });
     const v = db.version().get(db.replicaId);
-    await p.upsert({ _id: 'x', qty: 5, tags: ['a'] });
-    expect(db.version().get(db.replicaId)).toBe(v);
     // Same value, new kind: the register becomes a counter, so concurrent increments add up.
     await p.upsert({ _id: 'x', qty: counter(5) });
     expect(db.version().get(db.replicaId)).toBe(v + 1);

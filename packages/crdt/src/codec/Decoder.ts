@@ -14,16 +14,15 @@ export const MAX_DEPTH = 64;
 export class Decoder {
   private pos = 0;
   private depth = 0;
-  private readonly view: DataView;
+  /** Made on the first float: most messages have none, and a decoder per small message is common. */
+  private view: DataView | undefined;
   private readonly replicaTable: ReplicaId[] = [];
   private lastWall = 0;
 
   constructor(
     private readonly buf: Uint8Array,
     private readonly types: ReadonlyMap<number, CrdtType> = new Map(),
-  ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
+  ) {}
 
   fail(code: DecodeError['code'], message: string): never {
     throw new DecodeError(code, message, this.pos);
@@ -84,6 +83,7 @@ export class Decoder {
 
   float64(): number {
     if (this.remaining < 8) this.fail('TRUNCATED', 'expected 8 bytes of float');
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     const n = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return n;

@@ -143,6 +143,23 @@ export class Encoder {
   }
 
   /**
+   * The body alone, for a frame around other messages (no header, so no replica table: it
+   * refuses if a replica was written). The encoder is spent.
+   */
+  finishRaw(): Uint8Array {
+    if (this.replicas.size > 0) throw new TypeError('a raw body cannot name replicas: use finish');
+    const out = this.buf.slice(0, this.pos);
+    this.release();
+    return out;
+  }
+
+  private release(): void {
+    if (this.buf.length <= MAX_SPARE) spare = this.buf;
+    this.buf = new Uint8Array(0);
+    this.pos = 0;
+  }
+
+  /**
    * The whole message: header, replica table, body. The body is written after the header at the
    * end of this encoder's buffer, then the message is copied out; the encoder is spent.
    */
@@ -164,9 +181,7 @@ export class Encoder {
     const out = new Uint8Array(this.pos);
     out.set(this.buf.subarray(bodyEnd, this.pos));
     out.set(this.buf.subarray(0, bodyEnd), this.pos - bodyEnd);
-    if (this.buf.length <= MAX_SPARE) spare = this.buf;
-    this.buf = new Uint8Array(0);
-    this.pos = 0;
+    this.release();
     return out;
   }
 }
