@@ -33,14 +33,27 @@ const CHANGES = 96;
 export function encodeChanges(changes: readonly Change[]): Uint8Array {
   const enc = new Encoder();
   enc.uint(changes.length);
-  for (const c of changes) {
-    writeDot(enc, c.dot);
-    writeTimestamp(enc, c.hlc);
-    enc.string(c.collection);
-    enc.string(c.docId);
-    c.ops.encodeTo(enc);
-  }
+  for (const c of changes) writeChange(enc, c);
   return deflateMessage(enc.finish(FORMAT_VERSION, CHANGES));
+}
+
+/** Writes one change into a message body (a batch, or a sync protocol message). */
+export function writeChange(enc: Encoder, c: Change): void {
+  writeDot(enc, c.dot);
+  writeTimestamp(enc, c.hlc);
+  enc.string(c.collection);
+  enc.string(c.docId);
+  c.ops.encodeTo(enc);
+}
+
+/** Reads what `writeChange` wrote. */
+export function readChange(dec: Decoder): Change {
+  const dot = readDot(dec);
+  const hlc = readTimestamp(dec);
+  const collection = dec.string();
+  const docId = dec.string();
+  if (collection.length === 0 || docId.length === 0) dec.fail('BAD_VALUE', 'empty collection or document id');
+  return { dot, hlc, collection, docId, ops: ORMap.decodeFrom(dec) };
 }
 
 /** Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile. */
@@ -50,15 +63,7 @@ export function decodeChanges(bytes: Uint8Array): Change[] {
   if (kind !== CHANGES) dec.fail('BAD_TAG', `expected a change batch, got message kind ${kind}`);
   const n = dec.count(4);
   const out: Change[] = [];
-  for (let i = 0; i < n; i++) {
-    const dot = readDot(dec);
-    const hlc = readTimestamp(dec);
-    const collection = dec.string();
-    const docId = dec.string();
-    if (collection.length === 0 || docId.length === 0)
-      dec.fail('BAD_VALUE', 'empty collection or document id');
-    out.push({ dot, hlc, collection, docId, ops: ORMap.decodeFrom(dec) });
-  }
+  for (let i = 0; i < n; i++) out.push(readChange(dec));
   dec.end();
   return out;
 }

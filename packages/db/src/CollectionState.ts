@@ -1,7 +1,7 @@
 import { deepFreeze } from '@concord/crdt';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
-import { matches, type Query, sorter } from './query/Query.js';
+import { matches, type Query, sorter, type Where } from './query/Query.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import type { PropertyKind } from './values.js';
 
@@ -92,9 +92,37 @@ export class CollectionState {
   }
 
   /** Installs a document as storage keeps it: its JSON now, its CRDT when first needed. */
-  load(id: string, stored: Uint8Array): void {
+  load(
+    id: string,
+    stored: Uint8Array,
+    value = storedValue(stored),
+  ): { before: Doc | undefined; after: Doc | undefined } {
     this.stored.set(id, stored);
-    this.setValue(id, storedValue(stored));
+    this.decoded.delete(id);
+    return this.setValue(id, value);
+  }
+
+  /** Forgets the document: this replica no longer keeps it (it left a partial replica's subscriptions). */
+  delete(id: string): { before: Doc | undefined; after: Doc | undefined } {
+    this.stored.delete(id);
+    this.decoded.delete(id);
+    return this.setValue(id, undefined);
+  }
+
+  /** The document's stored form (JSON and encoded CRDT), as a sync server sends it. */
+  storedForm(id: string): Uint8Array | undefined {
+    return this.stored.get(id);
+  }
+
+  /** The ids of live documents `where` selects, in code-unit order (the order snapshots stream in). */
+  ids(where: Where | undefined): string[] {
+    const candidates = Index.plan(this.indexes, where)?.ids ?? this.values.keys();
+    const out: string[] = [];
+    for (const id of candidates) {
+      const v = this.values.get(id);
+      if (v && matches(v, where)) out.push(id);
+    }
+    return out.sort();
   }
 
   private setValue(id: string, value: Doc | undefined): { before: Doc | undefined; after: Doc | undefined } {

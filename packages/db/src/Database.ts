@@ -1,5 +1,6 @@
 import {
   ClockDriftError,
+  DecodeError,
   decodeVersionVector,
   encodeVersionVector,
   HybridLogicalClock,
@@ -15,10 +16,14 @@ import { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
 import { Document, type WriteContext } from './Document.js';
 import { DbError } from './errors.js';
+import { Preview } from './Preview.js';
+import type { Where } from './query/Query.js';
 import type { Snapshot } from './Snapshot.js';
-import { encodeStoredDocument } from './StoredDocument.js';
+import { encodeStoredDocument, storedDocument, storedValue } from './StoredDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
 import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
+import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
+import type { Transport } from './sync/Transport.js';
 import { Transaction } from './Transaction.js';
 import type { PropertyKind } from './values.js';
 
@@ -43,20 +48,66 @@ export interface DatabaseOptions {
   readonly maxPending?: number;
 }
 
-/** One transaction's or one remote batch's effect, told to `onChange` listeners once. */
+/**
+ * One transaction's or one remote batch's effect, told to `onChange` listeners once: the changes
+ * it logged (none for whole states a sync server sent) and every document whose state changed.
+ * `version` is the database's version after it. Listeners must not change what they are given.
+ */
 export interface ChangeEvent {
   readonly origin: 'local' | 'remote';
-  readonly changes: ReadonlyArray<{ collection: string; docId: string; dot: Change['dot'] }>;
+  readonly changes: readonly Change[];
+  readonly docs: ReadonlyArray<{ readonly collection: string; readonly docId: string }>;
+  readonly version: VersionVector;
 }
 
-/** What a peer at some version needs: the changes it lacks, or — behind the compaction horizon — a snapshot. */
-export type ChangeSet = { readonly kind: 'changes'; readonly changes: Change[] } | Snapshot;
+/**
+ * What a sync server sends a client (see sync/Protocol): deltas, whole states in their stored
+ * form, documents that left the client's subscriptions — and the sync bookkeeping (`meta`) to
+ * commit with them, atomically.
+ */
+export interface ServerBatch {
+  readonly changes?: readonly Change[];
+  readonly docs?: ReadonlyArray<{
+    readonly collection: string;
+    readonly id: string;
+    readonly stored: Uint8Array;
+  }>;
+  readonly evict?: ReadonlyArray<{ readonly collection: string; readonly id: string }>;
+  /** Documents to set to the server's state, then re-apply these unacknowledged local changes (a rollback). */
+  readonly replace?: ReadonlyArray<{
+    readonly collection: string;
+    readonly id: string;
+    readonly stored: Uint8Array;
+    readonly reapply: readonly Change[];
+  }>;
+  readonly meta?: ReadonlyArray<[string, Uint8Array]>;
+}
 
-/** A document a commit writes: its new state, the JSON it reads as, and its stored form. */
+/** One document `integrate` works on: a decoded state to join into, a stored one to adopt as is, or (empty) eviction. */
+interface Integrated {
+  readonly collection: CollectionState;
+  readonly id: string;
+  doc?: Document | undefined;
+  adopt?: Uint8Array | undefined;
+}
+
+/**
+ * What a peer at some version needs: the changes it lacks — with the version they bring it
+ * to — or, behind the compaction horizon, a snapshot.
+ */
+export type ChangeSet =
+  | { readonly kind: 'changes'; readonly changes: Change[]; readonly version: VersionVector }
+  | Snapshot;
+
+/**
+ * A document a commit writes: its new state, the JSON it reads as, and its stored form. A state
+ * adopted as a sync server stored it has no decoded `doc`; an evicted document has neither and
+ * an empty stored form.
+ */
 interface Staged {
   readonly collection: CollectionState;
   readonly id: string;
-  readonly doc: Document;
+  readonly doc: Document | undefined;
   readonly value: Doc | undefined;
   readonly stored: Uint8Array;
 }
@@ -95,6 +146,7 @@ export class Database {
 
   private constructor(
     private readonly storage: Storage,
+    private readonly meta: Map<string, Uint8Array>,
     readonly replicaId: ReplicaId,
     private readonly clock: HybridLogicalClock,
     private readonly vv: VersionVector,
@@ -119,6 +171,7 @@ export class Database {
     const horizon = meta.get(META_HORIZON);
     const db = new Database(
       storage,
+      meta,
       replica,
       new HybridLogicalClock(replica, options.now ? { now: options.now } : {}),
       version ? decodeVersionVector(version) : new VersionVector(),
@@ -236,6 +289,7 @@ export class Database {
     }));
     const meta = new Map<string, Uint8Array>([[META_VERSION, encodeVersionVector(version)], ...extraMeta]);
     await this.storage.commit({ changes: stored, docs: storedDocs, meta });
+    for (const [k, v] of extraMeta) this.meta.set(k, v);
   }
 
   /**
@@ -256,14 +310,22 @@ export class Database {
         t = new Map();
         touched.set(d.collection, t);
       }
-      const { before, after } = d.collection.set(d.id, d.doc, d.value, d.stored);
+      const { before, after } =
+        d.stored.length === 0
+          ? d.collection.delete(d.id)
+          : d.doc
+            ? d.collection.set(d.id, d.doc, d.value, d.stored)
+            : d.collection.load(d.id, d.stored, d.value);
       const prev = t.get(d.id);
       t.set(d.id, { before: prev ? prev.before : before, after });
     }
     for (const [state, t] of touched) this.facades.get(state.name)?.notify(t);
+    if (this.listeners.size === 0) return;
     const event: ChangeEvent = {
       origin,
-      changes: changes.map((c) => ({ collection: c.collection, docId: c.docId, dot: c.dot })),
+      changes,
+      docs: docs.map((d) => ({ collection: d.collection.name, docId: d.id })),
+      version: this.vv.clone(),
     };
     for (const l of this.listeners) l(event);
   }
@@ -285,7 +347,7 @@ export class Database {
         for (const s of await this.storage.changes(replica, since.get(replica)))
           changes.push(...decodeChanges(s.bytes));
       }
-      return { kind: 'changes', changes };
+      return { kind: 'changes', changes, version: this.vv.clone() };
     });
   }
 
@@ -360,12 +422,7 @@ export class Database {
     const touched = new Map<string, { collection: CollectionState; id: string; doc: Document }>();
     const version = this.vv.clone();
     for (const c of ready) {
-      try {
-        this.clock.receive(c.hlc);
-      } catch (e) {
-        if (e instanceof ClockDriftError) throw new DbError('BAD_CHANGE', e.message);
-        throw e;
-      }
+      this.receive(c);
       const collection = this.state(c.collection);
       const key = `${c.collection}\u0000${c.docId}`;
       let s = touched.get(key);
@@ -408,6 +465,127 @@ export class Database {
     });
   }
 
+  /** A document's stored form (JSON and encoded CRDT) as a sync server streams it; undefined if not kept here. */
+  storedDocument(collection: string, id: string): Uint8Array | undefined {
+    return this.collections.get(collection)?.storedForm(id);
+  }
+
+  /** The ids of `collection`'s live documents that `where` selects, in code-unit order. */
+  documentIds(collection: string, where?: Where): string[] {
+    return this.collections.get(collection)?.ids(where) ?? [];
+  }
+
+  /** A view of what changes would do to the documents as they are now (see `Preview`). */
+  preview(): Preview {
+    return new Preview((collection, id) => this.collections.get(collection)?.current(id));
+  }
+
+  /** The logged change `dot`, if the log still holds it. */
+  async loggedChange(dot: Change['dot']): Promise<Change | undefined> {
+    const [first] = await this.storage.changes(dot.replica, dot.seq - 1, 1);
+    return first && first.seq === dot.seq ? decodeChanges(first.bytes)[0] : undefined;
+  }
+
+  /** This replica's own logged changes after its `after`-th: what a server holding up to `after` lacks. */
+  ownChanges(after: number): Promise<Change[]> {
+    return this.exclusive(async () => {
+      const out: Change[] = [];
+      for (const s of await this.storage.changes(this.replicaId, after)) out.push(...decodeChanges(s.bytes));
+      return out;
+    });
+  }
+
+  /** A meta entry as last committed (sync keeps its cursors there, see `integrate`). */
+  metaValue(key: string): Uint8Array | undefined {
+    return this.meta.get(key);
+  }
+
+  /**
+   * Takes in what a sync server sent (see `ServerBatch`) as one durable commit with its `meta`.
+   * Nothing is logged and the version does not move: the server, not this replica, is where
+   * these changes are kept and forwarded from, and a partial replica has gaps in every other
+   * replica's sequence. Whole states of documents this replica has never had are adopted
+   * without decoding them. Throws `BAD_CHANGE`, taking in nothing, for anything malformed.
+   */
+  integrate(batch: ServerBatch): Promise<void> {
+    return this.exclusive(async () => {
+      const work = new Map<string, Integrated>();
+      const entry = (collection: string, id: string) => {
+        const key = `${collection}\u0000${id}`;
+        let w = work.get(key);
+        if (!w) {
+          w = { collection: this.state(collection), id };
+          work.set(key, w);
+        }
+        return w;
+      };
+      const writable = (w: Integrated) => {
+        if (!w.doc) w.doc = w.adopt ? storedDocument(w.adopt) : w.collection.writable(w.id);
+        w.adopt = undefined;
+        return w.doc;
+      };
+      const docs: Staged[] = [];
+      try {
+        for (const e of batch.evict ?? []) {
+          const w = entry(e.collection, e.id);
+          w.doc = undefined;
+          w.adopt = new Uint8Array(0);
+        }
+        for (const d of batch.docs ?? []) {
+          const w = entry(d.collection, d.id);
+          if (!w.doc && !w.adopt?.length && !w.collection.has(d.id)) w.adopt = d.stored;
+          else writable(w).state.join(storedDocument(d.stored).state);
+        }
+        for (const c of batch.changes ?? []) {
+          checkChange(c);
+          this.receive(c);
+          writable(entry(c.collection, c.docId)).state.join(c.ops);
+        }
+        for (const r of batch.replace ?? []) {
+          const w = entry(r.collection, r.id);
+          w.doc = storedDocument(r.stored);
+          w.adopt = undefined;
+          for (const c of r.reapply) w.doc.state.join(c.ops);
+        }
+        for (const w of work.values()) {
+          if (w.doc) docs.push(staged(w.collection, w.id, w.doc));
+          else if (w.adopt?.length)
+            docs.push({
+              collection: w.collection,
+              id: w.id,
+              doc: undefined,
+              value: storedValue(w.adopt),
+              stored: w.adopt,
+            });
+          else if (w.collection.has(w.id))
+            docs.push({
+              collection: w.collection,
+              id: w.id,
+              doc: undefined,
+              value: undefined,
+              stored: w.adopt!,
+            });
+        }
+      } catch (e) {
+        if (e instanceof DecodeError || e instanceof SyntaxError)
+          throw new DbError('BAD_CHANGE', `a document state from the server: ${e.message}`);
+        throw e;
+      }
+      await this.commit([], this.vv, docs, batch.meta ?? []);
+      this.install('remote', batch.changes ?? [], this.vv, docs);
+    });
+  }
+
+  /** Advances the clock past a remote change's timestamp; one too far ahead is a bad change. */
+  private receive(c: Change): void {
+    try {
+      this.clock.receive(c.hlc);
+    } catch (e) {
+      if (e instanceof ClockDriftError) throw new DbError('BAD_CHANGE', e.message);
+      throw e;
+    }
+  }
+
   /**
    * Drops logged changes up to `horizon` (default: everything applied). Document states are
    * always stored whole, so nothing is lost: a peer behind the horizon gets a snapshot.
@@ -424,6 +602,14 @@ export class Database {
       });
       this.horizon.merge(next);
     });
+  }
+
+  /**
+   * Starts syncing with a server (sync/SyncClient): a `ws://` URL, or a function that opens a
+   * transport (tests and simulations use in-memory ones).
+   */
+  sync(target: string | (() => Promise<Transport>), options: SyncOptions): SyncClient {
+    return new SyncClient(this, target, options);
   }
 
   /** Waits for running writes, then closes storage; later calls reject with `CLOSED`. */

@@ -24,8 +24,11 @@ export function deflateMessage(message: Uint8Array): Uint8Array {
   return enc.finish(FORMAT_VERSION, DEFLATED);
 }
 
-/** The message inside a deflated one, or `bytes` itself when it is not deflated. */
-export function inflateMessage(bytes: Uint8Array): Uint8Array {
+/**
+ * The message inside a deflated one, or `bytes` itself when it is not deflated. A declared size
+ * beyond `maxBytes` fails before anything is inflated (a sync peer's limit on message size).
+ */
+export function inflateMessage(bytes: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Uint8Array {
   if (bytes.length < 2 || bytes[0] !== FORMAT_VERSION || bytes[1] !== DEFLATED) return bytes;
   const dec = new Decoder(bytes);
   dec.header(FORMAT_VERSION);
@@ -33,6 +36,7 @@ export function inflateMessage(bytes: Uint8Array): Uint8Array {
   const packed = dec.bytes(dec.remaining);
   // The output buffer is the declared size, bounded by what the input can expand to, so a
   // hostile size costs no more memory than an honest one of the same length.
+  if (size > maxBytes) dec.fail('BAD_LENGTH', `inflates to ${size} bytes, more than the limit ${maxBytes}`);
   if (size > packed.length * MAX_RATIO)
     dec.fail('BAD_LENGTH', `declared size ${size} beyond what deflate yields`);
   let raw: Uint8Array;

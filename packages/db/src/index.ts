@@ -8,11 +8,13 @@ export {
   type CollectionSchema,
   Database,
   type DatabaseOptions,
+  type ServerBatch,
 } from './Database.js';
 export type { Conflict, WriteMode } from './Document.js';
 export { DbError, type DbErrorCode } from './errors.js';
 export type { Observer, ResultChanges } from './LiveQuery.js';
-export type { Operators, Query, Where } from './query/Query.js';
+export { Preview } from './Preview.js';
+export { matches, type Operators, type Query, type Where } from './query/Query.js';
 export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';
 export { type AcceptanceCase, STORAGE_ACCEPTANCE, type StorageFactory } from './storage/acceptance.js';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.js';
@@ -22,6 +24,30 @@ export { SqliteStorage } from './storage/SqliteStorage.js';
 export type { Commit, Storage, StoredChange, StoredDoc } from './storage/Storage.js';
 export { TRANSPORT_ACCEPTANCE, type TransportCase, type TransportFactory } from './sync/acceptance.js';
 export { MemoryTransport } from './sync/MemoryTransport.js';
+export {
+  type ClientMessage,
+  type DocRef,
+  type DocState,
+  decodeMessage,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  type Message,
+  PROTOCOL_VERSION,
+  type Progress,
+  type ServerMessage,
+  type Subscription,
+  type SubscriptionState,
+} from './sync/Protocol.js';
+export {
+  SyncClient,
+  type SyncErrorEvent,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncStatus,
+  subscriptionKey,
+  type Timers,
+} from './sync/SyncClient.js';
+export { closeCodeError, SYNC_ERROR_CODES, SyncError, type SyncErrorCode } from './sync/SyncError.js';
 export { BaseTransport, type CloseInfo, NORMAL_CLOSE, type Transport } from './sync/Transport.js';
 export { type WebSocketLike, WebSocketTransport } from './sync/WebSocketTransport.js';
 export type { Transaction, UpsertOptions } from './Transaction.js';

@@ -50,15 +50,19 @@ export class IndexedDbStorage implements Storage {
     const meta = tx.objectStore('meta');
     // Requests are queued in order; awaiting only the transaction keeps them pipelined.
     for (const c of commit.changes) void changes.put({ replica: c.replica, seq: c.seq, bytes: c.bytes });
-    for (const d of commit.docs) void docs.put({ collection: d.collection, id: d.id, state: d.state });
+    for (const d of commit.docs) {
+      if (d.state.length === 0) void docs.delete([d.collection, d.id]);
+      else void docs.put({ collection: d.collection, id: d.id, state: d.state });
+    }
     for (const [k, v] of commit.meta) void meta.put(v, k);
     await tx.done;
   }
 
-  async changes(replica: ReplicaId, after: number): Promise<StoredChange[]> {
+  async changes(replica: ReplicaId, after: number, limit?: number): Promise<StoredChange[]> {
     return this.db.getAll(
       'changes',
       IDBKeyRange.bound([replica, after], [replica, Number.MAX_SAFE_INTEGER], true),
+      limit,
     );
   }
 

@@ -33,13 +33,14 @@ export class MemoryStorage implements Storage {
         states = new Map();
         this.docs.set(d.collection, states);
       }
-      states.set(d.id, d.state.slice());
+      if (d.state.length === 0) states.delete(d.id);
+      else states.set(d.id, d.state.slice());
     }
     for (const [k, v] of commit.meta) this.meta.set(k, v.slice());
   }
 
-  async changes(replica: ReplicaId, after: number): Promise<StoredChange[]> {
-    return (this.log.get(replica) ?? []).filter((c) => c.seq > after);
+  async changes(replica: ReplicaId, after: number, limit = Number.MAX_SAFE_INTEGER): Promise<StoredChange[]> {
+    return (this.log.get(replica) ?? []).filter((c) => c.seq > after).slice(0, limit);
   }
 
   async compact(upTo: ReadonlyMap<ReplicaId, number>): Promise<void> {

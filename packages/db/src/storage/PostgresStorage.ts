@@ -69,13 +69,21 @@ export class PostgresStorage implements Storage {
       if (commit.docs.length > 0) {
         // One row per document: the last state given for a document is the one kept.
         const last = new Map(commit.docs.map((d) => [`${d.collection}\u0000${d.id}`, d]));
-        const docs = [...last.values()];
-        await client.query(
-          `INSERT INTO ${this.s}.docs (collection, id, state)
+        const gone = [...last.values()].filter((d) => d.state.length === 0);
+        const docs = [...last.values()].filter((d) => d.state.length > 0);
+        if (gone.length > 0)
+          await client.query(
+            `DELETE FROM ${this.s}.docs d USING unnest($1::text[], $2::text[]) AS g(collection, id)
+             WHERE d.collection = g.collection AND d.id = g.id`,
+            [gone.map((d) => d.collection), gone.map((d) => d.id)],
+          );
+        if (docs.length > 0)
+          await client.query(
+            `INSERT INTO ${this.s}.docs (collection, id, state)
            SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
            ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state`,
-          [docs.map((d) => d.collection), docs.map((d) => d.id), docs.map((d) => buffer(d.state))],
-        );
+            [docs.map((d) => d.collection), docs.map((d) => d.id), docs.map((d) => buffer(d.state))],
+          );
       }
       for (const [k, v] of commit.meta) {
         await client.query(
@@ -92,10 +100,10 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  async changes(replica: ReplicaId, after: number): Promise<StoredChange[]> {
+  async changes(replica: ReplicaId, after: number, limit?: number): Promise<StoredChange[]> {
     const r = await this.pool.query<{ seq: string; data: Buffer }>(
-      `SELECT seq, data FROM ${this.s}.changes WHERE replica = $1 AND seq > $2 ORDER BY seq`,
-      [replica, after],
+      `SELECT seq, data FROM ${this.s}.changes WHERE replica = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [replica, after, limit ?? null],
     );
     return r.rows.map((row) => ({ replica, seq: Number(row.seq), bytes: bytes(row.data) }));
   }

@@ -25,11 +25,13 @@ const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, 
 export class SqliteStorage implements Storage {
   private readonly insertChange: BetterSqlite3.Statement;
   private readonly putDoc: BetterSqlite3.Statement;
+  private readonly deleteDoc: BetterSqlite3.Statement;
   private readonly putMeta: BetterSqlite3.Statement;
 
   private constructor(private readonly db: BetterSqlite3.Database) {
     this.insertChange = db.prepare('INSERT OR IGNORE INTO changes (replica, seq, data) VALUES (?, ?, ?)');
     this.putDoc = db.prepare('INSERT OR REPLACE INTO docs (collection, id, state) VALUES (?, ?, ?)');
+    this.deleteDoc = db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?');
     this.putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
   }
 
@@ -59,16 +61,19 @@ export class SqliteStorage implements Storage {
   async commit(commit: Commit): Promise<void> {
     this.db.transaction(() => {
       for (const c of commit.changes) this.insertChange.run(c.replica, c.seq, c.bytes);
-      for (const d of commit.docs) this.putDoc.run(d.collection, d.id, d.state);
+      for (const d of commit.docs) {
+        if (d.state.length === 0) this.deleteDoc.run(d.collection, d.id);
+        else this.putDoc.run(d.collection, d.id, d.state);
+      }
       for (const [k, v] of commit.meta) this.putMeta.run(k, v);
     })();
   }
 
-  async changes(replica: ReplicaId, after: number): Promise<StoredChange[]> {
+  async changes(replica: ReplicaId, after: number, limit = -1): Promise<StoredChange[]> {
     const rows = this.db
-      .prepare('SELECT seq, data FROM changes WHERE replica = ? AND seq > ? ORDER BY seq')
+      .prepare('SELECT seq, data FROM changes WHERE replica = ? AND seq > ? ORDER BY seq LIMIT ?')
       .raw()
-      .all(replica, after) as Array<[number, Buffer]>;
+      .all(replica, after, limit) as Array<[number, Buffer]>;
     return rows.map(([seq, data]) => ({ replica, seq, bytes: bytes(data) }));
   }
 

@@ -1,6 +1,10 @@
 import type { ReplicaId } from '@concord/crdt';
 
-/** A document's whole state (an encoded ORMap), as the database last committed it. */
+/**
+ * A document's whole state (its stored form, see StoredDocument), as the database last committed
+ * it. In a commit, an empty state means the replica no longer keeps the document (it left a
+ * partial replica's subscriptions): the adapter deletes it.
+ */
 export interface StoredDoc {
   readonly collection: string;
   readonly id: string;
@@ -29,14 +33,15 @@ export interface Commit {
  * - `commit` is atomic (all of a commit or nothing, also across a crash) and resolves only once
  *   the commit is durable: the database acknowledges a write when this promise resolves;
  * - `load` returns every document state and meta entry last committed;
- * - `changes(replica, after)` returns that replica's logged changes with `seq > after`, ascending;
+ * - `changes(replica, after, limit?)` returns that replica's logged changes with `seq > after`,
+ *   ascending, at most `limit` of them;
  * - `compact(upTo)` drops logged changes with `seq <= upTo.get(replica)`, atomically;
  * - attachments are bytes keyed by their SHA-256 (hex), written once.
  */
 export interface Storage {
   load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }>;
   commit(commit: Commit): Promise<void>;
-  changes(replica: ReplicaId, after: number): Promise<StoredChange[]>;
+  changes(replica: ReplicaId, after: number, limit?: number): Promise<StoredChange[]>;
   compact(upTo: ReadonlyMap<ReplicaId, number>): Promise<void>;
   putAttachment(hash: string, bytes: Uint8Array): Promise<void>;
   getAttachment(hash: string): Promise<Uint8Array | undefined>;

@@ -67,6 +67,36 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
     },
   },
   {
+    name: 'an empty state deletes the document; deleting one never stored is harmless',
+    async run(open) {
+      const s = await open();
+      await s.commit({
+        changes: [],
+        docs: [
+          { collection: 'p', id: 'x', state: bytes(1) },
+          { collection: 'p', id: 'y', state: bytes(2) },
+        ],
+        meta: NO_META,
+      });
+      await s.commit({
+        changes: [],
+        docs: [
+          { collection: 'p', id: 'x', state: bytes() },
+          { collection: 'p', id: 'never', state: bytes() },
+        ],
+        meta: NO_META,
+      });
+      await s.close();
+      const t = await open();
+      const { docs } = await t.load();
+      check(
+        docs.length === 1 && docs[0]!.id === 'y' && same(docs[0]!.state, bytes(2)),
+        'deleted document kept',
+      );
+      await t.close();
+    },
+  },
+  {
     name: 'changes(replica, after) returns that replica’s later changes in order; repeats are ignored',
     async run(open) {
       const s = await open();
@@ -85,6 +115,8 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       check(after1.map((c) => c.seq).join() === '2,3', `changes(A, 1) gave ${after1.map((c) => c.seq)}`);
       check((await s.changes(B, 0)).length === 1, 'other replica’s change missing');
       check((await s.changes(A, 3)).length === 0, 'changes past the end');
+      const limited = await s.changes(A, 0, 2);
+      check(limited.map((c) => c.seq).join() === '1,2', 'limit not honoured');
       await s.close();
     },
   },

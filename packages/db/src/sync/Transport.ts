@@ -14,6 +14,8 @@ export interface CloseInfo {
  */
 export interface Transport {
   readonly state: 'open' | 'closed';
+  /** Bytes sent but not yet handed to the network: how far the peer lags behind (backpressure). */
+  readonly buffered: number;
   /** Sends one frame; the receiver gets a copy. Throws `CLOSED` once closed. */
   send(frame: Uint8Array): void;
   /** Frames as they arrive, in order; returns the unsubscribe. */
@@ -34,6 +36,10 @@ export abstract class BaseTransport implements Transport {
 
   get state(): 'open' | 'closed' {
     return this.closedWith ? 'closed' : 'open';
+  }
+
+  get buffered(): number {
+    return 0;
   }
 
   abstract send(frame: Uint8Array): void;

@@ -7,6 +7,7 @@ import { BaseTransport, type CloseInfo, NORMAL_CLOSE } from './Transport.js';
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
+  readonly bufferedAmount: number;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
@@ -42,6 +43,10 @@ export class WebSocketTransport extends BaseTransport {
       socket.addEventListener('open', () => resolve(new WebSocketTransport(socket)));
       socket.addEventListener('error', () => reject(new Error(`cannot connect to ${url}`)));
     });
+  }
+
+  override get buffered(): number {
+    return this.socket.bufferedAmount;
   }
 
   send(frame: Uint8Array): void {

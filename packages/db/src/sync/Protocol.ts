@@ -1,0 +1,362 @@
+import {
+  CRDT_TYPES,
+  DecodeError,
+  Decoder,
+  type Dot,
+  Encoder,
+  FORMAT_VERSION,
+  readDot,
+  replicaId,
+  VersionVector,
+  writeDot,
+} from '@concord/crdt';
+import { type Change, readChange, writeChange } from '../Change.js';
+import { deflateMessage, inflateMessage } from '../Deflated.js';
+import { DbError } from '../errors.js';
+import { checkQuery, type Where } from '../query/Query.js';
+import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
+
+/** The sync protocol's version: a peer speaking another gets `UNSUPPORTED_VERSION` and a close. */
+export const PROTOCOL_VERSION = 1;
+/** The largest message either side accepts, after decompression, unless configured otherwise. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** What a client replicates: one collection, or the documents of it a filter selects. */
+export interface Subscription {
+  readonly collection: string;
+  readonly where?: Where | undefined;
+}
+
+/**
+ * Where a subscription's replica stands. `cursor`: caught up to this server version. `resume`:
+ * an initial snapshot was interrupted after document `after` of the one taken at `version`
+ * (`done` documents received), so it continues there instead of starting over.
+ */
+export interface SubscriptionState extends Subscription {
+  readonly cursor?: VersionVector | undefined;
+  readonly resume?:
+    | { readonly version: VersionVector; readonly after: string; readonly done: number }
+    | undefined;
+}
+
+/** A document's whole state in its stored form (JSON and encoded CRDT, see StoredDocument). */
+export interface DocState {
+  readonly collection: string;
+  readonly id: string;
+  readonly stored: Uint8Array;
+}
+
+export interface DocRef {
+  readonly collection: string;
+  readonly id: string;
+}
+
+export interface Progress {
+  readonly docs: number;
+  readonly totalDocs: number;
+  readonly bytes: number;
+  readonly totalBytes: number;
+}
+
+/** Client to server. */
+export type ClientMessage =
+  | {
+      readonly type: 'hello';
+      readonly protocol: number;
+      readonly replica: string;
+      readonly token: string;
+      readonly subscriptions: readonly SubscriptionState[];
+    }
+  /** Changes from the client's log (its outbox), in each replica's order. */
+  | { readonly type: 'push'; readonly changes: readonly Change[] }
+  | { readonly type: 'ping'; readonly n: number }
+  | { readonly type: 'pong'; readonly n: number };
+
+/** Server to client. */
+export type ServerMessage =
+  /** The handshake's answer: how far the server holds the client's own changes. */
+  | { readonly type: 'welcome'; readonly protocol: number; readonly server: string; readonly acked: number }
+  /** One chunk of subscription `sub`'s initial snapshot, taken at `version`. */
+  | {
+      readonly type: 'chunk';
+      readonly sub: number;
+      readonly version: VersionVector;
+      readonly docs: ReadonlyArray<{ readonly id: string; readonly stored: Uint8Array }>;
+      readonly progress: Progress;
+    }
+  /**
+   * What changed: deltas for documents the client holds, whole states for documents entering a
+   * subscription, documents leaving one; `version` is the server version this brings the
+   * client's subscriptions to (absent in the middle of a catch-up).
+   */
+  | {
+      readonly type: 'update';
+      readonly changes: readonly Change[];
+      readonly docs: readonly DocState[];
+      readonly evict: readonly DocRef[];
+      readonly version: VersionVector | undefined;
+    }
+  /** Every subscription is caught up to `version`; live updates follow. */
+  | { readonly type: 'synced'; readonly version: VersionVector }
+  /** The server holds the client's changes up to `seq` durably. */
+  | { readonly type: 'ack'; readonly seq: number }
+  /** Change `dot` was refused; `doc` is the document as the server has it, to roll back to. */
+  | {
+      readonly type: 'reject';
+      readonly dot: Dot;
+      readonly code: SyncErrorCode;
+      readonly message: string;
+      readonly doc: DocState;
+    }
+  /** The session ends: the transport closes after this. */
+  | { readonly type: 'error'; readonly code: SyncErrorCode; readonly message: string }
+  | { readonly type: 'ping'; readonly n: number }
+  | { readonly type: 'pong'; readonly n: number };
+
+export type Message = ClientMessage | ServerMessage;
+
+/** Codec message kinds of the protocol's messages (the database's own use 96–99). */
+const KINDS = {
+  hello: 100,
+  push: 101,
+  ping: 102,
+  pong: 103,
+  welcome: 104,
+  chunk: 105,
+  update: 106,
+  synced: 107,
+  ack: 108,
+  reject: 109,
+  error: 110,
+} as const satisfies Record<Message['type'], number>;
+const TYPES = new Map<number, Message['type']>(
+  Object.entries(KINDS).map(([t, k]) => [k, t as Message['type']]),
+);
+
+/** Encodes one message as a frame (deflated when large enough to gain). */
+export function encodeMessage(m: Message): Uint8Array {
+  const enc = new Encoder();
+  switch (m.type) {
+    case 'hello':
+      enc.uint(m.protocol);
+      enc.string(m.replica);
+      enc.string(m.token);
+      enc.uint(m.subscriptions.length);
+      for (const s of m.subscriptions) {
+        enc.string(s.collection);
+        enc.string(s.where ? JSON.stringify(s.where) : '');
+        optional(enc, s.cursor, (v) => v.encodeTo(enc));
+        optional(enc, s.resume, (r) => {
+          r.version.encodeTo(enc);
+          enc.string(r.after);
+          enc.uint(r.done);
+        });
+      }
+      break;
+    case 'push':
+      changes(enc, m.changes);
+      break;
+    case 'ping':
+    case 'pong':
+    case 'ack':
+      enc.uint(m.type === 'ack' ? m.seq : m.n);
+      break;
+    case 'welcome':
+      enc.uint(m.protocol);
+      enc.string(m.server);
+      enc.uint(m.acked);
+      break;
+    case 'chunk':
+      enc.uint(m.sub);
+      m.version.encodeTo(enc);
+      enc.uint(m.docs.length);
+      for (const d of m.docs) {
+        enc.string(d.id);
+        enc.uint(d.stored.length);
+        enc.bytes(d.stored);
+      }
+      for (const n of [m.progress.docs, m.progress.totalDocs, m.progress.bytes, m.progress.totalBytes])
+        enc.uint(n);
+      break;
+    case 'update':
+      changes(enc, m.changes);
+      enc.uint(m.docs.length);
+      for (const d of m.docs) docState(enc, d);
+      enc.uint(m.evict.length);
+      for (const d of m.evict) {
+        enc.string(d.collection);
+        enc.string(d.id);
+      }
+      optional(enc, m.version, (v) => v.encodeTo(enc));
+      break;
+    case 'synced':
+      m.version.encodeTo(enc);
+      break;
+    case 'reject':
+      writeDot(enc, m.dot);
+      enc.string(m.code);
+      enc.string(m.message);
+      docState(enc, m.doc);
+      break;
+    case 'error':
+      enc.string(m.code);
+      enc.string(m.message);
+      break;
+  }
+  return deflateMessage(enc.finish(FORMAT_VERSION, KINDS[m.type]));
+}
+
+/**
+ * Decodes and validates one frame: a `SyncError` — `TOO_LARGE` past `maxBytes` (before and after
+ * inflating), `BAD_MESSAGE` for anything malformed — never anything else.
+ */
+export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): Message {
+  if (frame.length > maxBytes) throw new SyncError('TOO_LARGE', `a ${frame.length}-byte frame`);
+  try {
+    return read(inflateMessage(frame, maxBytes));
+  } catch (e) {
+    if (e instanceof DecodeError)
+      throw new SyncError(
+        e.code === 'BAD_LENGTH' && /limit/.test(e.message) ? 'TOO_LARGE' : 'BAD_MESSAGE',
+        e.message,
+      );
+    if (e instanceof DbError || e instanceof SyntaxError || e instanceof TypeError)
+      throw new SyncError('BAD_MESSAGE', e.message);
+    throw e;
+  }
+}
+
+function read(bytes: Uint8Array): Message {
+  const dec = new Decoder(bytes, CRDT_TYPES);
+  const kind = dec.header(FORMAT_VERSION);
+  const type = TYPES.get(kind);
+  if (!type) return dec.fail('BAD_TAG', `message kind ${kind} is not a sync message`);
+  let m: Message;
+  switch (type) {
+    case 'hello': {
+      const protocol = dec.uint();
+      const replica = dec.string();
+      replicaId(replica);
+      const token = dec.string();
+      const n = dec.count(4);
+      const subscriptions: SubscriptionState[] = [];
+      for (let i = 0; i < n; i++) {
+        const collection = nonEmpty(dec, dec.string());
+        const json = dec.string();
+        const where = json === '' ? undefined : (JSON.parse(json) as Where);
+        if (where !== undefined) checkQuery({ where });
+        const cursor = readOptional(dec, () => VersionVector.decodeFrom(dec));
+        const resume = readOptional(dec, () => ({
+          version: VersionVector.decodeFrom(dec),
+          after: nonEmpty(dec, dec.string()),
+          done: dec.uint(),
+        }));
+        subscriptions.push({ collection, where, cursor, resume });
+      }
+      m = { type, protocol, replica, token, subscriptions };
+      break;
+    }
+    case 'push':
+      m = { type, changes: readChanges(dec) };
+      break;
+    case 'ping':
+    case 'pong':
+      m = { type, n: dec.uint() };
+      break;
+    case 'ack':
+      m = { type, seq: dec.uint() };
+      break;
+    case 'welcome':
+      m = { type, protocol: dec.uint(), server: dec.string(), acked: dec.uint() };
+      break;
+    case 'chunk': {
+      const sub = dec.uint();
+      const version = VersionVector.decodeFrom(dec);
+      const n = dec.count(2);
+      const docs: Array<{ id: string; stored: Uint8Array }> = [];
+      for (let i = 0; i < n; i++) {
+        const id = nonEmpty(dec, dec.string());
+        docs.push({ id, stored: dec.bytes(dec.uint()) });
+      }
+      const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
+      m = { type, sub, version, docs, progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes } };
+      break;
+    }
+    case 'update': {
+      const changes = readChanges(dec);
+      const nDocs = dec.count(3);
+      const docs: DocState[] = [];
+      for (let i = 0; i < nDocs; i++) docs.push(readDocState(dec));
+      const nEvict = dec.count(2);
+      const evict: DocRef[] = [];
+      for (let i = 0; i < nEvict; i++)
+        evict.push({ collection: nonEmpty(dec, dec.string()), id: nonEmpty(dec, dec.string()) });
+      const version = readOptional(dec, () => VersionVector.decodeFrom(dec));
+      m = { type, changes, docs, evict, version };
+      break;
+    }
+    case 'synced':
+      m = { type, version: VersionVector.decodeFrom(dec) };
+      break;
+    case 'reject': {
+      const dot = readDot(dec);
+      const code = errorCode(dec);
+      m = { type, dot, code, message: dec.string(), doc: readDocState(dec) };
+      break;
+    }
+    case 'error': {
+      const code = errorCode(dec);
+      m = { type, code, message: dec.string() };
+      break;
+    }
+  }
+  dec.end();
+  return m;
+}
+
+function optional<T>(enc: Encoder, value: T | undefined, write: (v: T) => void): void {
+  enc.byte(value === undefined ? 0 : 1);
+  if (value !== undefined) write(value);
+}
+
+function readOptional<T>(dec: Decoder, read: () => T): T | undefined {
+  const flag = dec.byte();
+  if (flag > 1) dec.fail('BAD_VALUE', `bad presence flag ${flag}`);
+  return flag === 1 ? read() : undefined;
+}
+
+function changes(enc: Encoder, cs: readonly Change[]): void {
+  enc.uint(cs.length);
+  for (const c of cs) writeChange(enc, c);
+}
+
+function readChanges(dec: Decoder): Change[] {
+  const n = dec.count(6);
+  const out: Change[] = [];
+  for (let i = 0; i < n; i++) out.push(readChange(dec));
+  return out;
+}
+
+function docState(enc: Encoder, d: DocState): void {
+  enc.string(d.collection);
+  enc.string(d.id);
+  enc.uint(d.stored.length);
+  enc.bytes(d.stored);
+}
+
+function readDocState(dec: Decoder): DocState {
+  const collection = nonEmpty(dec, dec.string());
+  const id = nonEmpty(dec, dec.string());
+  return { collection, id, stored: dec.bytes(dec.uint()) };
+}
+
+function nonEmpty(dec: Decoder, s: string): string {
+  if (s.length === 0) dec.fail('BAD_VALUE', 'an empty name');
+  return s;
+}
+
+function errorCode(dec: Decoder): SyncErrorCode {
+  const code = dec.string();
+  if (!isSyncErrorCode(code)) dec.fail('BAD_VALUE', `unknown error code ${code}`);
+  return code;
+}

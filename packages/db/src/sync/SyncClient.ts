@@ -1,0 +1,394 @@
+import { type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
+import type { Change } from '../Change.js';
+import type { ChangeEvent, Database } from '../Database.js';
+import { DbError } from '../errors.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  type Progress,
+  type ServerMessage,
+  type Subscription,
+  type SubscriptionState,
+} from './Protocol.js';
+import { closeCodeError, SyncError, type SyncErrorCode } from './SyncError.js';
+import type { Transport } from './Transport.js';
+import { type WebSocketLike, WebSocketTransport } from './WebSocketTransport.js';
+
+export type SyncStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'closed';
+
+/** Timers the client schedules reconnects and heartbeats with (injected in simulations). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SyncOptions {
+  readonly token?: string;
+  readonly subscriptions: readonly Subscription[];
+  /** How to open a WebSocket to a URL target (default: the global `WebSocket`, or `ws` in Node). */
+  readonly createWebSocket?: (url: string) => WebSocketLike;
+  /** Reconnect delays: doubling from `minMs` to `maxMs`, each scaled by a random 50–100% (jitter). */
+  readonly backoff?: { readonly minMs: number; readonly maxMs: number };
+  readonly random?: () => number;
+  readonly timers?: Timers;
+  /** The server is taken for gone after this long without a message (it pings more often). */
+  readonly idleTimeoutMs?: number;
+  readonly maxMessageBytes?: number;
+  /** Changes per `push` message. */
+  readonly pushBatch?: number;
+}
+
+export interface SyncProgress extends Progress {
+  readonly collection: string;
+}
+
+export interface SyncErrorEvent {
+  readonly code: SyncErrorCode | 'CONNECT_FAILED';
+  readonly message: string;
+  /** For a rejected change: which one (its document was rolled back to the server's state). */
+  readonly dot?: Change['dot'];
+}
+
+interface Events {
+  status: SyncStatus;
+  progress: SyncProgress;
+  error: SyncErrorEvent;
+}
+
+/** Codes after which reconnecting cannot help without something changing (a new token, an upgrade). */
+const FATAL = new Set<string>(['UNAUTHORIZED', 'FORBIDDEN', 'UNSUPPORTED_VERSION']);
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * A database's link to a sync server (sync/Protocol): it sends the replica's own changes — the
+ * outbox, everything the server has not acknowledged, across restarts — and takes in what the
+ * server sends for its subscriptions, keeping each subscription's cursor (or where an initial
+ * snapshot stopped) in the database's meta, committed with the documents they cover. It
+ * reconnects by itself with jittered exponential backoff until closed.
+ */
+export class SyncClient {
+  private statusNow: SyncStatus = 'connecting';
+  private readonly listeners = new Map<keyof Events, Set<(e: never) => void>>();
+  private transport: Transport | undefined;
+  private attempt = 0;
+  private retry: unknown;
+  private idle: unknown;
+  /** Messages are handled one at a time, in order. */
+  private inbox: Promise<void> = Promise.resolve();
+  /** The server holds this replica's changes up to here (from `welcome` and `ack`). */
+  private acked = 0;
+  /** This replica's changes sent on the current connection, up to here. */
+  private sent = 0;
+  private pumping = false;
+  private readonly waiters = new Set<() => void>();
+  private readonly stopLocal: () => void;
+  private readonly keys: string[];
+  private readonly timers: Timers;
+
+  constructor(
+    private readonly db: Database,
+    private readonly target: string | (() => Promise<Transport>),
+    private readonly options: SyncOptions,
+  ) {
+    if (options.subscriptions.length === 0)
+      throw new DbError('BAD_QUERY', 'sync needs at least one subscription');
+    this.keys = options.subscriptions.map(subscriptionKey);
+    this.timers = options.timers ?? globalThis;
+    this.stopLocal = db.onChange((e) => this.onLocal(e));
+    void this.connect();
+  }
+
+  get status(): SyncStatus {
+    return this.statusNow;
+  }
+
+  private isClosed(): boolean {
+    return this.statusNow === 'closed';
+  }
+
+  on<K extends keyof Events>(event: K, listener: (e: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener as (e: never) => void);
+    return () => set.delete(listener as (e: never) => void);
+  }
+
+  private emit<K extends keyof Events>(event: K, value: Events[K]): void {
+    for (const l of this.listeners.get(event) ?? []) (l as (e: Events[K]) => void)(value);
+  }
+
+  private setStatus(s: SyncStatus): void {
+    if (this.statusNow === s || this.isClosed()) return;
+    this.statusNow = s;
+    this.emit('status', s);
+    this.checkSynced();
+  }
+
+  /**
+   * Resolves once the subscriptions are caught up with the server and the server holds every
+   * change this replica had made when it was called — or later, after a disconnect.
+   */
+  synced(): Promise<void> {
+    const target = this.db.version().get(this.db.replicaId);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.isClosed()) {
+          this.waiters.delete(check);
+          reject(new DbError('CLOSED', 'sync closed'));
+        } else if (this.statusNow === 'live' && this.acked >= target) {
+          this.waiters.delete(check);
+          resolve();
+        }
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private checkSynced(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Stops syncing: closes the connection and cancels reconnects. The database stays open. */
+  async close(): Promise<void> {
+    if (this.isClosed()) return;
+    this.setStatus('closed');
+    this.checkSynced();
+    this.stopLocal();
+    this.timers.clearTimeout(this.retry);
+    this.timers.clearTimeout(this.idle);
+    this.transport?.close();
+    await this.inbox;
+  }
+
+  private async open(): Promise<Transport> {
+    if (typeof this.target !== 'string') return this.target();
+    const create = this.options.createWebSocket ?? (await defaultWebSocket());
+    return WebSocketTransport.connect(this.target, create);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.isClosed()) return;
+    this.setStatus('connecting');
+    let t: Transport;
+    try {
+      t = await this.open();
+    } catch (e) {
+      this.emit('error', { code: 'CONNECT_FAILED', message: (e as Error).message });
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.isClosed()) {
+      t.close();
+      return;
+    }
+    this.transport = t;
+    this.sent = 0;
+    this.inbox = Promise.resolve();
+    t.onMessage((frame) => {
+      this.touch();
+      this.inbox = this.inbox.then(() => this.handle(t, frame));
+    });
+    t.onClose((info) => {
+      this.timers.clearTimeout(this.idle);
+      if (this.transport === t) this.transport = undefined;
+      if (this.isClosed()) return;
+      this.setStatus('offline');
+      if (FATAL.has(closeCodeError(info.code) ?? '')) return;
+      this.scheduleReconnect();
+    });
+    this.touch();
+    this.send(t, {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      replica: this.db.replicaId,
+      token: this.options.token ?? '',
+      subscriptions: this.options.subscriptions.map((s, i) => ({ ...s, ...this.position(this.keys[i]!) })),
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.isClosed()) return;
+    this.setStatus('offline');
+    const { minMs, maxMs } = this.options.backoff ?? { minMs: 250, maxMs: 30_000 };
+    const random = this.options.random ?? Math.random;
+    const delay = Math.min(maxMs, minMs * 2 ** this.attempt) * (0.5 + random() / 2);
+    this.attempt++;
+    this.retry = this.timers.setTimeout(() => void this.connect(), delay);
+  }
+
+  /** Restarts the idle timer: a server that says nothing for too long is taken for gone. */
+  private touch(): void {
+    this.timers.clearTimeout(this.idle);
+    const ms = this.options.idleTimeoutMs ?? 45_000;
+    const t = this.transport;
+    this.idle = this.timers.setTimeout(() => t?.close({ code: 4408, reason: 'server silent' }), ms);
+  }
+
+  private send(t: Transport, m: Parameters<typeof encodeMessage>[0]): void {
+    if (t.state === 'open') t.send(encodeMessage(m));
+  }
+
+  private async handle(t: Transport, frame: Uint8Array): Promise<void> {
+    if (this.transport !== t || this.isClosed()) return;
+    let m: ServerMessage;
+    try {
+      m = decodeMessage(frame, this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES) as ServerMessage;
+    } catch (e) {
+      const err = e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e));
+      this.emit('error', { code: err.code, message: err.message });
+      t.close({ code: err.closeCode, reason: err.message.slice(0, 120) });
+      return;
+    }
+    try {
+      await this.apply(t, m);
+    } catch (e) {
+      // What the server sent cannot be taken in (a malformed state): drop the link, retry later.
+      this.emit('error', { code: 'BAD_MESSAGE', message: (e as Error).message });
+      t.close({ code: 4400, reason: 'bad message from the server' });
+    }
+  }
+
+  private async apply(t: Transport, m: ServerMessage): Promise<void> {
+    switch (m.type) {
+      case 'welcome':
+        if (m.protocol !== PROTOCOL_VERSION)
+          throw new SyncError('UNSUPPORTED_VERSION', `server speaks ${m.protocol}`);
+        this.acked = m.acked;
+        this.sent = m.acked;
+        this.setStatus('syncing');
+        void this.pump();
+        break;
+      case 'chunk': {
+        const key = this.keys[m.sub];
+        const sub = this.options.subscriptions[m.sub];
+        if (key === undefined || !sub) throw new SyncError('BAD_MESSAGE', `no subscription ${m.sub}`);
+        const last = m.docs[m.docs.length - 1];
+        await this.db.integrate({
+          docs: m.docs.map((d) => ({ collection: sub.collection, id: d.id, stored: d.stored })),
+          meta: last
+            ? [
+                [
+                  key,
+                  encodePosition({ resume: { version: m.version, after: last.id, done: m.progress.docs } }),
+                ],
+              ]
+            : [],
+        });
+        this.emit('progress', { collection: sub.collection, ...m.progress });
+        break;
+      }
+      case 'update':
+        await this.db.integrate({
+          changes: m.changes,
+          docs: m.docs,
+          evict: m.evict,
+          meta: m.version ? this.cursors(m.version) : [],
+        });
+        break;
+      case 'synced':
+        await this.db.integrate({ meta: this.cursors(m.version) });
+        this.attempt = 0;
+        this.setStatus('live');
+        break;
+      case 'ack':
+        this.acked = Math.max(this.acked, m.seq);
+        this.checkSynced();
+        break;
+      case 'reject': {
+        const reapply = (await this.db.ownChanges(m.dot.seq)).filter(
+          (c) => c.collection === m.doc.collection && c.docId === m.doc.id,
+        );
+        await this.db.integrate({ replace: [{ ...m.doc, reapply }] });
+        this.emit('error', { code: m.code, message: m.message, dot: m.dot });
+        break;
+      }
+      case 'error':
+        this.emit('error', { code: m.code, message: m.message });
+        break;
+      case 'ping':
+        this.send(t, { type: 'pong', n: m.n });
+        break;
+      case 'pong':
+        break;
+    }
+  }
+
+  private cursors(version: VersionVector): Array<[string, Uint8Array]> {
+    const bytes = encodePosition({ cursor: version });
+    return this.keys.map((k) => [k, bytes]);
+  }
+
+  private position(key: string): Pick<SubscriptionState, 'cursor' | 'resume'> {
+    const bytes = this.db.metaValue(key);
+    return bytes ? decodePosition(bytes) : {};
+  }
+
+  private onLocal(e: ChangeEvent): void {
+    if (e.origin === 'local' && this.statusNow !== 'offline' && this.statusNow !== 'connecting')
+      void this.pump();
+  }
+
+  /** Sends this replica's changes the server lacks, in order, in batches; one pump at a time. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const t = this.transport;
+        if (!t || t.state !== 'open') return;
+        const changes = await this.db.ownChanges(this.sent);
+        if (changes.length === 0 || this.transport !== t) return;
+        const batch = this.options.pushBatch ?? 500;
+        for (let i = 0; i < changes.length; i += batch)
+          this.send(t, { type: 'push', changes: changes.slice(i, i + batch) });
+        this.sent = changes[changes.length - 1]!.dot.seq;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
+
+/** The meta key a subscription's position is kept under: one per distinct subscription. */
+export function subscriptionKey(s: Subscription): string {
+  return `sync:${JSON.stringify([s.collection, s.where ?? null])}`;
+}
+
+type Position = Pick<SubscriptionState, 'cursor' | 'resume'>;
+
+function encodePosition(p: Position): Uint8Array {
+  return utf8.encode(
+    JSON.stringify({
+      cursor: p.cursor?.toJSON(),
+      resume: p.resume && { ...p.resume, version: p.resume.version.toJSON() },
+    }),
+  );
+}
+
+function decodePosition(bytes: Uint8Array): Position {
+  const json = JSON.parse(fromUtf8.decode(bytes)) as {
+    cursor?: Record<string, number>;
+    resume?: { version: Record<string, number>; after: string; done: number };
+  };
+  const vv = (o: Record<string, number>) =>
+    new VersionVector(Object.entries(o).map(([r, s]): [ReplicaId, number] => [replicaId(r), s]));
+  if (json.cursor) return { cursor: vv(json.cursor) };
+  if (json.resume) return { resume: { ...json.resume, version: vv(json.resume.version) } };
+  return {};
+}
+
+/** The browser's WebSocket, or `ws` in Node (which has none before version 22). */
+async function defaultWebSocket(): Promise<(url: string) => WebSocketLike> {
+  const Global = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (Global) return (url) => new Global(url);
+  const { WebSocket } = await import('ws');
+  return (url) => new WebSocket(url) as unknown as WebSocketLike;
+}
