@@ -470,6 +470,11 @@ export class Database {
     return this.collections.get(collection)?.storedForm(id);
   }
 
+  /** A document's JSON as it is now (frozen), without a promise: for a sync server's per-change decisions. */
+  documentValue(collection: string, id: string): Doc | undefined {
+    return this.collections.get(collection)?.value(id);
+  }
+
   /** The ids of `collection`'s live documents that `where` selects, in code-unit order. */
   documentIds(collection: string, where?: Where): string[] {
     return this.collections.get(collection)?.ids(where) ?? [];

@@ -25,6 +25,11 @@ export function encodeStoredDocument(value: Doc | undefined, doc: Document): Uin
   return enc.finishRaw();
 }
 
+/** The stored form of a document this replica does not have (a sync server's answer for one it lacks). */
+export function absentStoredDocument(): Uint8Array {
+  return encodeStoredDocument(undefined, new Document());
+}
+
 /** The JSON of a stored document (undefined when removed), without decoding its CRDT. */
 export function storedValue(bytes: Uint8Array): Doc | undefined {
   const json = new Decoder(bytes).string();

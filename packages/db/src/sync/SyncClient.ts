@@ -343,7 +343,7 @@ export class SyncClient {
     try {
       for (;;) {
         const t = this.transport;
-        if (!t || t.state !== 'open') return;
+        if (t?.state !== 'open') return;
         const changes = await this.db.ownChanges(this.sent);
         if (changes.length === 0 || this.transport !== t) return;
         const batch = this.options.pushBatch ?? 500;

@@ -1,0 +1,116 @@
+import { checkQuery, type Doc, matches, SyncError, type Where } from '@concord/db';
+import { importSPKI, type JWTPayload, jwtVerify } from 'jose';
+
+/**
+ * What a token allows on one collection (or every one, `*`): reading (subscribing and REST
+ * reads) and writing, optionally narrowed to the documents a filter selects — e.g. a store's
+ * device `{ collection: 'products', read: true, where: { storeId: 42 } }`.
+ */
+export interface Grant {
+  readonly collection: string;
+  readonly read?: boolean;
+  readonly write?: boolean;
+  readonly where?: Where;
+}
+
+/** Who is connected and what they may do. */
+export interface Principal {
+  readonly subject: string;
+  readonly grants: readonly Grant[];
+}
+
+/** Turns a connection's token into a principal; throws `SyncError('UNAUTHORIZED')` when it does not verify. */
+export type Authenticate = (token: string) => Promise<Principal>;
+
+/** Development mode: no token needed, everything granted. The server logs loudly when it runs this way. */
+export const allowEverything: Authenticate = async () => ({
+  subject: 'development',
+  grants: [{ collection: '*', read: true, write: true }],
+});
+
+export interface JwtOptions {
+  /** An HS256 shared secret, or */
+  readonly secret?: string;
+  /** an SPKI PEM public key (RS256 or ES256 tokens). */
+  readonly publicKey?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+/**
+ * Verifies JWTs (through `jose`) whose `grants` claim lists `Grant`s; `sub` names the principal.
+ * A token without valid grants, expired, or signed with another key is `UNAUTHORIZED`.
+ */
+export function jwtAuthenticator(options: JwtOptions): Authenticate {
+  const key = options.secret
+    ? Promise.resolve(new TextEncoder().encode(options.secret))
+    : options.publicKey
+      ? importSPKI(options.publicKey, options.publicKey.includes('EC') ? 'ES256' : 'RS256')
+      : Promise.reject(new Error('jwtAuthenticator needs a secret or a public key'));
+  const algorithms = options.secret ? ['HS256'] : ['RS256', 'ES256'];
+  return async (token) => {
+    if (!token) throw new SyncError('UNAUTHORIZED', 'a token is required');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, await key, {
+        algorithms,
+        ...(options.issuer ? { issuer: options.issuer } : {}),
+        ...(options.audience ? { audience: options.audience } : {}),
+      }));
+    } catch (e) {
+      throw new SyncError('UNAUTHORIZED', `token rejected: ${(e as Error).message}`);
+    }
+    return { subject: payload.sub ?? '', grants: checkGrants(payload.grants) };
+  };
+}
+
+function checkGrants(raw: unknown): Grant[] {
+  if (!Array.isArray(raw)) throw new SyncError('UNAUTHORIZED', 'the token has no grants');
+  return raw.map((g) => {
+    if (typeof g !== 'object' || g === null || typeof g.collection !== 'string' || g.collection === '')
+      throw new SyncError('UNAUTHORIZED', 'a grant without a collection');
+    if (g.where !== undefined) {
+      try {
+        checkQuery({ where: g.where });
+      } catch (e) {
+        throw new SyncError('UNAUTHORIZED', `a grant's filter: ${(e as Error).message}`);
+      }
+    }
+    return { collection: g.collection, read: g.read === true, write: g.write === true, where: g.where };
+  });
+}
+
+/**
+ * The documents of `collection` the principal may read or write: `null` for none, `undefined`
+ * for all, or a filter (several narrowed grants are or-ed).
+ */
+export function scope(p: Principal, collection: string, right: 'read' | 'write'): Where | null | undefined {
+  const filters: Where[] = [];
+  for (const g of p.grants) {
+    if ((g.collection !== '*' && g.collection !== collection) || !g[right]) continue;
+    if (!g.where) return undefined;
+    filters.push(g.where);
+  }
+  if (filters.length === 0) return null;
+  return filters.length === 1 ? filters[0] : { $or: filters };
+}
+
+/** Whether a write that turns `before` into `after` stays within the principal's write scope (both sides). */
+export function mayWrite(
+  p: Principal,
+  collection: string,
+  before: Doc | undefined,
+  after: Doc | undefined,
+): boolean {
+  const where = scope(p, collection, 'write');
+  if (where === null) return false;
+  if (where === undefined) return true;
+  return (!before || matches(before, where)) && (!after || matches(after, where));
+}
+
+/** `a` and `b` both (either may be absent). */
+export function both(a: Where | undefined, b: Where | undefined): Where | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return { $and: [a, b] };
+}

@@ -1,0 +1,497 @@
+import { encodeCrdt, ORMap, type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
+import {
+  absentStoredDocument,
+  type Change,
+  type ChangeEvent,
+  DbError,
+  type DocRef,
+  type DocState,
+  decodeMessage,
+  encodeChanges,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type SubscriptionState,
+  SyncError,
+  type Transport,
+} from '@concord/db';
+import { both, mayWrite, type Principal, scope } from './Auth.js';
+import { SubscriptionFilter } from './SubscriptionFilter.js';
+import type { SessionHost } from './SyncServer.js';
+
+interface Sub {
+  readonly index: number;
+  readonly filter: SubscriptionFilter;
+  cursor: VersionVector | undefined;
+  resume: SubscriptionState['resume'];
+}
+
+/** Largest update message body, in changes and document states. */
+const UPDATE_ITEMS = 500;
+const EMPTY_OPS = encodeCrdt(ORMap.empty());
+
+/**
+ * One client connection: the handshake, catching the client up (an initial snapshot streamed
+ * in chunks, then the changes since its cursor), live updates, and the client's pushes —
+ * authorised, validated, applied, acknowledged. Messages are handled one at a time in order;
+ * catching up runs beside them, so pushes and heartbeats are answered while a snapshot streams.
+ * Anything wrong ends the session with an `error` message and a close, never the server.
+ */
+export class Session {
+  private phase: 'hello' | 'catching-up' | 'live' | 'closed' = 'hello';
+  private replica: ReplicaId | undefined;
+  private principal: Principal | undefined;
+  private subs: Sub[] = [];
+  /** Events that happened while catching up, delivered once caught up. */
+  private held: Array<{ event: ChangeEvent; at: number }> = [];
+  private inbox: Promise<void> = Promise.resolve();
+  private tokens: number;
+  private lastRefill: number;
+  private lastHeard: number;
+  private heartbeat: unknown;
+  private pingCount = 0;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly transport: Transport,
+  ) {
+    this.tokens = host.limits.burst;
+    this.lastRefill = host.now();
+    this.lastHeard = host.now();
+    transport.onMessage((frame) => this.receive(frame));
+    transport.onClose(() => this.ended());
+    this.scheduleHeartbeat();
+  }
+
+  /** The client's replica, once it said hello. */
+  get replicaId(): ReplicaId | undefined {
+    return this.replica;
+  }
+
+  get live(): boolean {
+    return this.phase === 'live';
+  }
+
+  private isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  private receive(frame: Uint8Array): void {
+    if (this.isClosed()) return;
+    this.lastHeard = this.host.now();
+    this.host.metrics.bytesIn.inc(frame.length);
+    if (!this.take()) return this.fail(new SyncError('RATE_LIMITED', 'too many messages'));
+    let m: ReturnType<typeof decodeMessage>;
+    try {
+      m = decodeMessage(frame, this.host.limits.maxMessageBytes);
+    } catch (e) {
+      return this.fail(e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e)));
+    }
+    this.inbox = this.inbox.then(async () => {
+      if (this.isClosed()) return;
+      try {
+        await this.handle(m);
+      } catch (e) {
+        if (e instanceof SyncError) return this.fail(e);
+        this.host.log.error({ err: e, replica: this.replica }, 'sync session failed');
+        this.fail(new SyncError('SERVER_ERROR', 'the server failed to handle a message'));
+      }
+    });
+  }
+
+  /** Token bucket: `messagesPerSecond` refill, `burst` capacity. */
+  private take(): boolean {
+    const now = this.host.now();
+    const { messagesPerSecond, burst } = this.host.limits;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.lastRefill) / 1000) * messagesPerSecond);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+
+  private async handle(m: ReturnType<typeof decodeMessage>): Promise<void> {
+    if (m.type === 'ping') return this.send({ type: 'pong', n: m.n });
+    if (m.type === 'pong') return;
+    if (this.phase === 'hello') {
+      if (m.type !== 'hello') throw new SyncError('BAD_MESSAGE', `expected hello, got ${m.type}`);
+      return this.hello(m);
+    }
+    if (m.type === 'push') return this.push(m.changes);
+    throw new SyncError('BAD_MESSAGE', `unexpected ${m.type}`);
+  }
+
+  private async hello(m: Extract<ReturnType<typeof decodeMessage>, { type: 'hello' }>): Promise<void> {
+    if (m.protocol !== PROTOCOL_VERSION)
+      throw new SyncError(
+        'UNSUPPORTED_VERSION',
+        `this server speaks protocol ${PROTOCOL_VERSION}, not ${m.protocol}`,
+      );
+    const principal = await this.host.authenticate(m.token);
+    this.principal = principal;
+    this.replica = replicaId(m.replica);
+    if (this.replica === this.host.db.replicaId)
+      throw new SyncError('BAD_REPLICA', 'that is the server’s replica id');
+    this.subs = m.subscriptions.map((s, index) => {
+      const allowed = scope(principal, s.collection, 'read');
+      if (allowed === null) throw new SyncError('FORBIDDEN', `no read access to ${s.collection}`);
+      return {
+        index,
+        filter: new SubscriptionFilter(s.collection, both(s.where, allowed)),
+        cursor: s.cursor,
+        resume: s.resume,
+      };
+    });
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      server: this.host.db.replicaId,
+      acked: this.host.db.version().get(this.replica),
+    });
+    this.phase = 'catching-up';
+    this.catchUp().catch((e) => {
+      if (e instanceof SyncError) return this.fail(e);
+      this.host.log.error({ err: e, replica: this.replica }, 'catch-up failed');
+      this.fail(new SyncError('SERVER_ERROR', 'catching up failed'));
+    });
+  }
+
+  /** Snapshots for subscriptions without a cursor, then every change since the oldest cursor, then live. */
+  private async catchUp(): Promise<void> {
+    const db = this.host.db;
+    for (;;) {
+      const now = db.version();
+      for (const s of this.subs) {
+        // A cursor from another server's history (or one restored from an older backup) is no cursor.
+        if (s.cursor && !isAtOrBefore(s.cursor, now)) s.cursor = undefined;
+        if (!s.cursor && !(await this.snapshot(s, now))) return;
+      }
+      const since = meet(this.subs.map((s) => s.cursor!));
+      const set = await db.changesSince(since);
+      if (this.isClosed()) return;
+      if (set.kind === 'snapshot') {
+        // The log no longer reaches back to a cursor: start those subscriptions over.
+        for (const s of this.subs) {
+          s.cursor = undefined;
+          s.resume = undefined;
+        }
+        continue;
+      }
+      const out = this.select(set.changes, [], (s, c) => !s.cursor!.includes(c.dot));
+      await this.sendUpdates(out, undefined);
+      this.send({ type: 'synced', version: set.version });
+      for (const s of this.subs) s.cursor = set.version;
+      const held = this.held;
+      this.held = [];
+      for (const { event, at } of held) {
+        if (event.version.compare(set.version) === 'before' || event.version.equals(set.version)) continue;
+        this.deliverNow(event, at, set.version);
+      }
+      if (this.isClosed()) return;
+      this.phase = 'live';
+      return;
+    }
+  }
+
+  /**
+   * Streams the documents subscription `s` selects, in id order and chunks of about
+   * `chunkBytes`, waiting whenever the client lags; afterwards the subscription's cursor is the
+   * version the stream started from (later changes come from the log). Resumes after the last
+   * document a previous, interrupted stream delivered. False if the session ended meanwhile.
+   */
+  private async snapshot(s: Sub, now: VersionVector): Promise<boolean> {
+    const db = this.host.db;
+    const resume = s.resume && isAtOrBefore(s.resume.version, now) ? s.resume : undefined;
+    const base = resume ? resume.version : now;
+    let ids = db.documentIds(s.filter.collection, s.filter.where);
+    if (resume) ids = ids.filter((id) => id > resume.after);
+    let done = resume?.done ?? 0;
+    const totalDocs = done + ids.length;
+    let totalBytes = 0;
+    for (const id of ids) totalBytes += db.storedDocument(s.filter.collection, id)?.length ?? 0;
+    let bytes = 0;
+    let chunk: Array<{ id: string; stored: Uint8Array }> = [];
+    let chunkBytes = 0;
+    const flush = async (): Promise<boolean> => {
+      done += chunk.length;
+      this.send({
+        type: 'chunk',
+        sub: s.index,
+        version: base,
+        docs: chunk,
+        progress: { docs: done, totalDocs, bytes, totalBytes },
+      });
+      this.host.metrics.changesOut.inc(chunk.length);
+      chunk = [];
+      chunkBytes = 0;
+      return this.drained();
+    };
+    for (const id of ids) {
+      const stored = db.storedDocument(s.filter.collection, id);
+      if (!stored) continue;
+      chunk.push({ id, stored });
+      chunkBytes += stored.length;
+      bytes += stored.length;
+      if (chunkBytes >= this.host.limits.chunkBytes && !(await flush())) return false;
+    }
+    if ((chunk.length > 0 || ids.length === 0) && !(await flush())) return false;
+    s.cursor = base;
+    s.resume = undefined;
+    return true;
+  }
+
+  /** Waits until the client has taken most of what was sent; false if the session ended. */
+  private async drained(): Promise<boolean> {
+    const low = this.host.limits.maxBuffered / 4;
+    while (!this.isClosed() && this.transport.buffered > low) await this.host.sleep(5);
+    // Let other sessions and messages run between chunks.
+    await this.host.sleep(0);
+    return !this.isClosed();
+  }
+
+  /** A database event: sent now if live, held while catching up. */
+  deliver(event: ChangeEvent): void {
+    if (this.phase === 'live') this.deliverNow(event, this.host.now());
+    else if (this.phase === 'catching-up') {
+      this.held.push({ event, at: this.host.now() });
+      if (this.held.length > this.host.limits.maxHeldEvents)
+        this.fail(new SyncError('SLOW_CONSUMER', 'too far behind while catching up'));
+    }
+  }
+
+  private deliverNow(event: ChangeEvent, at: number, seen?: VersionVector): void {
+    const changed = new Set(event.changes.map((c) => `${c.collection}\u0000${c.docId}`));
+    const stateOnly = event.docs.filter((d) => !changed.has(`${d.collection}\u0000${d.docId}`));
+    const out = this.select(event.changes, stateOnly, (_s, c) => !seen?.includes(c.dot));
+    if (out.changes.length + out.docs.length + out.evict.length === 0) return;
+    this.host.metrics.syncLag.observe((this.host.now() - at) / 1000);
+    void this.sendUpdates(out, event.version);
+    if (this.transport.buffered > this.host.limits.maxBuffered)
+      this.fail(new SyncError('SLOW_CONSUMER', `more than ${this.host.limits.maxBuffered} bytes unread`));
+  }
+
+  /**
+   * What the client needs of these changes (and documents whose whole state changed): for each
+   * document, the subscriptions' decisions combined — its state if any subscription needs it
+   * whole, else its changes if any needs them, else an eviction if one saw it leave.
+   */
+  private select(
+    changes: readonly Change[],
+    stateOnly: ReadonlyArray<{ collection: string; docId: string }>,
+    wanted: (s: Sub, c: Change) => boolean,
+  ): { changes: Change[]; docs: DocState[]; evict: DocRef[] } {
+    const byDoc = new Map<string, { collection: string; id: string; changes: Change[] }>();
+    const entry = (collection: string, id: string) => {
+      const key = `${collection}\u0000${id}`;
+      let e = byDoc.get(key);
+      if (!e) {
+        e = { collection, id, changes: [] };
+        byDoc.set(key, e);
+      }
+      return e;
+    };
+    for (const c of changes) {
+      if (c.dot.replica === this.replica) continue;
+      if (!this.subs.some((s) => s.filter.collection === c.collection && wanted(s, c))) continue;
+      entry(c.collection, c.docId).changes.push(c);
+    }
+    for (const d of stateOnly) entry(d.collection, d.docId);
+    const out = { changes: [] as Change[], docs: [] as DocState[], evict: [] as DocRef[] };
+    for (const e of byDoc.values()) {
+      const current = this.host.db.documentValue(e.collection, e.id);
+      let state = false;
+      let deltas = false;
+      let evict = false;
+      for (const s of this.subs) {
+        if (s.filter.collection !== e.collection) continue;
+        const d = s.filter.decide(
+          e.changes.filter((c) => wanted(s, c)),
+          current,
+        );
+        state ||= d === 'state';
+        deltas ||= d === 'changes';
+        evict ||= d === 'evict';
+      }
+      if (state) {
+        const stored = this.host.db.storedDocument(e.collection, e.id);
+        if (stored) out.docs.push({ collection: e.collection, id: e.id, stored });
+      } else if (deltas) out.changes.push(...e.changes);
+      else if (evict) out.evict.push({ collection: e.collection, id: e.id });
+    }
+    return out;
+  }
+
+  private async sendUpdates(
+    out: { changes: Change[]; docs: DocState[]; evict: DocRef[] },
+    version: VersionVector | undefined,
+  ): Promise<void> {
+    this.host.metrics.changesOut.inc(out.changes.length + out.docs.length);
+    const { changes, docs, evict } = out;
+    // Large catch-ups go in pieces: no message near the size limit, and other sessions run between.
+    while (changes.length > UPDATE_ITEMS || docs.length > UPDATE_ITEMS) {
+      this.send({
+        type: 'update',
+        changes: changes.splice(0, UPDATE_ITEMS),
+        docs: docs.splice(0, UPDATE_ITEMS),
+        evict: [],
+        version: undefined,
+      });
+      if (!(await this.drained())) return;
+    }
+    this.send({ type: 'update', changes, docs, evict, version });
+  }
+
+  /**
+   * The client's changes: each must be in its own replica's name and new (a resent one must be
+   * identical to what the server holds), within the token's write scope and accepted by the
+   * collection's validation hooks. Refused ones are applied as empty changes — the dot is used,
+   * nothing of it is stored — and the client is told, with the document to roll back to.
+   */
+  private async push(changes: readonly Change[]): Promise<void> {
+    const db = this.host.db;
+    const principal = this.principal!;
+    const preview = db.preview();
+    const held = db.version().get(this.replica!);
+    const apply: Change[] = [];
+    const rejects: Array<{ change: Change; error: SyncError }> = [];
+    const amends: Array<{ collection: string; id: string; amend: Record<string, unknown> }> = [];
+    let next = held;
+    for (const c of changes) {
+      if (c.dot.replica !== this.replica)
+        throw new SyncError(
+          'BAD_REPLICA',
+          `a change in the name of ${c.dot.replica} on ${this.replica}'s connection`,
+        );
+      if (c.dot.seq <= next) {
+        const logged =
+          c.dot.seq <= held ? await db.loggedChange(c.dot) : apply.find((a) => a.dot.seq === c.dot.seq);
+        if (!logged || sameChange(logged, c)) continue;
+        if (!sameBytes(encodeCrdt(logged.ops), EMPTY_OPS))
+          throw new SyncError(
+            'BAD_REPLICA',
+            `change ${c.dot.seq} of ${c.dot.replica} reused with other content`,
+          );
+        rejects.push({ change: c, error: new SyncError('REJECTED', 'this change was refused before') });
+        continue;
+      }
+      next = Math.max(next, c.dot.seq);
+      const p = preview.apply(c);
+      let error: SyncError | undefined;
+      let amend: Record<string, unknown> | undefined;
+      if (!mayWrite(principal, c.collection, p.before, p.after))
+        error = new SyncError('FORBIDDEN', `no write access to ${c.collection}/${c.docId}`);
+      else {
+        const verdict = await this.host.validate({
+          collection: c.collection,
+          id: c.docId,
+          before: p.before,
+          after: p.after,
+          principal,
+        });
+        if (!verdict.ok) error = new SyncError('REJECTED', verdict.reason);
+        else amend = verdict.amend;
+      }
+      if (error) {
+        rejects.push({ change: c, error });
+        apply.push({ ...c, ops: ORMap.empty() });
+        this.host.metrics.changesRejected.inc({ code: error.code });
+        continue;
+      }
+      p.keep();
+      apply.push(c);
+      if (amend) amends.push({ collection: c.collection, id: c.docId, amend });
+    }
+    if (apply.length > 0) {
+      try {
+        await db.applyChanges(apply);
+      } catch (e) {
+        if (e instanceof DbError) throw new SyncError('BAD_MESSAGE', e.message);
+        throw e;
+      }
+      this.host.metrics.changesIn.inc(apply.length - rejects.length);
+    }
+    if (amends.length > 0)
+      await db.transaction((tx) => {
+        for (const a of amends) tx.upsert(a.collection, { ...a.amend, _id: a.id });
+      });
+    for (const { change, error } of rejects) {
+      this.send({
+        type: 'reject',
+        dot: change.dot,
+        code: error.code,
+        message: error.message,
+        doc: {
+          collection: change.collection,
+          id: change.docId,
+          stored: db.storedDocument(change.collection, change.docId) ?? absentStoredDocument(),
+        },
+      });
+    }
+    this.send({ type: 'ack', seq: db.version().get(this.replica!) });
+  }
+
+  private send(m: ServerMessage): void {
+    if (this.isClosed() || this.transport.state !== 'open') return;
+    const frame = encodeMessage(m);
+    this.host.metrics.bytesOut.inc(frame.length);
+    this.transport.send(frame);
+  }
+
+  /** Ends the session: an `error` message saying why, then a close with the matching code. */
+  fail(e: SyncError): void {
+    if (this.isClosed()) return;
+    this.host.metrics.errors.inc({ code: e.code });
+    this.host.log.info({ code: e.code, replica: this.replica, reason: e.message }, 'sync session ended');
+    this.send({ type: 'error', code: e.code, message: e.message });
+    this.transport.close({ code: e.closeCode, reason: e.message.slice(0, 120) });
+    this.ended();
+  }
+
+  private ended(): void {
+    if (this.isClosed()) return;
+    this.phase = 'closed';
+    this.held = [];
+    this.host.clearTimer(this.heartbeat);
+    this.host.forget(this);
+  }
+
+  /** Pings every `heartbeatMs`; a client silent for two periods is gone. */
+  private scheduleHeartbeat(): void {
+    const ms = this.host.limits.heartbeatMs;
+    this.heartbeat = this.host.setTimer(() => {
+      if (this.isClosed()) return;
+      if (this.host.now() - this.lastHeard > 2 * ms)
+        return this.fail(new SyncError('TIMEOUT', 'no heartbeat'));
+      this.send({ type: 'ping', n: ++this.pingCount });
+      this.scheduleHeartbeat();
+    }, ms);
+  }
+
+  /** Waits for what is being handled, then ends the session (server shutdown). */
+  async shutdown(): Promise<void> {
+    await this.inbox;
+    this.fail(new SyncError('SHUTDOWN', 'the server is stopping'));
+  }
+}
+
+function sameChange(a: Change, b: Change): boolean {
+  return sameBytes(encodeChanges([a]), encodeChanges([b]));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function isAtOrBefore(a: VersionVector, b: VersionVector): boolean {
+  const c = a.compare(b);
+  return c === 'before' || c === 'equal';
+}
+
+/** The version every one of `vvs` has reached. */
+function meet(vvs: readonly VersionVector[]): VersionVector {
+  const out = new VersionVector();
+  const [first, ...rest] = vvs;
+  if (!first) return out;
+  for (const [r, seq] of first.entries()) out.advance(r, Math.min(seq, ...rest.map((v) => v.get(r))));
+  return out;
+}

@@ -1,0 +1,191 @@
+import type { Database, Doc, Timers, Transport } from '@concord/db';
+import { MAX_MESSAGE_BYTES } from '@concord/db';
+import { pino } from 'pino';
+import { type Authenticate, allowEverything, type Principal } from './Auth.js';
+import { Metrics } from './Metrics.js';
+import { Session } from './Session.js';
+
+/** What a validation hook sees: an incoming change to one document, as the document before and after it. */
+export interface Proposal {
+  readonly collection: string;
+  readonly id: string;
+  readonly before: Doc | undefined;
+  readonly after: Doc | undefined;
+  readonly principal: Principal;
+}
+
+/**
+ * A hook's answer: accept (optionally amending — the server then writes `amend` as its own
+ * change, which every client receives), or reject with a reason the client is told.
+ */
+export type Verdict =
+  | { readonly ok: true; readonly amend?: Record<string, unknown> }
+  | { readonly ok: false; readonly reason: string };
+
+export type Validator = (p: Proposal) => Verdict | Promise<Verdict>;
+
+export interface Limits {
+  /** Largest message accepted, checked again after decompression. */
+  readonly maxMessageBytes: number;
+  /** Bytes a client may leave unread before it is dropped as a slow consumer. */
+  readonly maxBuffered: number;
+  readonly messagesPerSecond: number;
+  readonly burst: number;
+  /** Target size of one snapshot chunk. */
+  readonly chunkBytes: number;
+  readonly heartbeatMs: number;
+  /** Database events held for a session while it catches up before it is dropped. */
+  readonly maxHeldEvents: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxMessageBytes: MAX_MESSAGE_BYTES,
+  maxBuffered: 32 * 1024 * 1024,
+  messagesPerSecond: 200,
+  burst: 1000,
+  chunkBytes: 256 * 1024,
+  heartbeatMs: 15_000,
+  maxHeldEvents: 100_000,
+};
+
+export type Log = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
+export interface SyncServerOptions {
+  readonly db: Database;
+  /** Development mode (everything allowed, logged loudly) when absent. */
+  readonly authenticate?: Authenticate;
+  readonly limits?: Partial<Limits>;
+  readonly log?: Log;
+  readonly metrics?: Metrics;
+  readonly timers?: Timers;
+  /** Milliseconds, for rate limits and heartbeats (injected in simulations). */
+  readonly now?: () => number;
+}
+
+/** What a session needs from the server it belongs to. */
+export interface SessionHost {
+  readonly db: Database;
+  readonly limits: Limits;
+  readonly metrics: Metrics;
+  readonly log: Log;
+  authenticate: Authenticate;
+  validate(p: Proposal): Promise<Verdict>;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  forget(session: Session): void;
+}
+
+/**
+ * The sync server's core, transport-agnostic: it accepts connections (WebSockets in
+ * `HttpServer`, in-memory transports in tests and the simulation), runs a `Session` for each,
+ * and fans every change its database takes in out to the sessions whose subscriptions it
+ * concerns — in the order the database applied them, which is the durable order clients see.
+ */
+export class SyncServer implements SessionHost {
+  readonly db: Database;
+  readonly limits: Limits;
+  readonly metrics: Metrics;
+  readonly log: Log;
+  readonly authenticate: Authenticate;
+  private readonly sessions = new Set<Session>();
+  private readonly validators = new Map<string, Set<Validator>>();
+  private readonly timers: Timers;
+  private readonly clock: () => number;
+  private readonly stopEvents: () => void;
+  private stopping = false;
+
+  constructor(options: SyncServerOptions) {
+    this.db = options.db;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.metrics = options.metrics ?? new Metrics();
+    this.log = options.log ?? pino({ level: 'silent' });
+    this.timers = options.timers ?? globalThis;
+    this.clock = options.now ?? Date.now;
+    if (!options.authenticate)
+      this.log.warn('DEVELOPMENT MODE: no auth configured — every connection may read and write everything');
+    this.authenticate = options.authenticate ?? allowEverything;
+    this.stopEvents = this.db.onChange((event) => {
+      for (const s of this.sessions) s.deliver(event);
+    });
+  }
+
+  /** Runs a session on a freshly opened connection. */
+  accept(transport: Transport): void {
+    if (this.stopping) {
+      transport.close({ code: 1001, reason: 'the server is stopping' });
+      return;
+    }
+    this.sessions.add(new Session(this, transport));
+    this.metrics.connections.set(this.sessions.size);
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** Registers a hook that every incoming change to `collection` must pass; returns its removal. */
+  validate(collection: string, hook: Validator): () => void;
+  validate(p: Proposal): Promise<Verdict>;
+  validate(a: string | Proposal, hook?: Validator): (() => void) | Promise<Verdict> {
+    if (typeof a === 'string') {
+      let set = this.validators.get(a);
+      if (!set) {
+        set = new Set();
+        this.validators.set(a, set);
+      }
+      set.add(hook!);
+      return () => set.delete(hook!);
+    }
+    return this.runHooks(a);
+  }
+
+  private async runHooks(p: Proposal): Promise<Verdict> {
+    let amend: Record<string, unknown> | undefined;
+    for (const hook of this.validators.get(p.collection) ?? []) {
+      let v: Verdict;
+      try {
+        v = await hook(p);
+      } catch (e) {
+        this.log.error({ err: e, collection: p.collection, id: p.id }, 'validation hook threw');
+        return { ok: false, reason: 'validation failed' };
+      }
+      if (!v.ok) return v;
+      if (v.amend) amend = { ...amend, ...v.amend };
+    }
+    return amend ? { ok: true, amend } : { ok: true };
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
+  }
+
+  setTimer(fn: () => void, ms: number): unknown {
+    return this.timers.setTimeout(fn, ms);
+  }
+
+  clearTimer(handle: unknown): void {
+    this.timers.clearTimeout(handle);
+  }
+
+  forget(session: Session): void {
+    this.sessions.delete(session);
+    this.metrics.connections.set(this.sessions.size);
+  }
+
+  /**
+   * Graceful shutdown: stops taking connections, lets each session finish the message it is
+   * handling (so every acknowledged change is durable), then closes them with `SHUTDOWN`. The
+   * database stays open for its owner to close.
+   */
+  async close(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.sessions].map((s) => s.shutdown()));
+    this.stopEvents();
+  }
+}

@@ -1,0 +1,23 @@
+export {
+  type Authenticate,
+  allowEverything,
+  type Grant,
+  type JwtOptions,
+  jwtAuthenticator,
+  mayWrite,
+  type Principal,
+  scope,
+} from './Auth.js';
+export { Metrics } from './Metrics.js';
+export { Session } from './Session.js';
+export { type Delivery, SubscriptionFilter } from './SubscriptionFilter.js';
+export {
+  DEFAULT_LIMITS,
+  type Limits,
+  type Log,
+  type Proposal,
+  SyncServer,
+  type SyncServerOptions,
+  type Validator,
+  type Verdict,
+} from './SyncServer.js';
