@@ -80,12 +80,16 @@ export class Session {
     if (this.isClosed()) return;
     this.lastHeard = this.host.now();
     this.host.metrics.bytesIn.inc(frame.length);
-    if (!this.take()) return this.fail(new SyncError('RATE_LIMITED', 'too many messages'));
+    if (!this.take()) {
+      this.fail(new SyncError('RATE_LIMITED', 'too many messages'));
+      return;
+    }
     let m: ReturnType<typeof decodeMessage>;
     try {
       m = decodeMessage(frame, this.host.limits.maxMessageBytes);
     } catch (e) {
-      return this.fail(e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e)));
+      this.fail(e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e)));
+      return;
     }
     this.inbox = this.inbox.then(async () => {
       if (this.isClosed()) return;
