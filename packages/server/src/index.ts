@@ -8,6 +8,7 @@ export {
   type Principal,
   scope,
 } from './Auth.js';
+export { HttpServer, type HttpServerOptions } from './HttpServer.js';
 export { Metrics } from './Metrics.js';
 export { Session } from './Session.js';
 export { type Delivery, SubscriptionFilter } from './SubscriptionFilter.js';

@@ -53,3 +53,101 @@ describe('sync over in-memory transports', () => {
     await server.close();
   });
 });
+
+describe('partial replication', () => {
+  it('a store subscribed to { storeId: 1 } gets only its products, and a product moving away is evicted', async () => {
+    const server = await serverWith();
+    const p = server.db.collection('products');
+    await p.upsertMany([
+      { _id: 'a', storeId: 1, price: 1 },
+      { _id: 'b', storeId: 2, price: 2 },
+      { _id: 'c', storeId: 1, price: 3 },
+    ]);
+    const store1 = await client(server, { subscriptions: [{ collection: 'products', where: { storeId: 1 } }] });
+    const seen = new Set<string>();
+    store1.db.onChange((e) => {
+      for (const d of e.docs) seen.add(d.docId);
+    });
+    await store1.sync.synced();
+    const ids = async () => (await contents(store1.db, 'products')).map((d) => (d as { _id: string })._id);
+    expect(await ids()).toEqual(['a', 'c']);
+    await p.update('b', (d) => {
+      d.price = 20;
+    });
+    await p.update('a', (d) => {
+      d.price = 10;
+    });
+    await until(async () => (await store1.db.collection('products').get('a'))?.price === 10, 'a updated');
+    await p.update('c', (d) => {
+      d.storeId = 2;
+    });
+    await until(async () => (await ids()).join() === 'a', 'c evicted');
+    await p.update('c', (d) => {
+      d.price = 30;
+    });
+    await p.update('b', (d) => {
+      d.storeId = 1;
+    });
+    await until(async () => (await ids()).join() === 'a,b', 'b arrives whole');
+    expect(await store1.db.collection('products').get('b')).toEqual({ _id: 'b', storeId: 1, price: 20 });
+    // b reached the store only when it moved there; c's later change never did.
+    expect(await store1.db.collection('products').get('c')).toBeUndefined();
+    await store1.sync.close();
+    // Reconnecting catches up by the same rule: c moves back, a moves away.
+    await p.update('c', (d) => {
+      d.storeId = 1;
+    });
+    await p.update('a', (d) => {
+      d.storeId = 3;
+    });
+    const again = await client(server, { subscriptions: [{ collection: 'products', where: { storeId: 1 } }] }, store1.db);
+    await again.sync.synced();
+    expect(await ids()).toEqual(['b', 'c']);
+    expect(await store1.db.collection('products').get('c')).toEqual({ _id: 'c', storeId: 1, price: 30 });
+    expect(seen.has('b') && !seen.has('x')).toBe(true);
+    await again.sync.close();
+    await server.close();
+  });
+});
+
+describe('validation hooks and rejected writes', () => {
+  it('a rejected change is not stored, the client is told and rolled back; later changes still apply', async () => {
+    const server = await serverWith();
+    server.validate('products', (p) =>
+      typeof p.after?.price === 'number' && p.after.price < 0 ? { ok: false, reason: 'price must be ≥ 0' } : { ok: true },
+    );
+    await server.db.collection('products').upsert({ _id: 'p', price: 5, name: 'Tea' });
+    const c = await client(server, { subscriptions: products });
+    await c.sync.synced();
+    const errors: Array<{ code: string; dot?: unknown }> = [];
+    c.sync.on('error', (e) => errors.push(e));
+    await c.db.collection('products').update('p', (d) => {
+      d.price = -1;
+    });
+    await c.db.collection('products').update('p', (d) => {
+      d.name = 'Green tea';
+    });
+    await c.sync.synced();
+    await until(() => errors.length === 1, 'the rejection');
+    expect(errors[0]).toMatchObject({ code: 'REJECTED', dot: { seq: 1 } });
+    expect(await server.db.collection('products').get('p')).toEqual({ _id: 'p', price: 5, name: 'Green tea' });
+    await until(async () => (await c.db.collection('products').get('p'))?.price === 5, 'rollback');
+    expect(await c.db.collection('products').get('p')).toEqual({ _id: 'p', price: 5, name: 'Green tea' });
+    await c.sync.close();
+    await server.close();
+  });
+
+  it('a hook may amend: the server writes the amendment as its own change and everyone gets it', async () => {
+    const server = await serverWith();
+    server.validate('products', (p) => (p.after && !p.after.sku ? { ok: true, amend: { sku: `SKU-${p.id}` } } : { ok: true }));
+    const a = await client(server, { subscriptions: products });
+    const b = await client(server, { subscriptions: products });
+    await a.db.collection('products').upsert({ _id: 'x', price: 1 });
+    await a.sync.synced();
+    for (const db of [a.db, b.db])
+      await until(async () => (await db.collection('products').get('x'))?.sku === 'SKU-x', 'amended');
+    await a.sync.close();
+    await b.sync.close();
+    await server.close();
+  });
+});

@@ -1,0 +1,81 @@
+#!/usr/bin/env -S node --import tsx
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Database, PostgresStorage } from '@concord/db';
+import { pino } from 'pino';
+import { jwtAuthenticator } from './Auth.js';
+import { HttpServer } from './HttpServer.js';
+import { SyncServer } from './SyncServer.js';
+
+const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./data/concord.db]
+                     [--postgres <url> [--schema concord]]
+                     [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
+
+Without --auth-secret or --auth-public-key the server runs in development mode: no token is
+needed and every connection may read and write everything.`;
+
+/** `concord serve`: the sync server over HTTP and WebSocket on one port, until SIGINT or SIGTERM. */
+async function main(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: process.env.PORT ?? '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      data: { type: 'string', default: './data/concord.db' },
+      postgres: { type: 'string' },
+      schema: { type: 'string', default: 'concord' },
+      'auth-secret': { type: 'string', default: process.env.CONCORD_AUTH_SECRET },
+      'auth-public-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || positionals[0] !== 'serve') {
+    console.log(USAGE);
+    process.exitCode = values.help ? 0 : 2;
+    return;
+  }
+  const log = pino({ name: 'concord' });
+  let storage: string | PostgresStorage;
+  if (values.postgres) storage = await PostgresStorage.open({ connectionString: values.postgres, schema: values.schema });
+  else {
+    mkdirSync(dirname(values.data), { recursive: true });
+    storage = values.data;
+  }
+  const db = await Database.open({ storage });
+  const secret = values['auth-secret'];
+  const publicKey = values['auth-public-key'];
+  const sync = new SyncServer({
+    db,
+    log,
+    ...(secret || publicKey
+      ? {
+          authenticate: jwtAuthenticator(
+            secret ? { secret } : { publicKey: readFileSync(publicKey!, 'utf8') },
+          ),
+        }
+      : {}),
+  });
+  const server = await HttpServer.listen({ sync, port: Number(values.port), host: values.host });
+  log.info(
+    { url: server.url, storage: values.postgres ? `postgres schema ${values.schema}` : values.data },
+    `concord serving on ${server.url} (sync at ws://${values.host}:${server.port}/sync)`,
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await server.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
