@@ -1,6 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkQuery, DbError, type Doc, type Query, SyncError, type WebSocketLike, WebSocketTransport } from '@concord/db';
+import {
+  checkQuery,
+  DbError,
+  type Doc,
+  type Query,
+  SyncError,
+  type WebSocketLike,
+  WebSocketTransport,
+} from '@concord/db';
 import { WebSocketServer } from 'ws';
 import { both, mayWrite, type Principal, scope } from './Auth.js';
 import type { SyncServer } from './SyncServer.js';
@@ -102,7 +110,8 @@ export class HttpServer {
     const id = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
     const principal = await this.sync.authenticate(bearer(req));
     if (id === undefined) {
-      if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} on a collection`);
+      if (req.method !== 'GET')
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} on a collection`);
       return json(res, 200, await this.list(principal, collection, url.searchParams));
     }
     switch (req.method) {
@@ -116,12 +125,15 @@ export class HttpServer {
         const body = await readJson(req, this.sync.limits.maxMessageBytes);
         if (typeof body !== 'object' || body === null || Array.isArray(body))
           throw new HttpError(400, 'NOT_JSON', 'the body must be a JSON object');
-        if ('_id' in body && body._id !== id) throw new HttpError(400, 'BAD_ID', 'the body’s _id differs from the URL’s');
+        if ('_id' in body && body._id !== id)
+          throw new HttpError(400, 'BAD_ID', 'the body’s _id differs from the URL’s');
         const input = { ...(body as Record<string, unknown>), _id: id };
         const before = this.sync.db.documentValue(collection, id);
         const after = (req.method === 'PUT' ? input : { ...before, ...input }) as Doc;
         await this.authorise(principal, collection, id, before, after);
-        await this.sync.db.collection(collection).upsert(input, { mode: req.method === 'PUT' ? 'replace' : 'merge' });
+        await this.sync.db
+          .collection(collection)
+          .upsert(input, { mode: req.method === 'PUT' ? 'replace' : 'merge' });
         return json(res, 200, this.sync.db.documentValue(collection, id));
       }
       case 'DELETE': {
@@ -156,7 +168,9 @@ export class HttpServer {
     const allowed = scope(principal, collection, 'read');
     if (allowed === null) throw new SyncError('FORBIDDEN', `no read access to ${collection}`);
     const doc = this.sync.db.documentValue(collection, id);
-    return doc && this.sync.db.documentIds(collection, both({ _id: id }, allowed)).length > 0 ? doc : undefined;
+    return doc && this.sync.db.documentIds(collection, both({ _id: id }, allowed)).length > 0
+      ? doc
+      : undefined;
   }
 
   private async authorise(
@@ -175,7 +189,8 @@ export class HttpServer {
   private fail(res: ServerResponse, e: unknown): void {
     let err: HttpError;
     if (e instanceof HttpError) err = e;
-    else if (e instanceof SyncError || e instanceof DbError) err = new HttpError(STATUS[e.code] ?? 400, e.code, e.message);
+    else if (e instanceof SyncError || e instanceof DbError)
+      err = new HttpError(STATUS[e.code] ?? 400, e.code, e.message);
     else {
       this.sync.log.error({ err: e }, 'HTTP request failed');
       err = new HttpError(500, 'SERVER_ERROR', 'the server failed to handle the request');
@@ -190,7 +205,10 @@ export class HttpServer {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? null);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

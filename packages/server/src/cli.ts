@@ -38,7 +38,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const log = pino({ name: 'concord' });
   let storage: string | PostgresStorage;
-  if (values.postgres) storage = await PostgresStorage.open({ connectionString: values.postgres, schema: values.schema });
+  if (values.postgres)
+    storage = await PostgresStorage.open({ connectionString: values.postgres, schema: values.schema });
   else {
     mkdirSync(dirname(values.data), { recursive: true });
     storage = values.data;

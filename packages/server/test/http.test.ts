@@ -9,7 +9,11 @@ import { contents, until } from './support.js';
 
 const SECRET = 'test-secret-of-enough-length-for-hs256';
 const token = (grants: Grant[], sub = 'someone') =>
-  new SignJWT({ grants }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+  new SignJWT({ grants })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
 
 let dir: string;
 let http: HttpServer;
@@ -25,7 +29,10 @@ afterEach(async () => {
 
 async function start(auth = true): Promise<HttpServer> {
   const db = await Database.open({ storage: join(dir, 'server.db') });
-  const sync = new SyncServer({ db, ...(auth ? { authenticate: jwtAuthenticator({ secret: SECRET }) } : {}) });
+  const sync = new SyncServer({
+    db,
+    ...(auth ? { authenticate: jwtAuthenticator({ secret: SECRET }) } : {}),
+  });
   http = await HttpServer.listen({ sync, port: 0 });
   return http;
 }
@@ -42,13 +49,18 @@ describe('HTTP and WebSocket on one port', () => {
     );
     await Promise.all(
       clients.map(async ({ db }, n) => {
-        for (let i = 0; i < 20; i++) await db.collection('products').upsert({ _id: `p${i % 7}`, [`by${n}`]: i, price: n * 100 + i });
+        for (let i = 0; i < 20; i++)
+          await db.collection('products').upsert({ _id: `p${i % 7}`, [`by${n}`]: i, price: n * 100 + i });
       }),
     );
     await Promise.all(clients.map((c) => c.sync.synced()));
     const expected = await contents(server.sync.db, 'products');
     expect(expected).toHaveLength(7);
-    for (const c of clients) await until(async () => JSON.stringify(await contents(c.db, 'products')) === JSON.stringify(expected), 'convergence');
+    for (const c of clients)
+      await until(
+        async () => JSON.stringify(await contents(c.db, 'products')) === JSON.stringify(expected),
+        'convergence',
+      );
     for (const c of clients) {
       await c.sync.close();
       await c.db.close();
@@ -59,17 +71,33 @@ describe('HTTP and WebSocket on one port', () => {
     const server = await start(false);
     const res = await fetch(`${server.url}/healthz`);
     expect(await res.json()).toMatchObject({ status: 'ok' });
-    await fetch(`${server.url}/api/collections/products/a`, { method: 'PUT', body: JSON.stringify({ price: 3, category: 'dairy' }) });
-    await fetch(`${server.url}/api/collections/products/b`, { method: 'PUT', body: JSON.stringify({ price: 1, category: 'dairy' }) });
-    await fetch(`${server.url}/api/collections/products/c`, { method: 'PUT', body: JSON.stringify({ price: 2, category: 'bakery' }) });
-    const patched = await fetch(`${server.url}/api/collections/products/a`, { method: 'PATCH', body: JSON.stringify({ price: 4 }) });
+    await fetch(`${server.url}/api/collections/products/a`, {
+      method: 'PUT',
+      body: JSON.stringify({ price: 3, category: 'dairy' }),
+    });
+    await fetch(`${server.url}/api/collections/products/b`, {
+      method: 'PUT',
+      body: JSON.stringify({ price: 1, category: 'dairy' }),
+    });
+    await fetch(`${server.url}/api/collections/products/c`, {
+      method: 'PUT',
+      body: JSON.stringify({ price: 2, category: 'bakery' }),
+    });
+    const patched = await fetch(`${server.url}/api/collections/products/a`, {
+      method: 'PATCH',
+      body: JSON.stringify({ price: 4 }),
+    });
     expect(await patched.json()).toEqual({ _id: 'a', price: 4, category: 'dairy' });
     const where = encodeURIComponent(JSON.stringify({ category: 'dairy' }));
-    const list = await (await fetch(`${server.url}/api/collections/products?where=${where}&sort=-price&limit=5`)).json();
+    const list = await (
+      await fetch(`${server.url}/api/collections/products?where=${where}&sort=-price&limit=5`)
+    ).json();
     expect(list.map((d: { _id: string }) => d._id)).toEqual(['a', 'b']);
     expect((await fetch(`${server.url}/api/collections/products/c`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${server.url}/api/collections/products/c`)).status).toBe(404);
-    const bad = await fetch(`${server.url}/api/collections/products?where=${encodeURIComponent('{"price":{"$foo":1}}')}`);
+    const bad = await fetch(
+      `${server.url}/api/collections/products?where=${encodeURIComponent('{"price":{"$foo":1}}')}`,
+    );
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('BAD_QUERY');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -63,7 +63,9 @@ describe('partial replication', () => {
       { _id: 'b', storeId: 2, price: 2 },
       { _id: 'c', storeId: 1, price: 3 },
     ]);
-    const store1 = await client(server, { subscriptions: [{ collection: 'products', where: { storeId: 1 } }] });
+    const store1 = await client(server, {
+      subscriptions: [{ collection: 'products', where: { storeId: 1 } }],
+    });
     const seen = new Set<string>();
     store1.db.onChange((e) => {
       for (const d of e.docs) seen.add(d.docId);
@@ -100,7 +102,11 @@ describe('partial replication', () => {
     await p.update('a', (d) => {
       d.storeId = 3;
     });
-    const again = await client(server, { subscriptions: [{ collection: 'products', where: { storeId: 1 } }] }, store1.db);
+    const again = await client(
+      server,
+      { subscriptions: [{ collection: 'products', where: { storeId: 1 } }] },
+      store1.db,
+    );
     await again.sync.synced();
     expect(await ids()).toEqual(['b', 'c']);
     expect(await store1.db.collection('products').get('c')).toEqual({ _id: 'c', storeId: 1, price: 30 });
@@ -114,7 +120,9 @@ describe('validation hooks and rejected writes', () => {
   it('a rejected change is not stored, the client is told and rolled back; later changes still apply', async () => {
     const server = await serverWith();
     server.validate('products', (p) =>
-      typeof p.after?.price === 'number' && p.after.price < 0 ? { ok: false, reason: 'price must be ≥ 0' } : { ok: true },
+      typeof p.after?.price === 'number' && p.after.price < 0
+        ? { ok: false, reason: 'price must be ≥ 0' }
+        : { ok: true },
     );
     await server.db.collection('products').upsert({ _id: 'p', price: 5, name: 'Tea' });
     const c = await client(server, { subscriptions: products });
@@ -130,7 +138,11 @@ describe('validation hooks and rejected writes', () => {
     await c.sync.synced();
     await until(() => errors.length === 1, 'the rejection');
     expect(errors[0]).toMatchObject({ code: 'REJECTED', dot: { seq: 1 } });
-    expect(await server.db.collection('products').get('p')).toEqual({ _id: 'p', price: 5, name: 'Green tea' });
+    expect(await server.db.collection('products').get('p')).toEqual({
+      _id: 'p',
+      price: 5,
+      name: 'Green tea',
+    });
     await until(async () => (await c.db.collection('products').get('p'))?.price === 5, 'rollback');
     expect(await c.db.collection('products').get('p')).toEqual({ _id: 'p', price: 5, name: 'Green tea' });
     await c.sync.close();
@@ -139,7 +151,9 @@ describe('validation hooks and rejected writes', () => {
 
   it('a hook may amend: the server writes the amendment as its own change and everyone gets it', async () => {
     const server = await serverWith();
-    server.validate('products', (p) => (p.after && !p.after.sku ? { ok: true, amend: { sku: `SKU-${p.id}` } } : { ok: true }));
+    server.validate('products', (p) =>
+      p.after && !p.after.sku ? { ok: true, amend: { sku: `SKU-${p.id}` } } : { ok: true },
+    );
     const a = await client(server, { subscriptions: products });
     const b = await client(server, { subscriptions: products });
     await a.db.collection('products').upsert({ _id: 'x', price: 1 });

@@ -31,6 +31,9 @@ export class WebSocketTransport extends BaseTransport {
       }
       this.deliver(new Uint8Array(data));
     });
+    // A protocol violation (an oversized frame, bad framing) is reported as an error and then a
+    // close; listening keeps `ws` from treating it as unhandled and taking the process down.
+    socket.addEventListener('error', () => undefined);
     socket.addEventListener('close', (event) => {
       this.closed({ code: event.code, reason: event.reason });
     });

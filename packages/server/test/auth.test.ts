@@ -1,0 +1,135 @@
+import { Database, type SyncErrorEvent } from '@concord/db';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '../src/index.js';
+import { until } from './support.js';
+
+const SECRET = 'auth-matrix-secret-of-enough-length';
+const sign = (grants: Grant[], secret = SECRET) =>
+  new SignJWT({ grants })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('t')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+
+/** Each token's grants; `null` for tokens that must not verify at all. */
+const TOKENS: Record<string, Grant[] | null> = {
+  none: null,
+  forged: null,
+  reader: [{ collection: 'products', read: true }],
+  writer: [{ collection: '*', read: true, write: true }],
+  store1: [{ collection: 'products', read: true, write: true, where: { storeId: 1 } }],
+  ordersOnly: [{ collection: 'orders', read: true, write: true }],
+};
+const COLLECTIONS = ['products', 'orders'];
+
+/** What the grants say a token may do on a collection's document of store 1 or store 2. */
+function allowed(name: string, collection: string, right: 'read' | 'write', storeId: number): boolean {
+  const grants = TOKENS[name];
+  if (!grants) return false;
+  return grants.some(
+    (g) =>
+      (g.collection === '*' || g.collection === collection) &&
+      g[right] === true &&
+      (!g.where || g.where.storeId === storeId),
+  );
+}
+
+let http: HttpServer;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  const db = await Database.open();
+  http = await HttpServer.listen({
+    sync: new SyncServer({ db, authenticate: jwtAuthenticator({ secret: SECRET }) }),
+    port: 0,
+  });
+  for (const c of COLLECTIONS)
+    await db.collection(c).upsertMany([
+      { _id: 's1', storeId: 1, v: 0 },
+      { _id: 's2', storeId: 2, v: 0 },
+    ]);
+  for (const [name, grants] of Object.entries(TOKENS))
+    tokens[name] = grants
+      ? await sign(grants)
+      : name === 'forged'
+        ? await sign(TOKENS.writer!, 'another-secret-of-enough-length!!')
+        : '';
+});
+afterAll(async () => {
+  await http.close();
+  await http.sync.db.close();
+});
+
+const api = (path: string, token: string, init: RequestInit = {}) =>
+  fetch(`${http.url}/api/collections/${path}`, {
+    ...init,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+
+describe('auth matrix: token × collection × read / write / subscribe / push / REST', () => {
+  for (const name of Object.keys(TOKENS)) {
+    for (const collection of COLLECTIONS) {
+      it(`${name} on ${collection}`, async () => {
+        const verified = TOKENS[name] !== null;
+        // REST reads: a document outside the scope is not found; no read right at all is 403.
+        for (const storeId of [1, 2]) {
+          const res = await api(`${collection}/s${storeId}`, tokens[name]!);
+          const expected = !verified
+            ? 401
+            : allowed(name, collection, 'read', storeId)
+              ? 200
+              : allowed(name, collection, 'read', 1) || allowed(name, collection, 'read', 2)
+                ? 404
+                : 403;
+          expect(res.status, `GET s${storeId}`).toBe(expected);
+        }
+        // REST writes.
+        for (const storeId of [1, 2]) {
+          const res = await api(`${collection}/s${storeId}`, tokens[name]!, {
+            method: 'PATCH',
+            body: JSON.stringify({ rest: name }),
+          });
+          expect(res.status, `PATCH s${storeId}`).toBe(
+            !verified ? 401 : allowed(name, collection, 'write', storeId) ? 200 : 403,
+          );
+        }
+        // Subscribe, then push one change to each store's document.
+        const db = await Database.open();
+        const errors: SyncErrorEvent[] = [];
+        const sync = db.sync(`ws://127.0.0.1:${http.port}/sync`, {
+          token: tokens[name]!,
+          subscriptions: [{ collection }],
+          backoff: { minMs: 5, maxMs: 20 },
+        });
+        sync.on('error', (e) => errors.push(e));
+        const mayRead = allowed(name, collection, 'read', 1) || allowed(name, collection, 'read', 2);
+        if (!verified || !mayRead) {
+          await until(() => sync.status === 'offline' && errors.length > 0, 'refusal');
+          expect(errors[0]!.code).toBe(!verified ? 'UNAUTHORIZED' : 'FORBIDDEN');
+          await new Promise((r) => setTimeout(r, 50));
+          expect(sync.status).toBe('offline'); // no reconnect loop on a refused token
+        } else {
+          await sync.synced();
+          const ids = (await db.collection(collection).find()).map((d) => d._id).sort();
+          expect(ids).toEqual([1, 2].filter((s) => allowed(name, collection, 'read', s)).map((s) => `s${s}`));
+          const before = await Promise.all(
+            [1, 2].map((s) => http.sync.db.documentValue(collection, `s${s}`)),
+          );
+          for (const s of [1, 2])
+            await db.collection(collection).upsert({ _id: `s${s}`, storeId: s, pushed: name });
+          await sync.synced();
+          for (const s of [1, 2]) {
+            const doc = http.sync.db.documentValue(collection, `s${s}`);
+            if (allowed(name, collection, 'write', s)) expect(doc?.pushed, `push s${s}`).toBe(name);
+            else expect(doc, `push s${s} refused`).toEqual(before[s - 1]);
+          }
+          const refused = [1, 2].filter((s) => !allowed(name, collection, 'write', s)).length;
+          await until(() => errors.filter((e) => e.code === 'FORBIDDEN').length === refused, 'rejections');
+        }
+        await sync.close();
+        await db.close();
+      });
+    }
+  }
+});

@@ -1,0 +1,226 @@
+import { encodeCrdt, HybridLogicalClock, ORMap, replicaId, VersionVector } from '@concord/crdt';
+import {
+  type Change,
+  Database,
+  DbError,
+  encodeMessage,
+  MemoryTransport,
+  PROTOCOL_VERSION,
+  SyncError,
+  type Transport,
+  type WebSocketLike,
+  WebSocketTransport,
+} from '@concord/db';
+import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
+import { type Authenticate, HttpServer, SyncServer } from '../src/index.js';
+import { client, contents, until } from './support.js';
+
+/** `legit` may write everything; `reader` may only read; anything else does not verify. */
+const authenticate: Authenticate = async (token) => {
+  if (token === 'legit') return { subject: 'legit', grants: [{ collection: '*', read: true, write: true }] };
+  if (token === 'reader') return { subject: 'reader', grants: [{ collection: '*', read: true }] };
+  throw new SyncError('UNAUTHORIZED', 'bad token');
+};
+
+const HOSTILE = replicaId('hostile-replica');
+
+/** Valid frames a hostile peer starts from before mutating them. */
+function templates(): Uint8Array[] {
+  const clock = new HybridLogicalClock(HOSTILE, { now: () => 1_700_000_000_000 });
+  const changes: Change[] = Array.from({ length: 40 }, (_, i) => {
+    const ops = ORMap.empty();
+    return {
+      dot: { replica: HOSTILE, seq: i + 1 },
+      hlc: clock.now(),
+      collection: 'products',
+      docId: `h${i}`,
+      ops,
+    };
+  });
+  return [
+    encodeMessage({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      replica: HOSTILE,
+      token: 'reader',
+      subscriptions: [{ collection: 'products', where: { storeId: 1 } }],
+    }),
+    encodeMessage({ type: 'push', changes }),
+    encodeMessage({ type: 'ping', n: 7 }),
+    encodeMessage({ type: 'ack', seq: 3 }),
+  ];
+}
+
+function mutate(rng: SeededRng, frame: Uint8Array): Uint8Array {
+  switch (rng.int(5)) {
+    case 0:
+      return rng.bytes(rng.int(64));
+    case 1:
+      return frame.subarray(0, rng.int(frame.length + 1));
+    case 2: {
+      const out = frame.slice();
+      for (let i = 0, n = 1 + rng.int(4); i < n; i++) out[rng.int(out.length)] = rng.int(256);
+      return out;
+    }
+    case 3: {
+      const out = new Uint8Array(frame.length + 1 + rng.int(16));
+      out.set(frame);
+      out.set(rng.bytes(out.length - frame.length), frame.length);
+      return out;
+    }
+    default:
+      return frame;
+  }
+}
+
+/** Sends `count` hostile frames through connections from `open`, reconnecting whenever the server hangs up. */
+async function attack(rng: SeededRng, count: number, open: () => Promise<Transport>): Promise<void> {
+  const t = templates();
+  let conn = await open();
+  for (let i = 0; i < count; i++) {
+    if (conn.state === 'closed') conn = await open();
+    try {
+      conn.send(mutate(rng, rng.chance(0.4) ? t[0]! : rng.pick(t)));
+    } catch (e) {
+      if (!(e instanceof DbError && e.code === 'CLOSED')) throw e;
+    }
+    // Each frame reaches the server before the next is sent (a refused one ends the connection).
+    await new Promise((r) => setImmediate(r));
+  }
+  conn.close();
+}
+
+describe('hostile peers', () => {
+  it.each(seeds(1))(
+    '100,000 random and mutated frames from 4 connections: the server stays up, serves others, stores nothing of theirs (seed %i)',
+    async (seed) => {
+      const server = new SyncServer({
+        db: await Database.open(),
+        authenticate,
+        limits: { messagesPerSecond: 1e9, burst: 1e9 },
+      });
+      await server.db.collection('products').upsert({ _id: 'p', storeId: 1, price: 1 });
+      const legit = await client(server, { token: 'legit', subscriptions: [{ collection: 'products' }] });
+      await legit.sync.synced();
+      const rng = new SeededRng(seed);
+      const open = async () => {
+        const [a, b] = MemoryTransport.pair();
+        server.accept(b);
+        return a;
+      };
+      const writes = (async () => {
+        for (let i = 0; i < 50; i++) {
+          await legit.db.collection('products').upsert({ _id: `legit-${i}`, price: i });
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      try {
+        await Promise.all(
+          [0, 1, 2, 3].map((k) => attack(new SeededRng(seed * 10 + k + rng.int(1000)), 25_000, open)),
+        );
+      } catch (e) {
+        throw new Error(
+          `hostile frames failed — replay with: SEED=${seed} npx vitest run packages/server/test/hostile.test.ts (${e})`,
+        );
+      }
+      await writes;
+      await legit.sync.synced();
+      const docs = await contents(server.db, 'products');
+      expect(docs.map((d) => (d as { _id: string })._id).sort()).toEqual(
+        ['p', ...Array.from({ length: 50 }, (_, i) => `legit-${i}`)].sort(),
+      );
+      // Their pushes were refused (a reader's token): a refused change uses its dot so the log has
+      // no gap, but nothing of its content is kept.
+      const set = await server.db.changesSince(new VersionVector());
+      const logged = set.kind === 'changes' ? set.changes.filter((c) => c.dot.replica === HOSTILE) : [];
+      expect(logged.length).toBe(server.db.version().get(HOSTILE));
+      const empty = encodeCrdt(ORMap.empty());
+      for (const c of logged) expect(encodeCrdt(c.ops)).toEqual(empty);
+      // The server took in every frame: each connection it ended was ended for a reason it names.
+      const ended = (await server.metrics.errors.get()).values.reduce((n, v) => n + v.value, 0);
+      expect(ended).toBeGreaterThan(50_000);
+      await legit.sync.close();
+      await server.close();
+    },
+  );
+
+  it('a change in another replica’s name, or a dot reused with other content, ends the session and stores nothing', async () => {
+    const server = new SyncServer({ db: await Database.open(), authenticate });
+    const me = replicaId('me-replica');
+    const other = replicaId('other-replica');
+    const clock = new HybridLogicalClock(me);
+    const change = (replica: typeof me, seq: number, docId: string): Change => ({
+      dot: { replica, seq },
+      hlc: clock.now(),
+      collection: 'products',
+      docId,
+      ops: ORMap.empty(),
+    });
+    const session = async (frames: Uint8Array[]) => {
+      const [a, b] = MemoryTransport.pair();
+      server.accept(b);
+      const closed = new Promise<number>((r) => a.onClose((i) => r(i.code)));
+      a.send(
+        encodeMessage({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          replica: me,
+          token: 'legit',
+          subscriptions: [{ collection: 'products' }],
+        }),
+      );
+      for (const f of frames) a.send(f);
+      return closed;
+    };
+    expect(await session([encodeMessage({ type: 'push', changes: [change(other, 1, 'x')] })])).toBe(4409);
+    expect(server.db.version().get(other)).toBe(0);
+    // A real change, acknowledged, then the same dot with other content.
+    const db = await Database.open({ replicaId: me });
+    await db.collection('products').upsert({ _id: 'y', price: 1 });
+    const [real] = await db.ownChanges(0);
+    await db.collection('products').upsert({ _id: 'z', price: 2 });
+    const [, second] = await db.ownChanges(0);
+    const forged = { ...second!, dot: real!.dot };
+    const code = await session([
+      encodeMessage({ type: 'push', changes: [real!] }),
+      encodeMessage({ type: 'push', changes: [forged] }),
+    ]);
+    expect(code).toBe(4409);
+    expect(server.db.documentValue('products', 'y')).toMatchObject({ price: 1 });
+    expect(server.db.documentValue('products', 'z')).toBeUndefined();
+    await server.close();
+  });
+
+  it('over real WebSockets: text frames, oversized and garbage frames are refused; the server keeps serving', async () => {
+    const sync = new SyncServer({
+      db: await Database.open(),
+      authenticate,
+      limits: { maxMessageBytes: 64 * 1024 },
+    });
+    const http = await HttpServer.listen({ sync, port: 0 });
+    const url = `ws://127.0.0.1:${http.port}/sync`;
+    const connect = () =>
+      WebSocketTransport.connect(url, (u) => new WebSocket(u) as unknown as WebSocketLike);
+    const text = new WebSocket(url);
+    await new Promise((r) => text.once('open', r));
+    const textClosed = new Promise<number>((r) => text.once('close', (code) => r(code)));
+    text.send('hello?');
+    expect(await textClosed).toBe(1003);
+    const big = new WebSocket(url);
+    await new Promise((r) => big.once('open', r));
+    const bigClosed = new Promise<number>((r) => big.once('close', (code) => r(code)));
+    big.send(new Uint8Array(200 * 1024));
+    expect(await bigClosed).toBe(1009);
+    await attack(new SeededRng(42), 2000, connect);
+    const legit = await Database.open();
+    const s = legit.sync(url, { token: 'legit', subscriptions: [{ collection: 'products' }] });
+    await legit.collection('products').upsert({ _id: 'after', price: 1 });
+    await s.synced();
+    await until(() => sync.db.documentValue('products', 'after') !== undefined, 'the legit write');
+    expect((await fetch(`${http.url}/healthz`)).status).toBe(200);
+    await s.close();
+    await http.close();
+  });
+});
