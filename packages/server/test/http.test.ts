@@ -2,18 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@concord/db';
-import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '../src/index.js';
+import { HttpServer, SyncServer } from '../src/index.js';
 import { contents, until } from './support.js';
-
-const SECRET = 'test-secret-of-enough-length-for-hs256';
-const token = (grants: Grant[], sub = 'someone') =>
-  new SignJWT({ grants })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
 
 let dir: string;
 let http: HttpServer;
@@ -39,7 +30,7 @@ async function start(auth = true): Promise<HttpServer> {
 
 describe('HTTP and WebSocket on one port', () => {
   it('three clients over real WebSockets with SQLite files edit concurrently and converge with the server', async () => {
-    const server = await start(false);
+    const server = await start();
     const url = `ws://127.0.0.1:${server.port}/sync`;
     const clients = await Promise.all(
       [1, 2, 3].map(async (n) => {
@@ -68,7 +59,7 @@ describe('HTTP and WebSocket on one port', () => {
   });
 
   it('healthz, metrics and REST queries', async () => {
-    const server = await start(false);
+    const server = await start();
     const res = await fetch(`${server.url}/healthz`);
     expect(await res.json()).toMatchObject({ status: 'ok' });
     await fetch(`${server.url}/api/collections/products/a`, {
