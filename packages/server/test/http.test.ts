@@ -18,12 +18,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(auth = true): Promise<HttpServer> {
+async function start(): Promise<HttpServer> {
   const db = await Database.open({ storage: join(dir, 'server.db') });
-  const sync = new SyncServer({
-    db,
-    ...(auth ? { authenticate: jwtAuthenticator({ secret: SECRET }) } : {}),
-  });
+  const sync = new SyncServer({ db });
   http = await HttpServer.listen({ sync, port: 0 });
   return http;
 }
