@@ -50,13 +50,20 @@ export interface DatabaseOptions {
 
 /**
  * One transaction's or one remote batch's effect, told to `onChange` listeners once: the changes
- * it logged (none for whole states a sync server sent) and every document whose state changed.
+ * it logged (none for whole states a sync server sent) and every document whose state changed,
+ * as it was before and after.
  * `version` is the database's version after it. Listeners must not change what they are given.
  */
 export interface ChangeEvent {
   readonly origin: 'local' | 'remote';
   readonly changes: readonly Change[];
-  readonly docs: ReadonlyArray<{ readonly collection: string; readonly docId: string }>;
+  readonly docs: ReadonlyArray<{
+    readonly collection: string;
+    readonly docId: string;
+    /** The document's JSON before and after (undefined where it did not exist). */
+    readonly before: Doc | undefined;
+    readonly after: Doc | undefined;
+  }>;
   readonly version: VersionVector;
 }
 
@@ -324,7 +331,9 @@ export class Database {
     const event: ChangeEvent = {
       origin,
       changes,
-      docs: docs.map((d) => ({ collection: d.collection.name, docId: d.id })),
+      docs: [...touched].flatMap(([state, t]) =>
+        [...t].map(([docId, { before, after }]) => ({ collection: state.name, docId, before, after })),
+      ),
       version: this.vv.clone(),
     };
     for (const l of this.listeners) l(event);

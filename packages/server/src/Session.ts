@@ -16,7 +16,7 @@ import {
   type Transport,
 } from '@concord/db';
 import { both, mayWrite, type Principal, scope } from './Auth.js';
-import { SubscriptionFilter } from './SubscriptionFilter.js';
+import { SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
 import type { SessionHost } from './SyncServer.js';
 
 interface Sub {
@@ -181,16 +181,15 @@ export class Session {
         }
         continue;
       }
-      const out = this.select(set.changes, [], (s, c) => !s.cursor!.includes(c.dot));
+      const out = this.select(set.changes, (s, c) => !s.cursor!.includes(c.dot));
       await this.sendUpdates(out, undefined);
       this.send({ type: 'synced', version: set.version });
       for (const s of this.subs) s.cursor = set.version;
       const held = this.held;
       this.held = [];
-      for (const { event, at } of held) {
-        if (event.version.compare(set.version) === 'before' || event.version.equals(set.version)) continue;
-        this.deliverNow(event, at, set.version);
-      }
+      // A commit is wholly before the catch-up's version (and in it) or wholly after.
+      for (const { event, at } of held)
+        if (!isAtOrBefore(event.version, set.version)) this.deliverNow(event, at);
       if (this.isClosed()) return;
       this.phase = 'live';
       return;
@@ -263,10 +262,8 @@ export class Session {
     }
   }
 
-  private deliverNow(event: ChangeEvent, at: number, seen?: VersionVector): void {
-    const changed = new Set(event.changes.map((c) => `${c.collection}\u0000${c.docId}`));
-    const stateOnly = event.docs.filter((d) => !changed.has(`${d.collection}\u0000${d.docId}`));
-    const out = this.select(event.changes, stateOnly, (_s, c) => !seen?.includes(c.dot));
+  private deliverNow(event: ChangeEvent, at: number): void {
+    const out = this.select(event.changes, () => true, event.docs);
     if (out.changes.length + out.docs.length + out.evict.length === 0) return;
     this.host.metrics.syncLag.observe((this.host.now() - at) / 1000);
     void this.sendUpdates(out, event.version);
@@ -275,31 +272,38 @@ export class Session {
   }
 
   /**
-   * What the client needs of these changes (and documents whose whole state changed): for each
-   * document, the subscriptions' decisions combined — its state if any subscription needs it
-   * whole, else its changes if any needs them, else an eviction if one saw it leave.
+   * What the client needs of these changes — for each document, the subscriptions' decisions
+   * (SubscriptionFilter) combined: its whole state if any subscription needs it whole, else its
+   * changes if any needs them, else an eviction if one saw it leave. `transitions` (live
+   * delivery) are every document the commit changed, with its JSON before and after.
    */
   private select(
     changes: readonly Change[],
-    stateOnly: ReadonlyArray<{ collection: string; docId: string }>,
     wanted: (s: Sub, c: Change) => boolean,
+    transitions?: ChangeEvent['docs'],
   ): { changes: Change[]; docs: DocState[]; evict: DocRef[] } {
-    const byDoc = new Map<string, { collection: string; id: string; changes: Change[] }>();
+    const byDoc = new Map<
+      string,
+      { collection: string; id: string; changes: Change[]; own: Change[]; transition?: Transition }
+    >();
     const entry = (collection: string, id: string) => {
       const key = `${collection}\u0000${id}`;
       let e = byDoc.get(key);
       if (!e) {
-        e = { collection, id, changes: [] };
+        e = { collection, id, changes: [], own: [] };
         byDoc.set(key, e);
       }
       return e;
     };
+    const subscribed = (collection: string) => this.subs.some((s) => s.filter.collection === collection);
     for (const c of changes) {
-      if (c.dot.replica === this.replica) continue;
       if (!this.subs.some((s) => s.filter.collection === c.collection && wanted(s, c))) continue;
-      entry(c.collection, c.docId).changes.push(c);
+      const e = entry(c.collection, c.docId);
+      (c.dot.replica === this.replica ? e.own : e.changes).push(c);
     }
-    for (const d of stateOnly) entry(d.collection, d.docId);
+    for (const d of transitions ?? [])
+      if (subscribed(d.collection))
+        entry(d.collection, d.docId).transition = { before: d.before, after: d.after };
     const out = { changes: [] as Change[], docs: [] as DocState[], evict: [] as DocRef[] };
     for (const e of byDoc.values()) {
       const current = this.host.db.documentValue(e.collection, e.id);
@@ -311,6 +315,8 @@ export class Session {
         const d = s.filter.decide(
           e.changes.filter((c) => wanted(s, c)),
           current,
+          e.own.some((c) => wanted(s, c)),
+          e.transition,
         );
         state ||= d === 'state';
         deltas ||= d === 'changes';

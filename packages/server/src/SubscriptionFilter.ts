@@ -4,16 +4,26 @@ import { matches } from '@concord/db';
 /** What a subscription's client gets for one changed document. */
 export type Delivery = 'skip' | 'changes' | 'state' | 'evict';
 
+/** A document's JSON before and after one commit. */
+export interface Transition {
+  readonly before: Doc | undefined;
+  readonly after: Doc | undefined;
+}
+
 /**
  * Decides, from the server's side alone, what a partial replica needs when a document changes —
- * without remembering which documents each client holds. For a filter over fields F:
- * - if no change since the client's cursor touched F (nor removed the document), whether the
- *   document matches is the same as it was at the cursor: matching now means the client has it
- *   and needs only the changes; not matching means it never had it and gets nothing;
- * - if one did, the document may have entered or left: a matching one is sent whole (the
- *   client may lack its history), a non-matching one is evicted (the client may hold it).
- * A whole-collection subscription gets every change. Seed 000: a store's device holds its own
- * store's products, and a product moving between stores moves between devices.
+ * without remembering which documents each client holds (seed 000: a store's device holds its
+ * own store's products, and a product moving between stores moves between devices).
+ *
+ * Live, the commit's before and after tell exactly: a document that entered the subscription is
+ * sent whole (the client lacks its history), one that left is evicted, one that stayed gets the
+ * changes. Catching up over many changes there is no "before": a matching document whose
+ * changes set a filtered field, or removed fields, may have entered and is sent whole; a
+ * non-matching one may have left and is evicted (evicting one the client never had costs a few
+ * bytes and changes nothing). A whole-collection subscription always gets the changes.
+ *
+ * The client's own writes are never sent back, but they count: a write may move a document
+ * across the filter, or touch one the client does not hold, which it must then get whole or drop.
  */
 export class SubscriptionFilter {
   /** The top-level fields the filter reads; undefined for a whole-collection subscription. */
@@ -26,21 +36,40 @@ export class SubscriptionFilter {
     this.fields = where ? fieldsOf(where) : undefined;
   }
 
-  /** `changes`: this document's changes since the cursor (none when only its whole state changed); `current`: its JSON now. */
-  decide(changes: readonly Change[], current: Doc | undefined): Delivery {
-    if (!this.where || !this.fields) return changes.length > 0 ? 'changes' : current ? 'state' : 'skip';
+  /**
+   * `changes`: others' changes to the document (none when only its whole state changed);
+   * `current`: its JSON now; `ownWrite`: the client changed it too; `transition`: before and
+   * after the one commit being delivered live (absent when catching up).
+   */
+  decide(
+    changes: readonly Change[],
+    current: Doc | undefined,
+    ownWrite: boolean,
+    transition?: Transition,
+  ): Delivery {
+    if (!this.where || !this.fields)
+      return changes.length > 0 ? 'changes' : !ownWrite && current ? 'state' : 'skip';
+    if (transition) {
+      const was = this.selects(transition.before);
+      const is = this.selects(transition.after);
+      if (!is) return was || ownWrite ? 'evict' : 'skip';
+      if (!was) return 'state';
+      return changes.length > 0 ? 'changes' : ownWrite ? 'skip' : 'state';
+    }
+    if (!this.selects(current)) return 'evict';
     const fields = this.fields;
-    const touched =
+    const entered =
+      ownWrite ||
       changes.length === 0 ||
-      current === undefined ||
-      changes.some((c) => c.ops.keys().some((k) => fields.has(k)));
-    if (current && matches(current, this.where)) return touched ? 'state' : 'changes';
-    return touched ? 'evict' : 'skip';
+      changes.some((c) => {
+        const keys = c.ops.keys();
+        return keys.length === 0 || keys.some((k) => fields.has(k));
+      });
+    return entered ? 'state' : 'changes';
   }
 
-  /** Whether the document, as it is now, belongs to the subscription. */
-  selects(current: Doc | undefined): boolean {
-    return current !== undefined && matches(current, this.where);
+  private selects(doc: Doc | undefined): boolean {
+    return doc !== undefined && matches(doc, this.where);
   }
 }
 

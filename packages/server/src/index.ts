@@ -11,7 +11,7 @@ export {
 export { HttpServer, type HttpServerOptions } from './HttpServer.js';
 export { Metrics } from './Metrics.js';
 export { Session } from './Session.js';
-export { type Delivery, SubscriptionFilter } from './SubscriptionFilter.js';
+export { type Delivery, SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
 export {
   DEFAULT_LIMITS,
   type Limits,
