@@ -444,7 +444,12 @@ export class Session {
     if (this.isClosed() || this.transport.state !== 'open') return;
     const frame = encodeMessage(m);
     this.host.metrics.bytesOut.inc(frame.length);
-    this.transport.send(frame);
+    try {
+      this.transport.send(frame);
+    } catch (e) {
+      // The link broke under us; its close ends the session.
+      if (!(e instanceof DbError && e.code === 'CLOSED')) throw e;
+    }
   }
 
   /** Ends the session: an `error` message saying why, then a close with the matching code. */

@@ -106,6 +106,11 @@ export class SyncClient {
     return this.statusNow;
   }
 
+  /** How many of this replica's changes the server holds durably (its own changes are numbered 1, 2, …). */
+  get acknowledged(): number {
+    return this.acked;
+  }
+
   private isClosed(): boolean {
     return this.statusNow === 'closed';
   }
@@ -233,7 +238,13 @@ export class SyncClient {
   }
 
   private send(t: Transport, m: Parameters<typeof encodeMessage>[0]): void {
-    if (t.state === 'open') t.send(encodeMessage(m));
+    if (t.state !== 'open') return;
+    try {
+      t.send(encodeMessage(m));
+    } catch (e) {
+      // The link broke under us: its close handler reconnects, and unacknowledged changes are resent.
+      if (!(e instanceof DbError && e.code === 'CLOSED')) throw e;
+    }
   }
 
   private async handle(t: Transport, frame: Uint8Array): Promise<void> {

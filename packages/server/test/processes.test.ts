@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
+import { kill9, run, serve } from './support/processes.js';
+import { contents, until } from './support.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'concord-proc-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const list = async (port: number) =>
+  (await fetch(`http://127.0.0.1:${port}/api/collections/products?sort=_id`)).json();
+
+describe('processes: concord serve, devices with SQLite files', () => {
+  it('three clients edit concurrently; one goes offline, edits, restarts its process, reconnects; all converge with the server', async () => {
+    const { child, port } = await serve(['--port', '0', '--data', join(dir, 'server.db')]);
+    const url = `ws://127.0.0.1:${port}/sync`;
+    try {
+      const live = await Promise.all(
+        [1, 2].map(async (n) => {
+          const db = await Database.open({ storage: join(dir, `client-${n}.db`) });
+          return { db, sync: db.sync(url, { subscriptions: [{ collection: 'products' }] }) };
+        }),
+      );
+      await live[0]!.db.collection('products').upsert({ _id: 'shared', price: 1 });
+      await live[0]!.sync.synced();
+      const device = join(dir, 'device.db');
+      JSON.parse(await run('device.ts', [device, 'sync', url]));
+      // The device is offline (its process is not even running) while the others keep editing.
+      const edits = Promise.all(
+        live.map(async ({ db }, n) => {
+          for (let i = 0; i < 25; i++)
+            await db.collection('products').upsert({ _id: `c${n}-${i % 5}`, price: i, n });
+          await db.collection('products').update('shared', (d) => {
+            d[`by${n}`] = true;
+          });
+        }),
+      );
+      await run('device.ts', [device, 'offline', '10']);
+      await edits;
+      await Promise.all(live.map((c) => c.sync.synced()));
+      const deviceView = JSON.parse(await run('device.ts', [device, 'sync', url]));
+      await until(
+        async () => (await list(port)).length === deviceView.length,
+        'the device’s changes on the server',
+        10_000,
+      );
+      const server = await list(port);
+      expect(deviceView).toEqual(server);
+      expect(server.find((d: { _id: string }) => d._id === 'shared')).toMatchObject({
+        price: 1,
+        by0: true,
+        by1: true,
+        offline: true,
+      });
+      expect(server.filter((d: { _id: string }) => d._id.startsWith('offline-'))).toHaveLength(10);
+      for (const c of live)
+        await until(
+          async () => JSON.stringify(await contents(c.db, 'products')) === JSON.stringify(server),
+          'live clients converge',
+        );
+      for (const c of live) {
+        await c.sync.close();
+        await c.db.close();
+      }
+    } finally {
+      await kill9(child);
+    }
+  });
+
+  it.each(seeds(1))(
+    'kill -9 the server while clients write: every acknowledged change survives, clients resend the rest, all converge (seed %i)',
+    async (seed) => {
+      const rng = new SeededRng(seed);
+      const data = join(dir, 'server.db');
+      let { child, port } = await serve(['--port', '0', '--data', data]);
+      const url = () => `ws://127.0.0.1:${port}/sync`;
+      const clients: Array<{ db: Database; sync: SyncClient }> = [];
+      for (let n = 0; n < 3; n++) {
+        const db = await Database.open({ storage: join(dir, `c${n}.db`) });
+        // The URL is looked up on every connection attempt: the restarted server gets a new port.
+        const sync = db.sync(
+          () => WebSocketTransport.connect(url(), (u) => new WebSocket(u) as unknown as WebSocketLike),
+          {
+            subscriptions: [{ collection: 'products' }],
+            backoff: { minMs: 20, maxMs: 200 },
+          },
+        );
+        clients.push({ db, sync });
+      }
+      let writing = true;
+      const writers = clients.map(async ({ db }, n) => {
+        for (let i = 0; writing; i++) {
+          await db.collection('products').upsert({ _id: `c${n}-${i}`, price: i });
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      });
+      try {
+        await until(() => clients.every((c) => c.sync.acknowledged > 20), 'acknowledged writes', 20_000);
+        await new Promise((r) => setTimeout(r, rng.int(300)));
+        await kill9(child);
+        const acked = clients.map((c) => c.sync.acknowledged);
+        const dead = await Database.open({ storage: data });
+        for (const [n, c] of clients.entries()) {
+          expect(
+            dead.version().get(c.db.replicaId),
+            `client ${n}: acknowledged ${acked[n]}`,
+          ).toBeGreaterThanOrEqual(acked[n]!);
+          for (let i = 0; i < acked[n]!; i++)
+            expect(dead.documentValue('products', `c${n}-${i}`), `c${n}-${i}`).toBeDefined();
+        }
+        await dead.close();
+        ({ child, port } = await serve(['--port', '0', '--data', data]));
+        await new Promise((r) => setTimeout(r, 100));
+        writing = false;
+        await Promise.all(writers);
+        await Promise.all(clients.map((c) => c.sync.synced()));
+        const server = await list(port);
+        expect(server.length).toBe(clients.reduce((n, c) => n + c.db.version().get(c.db.replicaId), 0));
+        for (const c of clients)
+          await until(
+            async () => JSON.stringify(await contents(c.db, 'products')) === JSON.stringify(server),
+            'convergence',
+            10_000,
+          );
+      } catch (e) {
+        throw new Error(
+          `server crash test failed — replay with: SEED=${seed} npx vitest run packages/server/test/processes.test.ts\n${(e as Error).message}`,
+        );
+      } finally {
+        writing = false;
+        for (const c of clients) {
+          await c.sync.close();
+          await c.db.close();
+        }
+        await kill9(child);
+      }
+    },
+  );
+});
