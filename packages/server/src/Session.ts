@@ -243,10 +243,17 @@ export class Session {
     return true;
   }
 
-  /** Waits until the client has taken most of what was sent; false if the session ended. */
+  /** Waits until the client has taken most of what was sent; false if the session ended (or was ended for lagging). */
   private async drained(): Promise<boolean> {
     const low = this.host.limits.maxBuffered / 4;
-    while (!this.isClosed() && this.transport.buffered > low) await this.host.sleep(5);
+    const giveUp = this.host.now() + 2 * this.host.limits.heartbeatMs;
+    while (!this.isClosed() && this.transport.buffered > low) {
+      if (this.host.now() > giveUp) {
+        this.fail(new SyncError('SLOW_CONSUMER', 'the client stopped reading'));
+        return false;
+      }
+      await this.host.sleep(5);
+    }
     // Let other sessions and messages run between chunks.
     await this.host.sleep(0);
     return !this.isClosed();
