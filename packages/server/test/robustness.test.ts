@@ -31,15 +31,13 @@ const hello = (replica: string) =>
 describe('server robustness', () => {
   it('an interrupted initial snapshot resumes after the last chunk received', async () => {
     const server = await serverWith({ limits: { chunkBytes: 1000 } });
-    await server.db
-      .collection('products')
-      .upsertMany(
-        Array.from({ length: 400 }, (_, i) => ({
-          _id: `p${String(i).padStart(3, '0')}`,
-          name: `product ${i}`,
-          price: i,
-        })),
-      );
+    await server.db.collection('products').upsertMany(
+      Array.from({ length: 400 }, (_, i) => ({
+        _id: `p${String(i).padStart(3, '0')}`,
+        name: `product ${i}`,
+        price: i,
+      })),
+    );
     let current: MemoryTransport | undefined;
     const db = await Database.open();
     const sync = db.sync(
