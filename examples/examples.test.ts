@@ -25,7 +25,7 @@ describe('examples', () => {
     expect(out).toMatch(/converged: true, total labels: 220/);
   });
 
-  it('npm start runs them all', () => {
+  it('npm run examples runs them all', () => {
     const out = run('run-all.ts');
     expect(out).toContain('── examples/shopping-cart-orset.ts ──');
     expect(out).toContain('── examples/replicated-counter.ts ──');

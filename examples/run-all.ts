@@ -1,4 +1,4 @@
-// `npm start` until the sync server exists: runs every example and prints its output.
+// `npm run examples`: runs every example and prints its output.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
