@@ -6,6 +6,7 @@ import { catalogueSuite } from './catalogue.suite.js';
 import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { type Result, round, table } from './harness.js';
 import { RETAIL_FAILURES, retailSuite } from './retail.suite.js';
+import { syncSuite } from './sync.suite.js';
 import { textMergeSuite, textTraceSuite } from './text.suite.js';
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -15,6 +16,9 @@ const DESCRIPTIONS: Record<string, string> = {
     "Seed 000's retail catalogue: n products × 12 fields; Yjs, Loro and Automerge hold it as a map of maps, Concord as a collection of documents (a register per field) in a Database with memory storage. Build it, encode it whole, cold-load it and read every value, change 1% of the prices (time, and the delta another replica needs), merge that delta into a second replica; memory held after a cold load, measured in a fresh process (V8 heap + external, which includes array buffers and WebAssembly memory).",
   database:
     "What only Concord's database does, on the same catalogue: the hourly feed re-upserted whole with 1% of prices changed (it must record exactly n/100 changes), reopening from a SQLite file and reading every document beside JSON.parse of the same catalogue as one JSON array, and queries served by secondary indexes (ms per query, and how many documents the index hands to the filter).",
+  sync: "Issue 5's sync over WebSockets on loopback, the server in its own process: a fresh client's initial sync of the retail catalogue (time to `synced()` and every value read, bytes on the wire both ways) beside downloading the same catalogue as gzip JSON from a static HTTP server and JSON.parse; then reconnecting after the hourly update changed 1% of the prices while the client was away (bytes both ways) beside the raw size of the changed values (the prices as JSON text; and with their ids).",
+  'fan-out':
+    'One writer and 1,000 subscribed clients (all in one process, the server in another): latency from a write to each client having applied it, over 50 writes after 5 unmeasured ones, beside a y-websocket server (@y/websocket-server) and 1,000 Yjs WebsocketProvider clients doing the same.',
   text: 'Text CRDTs on the editing traces of ../shared/bench-data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
 };
 
@@ -28,6 +32,7 @@ const anchored = [
   ...catalogueMapSuite(quick ? 10_000 : 100_000),
   ...textTraceSuite(runs),
   ...textMergeSuite(quick ? 2000 : 6000, quick ? [2, 44] : [2, 77], runs),
+  ...syncSuite(quick ? [20_000] : [100_000], quick ? 100 : 1000, runs),
 ];
 const all = [...catalogue, ...anchored];
 
@@ -37,6 +42,14 @@ if (args.has('--json')) {
   const report = render(catalogue, anchored);
   console.log(report);
   if (args.has('--write')) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
+}
+
+/** The system each result is compared with: Yjs, or for sync the plain-HTTP and y-websocket baselines. */
+function anchor(suite: string, metric: string): string {
+  if (suite.startsWith('sync/'))
+    return metric.startsWith('reconnect') ? 'raw changed values' : 'http-gzip-json';
+  if (suite.startsWith('fan-out/')) return 'y-websocket';
+  return 'yjs';
 }
 
 function render(catalogue: readonly Result[], anchored: readonly Result[]): string {
@@ -74,14 +87,16 @@ function render(catalogue: readonly Result[], anchored: readonly Result[]): stri
       ),
       '',
     );
-    if (!rows.some((r) => r.system === 'yjs')) continue;
-    const ratios = rows
-      .filter((r) => r.system !== 'yjs')
-      .map((r) => {
-        const yjs = rows.find((y) => y.system === 'yjs' && y.metric === r.metric)!;
-        return { ...r, value: r.value / yjs.value };
-      });
-    parts.push('Ratio to Yjs (lower is better for every column):', '');
+    const ratios = rows.flatMap((r) => {
+      const name = anchor(suite, r.metric);
+      const base = rows.find((y) => y.system === name && y.metric === r.metric);
+      return base && r.system !== name ? [{ ...r, value: r.value / base.value }] : [];
+    });
+    if (ratios.length === 0) continue;
+    parts.push(
+      `Ratio to ${[...new Set(rows.map((r) => anchor(suite, r.metric)))].filter((a) => rows.some((r) => r.system === a)).join(' / ')} (lower is better for every column):`,
+      '',
+    );
     parts.push(
       table(
         ratios,

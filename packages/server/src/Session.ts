@@ -49,6 +49,8 @@ export class Session {
   private lastRefill: number;
   private lastHeard: number;
   private heartbeat: unknown;
+  /** The server version the client was last told (by `synced`, then each live update). */
+  private sentVersion: VersionVector | undefined;
   private pingCount = 0;
 
   constructor(
@@ -184,6 +186,7 @@ export class Session {
       const out = this.select(set.changes, (s, c) => !s.cursor!.includes(c.dot));
       await this.sendUpdates(out, undefined);
       this.send({ type: 'synced', version: set.version });
+      this.sentVersion = set.version;
       for (const s of this.subs) s.cursor = set.version;
       const held = this.held;
       this.held = [];
@@ -273,7 +276,22 @@ export class Session {
     const out = this.select(event.changes, () => true, event.docs);
     if (out.changes.length + out.docs.length + out.evict.length === 0) return;
     this.host.metrics.syncLag.observe((this.host.now() - at) / 1000);
-    void this.sendUpdates(out, event.version);
+    const moved = new VersionVector();
+    for (const [r, seq] of event.version.entries()) if (this.sentVersion!.get(r) < seq) moved.advance(r, seq);
+    this.sentVersion = event.version;
+    if (out.changes.length + out.docs.length > UPDATE_ITEMS) void this.sendUpdates(out, moved);
+    else {
+      // Sessions that need the same thing of one commit share one encoding of it (fan-out).
+      const frames = this.host.frames(event);
+      const key = frameKey(out, moved);
+      let frame = frames.get(key);
+      if (!frame) {
+        frame = encodeMessage({ type: 'update', ...out, version: moved });
+        frames.set(key, frame);
+      }
+      this.host.metrics.changesOut.inc(out.changes.length + out.docs.length);
+      this.sendFrame(frame);
+    }
     if (this.transport.buffered > this.host.limits.maxBuffered)
       this.fail(new SyncError('SLOW_CONSUMER', `more than ${this.host.limits.maxBuffered} bytes unread`));
   }
@@ -449,7 +467,11 @@ export class Session {
 
   private send(m: ServerMessage): void {
     if (this.isClosed() || this.transport.state !== 'open') return;
-    const frame = encodeMessage(m);
+    this.sendFrame(encodeMessage(m));
+  }
+
+  private sendFrame(frame: Uint8Array): void {
+    if (this.isClosed() || this.transport.state !== 'open') return;
     this.host.metrics.bytesOut.inc(frame.length);
     try {
       this.transport.send(frame);
@@ -494,6 +516,22 @@ export class Session {
     await this.inbox;
     this.fail(new SyncError('SHUTDOWN', 'the server is stopping'));
   }
+}
+
+/** What identifies an update's content: the dots, documents and version entries it carries. */
+function frameKey(
+  out: { changes: Change[]; docs: DocState[]; evict: DocRef[] },
+  version: VersionVector,
+): string {
+  let key = '';
+  for (const c of out.changes) key += `${c.dot.replica}:${c.dot.seq},`;
+  key += '|';
+  for (const d of out.docs) key += `${d.collection}\u0000${d.id},`;
+  key += '|';
+  for (const d of out.evict) key += `${d.collection}\u0000${d.id},`;
+  key += '|';
+  for (const [r, seq] of version.entries()) key += `${r}:${seq},`;
+  return key;
 }
 
 function sameChange(a: Change, b: Change): boolean {

@@ -1,4 +1,4 @@
-import type { Database, Doc, Timers, Transport } from '@concord/db';
+import type { ChangeEvent, Database, Doc, Timers, Transport } from '@concord/db';
 import { MAX_MESSAGE_BYTES } from '@concord/db';
 import { pino } from 'pino';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
@@ -75,6 +75,8 @@ export interface SessionHost {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   forget(session: Session): void;
+  /** Encoded updates of one commit, shared by the sessions that send the same one. */
+  frames(event: ChangeEvent): Map<string, Uint8Array>;
 }
 
 /**
@@ -95,6 +97,7 @@ export class SyncServer implements SessionHost {
   private readonly clock: () => number;
   private readonly stopEvents: () => void;
   private stopping = false;
+  private readonly encoded = new WeakMap<ChangeEvent, Map<string, Uint8Array>>();
 
   constructor(options: SyncServerOptions) {
     this.db = options.db;
@@ -171,6 +174,15 @@ export class SyncServer implements SessionHost {
 
   clearTimer(handle: unknown): void {
     this.timers.clearTimeout(handle);
+  }
+
+  frames(event: ChangeEvent): Map<string, Uint8Array> {
+    let m = this.encoded.get(event);
+    if (!m) {
+      m = new Map();
+      this.encoded.set(event, m);
+    }
+    return m;
   }
 
   forget(session: Session): void {

@@ -86,8 +86,11 @@ export type ServerMessage =
     }
   /**
    * What changed: deltas for documents the client holds, whole states for documents entering a
-   * subscription, documents leaving one; `version` is the server version this brings the
-   * client's subscriptions to (absent in the middle of a catch-up).
+   * subscription, documents leaving one. A live update's `version` holds the entries of the
+   * server's version that moved since the last `synced` or update on this connection — merged
+   * into the cursor, it is the server version this brings the client's subscriptions to (a
+   * server that has heard from thousands of replicas does not resend them all each time). It is
+   * absent in the middle of a catch-up.
    */
   | {
       readonly type: 'update';

@@ -1,4 +1,4 @@
-import { type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
+import { Decoder, Encoder, FORMAT_VERSION, VersionVector } from '@concord/crdt';
 import type { Change } from '../Change.js';
 import type { ChangeEvent, Database } from '../Database.js';
 import { DbError } from '../errors.js';
@@ -60,9 +60,6 @@ interface Events {
 /** Codes after which reconnecting cannot help without something changing (a new token, an upgrade). */
 const FATAL = new Set<string>(['UNAUTHORIZED', 'FORBIDDEN', 'UNSUPPORTED_VERSION']);
 
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
-
 /**
  * A database's link to a sync server (sync/Protocol): it sends the replica's own changes — the
  * outbox, everything the server has not acknowledged, across restarts — and takes in what the
@@ -77,6 +74,9 @@ export class SyncClient {
   private attempt = 0;
   private retry: unknown;
   private idle: unknown;
+  private heard = false;
+  /** The server version every subscription is caught up to on this connection (updates carry changes to it). */
+  private cursor: VersionVector | undefined;
   /** Messages are handled one at a time, in order. */
   private inbox: Promise<void> = Promise.resolve();
   /** The server holds this replica's changes up to here (from `welcome` and `ack`). */
@@ -196,6 +196,7 @@ export class SyncClient {
     }
     this.transport = t;
     this.sent = 0;
+    this.cursor = undefined;
     this.inbox = Promise.resolve();
     t.onMessage((frame) => {
       this.touch();
@@ -210,6 +211,7 @@ export class SyncClient {
       this.scheduleReconnect();
     });
     this.touch();
+    this.watch(t);
     this.send(t, {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -229,12 +231,19 @@ export class SyncClient {
     this.retry = this.timers.setTimeout(() => void this.connect(), delay);
   }
 
-  /** Restarts the idle timer: a server that says nothing for too long is taken for gone. */
+  /** Notes that the server said something (cheap: runs per message; `watch` checks). */
   private touch(): void {
-    this.timers.clearTimeout(this.idle);
-    const ms = this.options.idleTimeoutMs ?? 45_000;
-    const t = this.transport;
-    this.idle = this.timers.setTimeout(() => t?.close({ code: 4408, reason: 'server silent' }), ms);
+    this.heard = true;
+  }
+
+  /** Every `idleTimeoutMs`, a server that said nothing since the last check is taken for gone. */
+  private watch(t: Transport): void {
+    this.idle = this.timers.setTimeout(() => {
+      if (this.transport !== t) return;
+      if (!this.heard) return t.close({ code: 4408, reason: 'server silent' });
+      this.heard = false;
+      this.watch(t);
+    }, this.options.idleTimeoutMs ?? 45_000);
   }
 
   private send(t: Transport, m: Parameters<typeof encodeMessage>[0]): void {
@@ -296,15 +305,22 @@ export class SyncClient {
         this.emit('progress', { collection: sub.collection, ...m.progress });
         break;
       }
-      case 'update':
+      case 'update': {
+        // A live update's version names only the entries that moved since the last one sent.
+        if (m.version) {
+          if (!this.cursor) throw new SyncError('BAD_MESSAGE', 'a live update before synced');
+          this.cursor.merge(m.version);
+        }
         await this.db.integrate({
           changes: m.changes,
           docs: m.docs,
           evict: m.evict,
-          meta: m.version ? this.cursors(m.version) : [],
+          meta: m.version ? this.cursors(this.cursor!) : [],
         });
         break;
+      }
       case 'synced':
+        this.cursor = m.version.clone();
         await this.db.integrate({ meta: this.cursors(m.version) });
         this.attempt = 0;
         this.setStatus('live');
@@ -375,24 +391,31 @@ export function subscriptionKey(s: Subscription): string {
 
 type Position = Pick<SubscriptionState, 'cursor' | 'resume'>;
 
+/** Codec message kind of a subscription's position as the client keeps it (after the protocol's 100–110). */
+const POSITION = 120;
+
+/** A position in binary: a version vector of thousands of replicas is written on every live update. */
 function encodePosition(p: Position): Uint8Array {
-  return utf8.encode(
-    JSON.stringify({
-      cursor: p.cursor?.toJSON(),
-      resume: p.resume && { ...p.resume, version: p.resume.version.toJSON() },
-    }),
-  );
+  const enc = new Encoder();
+  if (p.cursor) {
+    enc.byte(0);
+    p.cursor.encodeTo(enc);
+  } else if (p.resume) {
+    enc.byte(1);
+    p.resume.version.encodeTo(enc);
+    enc.string(p.resume.after);
+    enc.uint(p.resume.done);
+  } else enc.byte(2);
+  return enc.finish(FORMAT_VERSION, POSITION);
 }
 
 function decodePosition(bytes: Uint8Array): Position {
-  const json = JSON.parse(fromUtf8.decode(bytes)) as {
-    cursor?: Record<string, number>;
-    resume?: { version: Record<string, number>; after: string; done: number };
-  };
-  const vv = (o: Record<string, number>) =>
-    new VersionVector(Object.entries(o).map(([r, s]): [ReplicaId, number] => [replicaId(r), s]));
-  if (json.cursor) return { cursor: vv(json.cursor) };
-  if (json.resume) return { resume: { ...json.resume, version: vv(json.resume.version) } };
+  const dec = new Decoder(bytes);
+  if (dec.header(FORMAT_VERSION) !== POSITION) return {};
+  const flag = dec.byte();
+  if (flag === 0) return { cursor: VersionVector.decodeFrom(dec) };
+  if (flag === 1)
+    return { resume: { version: VersionVector.decodeFrom(dec), after: dec.string(), done: dec.uint() } };
   return {};
 }
 

@@ -1,0 +1,202 @@
+// Child process of the sync suite: `sync-worker.ts initial <n> <runs>` measures initial sync and
+// reconnect on the n-product catalogue; `sync-worker.ts fanout <system> <clients> <writes>` the
+// latency from one write to every client having applied it. Prints JSON lines (bench Results).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
+import { WebSocket } from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { median, progress, type Result } from './harness.js';
+import { catalogue, changedIndexes, checksum, priceOf } from './retail.suite.js';
+
+const [mode, a, b, c] = process.argv.slice(2);
+const out = (r: Result) => console.log(JSON.stringify(r));
+
+/** Starts `sync-server.ts` and waits for its ports. */
+async function startServer(
+  args: string[],
+): Promise<{ child: ChildProcess; ports: { sync: number; http?: number }; lines: AsyncIterator<string> }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./sync-server.ts', import.meta.url).pathname, ...args],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  return { child, ports: JSON.parse(first.value as string), lines };
+}
+
+/** A sync transport factory that counts payload bytes both ways. */
+function counted(url: string, counter: { bytes: number }) {
+  return async () => {
+    const t = await WebSocketTransport.connect(url, (u) => new WebSocket(u) as unknown as WebSocketLike);
+    const send = t.send.bind(t);
+    t.send = (frame) => {
+      counter.bytes += frame.length;
+      send(frame);
+    };
+    t.onMessage((frame) => {
+      counter.bytes += frame.length;
+    });
+    return t;
+  };
+}
+
+async function initial(n: number, runs: number): Promise<void> {
+  const suite = `sync/${n / 1000}k`;
+  const products = catalogue(n);
+  const expected = checksum(products);
+  progress(`${suite}: building the server's catalogue`);
+  const { child, ports, lines } = await startServer(['concord', String(n)]);
+  const url = `ws://127.0.0.1:${ports.sync}/sync`;
+  const syncTimes: number[] = [];
+  const httpTimes: number[] = [];
+  let syncBytes = 0;
+  let httpBytes = 0;
+  let kept: { db: Database } | undefined;
+  for (let run = 0; run < runs; run++) {
+    const counter = { bytes: 0 };
+    const db = await Database.open();
+    const start = performance.now();
+    const sync = db.sync(counted(url, counter), { subscriptions: [{ collection: 'products' }] });
+    await sync.synced();
+    const docs = await db.collection('products').find();
+    if (docs.length !== n || checksum(docs) !== expected) throw new Error('initial sync: wrong catalogue');
+    syncTimes.push(performance.now() - start);
+    syncBytes = counter.bytes;
+    await sync.close();
+    if (kept) await db.close();
+    else kept = { db };
+
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${ports.http}/catalogue.json`);
+    const parsed = JSON.parse(await res.text()) as object[];
+    if (checksum(parsed) !== expected) throw new Error('http: wrong catalogue');
+    httpTimes.push(performance.now() - t0);
+    httpBytes = Number(res.headers.get('content-length'));
+  }
+  out({ suite, system: 'concord', metric: 'initial sync ms', value: median(syncTimes) });
+  out({ suite, system: 'concord', metric: 'initial sync bytes', value: syncBytes });
+  out({ suite, system: 'http-gzip-json', metric: 'initial sync ms', value: median(httpTimes) });
+  out({ suite, system: 'http-gzip-json', metric: 'initial sync bytes', value: httpBytes });
+
+  // Reconnect after the hourly update: 1% of the prices changed while the client was away.
+  const db = kept!.db;
+  const changed = changedIndexes(n);
+  child.stdin!.write('change 1\n');
+  while ((await lines.next()).value !== 'changed');
+  const counter = { bytes: 0 };
+  const start = performance.now();
+  const sync = db.sync(counted(url, counter), { subscriptions: [{ collection: 'products' }] });
+  await sync.synced();
+  const ms = performance.now() - start;
+  for (const i of changed) {
+    const doc = await db.collection('products').get(products[i]!._id);
+    if (doc?.price !== priceOf(i, 1)) throw new Error(`reconnect: ${products[i]!._id} not updated`);
+  }
+  const raw = changed.reduce((sum, i) => sum + JSON.stringify(priceOf(i, 1)).length, 0);
+  const rawWithIds = changed.reduce(
+    (sum, i) => sum + JSON.stringify({ _id: products[i]!._id, price: priceOf(i, 1) }).length,
+    0,
+  );
+  out({ suite, system: 'concord', metric: 'reconnect ms', value: ms });
+  out({ suite, system: 'concord', metric: 'reconnect bytes', value: counter.bytes });
+  out({ suite, system: 'raw changed values', metric: 'reconnect bytes', value: raw });
+  out({ suite, system: 'raw changed {_id, price}', metric: 'reconnect bytes', value: rawWithIds });
+  await sync.close();
+  await db.close();
+  child.kill();
+}
+
+/** Writes before measuring, so both systems are measured with their code optimised. */
+const WARMUP = 5;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+/** One writer, `clients` subscribers: latency from each write to each client having applied it. */
+async function fanout(system: string, clients: number, writes: number): Promise<void> {
+  const suite = `fan-out/${clients}`;
+  const { child, ports } = await startServer(system === 'yjs' ? ['yjs'] : ['concord', '0']);
+  const latencies: number[] = [];
+  let round = 0;
+  let sentAt = 0;
+  let pending = 0;
+  let done: () => void = () => undefined;
+  const arrived = (v: unknown) => {
+    if (v !== round) return;
+    if (round > WARMUP) latencies.push(performance.now() - sentAt);
+    if (--pending === 0) done();
+  };
+  let write: (v: number) => Promise<void>;
+  let close: () => Promise<void>;
+  if (system === 'yjs') {
+    const url = `ws://127.0.0.1:${ports.sync}`;
+    const open = () => {
+      const doc = new Y.Doc();
+      const provider = new WebsocketProvider(url, 'fanout', doc, {
+        WebSocketPolyfill: WebSocket as never,
+        disableBc: true,
+      });
+      const synced = new Promise<void>((r) => provider.once('sync', () => r()));
+      return { doc, provider, synced };
+    };
+    const subs = Array.from({ length: clients }, open);
+    for (const s of subs) s.doc.getMap('m').observe(() => arrived(s.doc.getMap('m').get('v')));
+    const writer = open();
+    await Promise.all([...subs, writer].map((s) => s.synced));
+    write = async (v) => {
+      writer.doc.getMap('m').set('v', v);
+    };
+    close = async () => {
+      for (const s of [...subs, writer]) s.provider.destroy();
+    };
+  } else {
+    const url = `ws://127.0.0.1:${ports.sync}/sync`;
+    const open = async () => {
+      const db = await Database.open();
+      const sync: SyncClient = db.sync(url, { subscriptions: [{ collection: 'hot' }] });
+      return { db, sync };
+    };
+    const subs = await Promise.all(Array.from({ length: clients }, open));
+    for (const s of subs)
+      s.db.onChange((e) => {
+        for (const d of e.docs) if (d.docId === 'hot') arrived(d.after?.v);
+      });
+    const writer = await open();
+    await Promise.all([...subs, writer].map((s) => s.sync.synced()));
+    write = (v) => writer.db.collection('hot').upsert({ _id: 'hot', v });
+    close = async () => {
+      for (const s of [...subs, writer]) await s.sync.close();
+    };
+  }
+  for (round = 1; round <= WARMUP + writes; round++) {
+    pending = clients;
+    const all = new Promise<void>((r) => (done = r));
+    sentAt = performance.now();
+    await write(round);
+    await all;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  out({
+    suite,
+    system: system === 'yjs' ? 'y-websocket' : 'concord',
+    metric: 'p50 ms',
+    value: percentile(latencies, 0.5),
+  });
+  out({
+    suite,
+    system: system === 'yjs' ? 'y-websocket' : 'concord',
+    metric: 'p99 ms',
+    value: percentile(latencies, 0.99),
+  });
+  await close();
+  child.kill();
+}
+
+if (mode === 'initial') await initial(Number(a), Number(b));
+else if (mode === 'fanout') await fanout(a!, Number(b), Number(c));
+else throw new Error('usage: sync-worker.ts initial <n> <runs> | fanout <concord|yjs> <clients> <writes>');
+process.exit(0);
