@@ -15,6 +15,8 @@ enum JsonTag {
   Array = 6,
   Object = 7,
   Decimal = 8,
+  /** The value is the one the reader already has (`Encoder.known` / `Decoder.known`). */
+  Known = 9,
 }
 
 /** Powers of ten that are exact doubles, for the decimal form of numbers like prices (1.99). */
@@ -85,7 +87,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 export function writeJson(enc: Encoder, value: Json): void {
-  if (value === null) enc.byte(JsonTag.Null);
+  if (value === enc.known) enc.byte(JsonTag.Known);
+  else if (value === null) enc.byte(JsonTag.Null);
   else if (value === false) enc.byte(JsonTag.False);
   else if (value === true) enc.byte(JsonTag.True);
   else if (typeof value === 'number') {
@@ -126,6 +129,9 @@ export function writeJson(enc: Encoder, value: Json): void {
 export function readJson(dec: Decoder): Json {
   const tag = dec.byte();
   switch (tag) {
+    case JsonTag.Known:
+      if (dec.known === undefined) dec.fail('BAD_VALUE', 'a reference to a value with nothing to refer to');
+      return dec.known as Json;
     case JsonTag.Null:
       return null;
     case JsonTag.False:

@@ -246,16 +246,20 @@ export class ORMap extends Causal<Record<string, unknown>> {
     return true;
   }
 
-  encodeStore(enc: Encoder): void {
+  /** `beside`: see `encodeBeside`. */
+  encodeStore(enc: Encoder, beside?: Readonly<Record<string, unknown>>): void {
     enc.uint(this.fields.size);
     for (const [k, f] of this.fields) {
-      enc.string(k.slice(1));
+      const name = k.slice(1);
+      enc.string(name);
       enc.byte(k.charCodeAt(0));
+      if (beside) enc.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
       f.encodeStore(enc);
+      enc.known = undefined;
     }
   }
 
-  static decodeStore(dec: Decoder, ctx: CausalContext): ORMap {
+  static decodeStore(dec: Decoder, ctx: CausalContext, beside?: Readonly<Record<string, unknown>>): ORMap {
     const m = new ORMap(ctx);
     const n = dec.count(3);
     dec.enter();
@@ -264,9 +268,11 @@ export class ORMap extends Causal<Record<string, unknown>> {
       const type = dec.type(dec.byte());
       const key = internKey(name, type.tag);
       if (m.fields.has(key)) dec.fail('BAD_VALUE', `duplicate field ${JSON.stringify(name)}`);
+      if (beside) dec.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
       const field = type.causal
         ? (type as unknown as CausalType).decodeStore(dec, ctx)
         : Embedded.decodeStore(dec, ctx, type);
+      dec.known = undefined;
       if (field.isBottom()) dec.fail('BAD_VALUE', `empty field ${JSON.stringify(name)}`);
       m.fields.set(key, field);
     }
@@ -276,5 +282,20 @@ export class ORMap extends Causal<Record<string, unknown>> {
 
   static decodeFrom(dec: Decoder): ORMap {
     return ORMap.decodeStore(dec, CausalContext.decodeFrom(dec));
+  }
+
+  /**
+   * `encodeTo`, for a map stored beside its plain value `beside` (its JSON, as a database keeps
+   * a document): a value that is `beside[name]` — each field's register value, mostly — is
+   * written as a reference to it, so the stored form holds every value once.
+   * `decodeBeside` with an equal `beside` reads it back.
+   */
+  encodeBeside(enc: Encoder, beside: Readonly<Record<string, unknown>>): void {
+    this.ctx.encodeTo(enc);
+    this.encodeStore(enc, beside);
+  }
+
+  static decodeBeside(dec: Decoder, beside: Readonly<Record<string, unknown>>): ORMap {
+    return ORMap.decodeStore(dec, CausalContext.decodeFrom(dec), beside);
   }
 }

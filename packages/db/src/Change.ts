@@ -5,10 +5,9 @@ import {
   Encoder,
   FORMAT_VERSION,
   ORMap,
-  readDot,
+  type ReplicaId,
   readTimestamp,
   type Timestamp,
-  writeDot,
   writeTimestamp,
 } from '@concord/crdt';
 import { deflateMessage, inflateMessage } from './Deflated.js';
@@ -26,34 +25,57 @@ export interface Change {
   readonly ops: ORMap;
 }
 
-/** Message kind of a batch of changes; CRDT tags are below 64, the crdt codec's kinds below 96. */
-const CHANGES = 96;
+/**
+ * Message kind of a batch of changes; CRDT tags are below 64, the crdt codec's kinds below 96,
+ * the database's 96–99, the sync protocol's 100–110. (96 was the batch before sequence numbers
+ * were delta-coded.)
+ */
+const CHANGES = 111;
 
 /** Encodes changes as one message; a batch shares one replica table, so many small changes stay small. */
 export function encodeChanges(changes: readonly Change[]): Uint8Array {
   const enc = new Encoder();
-  enc.uint(changes.length);
-  for (const c of changes) writeChange(enc, c);
+  writeChanges(enc, changes);
   return deflateMessage(enc.finish(FORMAT_VERSION, CHANGES));
 }
 
-/** Writes one change into a message body (a batch, or a sync protocol message). */
-export function writeChange(enc: Encoder, c: Change): void {
-  writeDot(enc, c.dot);
-  writeTimestamp(enc, c.hlc);
-  enc.string(c.collection);
-  enc.string(c.docId);
-  c.ops.encodeTo(enc);
+/**
+ * Writes changes into a message body (a batch, or a sync protocol message). Each change's
+ * sequence number is written as its difference from the previous change of the same replica:
+ * a log's changes are consecutive, so one byte where a number past a million takes three.
+ */
+export function writeChanges(enc: Encoder, changes: readonly Change[]): void {
+  enc.uint(changes.length);
+  const last = new Map<ReplicaId, number>();
+  for (const c of changes) {
+    enc.replica(c.dot.replica);
+    enc.int(c.dot.seq - (last.get(c.dot.replica) ?? 0));
+    last.set(c.dot.replica, c.dot.seq);
+    writeTimestamp(enc, c.hlc);
+    enc.string(c.collection);
+    enc.string(c.docId);
+    c.ops.encodeTo(enc);
+  }
 }
 
-/** Reads what `writeChange` wrote. */
-export function readChange(dec: Decoder): Change {
-  const dot = readDot(dec);
-  const hlc = readTimestamp(dec);
-  const collection = dec.string();
-  const docId = dec.string();
-  if (collection.length === 0 || docId.length === 0) dec.fail('BAD_VALUE', 'empty collection or document id');
-  return { dot, hlc, collection, docId, ops: ORMap.decodeFrom(dec) };
+/** Reads what `writeChanges` wrote. */
+export function readChanges(dec: Decoder): Change[] {
+  const n = dec.count(6);
+  const last = new Map<ReplicaId, number>();
+  const out: Change[] = [];
+  for (let i = 0; i < n; i++) {
+    const replica = dec.replica();
+    const seq = (last.get(replica) ?? 0) + dec.int();
+    if (!Number.isSafeInteger(seq) || seq < 1) dec.fail('BAD_VALUE', `dot sequence number ${seq}`);
+    last.set(replica, seq);
+    const hlc = readTimestamp(dec);
+    const collection = dec.string();
+    const docId = dec.string();
+    if (collection.length === 0 || docId.length === 0)
+      dec.fail('BAD_VALUE', 'empty collection or document id');
+    out.push({ dot: { replica, seq }, hlc, collection, docId, ops: ORMap.decodeFrom(dec) });
+  }
+  return out;
 }
 
 /** Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile. */
@@ -61,9 +83,7 @@ export function decodeChanges(bytes: Uint8Array): Change[] {
   const dec = new Decoder(inflateMessage(bytes), CRDT_TYPES);
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== CHANGES) dec.fail('BAD_TAG', `expected a change batch, got message kind ${kind}`);
-  const n = dec.count(4);
-  const out: Change[] = [];
-  for (let i = 0; i < n; i++) out.push(readChange(dec));
+  const out = readChanges(dec);
   dec.end();
   return out;
 }

@@ -74,10 +74,12 @@ export interface ChangeEvent {
  */
 export interface ServerBatch {
   readonly changes?: readonly Change[];
+  /** Whole states in their stored form; `value`, its JSON, when the caller has parsed it already. */
   readonly docs?: ReadonlyArray<{
     readonly collection: string;
     readonly id: string;
     readonly stored: Uint8Array;
+    readonly value?: Doc | undefined;
   }>;
   readonly evict?: ReadonlyArray<{ readonly collection: string; readonly id: string }>;
   /** Documents to set to the server's state, then re-apply these unacknowledged local changes (a rollback). */
@@ -96,6 +98,7 @@ interface Integrated {
   readonly id: string;
   doc?: Document | undefined;
   adopt?: Uint8Array | undefined;
+  value?: Doc | undefined;
 }
 
 /**
@@ -547,8 +550,10 @@ export class Database {
         }
         for (const d of batch.docs ?? []) {
           const w = entry(d.collection, d.id);
-          if (!w.doc && !w.adopt?.length && !w.collection.has(d.id)) w.adopt = d.stored;
-          else writable(w).state.join(storedDocument(d.stored).state);
+          if (!w.doc && !w.adopt?.length && !w.collection.has(d.id)) {
+            w.adopt = d.stored;
+            w.value = d.value;
+          } else writable(w).state.join(storedDocument(d.stored).state);
         }
         for (const c of batch.changes ?? []) {
           checkChange(c);
@@ -568,7 +573,7 @@ export class Database {
               collection: w.collection,
               id: w.id,
               doc: undefined,
-              value: storedValue(w.adopt),
+              value: w.value ?? storedValue(w.adopt),
               stored: w.adopt,
             });
           else if (w.collection.has(w.id))

@@ -1,7 +1,7 @@
 import { DecodeError, Decoder, Encoder, FORMAT_VERSION } from '@concord/crdt';
 import { deflateSync, inflateSync } from 'fflate';
 
-/** Message kind of a deflated message; next to the change batch (96) and the snapshot (97). */
+/** Message kind of a deflated message; next to the snapshot (97). */
 const DEFLATED = 98;
 /** Smaller messages are sent as they are: deflate's header and tables would outweigh the gain. */
 const MIN_DEFLATE_BYTES = 1024;

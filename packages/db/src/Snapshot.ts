@@ -19,7 +19,7 @@ export interface Snapshot {
   readonly docs: ReadonlyArray<{ collection: string; id: string; state: ORMap }>;
 }
 
-/** Message kind of a snapshot; next to the change batch (96). */
+/** Message kind of a snapshot: the database's kinds are 97–99 and 111 (the change batch). */
 const SNAPSHOT = 97;
 
 /** Encodes a snapshot as one message: one replica table for all documents. */

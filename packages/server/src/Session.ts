@@ -27,7 +27,7 @@ interface Sub {
 }
 
 /** Largest update message body, in changes and document states. */
-const UPDATE_ITEMS = 500;
+const UPDATE_ITEMS = 2000;
 const EMPTY_OPS = encodeCrdt(ORMap.empty());
 
 /**
@@ -216,7 +216,7 @@ export class Session {
     let totalBytes = 0;
     for (const id of ids) totalBytes += db.storedDocument(s.filter.collection, id)?.length ?? 0;
     let bytes = 0;
-    let chunk: Array<{ id: string; stored: Uint8Array }> = [];
+    let chunk: Uint8Array[] = [];
     let chunkBytes = 0;
     const flush = async (): Promise<boolean> => {
       done += chunk.length;
@@ -235,7 +235,7 @@ export class Session {
     for (const id of ids) {
       const stored = db.storedDocument(s.filter.collection, id);
       if (!stored) continue;
-      chunk.push({ id, stored });
+      chunk.push(stored);
       chunkBytes += stored.length;
       bytes += stored.length;
       if (chunkBytes >= this.host.limits.chunkBytes && !(await flush())) return false;
@@ -249,7 +249,7 @@ export class Session {
   /** Waits until the client has taken most of what was sent; false if the session ended (or was ended for lagging). */
   private async drained(): Promise<boolean> {
     const low = this.host.limits.maxBuffered / 4;
-    const giveUp = this.host.now() + 2 * this.host.limits.heartbeatMs;
+    const giveUp = this.host.now() + this.host.limits.heartbeatMs;
     while (!this.isClosed() && this.transport.buffered > low) {
       if (this.host.now() > giveUp) {
         this.fail(new SyncError('SLOW_CONSUMER', 'the client stopped reading'));

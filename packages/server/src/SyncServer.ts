@@ -43,7 +43,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBuffered: 32 * 1024 * 1024,
   messagesPerSecond: 200,
   burst: 1000,
-  chunkBytes: 256 * 1024,
+  chunkBytes: 4 * 1024 * 1024,
   heartbeatMs: 15_000,
   maxHeldEvents: 100_000,
 };

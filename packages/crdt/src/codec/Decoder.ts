@@ -18,6 +18,8 @@ export class Decoder {
   private view: DataView | undefined;
   private readonly replicaTable: ReplicaId[] = [];
   private lastWall = 0;
+  /** What a reference written in place of a value (`Encoder.known`) stands for; undefined where there is none. */
+  known: unknown = undefined;
 
   constructor(
     private readonly buf: Uint8Array,

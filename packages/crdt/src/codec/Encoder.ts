@@ -40,6 +40,11 @@ export class Encoder {
   private pos = 0;
   private readonly replicas = new Map<ReplicaId, number>();
   private lastWall = 0;
+  /**
+   * A value written elsewhere (see `ORMap.encodeBeside`): `writeJson` writes a reference instead
+   * of a value that is this one — the same object, or an equal primitive.
+   */
+  known: unknown = undefined;
 
   constructor() {
     this.buf = spare ?? new Uint8Array(256);

@@ -10,10 +10,11 @@ import {
   VersionVector,
   writeDot,
 } from '@concord/crdt';
-import { type Change, readChange, writeChange } from '../Change.js';
+import { type Change, readChanges, writeChanges } from '../Change.js';
 import { deflateMessage, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { checkQuery, type Where } from '../query/Query.js';
+import { joinStored, splitStored } from '../StoredDocument.js';
 import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
 
 /** The sync protocol's version: a peer speaking another gets `UNSUPPORTED_VERSION` and a close. */
@@ -81,7 +82,8 @@ export type ServerMessage =
       readonly type: 'chunk';
       readonly sub: number;
       readonly version: VersionVector;
-      readonly docs: ReadonlyArray<{ readonly id: string; readonly stored: Uint8Array }>;
+      /** Stored forms, in id order; each one's id is its JSON's `_id`. */
+      readonly docs: readonly Uint8Array[];
       readonly progress: Progress;
     }
   /**
@@ -157,7 +159,7 @@ export function encodeMessage(m: Message): Uint8Array {
       }
       break;
     case 'push':
-      changes(enc, m.changes);
+      writeChanges(enc, m.changes);
       break;
     case 'ping':
     case 'pong':
@@ -173,16 +175,17 @@ export function encodeMessage(m: Message): Uint8Array {
       enc.uint(m.sub);
       m.version.encodeTo(enc);
       enc.uint(m.docs.length);
-      for (const d of m.docs) {
-        enc.string(d.id);
-        enc.uint(d.stored.length);
-        enc.bytes(d.stored);
+      // Columns: every document's JSON, then every state (see splitStored).
+      {
+        const parts = m.docs.map(splitStored);
+        for (const [json] of parts) lengthPrefixed(enc, json);
+        for (const [, state] of parts) lengthPrefixed(enc, state);
       }
       for (const n of [m.progress.docs, m.progress.totalDocs, m.progress.bytes, m.progress.totalBytes])
         enc.uint(n);
       break;
     case 'update':
-      changes(enc, m.changes);
+      writeChanges(enc, m.changes);
       enc.uint(m.docs.length);
       for (const d of m.docs) docState(enc, d);
       enc.uint(m.evict.length);
@@ -276,11 +279,9 @@ function read(bytes: Uint8Array): Message {
       const sub = dec.uint();
       const version = VersionVector.decodeFrom(dec);
       const n = dec.count(2);
-      const docs: Array<{ id: string; stored: Uint8Array }> = [];
-      for (let i = 0; i < n; i++) {
-        const id = nonEmpty(dec, dec.string());
-        docs.push({ id, stored: dec.bytes(dec.uint()) });
-      }
+      const jsons: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) jsons.push(dec.bytes(dec.uint()));
+      const docs = jsons.map((json) => joinStored(json, dec.bytes(dec.uint())));
       const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
       m = { type, sub, version, docs, progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes } };
       break;
@@ -328,18 +329,6 @@ function readOptional<T>(dec: Decoder, read: () => T): T | undefined {
   return flag === 1 ? read() : undefined;
 }
 
-function changes(enc: Encoder, cs: readonly Change[]): void {
-  enc.uint(cs.length);
-  for (const c of cs) writeChange(enc, c);
-}
-
-function readChanges(dec: Decoder): Change[] {
-  const n = dec.count(6);
-  const out: Change[] = [];
-  for (let i = 0; i < n; i++) out.push(readChange(dec));
-  return out;
-}
-
 function docState(enc: Encoder, d: DocState): void {
   enc.string(d.collection);
   enc.string(d.id);
@@ -351,6 +340,11 @@ function readDocState(dec: Decoder): DocState {
   const collection = nonEmpty(dec, dec.string());
   const id = nonEmpty(dec, dec.string());
   return { collection, id, stored: dec.bytes(dec.uint()) };
+}
+
+function lengthPrefixed(enc: Encoder, bytes: Uint8Array): void {
+  enc.uint(bytes.length);
+  enc.bytes(bytes);
 }
 
 function nonEmpty(dec: Decoder, s: string): string {

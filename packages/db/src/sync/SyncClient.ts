@@ -2,6 +2,7 @@ import { Decoder, Encoder, FORMAT_VERSION, VersionVector } from '@concord/crdt';
 import type { Change } from '../Change.js';
 import type { ChangeEvent, Database } from '../Database.js';
 import { DbError } from '../errors.js';
+import { storedValue } from '../StoredDocument.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -290,9 +291,15 @@ export class SyncClient {
         const key = this.keys[m.sub];
         const sub = this.options.subscriptions[m.sub];
         if (key === undefined || !sub) throw new SyncError('BAD_MESSAGE', `no subscription ${m.sub}`);
-        const last = m.docs[m.docs.length - 1];
+        const docs = m.docs.map((stored) => {
+          const value = storedValue(stored);
+          if (typeof value?._id !== 'string' || value._id === '')
+            throw new SyncError('BAD_MESSAGE', 'a snapshot document without an id');
+          return { collection: sub.collection, id: value._id, stored, value };
+        });
+        const last = docs[docs.length - 1];
         await this.db.integrate({
-          docs: m.docs.map((d) => ({ collection: sub.collection, id: d.id, stored: d.stored })),
+          docs,
           meta: last
             ? [
                 [
