@@ -1,5 +1,12 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { checkQuery, type Doc, matches, SyncError, type Where } from '@concord/db';
-import { importSPKI, type JWTPayload, jwtVerify } from 'jose';
+import { type JWTPayload, jwtVerify } from 'jose';
+
+const ALGORITHMS: Readonly<Record<string, string[]>> = {
+  rsa: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
+  ec: ['ES256', 'ES384', 'ES512'],
+  ed25519: ['EdDSA'],
+};
 
 /**
  * What a token allows on one collection (or every one, `*`): reading (subscribing and REST
@@ -31,7 +38,7 @@ export const allowEverything: Authenticate = async () => ({
 export interface JwtOptions {
   /** An HS256 shared secret, or */
   readonly secret?: string;
-  /** an SPKI PEM public key (RS256 or ES256 tokens). */
+  /** a PEM public key: RSA (RS256/PS256 tokens), EC (ES256/384/512) or Ed25519 (EdDSA). */
   readonly publicKey?: string;
   readonly issuer?: string;
   readonly audience?: string;
@@ -42,17 +49,17 @@ export interface JwtOptions {
  * A token without valid grants, expired, or signed with another key is `UNAUTHORIZED`.
  */
 export function jwtAuthenticator(options: JwtOptions): Authenticate {
-  const key = options.secret
-    ? Promise.resolve(new TextEncoder().encode(options.secret))
-    : options.publicKey
-      ? importSPKI(options.publicKey, options.publicKey.includes('EC') ? 'ES256' : 'RS256')
-      : Promise.reject(new Error('jwtAuthenticator needs a secret or a public key'));
-  const algorithms = options.secret ? ['HS256'] : ['RS256', 'ES256'];
+  if (!options.secret && !options.publicKey)
+    throw new Error('jwtAuthenticator needs a secret or a public key');
+  const key = options.secret ? new TextEncoder().encode(options.secret) : createPublicKey(options.publicKey!);
+  // The key's type decides the algorithms: a token cannot pick one the key was not made for.
+  const algorithms = options.secret ? ['HS256'] : ALGORITHMS[(key as KeyObject).asymmetricKeyType ?? ''];
+  if (!algorithms) throw new Error(`unsupported public key type ${(key as KeyObject).asymmetricKeyType}`);
   return async (token) => {
     if (!token) throw new SyncError('UNAUTHORIZED', 'a token is required');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, await key, {
+      ({ payload } = await jwtVerify(token, key, {
         algorithms,
         ...(options.issuer ? { issuer: options.issuer } : {}),
         ...(options.audience ? { audience: options.audience } : {}),

@@ -391,6 +391,7 @@ export class Session {
     const rejects: Array<{ change: Change; error: SyncError }> = [];
     const amends: Array<{ collection: string; id: string; amend: Record<string, unknown> }> = [];
     let next = held;
+    let accepted = 0;
     for (const c of changes) {
       if (c.dot.replica !== this.replica)
         throw new SyncError(
@@ -434,6 +435,7 @@ export class Session {
       }
       p.keep();
       apply.push(c);
+      accepted++;
       if (amend) amends.push({ collection: c.collection, id: c.docId, amend });
     }
     if (apply.length > 0) {
@@ -443,7 +445,7 @@ export class Session {
         if (e instanceof DbError) throw new SyncError('BAD_MESSAGE', e.message);
         throw e;
       }
-      this.host.metrics.changesIn.inc(apply.length - rejects.length);
+      this.host.metrics.changesIn.inc(accepted);
     }
     if (amends.length > 0)
       await db.transaction((tx) => {

@@ -1,5 +1,5 @@
 import { Database, type SyncErrorEvent } from '@concord/db';
-import { SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '../src/index.js';
 import { until } from './support.js';
@@ -66,6 +66,27 @@ const api = (path: string, token: string, init: RequestInit = {}) =>
     ...init,
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
+
+describe('JWTs signed with a private key', () => {
+  it('an ES256 token verifies against the public key; one signed with another key does not', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const other = await generateKeyPair('ES256');
+    const authenticate = jwtAuthenticator({ publicKey: await exportSPKI(publicKey) });
+    const signed = (key: CryptoKey) =>
+      new SignJWT({ grants: [{ collection: 'products', read: true }] })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setSubject('store-7')
+        .sign(key);
+    expect(await authenticate(await signed(privateKey))).toMatchObject({
+      subject: 'store-7',
+      grants: [{ collection: 'products', read: true, write: false }],
+    });
+    await expect(authenticate(await signed(other.privateKey))).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    await expect(authenticate('not.a.jwt')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+});
 
 describe('auth matrix: token × collection × read / write / subscribe / push / REST', () => {
   for (const name of Object.keys(TOKENS)) {

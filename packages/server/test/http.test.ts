@@ -55,6 +55,31 @@ describe('HTTP and WebSocket on one port', () => {
     }
   });
 
+  it('a REST write is a change like any other: synced clients receive it', async () => {
+    const server = await start();
+    const db = await Database.open();
+    const sync = db.sync(`ws://127.0.0.1:${server.port}/sync`, {
+      subscriptions: [{ collection: 'products' }],
+    });
+    await sync.synced();
+    const res = await fetch(`${server.url}/api/collections/products/rest-1`, {
+      method: 'PUT',
+      body: JSON.stringify({ price: 7 }),
+    });
+    expect(res.status).toBe(200);
+    await until(
+      async () => (await db.collection('products').get('rest-1'))?.price === 7,
+      'the REST write reaches the client',
+    );
+    await fetch(`${server.url}/api/collections/products/rest-1`, { method: 'DELETE' });
+    await until(
+      async () => (await db.collection('products').get('rest-1')) === undefined,
+      'the removal reaches the client',
+    );
+    await sync.close();
+    await db.close();
+  });
+
   it('healthz, metrics and REST queries', async () => {
     const server = await start();
     const res = await fetch(`${server.url}/healthz`);

@@ -74,6 +74,30 @@ describe('processes: concord serve, devices with SQLite files', () => {
     }
   });
 
+  it('concord serve --postgres keeps its documents in PostgreSQL across a restart', async () => {
+    const schema = `concord_serve_${process.pid}_${Date.now()}`;
+    const pg = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+    let { child, port } = await serve(['--port', '0', '--postgres', pg, '--schema', schema]);
+    try {
+      const db = await Database.open();
+      const sync = db.sync(`ws://127.0.0.1:${port}/sync`, { subscriptions: [{ collection: 'products' }] });
+      await db.collection('products').upsert({ _id: 'pg-1', price: 3 });
+      await sync.synced();
+      await sync.close();
+      await db.close();
+      await kill9(child);
+      ({ child, port } = await serve(['--port', '0', '--postgres', pg, '--schema', schema]));
+      expect(await list(port)).toEqual([{ _id: 'pg-1', price: 3 }]);
+    } finally {
+      await kill9(child);
+      const { default: pgModule } = await import('pg');
+      const client = new pgModule.Client({ connectionString: pg });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
+  });
+
   it.each(seeds(1))(
     'kill -9 the server while clients write: every acknowledged change survives, clients resend the rest, all converge (seed %i)',
     async (seed) => {

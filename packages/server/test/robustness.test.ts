@@ -1,4 +1,11 @@
-import { Database, encodeMessage, MemoryTransport, PROTOCOL_VERSION, type Transport } from '@concord/db';
+import {
+  Database,
+  decodeMessage,
+  encodeMessage,
+  MemoryTransport,
+  PROTOCOL_VERSION,
+  type Transport,
+} from '@concord/db';
 import { describe, expect, it } from 'vitest';
 import { client, contents, serverWith, until } from './support.js';
 
@@ -82,6 +89,28 @@ describe('server robustness', () => {
       'healthy client served',
     );
     await healthy.sync.close();
+    await server.close();
+  });
+
+  it('another protocol version gets UNSUPPORTED_VERSION and a close', async () => {
+    const server = await serverWith();
+    const { client: c, closed } = raw(server);
+    const said: string[] = [];
+    c.onMessage((f) => {
+      const m = decodeMessage(f);
+      if (m.type === 'error') said.push(m.code);
+    });
+    c.send(
+      encodeMessage({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION + 1,
+        replica: 'future-replica',
+        token: '',
+        subscriptions: [{ collection: 'products' }],
+      }),
+    );
+    expect(await closed).toBe(4426);
+    expect(said).toEqual(['UNSUPPORTED_VERSION']);
     await server.close();
   });
 

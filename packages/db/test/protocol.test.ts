@@ -1,0 +1,142 @@
+import { VersionVector } from '@concord/crdt';
+import {
+  type Change,
+  Database,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  PROTOCOL_VERSION,
+  SYNC_ERROR_CODES,
+  SyncError,
+} from '@concord/db';
+import { describe, expect, it } from 'vitest';
+import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
+
+const REPLICA = '0123456789abcdef0123456789abcdef';
+
+async function sample(): Promise<{ changes: Change[]; stored: Uint8Array[]; version: VersionVector }> {
+  let wall = 1_700_000_000_000;
+  const db = await Database.open({ replicaId: REPLICA, now: () => wall++ });
+  await db.collection('products').upsertMany(
+    Array.from({ length: 50 }, (_, i) => ({
+      _id: `sku-${String(i).padStart(3, '0')}`,
+      name: `Product ${i}`,
+      price: i / 4,
+    })),
+  );
+  const set = await db.changesSince(new VersionVector());
+  if (set.kind !== 'changes') throw new Error('expected changes');
+  const stored = db.documentIds('products').map((id) => db.storedDocument('products', id)!);
+  return { changes: set.changes, stored, version: db.version() };
+}
+
+/** One of every message, with enough in it to be deflated where it can be. */
+async function everyMessage(): Promise<Message[]> {
+  const { changes, stored, version } = await sample();
+  const docs = stored.slice(0, 3).map((s, i) => ({ collection: 'products', id: `sku-00${i}`, stored: s }));
+  return [
+    {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      replica: REPLICA,
+      token: 'a.b.c',
+      subscriptions: [
+        { collection: 'products', where: { storeId: 1, price: { $lt: 5 } } },
+        { collection: 'orders', cursor: version },
+        { collection: 'stores', resume: { version, after: 'sku-010', done: 11 } },
+      ],
+    },
+    { type: 'push', changes },
+    { type: 'ping', n: 3 },
+    { type: 'pong', n: 3 },
+    { type: 'welcome', protocol: PROTOCOL_VERSION, server: 'server', acked: 12 },
+    {
+      type: 'chunk',
+      sub: 0,
+      version,
+      docs: stored,
+      progress: { docs: 50, totalDocs: 50, bytes: 999, totalBytes: 999 },
+    },
+    {
+      type: 'update',
+      changes: changes.slice(0, 5),
+      docs,
+      evict: [{ collection: 'products', id: 'gone' }],
+      version,
+    },
+    { type: 'update', changes: [], docs: [], evict: [], version: undefined },
+    { type: 'synced', version },
+    { type: 'ack', seq: 7 },
+    { type: 'reject', dot: changes[0]!.dot, code: 'FORBIDDEN', message: 'no', doc: docs[0]! },
+    { type: 'error', code: 'UNSUPPORTED_VERSION', message: 'speak 1' },
+  ];
+}
+
+/** A message as plain data, for comparing what went in with what came out. */
+function plain(m: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(m, (_k, v) => {
+      if (v instanceof VersionVector) return v.toJSON();
+      if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+      if (v && typeof v === 'object' && 'encodeTo' in v && 'value' in v)
+        return (v as { value(): unknown }).value();
+      return v;
+    }),
+  );
+}
+
+describe('the sync protocol’s messages', () => {
+  it('every message round-trips; large ones are deflated', async () => {
+    for (const m of await everyMessage()) {
+      const frame = encodeMessage(m);
+      expect(plain(decodeMessage(frame)), m.type).toEqual(plain(m));
+    }
+    const push = encodeMessage((await everyMessage())[1]!);
+    expect(push[1]).toBe(98);
+  });
+
+  it('a frame over the limit is TOO_LARGE, before and after inflating', async () => {
+    const chunk = encodeMessage((await everyMessage())[5]!);
+    expect(chunk[1]).toBe(98);
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as SyncError;
+      }
+      throw new Error('no error');
+    };
+    expect(err(() => decodeMessage(chunk, chunk.length - 1)).code).toBe('TOO_LARGE');
+    // Small on the wire, large once inflated: refused from its declared size, before inflating.
+    expect(chunk.length).toBeLessThan(5000);
+    expect(err(() => decodeMessage(chunk, 5000)).code).toBe('TOO_LARGE');
+  });
+
+  it.each(seeds(3))(
+    'random and mutated frames decode or fail with SyncError BAD_MESSAGE / TOO_LARGE, never anything else (seed %i)',
+    async (seed) => {
+      const rng = new SeededRng(seed);
+      const frames = (await everyMessage()).map(encodeMessage);
+      for (let i = 0; i < 3000; i++) {
+        const base = rng.pick(frames);
+        let f: Uint8Array;
+        if (rng.chance(0.2)) f = rng.bytes(rng.int(80));
+        else {
+          f = base.slice(0, rng.chance(0.3) ? rng.int(base.length + 1) : base.length);
+          for (let k = 0, n = 1 + rng.int(3); k < n && f.length > 0; k++) f[rng.int(f.length)] = rng.int(256);
+        }
+        try {
+          decodeMessage(f, 1 << 20);
+        } catch (e) {
+          if (!(e instanceof SyncError) || !['BAD_MESSAGE', 'TOO_LARGE'].includes(e.code))
+            throw new Error(`seed ${seed}, frame ${Buffer.from(f).toString('hex')}: ${e}`);
+        }
+      }
+    },
+  );
+
+  it('every error code has its own close code', () => {
+    const codes = SYNC_ERROR_CODES.map((c) => new SyncError(c, '').closeCode);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+});
