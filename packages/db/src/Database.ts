@@ -16,10 +16,11 @@ import { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
 import { Document, type WriteContext } from './Document.js';
 import { DbError } from './errors.js';
+import { Integration } from './Integration.js';
 import { Preview } from './Preview.js';
 import type { Where } from './query/Query.js';
 import type { Snapshot } from './Snapshot.js';
-import { encodeStoredDocument, storedDocument, storedValue } from './StoredDocument.js';
+import { type StagedDocument, stage } from './StagedDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
 import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
 import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
@@ -92,15 +93,6 @@ export interface ServerBatch {
   readonly meta?: ReadonlyArray<[string, Uint8Array]>;
 }
 
-/** One document `integrate` works on: a decoded state to join into, a stored one to adopt as is, or (empty) eviction. */
-interface Integrated {
-  readonly collection: CollectionState;
-  readonly id: string;
-  doc?: Document | undefined;
-  adopt?: Uint8Array | undefined;
-  value?: Doc | undefined;
-}
-
 /**
  * What a peer at some version needs: the changes it lacks — with the version they bring it
  * to — or, behind the compaction horizon, a snapshot.
@@ -108,24 +100,6 @@ interface Integrated {
 export type ChangeSet =
   | { readonly kind: 'changes'; readonly changes: Change[]; readonly version: VersionVector }
   | Snapshot;
-
-/**
- * A document a commit writes: its new state, the JSON it reads as, and its stored form. A state
- * adopted as a sync server stored it has no decoded `doc`; an evicted document has neither and
- * an empty stored form.
- */
-interface Staged {
-  readonly collection: CollectionState;
-  readonly id: string;
-  readonly doc: Document | undefined;
-  readonly value: Doc | undefined;
-  readonly stored: Uint8Array;
-}
-
-function staged(collection: CollectionState, id: string, doc: Document): Staged {
-  const value = doc.value(id) as Doc | undefined;
-  return { collection, id, doc, value, stored: encodeStoredDocument(value, doc) };
-}
 
 type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
 
@@ -274,7 +248,7 @@ export class Database {
       if (changes.length === 0) return result;
       const docs = [...tx.staged.values()]
         .filter((s) => s.delta)
-        .map((s) => staged(s.collection, s.id, s.doc));
+        .map((s) => stage(s.collection, s.id, s.doc));
       await this.commit(changes, version, docs);
       this.install('local', changes, version, docs);
       return result;
@@ -284,7 +258,7 @@ export class Database {
   private async commit(
     changes: readonly Change[],
     version: VersionVector,
-    docs: readonly Staged[],
+    docs: readonly StagedDocument[],
     extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
   ): Promise<void> {
     const stored: StoredChange[] = changes.map((c) => ({
@@ -310,7 +284,7 @@ export class Database {
     origin: ChangeEvent['origin'],
     changes: readonly Change[],
     version: VersionVector,
-    docs: readonly Staged[],
+    docs: readonly StagedDocument[],
   ): void {
     this.vv.merge(version);
     const touched = new Map<CollectionState, Touched>();
@@ -445,7 +419,7 @@ export class Database {
       s.doc.state.join(c.ops);
       version.advance(c.dot.replica, c.dot.seq);
     }
-    const docs = [...touched.values()].map((s) => staged(s.collection, s.id, s.doc));
+    const docs = [...touched.values()].map((s) => stage(s.collection, s.id, s.doc));
     await this.commit(ready, version, docs);
     this.install('remote', ready, version, docs);
     return ready.length;
@@ -461,10 +435,10 @@ export class Database {
         const collection = this.state(d.collection);
         // A document this replica has never seen takes the snapshot's state as it is: installed
         // states are never changed in place (writes and merges work on copies).
-        if (!collection.has(d.id)) return staged(collection, d.id, new Document(d.state));
+        if (!collection.has(d.id)) return stage(collection, d.id, new Document(d.state));
         const doc = collection.writable(d.id);
         doc.state.join(d.state);
-        return staged(collection, d.id, doc);
+        return stage(collection, d.id, doc);
       });
       const version = this.vv.clone().merge(snapshot.version);
       // This log lacks what the snapshot folded in: peers behind it get a snapshot from here too.
@@ -526,65 +500,18 @@ export class Database {
    */
   integrate(batch: ServerBatch): Promise<void> {
     return this.exclusive(async () => {
-      const work = new Map<string, Integrated>();
-      const entry = (collection: string, id: string) => {
-        const key = `${collection}\u0000${id}`;
-        let w = work.get(key);
-        if (!w) {
-          w = { collection: this.state(collection), id };
-          work.set(key, w);
-        }
-        return w;
-      };
-      const writable = (w: Integrated) => {
-        if (!w.doc) w.doc = w.adopt ? storedDocument(w.adopt) : w.collection.writable(w.id);
-        w.adopt = undefined;
-        return w.doc;
-      };
-      const docs: Staged[] = [];
+      const integration = new Integration((name) => this.state(name));
+      let docs: StagedDocument[];
       try {
-        for (const e of batch.evict ?? []) {
-          const w = entry(e.collection, e.id);
-          w.doc = undefined;
-          w.adopt = new Uint8Array(0);
-        }
-        for (const d of batch.docs ?? []) {
-          const w = entry(d.collection, d.id);
-          if (!w.doc && !w.adopt?.length && !w.collection.has(d.id)) {
-            w.adopt = d.stored;
-            w.value = d.value;
-          } else writable(w).state.join(storedDocument(d.stored).state);
-        }
+        for (const e of batch.evict ?? []) integration.evict(e.collection, e.id);
+        for (const d of batch.docs ?? []) integration.state(d.collection, d.id, d.stored, d.value);
         for (const c of batch.changes ?? []) {
           checkChange(c);
           this.receive(c);
-          writable(entry(c.collection, c.docId)).state.join(c.ops);
+          integration.join(c.collection, c.docId, c.ops);
         }
-        for (const r of batch.replace ?? []) {
-          const w = entry(r.collection, r.id);
-          w.doc = storedDocument(r.stored);
-          w.adopt = undefined;
-          for (const c of r.reapply) w.doc.state.join(c.ops);
-        }
-        for (const w of work.values()) {
-          if (w.doc) docs.push(staged(w.collection, w.id, w.doc));
-          else if (w.adopt?.length)
-            docs.push({
-              collection: w.collection,
-              id: w.id,
-              doc: undefined,
-              value: w.value ?? storedValue(w.adopt),
-              stored: w.adopt,
-            });
-          else if (w.collection.has(w.id))
-            docs.push({
-              collection: w.collection,
-              id: w.id,
-              doc: undefined,
-              value: undefined,
-              stored: w.adopt!,
-            });
-        }
+        for (const r of batch.replace ?? []) integration.replace(r.collection, r.id, r.stored, r.reapply);
+        docs = integration.staged();
       } catch (e) {
         if (e instanceof DecodeError || e instanceof SyntaxError)
           throw new DbError('BAD_CHANGE', `a document state from the server: ${e.message}`);

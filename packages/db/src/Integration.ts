@@ -1,0 +1,90 @@
+import type { ORMap } from '@concord/crdt';
+import type { Change } from './Change.js';
+import type { CollectionState, Doc } from './CollectionState.js';
+import type { Document } from './Document.js';
+import { type StagedDocument, stage } from './StagedDocument.js';
+import { storedDocument, storedValue } from './StoredDocument.js';
+
+/** One document being integrated: a decoded state to join into, a stored one to adopt as is, or (empty) an eviction. */
+interface Work {
+  readonly collection: CollectionState;
+  readonly id: string;
+  doc: Document | undefined;
+  adopt: Uint8Array | undefined;
+  value: Doc | undefined;
+}
+
+const EVICTED = new Uint8Array(0);
+
+/**
+ * What one `Database.integrate` call does to the documents a sync server sent, staged on copies
+ * before anything is committed: evictions, whole states (adopted without decoding when this
+ * replica never had the document), deltas, and rollbacks to the server's state.
+ */
+export class Integration {
+  private readonly work = new Map<string, Work>();
+
+  constructor(private readonly resolve: (collection: string) => CollectionState) {}
+
+  private entry(collection: string, id: string): Work {
+    const key = `${collection}\u0000${id}`;
+    let w = this.work.get(key);
+    if (!w) {
+      w = { collection: this.resolve(collection), id, doc: undefined, adopt: undefined, value: undefined };
+      this.work.set(key, w);
+    }
+    return w;
+  }
+
+  /** The document's decoded copy to change (decoding an adopted state if need be). */
+  private writable(w: Work): Document {
+    if (!w.doc) w.doc = w.adopt?.length ? storedDocument(w.adopt) : w.collection.writable(w.id);
+    w.adopt = undefined;
+    return w.doc;
+  }
+
+  evict(collection: string, id: string): void {
+    const w = this.entry(collection, id);
+    w.doc = undefined;
+    w.adopt = EVICTED;
+  }
+
+  /** A whole state in stored form (`value`: its JSON, if already parsed). */
+  state(collection: string, id: string, stored: Uint8Array, value?: Doc): void {
+    const w = this.entry(collection, id);
+    if (!w.doc && !w.adopt?.length && !w.collection.has(id)) {
+      w.adopt = stored;
+      w.value = value;
+    } else this.writable(w).state.join(storedDocument(stored).state);
+  }
+
+  join(collection: string, id: string, ops: ORMap): void {
+    this.writable(this.entry(collection, id)).state.join(ops);
+  }
+
+  /** Resets the document to the server's state, then re-applies `reapply` (a rollback). */
+  replace(collection: string, id: string, stored: Uint8Array, reapply: readonly Change[]): void {
+    const w = this.entry(collection, id);
+    w.doc = storedDocument(stored);
+    w.adopt = undefined;
+    for (const c of reapply) w.doc.state.join(c.ops);
+  }
+
+  staged(): StagedDocument[] {
+    const out: StagedDocument[] = [];
+    for (const w of this.work.values()) {
+      if (w.doc) out.push(stage(w.collection, w.id, w.doc));
+      else if (w.adopt?.length)
+        out.push({
+          collection: w.collection,
+          id: w.id,
+          doc: undefined,
+          value: w.value ?? storedValue(w.adopt),
+          stored: w.adopt,
+        });
+      else if (w.collection.has(w.id))
+        out.push({ collection: w.collection, id: w.id, doc: undefined, value: undefined, stored: EVICTED });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,22 @@
+import type { CollectionState, Doc } from './CollectionState.js';
+import type { Document } from './Document.js';
+import { encodeStoredDocument } from './StoredDocument.js';
+
+/**
+ * A document a commit writes: its new state, the JSON it reads as, and its stored form. A state
+ * adopted as a sync server stored it has no decoded `doc`; an evicted document has neither and
+ * an empty stored form.
+ */
+export interface StagedDocument {
+  readonly collection: CollectionState;
+  readonly id: string;
+  readonly doc: Document | undefined;
+  readonly value: Doc | undefined;
+  readonly stored: Uint8Array;
+}
+
+/** A document's new state, staged: its JSON and stored form computed once, for storage and memory alike. */
+export function stage(collection: CollectionState, id: string, doc: Document): StagedDocument {
+  const value = doc.value(id) as Doc | undefined;
+  return { collection, id, doc, value, stored: encodeStoredDocument(value, doc) };
+}
