@@ -1,7 +1,9 @@
 import {
   ClockDriftError,
   DecodeError,
+  Decoder,
   decodeVersionVector,
+  Encoder,
   encodeVersionVector,
   HybridLogicalClock,
   newReplicaId,
@@ -106,6 +108,8 @@ type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
 const META_REPLICA = 'replica';
 const META_VERSION = 'version';
 const META_HORIZON = 'horizon';
+/** How far a sync server holds this replica's own changes (`acknowledged`). */
+const META_ACKED = 'sync:acked';
 const utf8 = new TextEncoder();
 
 /**
@@ -533,13 +537,33 @@ export class Database {
   }
 
   /**
+   * Records that a sync server durably holds this replica's changes up to `seq` (see `compact`).
+   */
+  acknowledged(seq: number): Promise<void> {
+    return this.exclusive(async () => {
+      const current = this.meta.get(META_ACKED);
+      if (current && new Decoder(current).uint() >= seq) return;
+      const enc = new Encoder();
+      enc.uint(seq);
+      const bytes = enc.finishRaw();
+      await this.storage.commit({ changes: [], docs: [], meta: new Map([[META_ACKED, bytes]]) });
+      this.meta.set(META_ACKED, bytes);
+    });
+  }
+
+  /**
    * Drops logged changes up to `horizon` (default: everything applied). Document states are
-   * always stored whole, so nothing is lost: a peer behind the horizon gets a snapshot.
+   * always stored whole, so nothing is lost: a peer behind the horizon gets a snapshot. Once this
+   * replica has synced with a server, its own changes the server has not acknowledged stay.
    */
   compact(horizon: VersionVector = this.vv): Promise<void> {
     return this.exclusive(async () => {
       const next = this.horizon.clone();
-      for (const [r, seq] of horizon.entries()) next.advance(r, Math.min(seq, this.vv.get(r)));
+      // This replica's changes a sync server has not acknowledged are its outbox: kept.
+      const acked = this.meta.get(META_ACKED);
+      const keep = (r: ReplicaId, seq: number) =>
+        r === this.replicaId && acked ? Math.min(seq, new Decoder(acked).uint()) : seq;
+      for (const [r, seq] of horizon.entries()) next.advance(r, keep(r, Math.min(seq, this.vv.get(r))));
       await this.storage.compact(new Map(next.entries()));
       await this.storage.commit({
         changes: [],

@@ -24,6 +24,8 @@ export interface Grant {
 export interface Principal {
   readonly subject: string;
   readonly grants: readonly Grant[];
+  /** When the credentials stop being valid (ms since the epoch): a session ends then. */
+  readonly expiresAt?: number;
 }
 
 /** Turns a connection's token into a principal; throws `SyncError('UNAUTHORIZED')` when it does not verify. */
@@ -67,7 +69,11 @@ export function jwtAuthenticator(options: JwtOptions): Authenticate {
     } catch (e) {
       throw new SyncError('UNAUTHORIZED', `token rejected: ${(e as Error).message}`);
     }
-    return { subject: payload.sub ?? '', grants: checkGrants(payload.grants) };
+    return {
+      subject: payload.sub ?? '',
+      grants: checkGrants(payload.grants),
+      ...(payload.exp === undefined ? {} : { expiresAt: payload.exp * 1000 }),
+    };
   };
 }
 

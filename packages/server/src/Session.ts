@@ -49,6 +49,7 @@ export class Session {
   private lastRefill: number;
   private lastHeard: number;
   private heartbeat: unknown;
+  private expiry: unknown;
   /** The server version the client was last told (by `synced`, then each live update). */
   private sentVersion: VersionVector | undefined;
   private pingCount = 0;
@@ -135,6 +136,7 @@ export class Session {
       );
     const principal = await this.host.authenticate(m.token);
     this.principal = principal;
+    if (principal.expiresAt !== undefined) this.expireAt(principal.expiresAt);
     this.replica = replicaId(m.replica);
     if (this.replica === this.host.db.replicaId)
       throw new SyncError('BAD_REPLICA', 'that is the server’s replica id');
@@ -498,7 +500,19 @@ export class Session {
     this.phase = 'closed';
     this.held = [];
     this.host.clearTimer(this.heartbeat);
+    this.host.clearTimer(this.expiry);
     this.host.forget(this);
+  }
+
+  /** The grants hold as long as the token does: then the client must come back with a new one. */
+  private expireAt(when: number): void {
+    const left = when - Date.now();
+    if (left <= 0) {
+      this.fail(new SyncError('UNAUTHORIZED', 'the token expired'));
+      return;
+    }
+    // Timers take at most 2^31 - 1 ms (about 24 days); a token valid for longer is checked again then.
+    this.expiry = this.host.setTimer(() => this.expireAt(when), Math.min(left, 2 ** 31 - 1));
   }
 
   /** Pings every `heartbeatMs`; a client silent for two periods is gone. */

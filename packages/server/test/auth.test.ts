@@ -88,6 +88,35 @@ describe('JWTs signed with a private key', () => {
   });
 });
 
+describe('token expiry', () => {
+  it('a session ends when its token expires; a client with a token function reconnects with a fresh one', async () => {
+    let issued = 0;
+    const fresh = () => {
+      issued++;
+      return new SignJWT({ grants: [{ collection: '*', read: true, write: true }] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 1)
+        .sign(new TextEncoder().encode(SECRET));
+    };
+    const db = await Database.open();
+    const statuses: string[] = [];
+    const sync = db.sync(`ws://127.0.0.1:${http.port}/sync`, {
+      token: fresh,
+      subscriptions: [{ collection: 'scratch' }],
+      backoff: { minMs: 5, maxMs: 20 },
+    });
+    sync.on('status', (s) => statuses.push(s));
+    await sync.synced();
+    await until(() => issued >= 2 && sync.status === 'live', 'a reconnect with a fresh token', 5000);
+    expect(statuses).toContain('offline');
+    await db.collection('scratch').upsert({ _id: 'after-expiry', v: 1 });
+    await sync.synced();
+    expect(http.sync.db.documentValue('scratch', 'after-expiry')).toMatchObject({ v: 1 });
+    await sync.close();
+    await db.close();
+  });
+});
+
 describe('auth matrix: token × collection × read / write / subscribe / push / REST', () => {
   for (const name of Object.keys(TOKENS)) {
     for (const collection of COLLECTIONS) {

@@ -54,6 +54,24 @@ describe('sync over in-memory transports', () => {
   });
 });
 
+describe('the outbox', () => {
+  it('compaction keeps the changes the server has not acknowledged; they reach it on the next sync', async () => {
+    const server = await serverWith();
+    const c = await client(server, { subscriptions: products });
+    await c.db.collection('products').upsert({ _id: 'acked', v: 1 });
+    await c.sync.synced();
+    await c.sync.close();
+    for (let i = 0; i < 3; i++) await c.db.collection('products').upsert({ _id: `offline-${i}`, v: i });
+    await c.db.compact();
+    expect((await c.db.ownChanges(0)).map((ch) => ch.docId)).toEqual(['offline-0', 'offline-1', 'offline-2']);
+    const again = await client(server, { subscriptions: products }, c.db);
+    await again.sync.synced();
+    expect(await contents(server.db, 'products')).toEqual(await contents(c.db, 'products'));
+    await again.sync.close();
+    await server.close();
+  });
+});
+
 describe('partial replication', () => {
   it('a store subscribed to { storeId: 1 } gets only its products, and a product moving away is evicted', async () => {
     const server = await serverWith();

@@ -26,7 +26,11 @@ export interface Timers {
 }
 
 export interface SyncOptions {
-  readonly token?: string;
+  /**
+   * The token the server checks; a function is asked again on every (re)connect, so an expired
+   * token is replaced by a fresh one (then an UNAUTHORIZED close is retried, not final).
+   */
+  readonly token?: string | (() => string | Promise<string>);
   readonly subscriptions: readonly Subscription[];
   /** How to open a WebSocket to a URL target (default: the global `WebSocket`, or `ws` in Node). */
   readonly createWebSocket?: (url: string) => WebSocketLike;
@@ -184,7 +188,10 @@ export class SyncClient {
     if (this.isClosed()) return;
     this.setStatus('connecting');
     let t: Transport;
+    let token: string;
     try {
+      token =
+        typeof this.options.token === 'function' ? await this.options.token() : (this.options.token ?? '');
       t = await this.open();
     } catch (e) {
       this.emit('error', { code: 'CONNECT_FAILED', message: (e as Error).message });
@@ -208,7 +215,8 @@ export class SyncClient {
       if (this.transport === t) this.transport = undefined;
       if (this.isClosed()) return;
       this.setStatus('offline');
-      if (FATAL.has(closeCodeError(info.code) ?? '')) return;
+      const code = closeCodeError(info.code) ?? '';
+      if (FATAL.has(code) && !(code === 'UNAUTHORIZED' && typeof this.options.token === 'function')) return;
       this.scheduleReconnect();
     });
     this.touch();
@@ -217,7 +225,7 @@ export class SyncClient {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       replica: this.db.replicaId,
-      token: this.options.token ?? '',
+      token,
       subscriptions: this.options.subscriptions.map((s, i) => ({ ...s, ...this.position(this.keys[i]!) })),
     });
   }
@@ -284,6 +292,7 @@ export class SyncClient {
           throw new SyncError('UNSUPPORTED_VERSION', `server speaks ${m.protocol}`);
         this.acked = m.acked;
         this.sent = m.acked;
+        await this.db.acknowledged(m.acked);
         this.setStatus('syncing');
         void this.pump();
         break;
@@ -334,6 +343,7 @@ export class SyncClient {
         break;
       case 'ack':
         this.acked = Math.max(this.acked, m.seq);
+        await this.db.acknowledged(this.acked);
         this.checkSynced();
         break;
       case 'reject': {
