@@ -9,14 +9,34 @@ const MIN_DEFLATE_BYTES = 1024;
 const MAX_RATIO = 1032;
 
 /**
- * Deflates a codec message (RFC 1951, through fflate) when it is large enough to gain: the
+ * Node's zlib when there is one — native, 3–5× faster than fflate and a few percent smaller at
+ * the same level; the sync server deflates every snapshot chunk — and fflate everywhere else.
+ * `getBuiltinModule` is synchronous and invisible to bundlers, so browsers never see it.
+ */
+const zlib = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.('node:zlib') as typeof import('node:zlib') | undefined;
+
+function deflateRaw(message: Uint8Array): Uint8Array {
+  return zlib ? zlib.deflateRawSync(message, { level: 6 }) : deflateSync(message, { level: 6 });
+}
+
+/** Inflates into exactly `size` bytes, or throws. */
+function inflateRaw(packed: Uint8Array, size: number): Uint8Array {
+  if (!zlib) return inflateSync(packed, { out: new Uint8Array(size) });
+  // One byte of room past `size` tells a longer stream from an exact one.
+  return zlib.inflateRawSync(packed, { maxOutputLength: size + 1 });
+}
+
+/**
+ * Deflates a codec message (RFC 1951) when it is large enough to gain: the
  * result is a message of its own kind, `version  DEFLATED  0  rawLength  deflate(message)`.
  * A change batch or a snapshot repeats field names, ids and value shapes in every document, so
  * deflate takes them to a fifth or less — the way Automerge compresses its columns.
  */
 export function deflateMessage(message: Uint8Array): Uint8Array {
   if (message.length < MIN_DEFLATE_BYTES) return message;
-  const packed = deflateSync(message, { level: 6 });
+  const packed = deflateRaw(message);
   if (packed.length >= message.length) return message;
   const enc = new Encoder();
   enc.uint(message.length);
@@ -41,7 +61,7 @@ export function inflateMessage(bytes: Uint8Array, maxBytes = Number.POSITIVE_INF
     dec.fail('BAD_LENGTH', `declared size ${size} beyond what deflate yields`);
   let raw: Uint8Array;
   try {
-    raw = inflateSync(packed, { out: new Uint8Array(size) });
+    raw = inflateRaw(packed, size);
   } catch (e) {
     throw new DecodeError('BAD_VALUE', `corrupt deflate stream: ${(e as Error).message}`, 0);
   }
