@@ -25,6 +25,16 @@ describe('examples', () => {
     expect(out).toMatch(/converged: true, total labels: 220/);
   });
 
+  it('store-sync: each store holds its own products, works offline, and catches up both ways', () => {
+    const out = run('store-sync.ts');
+    expect(out).toMatch(/store 1 +bread 2.49, milk 1.09\n/);
+    expect(out).toMatch(/store 2 +tea 3.99\n/);
+    expect(out).toMatch(/store 1 offline +bread 2.49, milk 1.09 \[printed\]\n/);
+    expect(out).toMatch(/store 1 online +bread 2.29, milk 1.09 \[printed\], tea 3.99\n/);
+    expect(out).toMatch(/store 2 +\n/);
+    expect(out).toMatch(/head office +bread 2.29, milk 1.09 \[printed\], tea 3.99\n/);
+  });
+
   it('npm run examples runs them all', () => {
     const out = run('run-all.ts');
     expect(out).toContain('── examples/shopping-cart-orset.ts ──');

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const example of ['shopping-cart-orset.ts', 'replicated-counter.ts']) {
+for (const example of ['shopping-cart-orset.ts', 'replicated-counter.ts', 'store-sync.ts']) {
   console.log(`\n── examples/${example} ──`);
   process.stdout.write(
     execFileSync(process.execPath, ['--import', 'tsx', join(here, example)], { encoding: 'utf8' }),
