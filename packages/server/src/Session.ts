@@ -309,28 +309,15 @@ export class Session {
     wanted: (s: Sub, c: Change) => boolean,
     transitions?: ChangeEvent['docs'],
   ): { changes: Change[]; docs: DocState[]; evict: DocRef[] } {
-    const byDoc = new Map<
-      string,
-      { collection: string; id: string; changes: Change[]; own: Change[]; transition?: Transition }
-    >();
-    const entry = (collection: string, id: string) => {
-      const key = `${collection}\u0000${id}`;
-      let e = byDoc.get(key);
-      if (!e) {
-        e = { collection, id, changes: [], own: [] };
-        byDoc.set(key, e);
-      }
-      return e;
-    };
-    const subscribed = (collection: string) => this.subs.some((s) => s.filter.collection === collection);
+    const byDoc = new Map<string, Changed>();
     for (const c of changes) {
       if (!this.subs.some((s) => s.filter.collection === c.collection && wanted(s, c))) continue;
-      const e = entry(c.collection, c.docId);
+      const e = changed(byDoc, c.collection, c.docId);
       (c.dot.replica === this.replica ? e.own : e.changes).push(c);
     }
     for (const d of transitions ?? [])
-      if (subscribed(d.collection))
-        entry(d.collection, d.docId).transition = { before: d.before, after: d.after };
+      if (this.subs.some((s) => s.filter.collection === d.collection))
+        changed(byDoc, d.collection, d.docId).transition = { before: d.before, after: d.after };
     const out = { changes: [] as Change[], docs: [] as DocState[], evict: [] as DocRef[] };
     for (const e of byDoc.values()) {
       const current = this.host.db.documentValue(e.collection, e.id);
@@ -532,6 +519,25 @@ export class Session {
     await this.inbox;
     this.fail(new SyncError('SHUTDOWN', 'the server is stopping'));
   }
+}
+
+/** One document a commit (or a catch-up) changed: others' changes, the client's own, and its before/after. */
+interface Changed {
+  readonly collection: string;
+  readonly id: string;
+  readonly changes: Change[];
+  readonly own: Change[];
+  transition?: Transition;
+}
+
+function changed(byDoc: Map<string, Changed>, collection: string, id: string): Changed {
+  const key = `${collection}\u0000${id}`;
+  let e = byDoc.get(key);
+  if (!e) {
+    e = { collection, id, changes: [], own: [] };
+    byDoc.set(key, e);
+  }
+  return e;
 }
 
 /** What identifies an update's content: the dots, documents and version entries it carries. */

@@ -60,8 +60,10 @@ describe('the outbox', () => {
     const c = await client(server, { subscriptions: products });
     await c.db.collection('products').upsert({ _id: 'acked', v: 1 });
     await c.sync.synced();
+    expect(c.sync.pending).toBe(0);
     await c.sync.close();
     for (let i = 0; i < 3; i++) await c.db.collection('products').upsert({ _id: `offline-${i}`, v: i });
+    expect(c.sync.pending).toBe(3);
     await c.db.compact();
     expect((await c.db.ownChanges(0)).map((ch) => ch.docId)).toEqual(['offline-0', 'offline-1', 'offline-2']);
     const again = await client(server, { subscriptions: products }, c.db);

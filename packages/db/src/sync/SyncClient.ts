@@ -116,6 +116,11 @@ export class SyncClient {
     return this.acked;
   }
 
+  /** This replica's changes the server has not acknowledged yet (what a UI shows as "not synced"). */
+  get pending(): number {
+    return Math.max(0, this.db.version().get(this.db.replicaId) - this.acked);
+  }
+
   private isClosed(): boolean {
     return this.statusNow === 'closed';
   }
