@@ -66,15 +66,6 @@ export class Session {
     this.scheduleHeartbeat();
   }
 
-  /** The client's replica, once it said hello. */
-  get replicaId(): ReplicaId | undefined {
-    return this.replica;
-  }
-
-  get live(): boolean {
-    return this.phase === 'live';
-  }
-
   private isClosed(): boolean {
     return this.phase === 'closed';
   }
