@@ -12,15 +12,17 @@ const partial = (i: number) => i < 2;
 const STORE = { storeId: 1 };
 
 interface Client {
-  readonly db: Database;
-  readonly sync: SyncClient;
+  db: Database;
+  sync: SyncClient;
+  readonly storage: MemoryStorage;
 }
 
 /**
  * A server and ten clients over simulated links (sync/Protocol end to end): random writes,
  * removals and store moves; links cut at random (losing frames in flight), delays that let an
- * old connection's frames arrive after a new one's, resends after reconnects, and one server
- * restart from its storage. Then the network heals and everyone must agree.
+ * old connection's frames arrive after a new one's, resends after reconnects, clients restarting
+ * from their storage (outbox and cursors survive), and one server restart from its storage.
+ * Then the network heals and everyone must agree.
  */
 async function simulate(seed: number): Promise<void> {
   const rng = new SeededRng(seed);
@@ -42,9 +44,8 @@ async function simulate(seed: number): Promise<void> {
     server.accept(link.server);
     return link.client;
   };
-  const clients: Client[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const db = await Database.open({ replicaId: `client-${i}`, now: clock.now });
+  const start = async (i: number, storage: MemoryStorage): Promise<Client> => {
+    const db = await Database.open({ storage, replicaId: `client-${i}`, now: clock.now });
     const sync = db.sync(connect, {
       subscriptions: [partial(i) ? { collection: 'products', where: STORE } : { collection: 'products' }],
       timers: clock,
@@ -52,8 +53,10 @@ async function simulate(seed: number): Promise<void> {
       backoff: { minMs: 10, maxMs: 2_000 },
       idleTimeoutMs: 12_000,
     });
-    clients.push({ db, sync });
-  }
+    return { db, sync, storage };
+  };
+  const clients: Client[] = [];
+  for (let i = 0; i < CLIENTS; i++) clients.push(await start(i, new MemoryStorage()));
   await server.db
     .collection('products')
     .upsertMany(IDS.slice(0, 6).map((id, k) => ({ _id: id, storeId: 1 + (k % 2), price: k })));
@@ -72,6 +75,13 @@ async function simulate(seed: number): Promise<void> {
         .collection('products')
         .upsert({ _id: id, price: rng.int(100), storeId: 1 + rng.int(2) });
     else if (r < 80 && links.size > 0) rng.pick([...links]).cut();
+    else if (r < 84) {
+      // A device restarts: whatever it had not sent yet must still be sent, from its storage.
+      const i = clients.indexOf(c);
+      await c.sync.close();
+      await c.db.close();
+      clients[i] = await start(i, c.storage);
+    }
     if (step === restartAt) {
       for (const l of [...links]) l.cut();
       await SimClock.settle();
@@ -97,8 +107,6 @@ async function simulate(seed: number): Promise<void> {
       c.db.version().get(c.db.replicaId),
     );
     const mine = await c.db.collection('products').find({ sort: { _id: 'asc' } });
-    if (JSON.stringify(mine) !== JSON.stringify(partial(i) ? storeDocs : serverDocs))
-      console.log(i, JSON.stringify(mine), '\n', JSON.stringify(partial(i) ? storeDocs : serverDocs));
     expect(mine, `client ${i}`).toEqual(partial(i) ? storeDocs : serverDocs);
   }
   for (const c of clients) await c.sync.close();
