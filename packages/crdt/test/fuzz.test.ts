@@ -1,5 +1,6 @@
 import { DecodeError, decodeCrdt, encodeCrdt } from '@concord/crdt';
 import { describe, expect, it } from 'vitest';
+import { mutate } from './support/mutate.js';
 import { SeededRng } from './support/Rng.js';
 import { runScenario } from './support/scenario.js';
 import { SPECS } from './support/specs.js';
@@ -51,33 +52,3 @@ describe('decoder fuzzing', () => {
     );
   });
 });
-
-function mutate(rng: SeededRng, corpus: readonly Uint8Array[]): Uint8Array {
-  const base = rng.pick(corpus);
-  switch (rng.int(6)) {
-    case 0:
-      return rng.bytes(rng.int(48));
-    case 1:
-      return base.subarray(0, rng.int(base.length + 1));
-    case 2: {
-      const out = base.slice();
-      for (let k = 1 + rng.int(4); k > 0 && out.length > 0; k--) out[rng.int(out.length)] = rng.int(256);
-      return out;
-    }
-    case 3: {
-      const at = rng.int(base.length + 1);
-      return Uint8Array.of(...base.subarray(0, at), ...rng.bytes(1 + rng.int(8)), ...base.subarray(at));
-    }
-    case 4: {
-      const at = rng.int(base.length + 1);
-      return Uint8Array.of(...base.subarray(0, at), ...base.subarray(at + 1 + rng.int(8)));
-    }
-    default: {
-      const other = rng.pick(corpus);
-      return Uint8Array.of(
-        ...base.subarray(0, rng.int(base.length + 1)),
-        ...other.subarray(rng.int(other.length + 1)),
-      );
-    }
-  }
-}

@@ -308,7 +308,8 @@ export class Database {
       t.set(d.id, { before: prev ? prev.before : before, after });
     }
     for (const [state, t] of touched) this.facades.get(state.name)?.notify(t);
-    if (this.listeners.size === 0) return;
+    // A batch that only moved sync bookkeeping (a cursor) changed nothing anyone could observe.
+    if (this.listeners.size === 0 || (changes.length === 0 && docs.length === 0)) return;
     const event: ChangeEvent = {
       origin,
       changes,
@@ -541,14 +542,17 @@ export class Database {
    */
   acknowledged(seq: number): Promise<void> {
     return this.exclusive(async () => {
-      const current = this.meta.get(META_ACKED);
-      if (current && new Decoder(current).uint() >= seq) return;
+      if ((this.ackedSeq() ?? 0) >= seq) return;
       const enc = new Encoder();
       enc.uint(seq);
-      const bytes = enc.finishRaw();
-      await this.storage.commit({ changes: [], docs: [], meta: new Map([[META_ACKED, bytes]]) });
-      this.meta.set(META_ACKED, bytes);
+      await this.commit([], this.vv, [], [[META_ACKED, enc.finishRaw()]]);
     });
+  }
+
+  /** What `acknowledged` last recorded; undefined if this replica never synced with a server. */
+  private ackedSeq(): number | undefined {
+    const bytes = this.meta.get(META_ACKED);
+    return bytes && new Decoder(bytes).uint();
   }
 
   /**
@@ -560,10 +564,9 @@ export class Database {
     return this.exclusive(async () => {
       const next = this.horizon.clone();
       // This replica's changes a sync server has not acknowledged are its outbox: kept.
-      const acked = this.meta.get(META_ACKED);
-      const keep = (r: ReplicaId, seq: number) =>
-        r === this.replicaId && acked ? Math.min(seq, new Decoder(acked).uint()) : seq;
-      for (const [r, seq] of horizon.entries()) next.advance(r, keep(r, Math.min(seq, this.vv.get(r))));
+      const outbox = this.ackedSeq() ?? Number.POSITIVE_INFINITY;
+      for (const [r, seq] of horizon.entries())
+        next.advance(r, Math.min(seq, this.vv.get(r), r === this.replicaId ? outbox : seq));
       await this.storage.compact(new Map(next.entries()));
       await this.storage.commit({
         changes: [],

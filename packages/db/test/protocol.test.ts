@@ -10,6 +10,7 @@ import {
   SyncError,
 } from '@concord/db';
 import { describe, expect, it } from 'vitest';
+import { mutate } from '../../crdt/test/support/mutate.js';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
@@ -118,13 +119,7 @@ describe('the sync protocol’s messages', () => {
       const rng = new SeededRng(seed);
       const frames = (await everyMessage()).map(encodeMessage);
       for (let i = 0; i < 3000; i++) {
-        const base = rng.pick(frames);
-        let f: Uint8Array;
-        if (rng.chance(0.2)) f = rng.bytes(rng.int(80));
-        else {
-          f = base.slice(0, rng.chance(0.3) ? rng.int(base.length + 1) : base.length);
-          for (let k = 0, n = 1 + rng.int(3); k < n && f.length > 0; k++) f[rng.int(f.length)] = rng.int(256);
-        }
+        const f = mutate(rng, frames);
         try {
           decodeMessage(f, 1 << 20);
         } catch (e) {
@@ -134,6 +129,19 @@ describe('the sync protocol’s messages', () => {
       }
     },
   );
+
+  it('a hello with a replica id that is no replica id is BAD_MESSAGE', () => {
+    for (const replica of ['', 'x'.repeat(300)]) {
+      const frame = encodeMessage({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        replica,
+        token: '',
+        subscriptions: [],
+      });
+      expect(() => decodeMessage(frame)).toThrow(expect.objectContaining({ code: 'BAD_MESSAGE' }));
+    }
+  });
 
   it('every error code has its own close code', () => {
     const codes = SYNC_ERROR_CODES.map((c) => new SyncError(c, '').closeCode);

@@ -4,6 +4,7 @@ import {
   checkQuery,
   DbError,
   type Doc,
+  matches,
   type Query,
   SyncError,
   type WebSocketLike,
@@ -168,9 +169,7 @@ export class HttpServer {
     const allowed = scope(principal, collection, 'read');
     if (allowed === null) throw new SyncError('FORBIDDEN', `no read access to ${collection}`);
     const doc = this.sync.db.documentValue(collection, id);
-    return doc && this.sync.db.documentIds(collection, both({ _id: id }, allowed)).length > 0
-      ? doc
-      : undefined;
+    return doc && (allowed === undefined || matches(doc, allowed)) ? doc : undefined;
   }
 
   private async authorise(
@@ -182,7 +181,7 @@ export class HttpServer {
   ): Promise<void> {
     if (!mayWrite(principal, collection, before, after))
       throw new SyncError('FORBIDDEN', `no write access to ${collection}/${id}`);
-    const verdict = await this.sync.validate({ collection, id, before, after, principal });
+    const verdict = await this.sync.check({ collection, id, before, after, principal });
     if (!verdict.ok) throw new SyncError('REJECTED', verdict.reason);
   }
 

@@ -69,7 +69,7 @@ export interface SessionHost {
   readonly metrics: Metrics;
   readonly log: Log;
   authenticate: Authenticate;
-  validate(p: Proposal): Promise<Verdict>;
+  check(p: Proposal): Promise<Verdict>;
   now(): number;
   sleep(ms: number): Promise<void>;
   setTimer(fn: () => void, ms: number): unknown;
@@ -129,22 +129,18 @@ export class SyncServer implements SessionHost {
   }
 
   /** Registers a hook that every incoming change to `collection` must pass; returns its removal. */
-  validate(collection: string, hook: Validator): () => void;
-  validate(p: Proposal): Promise<Verdict>;
-  validate(a: string | Proposal, hook?: Validator): (() => void) | Promise<Verdict> {
-    if (typeof a === 'string') {
-      let set = this.validators.get(a);
-      if (!set) {
-        set = new Set();
-        this.validators.set(a, set);
-      }
-      set.add(hook!);
-      return () => set.delete(hook!);
+  validate(collection: string, hook: Validator): () => void {
+    let set = this.validators.get(collection);
+    if (!set) {
+      set = new Set();
+      this.validators.set(collection, set);
     }
-    return this.runHooks(a);
+    set.add(hook);
+    return () => set.delete(hook);
   }
 
-  private async runHooks(p: Proposal): Promise<Verdict> {
+  /** Runs the collection's hooks on a proposed change: the first refusal wins; amendments add up. */
+  async check(p: Proposal): Promise<Verdict> {
     let amend: Record<string, unknown> | undefined;
     for (const hook of this.validators.get(p.collection) ?? []) {
       let v: Verdict;

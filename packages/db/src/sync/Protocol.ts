@@ -5,13 +5,14 @@ import {
   type Dot,
   Encoder,
   FORMAT_VERSION,
+  InvalidArgumentError,
   readDot,
   replicaId,
   VersionVector,
   writeDot,
 } from '@concord/crdt';
 import { type Change, readChanges, writeChanges } from '../Change.js';
-import { deflateMessage, inflateMessage } from '../Deflated.js';
+import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { checkQuery, type Where } from '../query/Query.js';
 import { joinStored, splitStored } from '../StoredDocument.js';
@@ -217,16 +218,18 @@ export function encodeMessage(m: Message): Uint8Array {
  * inflating), `BAD_MESSAGE` for anything malformed — never anything else.
  */
 export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): Message {
-  if (frame.length > maxBytes) throw new SyncError('TOO_LARGE', `a ${frame.length}-byte frame`);
   try {
-    return read(inflateMessage(frame, maxBytes));
+    const size = Math.max(frame.length, inflatedSize(frame));
+    if (size > maxBytes) throw new SyncError('TOO_LARGE', `a message of ${size} bytes`);
+    return read(inflateMessage(frame));
   } catch (e) {
-    if (e instanceof DecodeError)
-      throw new SyncError(
-        e.code === 'BAD_LENGTH' && /limit/.test(e.message) ? 'TOO_LARGE' : 'BAD_MESSAGE',
-        e.message,
-      );
-    if (e instanceof DbError || e instanceof SyntaxError || e instanceof TypeError)
+    // What decoding can throw: the codec's errors, a bad filter, bad JSON in it, a bad replica id.
+    if (
+      e instanceof DecodeError ||
+      e instanceof DbError ||
+      e instanceof SyntaxError ||
+      e instanceof InvalidArgumentError
+    )
       throw new SyncError('BAD_MESSAGE', e.message);
     throw e;
   }
