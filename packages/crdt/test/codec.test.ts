@@ -1,5 +1,6 @@
 import {
   CausalContext,
+  Decoder,
   decodeCausalContext,
   decodeCrdt,
   decodeTimestamp,
@@ -44,6 +45,28 @@ describe('binary codec', () => {
     const asText = Buffer.from(bytes).includes(Buffer.from(hex));
     expect(asText).toBe(false);
     expect((decodeCrdt(bytes) as ORSet).value()).toEqual(s.value());
+  });
+
+  it('keeps a raw prefix in front of the message, which decodes after it as it would alone', () => {
+    const vv = new VersionVector([
+      [A, 7],
+      [newReplicaId(), 3],
+    ]);
+    const enc = new Encoder();
+    enc.string('prefix');
+    expect(() => {
+      const named = new Encoder();
+      named.replica(A);
+      named.startMessage();
+    }).toThrow(TypeError);
+    enc.startMessage();
+    vv.encodeTo(enc);
+    const bytes = enc.finish(FORMAT_VERSION, 7);
+    const dec = new Decoder(bytes);
+    expect(dec.string()).toBe('prefix');
+    const alone = new Encoder();
+    vv.encodeTo(alone);
+    expect(bytes.subarray(bytes.length - dec.remaining)).toEqual(alone.finish(FORMAT_VERSION, 7));
   });
 
   it('round-trips version vectors, causal contexts and timestamps', () => {

@@ -127,6 +127,11 @@ export class Database {
   private readonly collections = new Map<string, CollectionState>();
   private readonly facades = new Map<string, Collection>();
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  /**
+   * The version the last change event carried, shared by the events after it until the version
+   * moves: a sync client's every update leaves it where it is, and a copy per event is garbage.
+   */
+  private published: VersionVector | undefined;
   /** Remote changes waiting for their predecessor from the same replica, by `replica:seq`. */
   private readonly pending = new Map<string, Change>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -259,9 +264,10 @@ export class Database {
     });
   }
 
+  /** Makes a commit durable; `version` is written only when it moved (sync's `integrate` never moves it). */
   private async commit(
     changes: readonly Change[],
-    version: VersionVector,
+    version: VersionVector | undefined,
     docs: readonly StagedDocument[],
     extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
   ): Promise<void> {
@@ -275,7 +281,8 @@ export class Database {
       id: d.id,
       state: d.stored,
     }));
-    const meta = new Map<string, Uint8Array>([[META_VERSION, encodeVersionVector(version)], ...extraMeta]);
+    const meta = new Map<string, Uint8Array>(extraMeta);
+    if (version) meta.set(META_VERSION, encodeVersionVector(version));
     await this.storage.commit({ changes: stored, docs: storedDocs, meta });
     for (const [k, v] of extraMeta) this.meta.set(k, v);
   }
@@ -287,10 +294,14 @@ export class Database {
   private install(
     origin: ChangeEvent['origin'],
     changes: readonly Change[],
-    version: VersionVector,
+    version: VersionVector | undefined,
     docs: readonly StagedDocument[],
   ): void {
-    this.vv.merge(version);
+    const moved = version?.compare(this.vv);
+    if (moved === 'after' || moved === 'concurrent') {
+      this.vv.merge(version!);
+      this.published = undefined;
+    }
     const touched = new Map<CollectionState, Touched>();
     for (const d of docs) {
       let t = touched.get(d.collection);
@@ -310,14 +321,12 @@ export class Database {
     for (const [state, t] of touched) this.facades.get(state.name)?.notify(t);
     // A batch that only moved sync bookkeeping (a cursor) changed nothing anyone could observe.
     if (this.listeners.size === 0 || (changes.length === 0 && docs.length === 0)) return;
-    const event: ChangeEvent = {
-      origin,
-      changes,
-      docs: [...touched].flatMap(([state, t]) =>
-        [...t].map(([docId, { before, after }]) => ({ collection: state.name, docId, before, after })),
-      ),
-      version: this.vv.clone(),
-    };
+    const changed: Array<ChangeEvent['docs'][number]> = [];
+    for (const [state, t] of touched)
+      for (const [docId, { before, after }] of t)
+        changed.push({ collection: state.name, docId, before, after });
+    const event: ChangeEvent = { origin, changes, docs: changed, version: this.published ?? this.vv.clone() };
+    this.published = event.version;
     for (const l of this.listeners) l(event);
   }
 
@@ -522,8 +531,8 @@ export class Database {
           throw new DbError('BAD_CHANGE', `a document state from the server: ${e.message}`);
         throw e;
       }
-      await this.commit([], this.vv, docs, batch.meta ?? []);
-      this.install('remote', batch.changes ?? [], this.vv, docs);
+      await this.commit([], undefined, docs, batch.meta ?? []);
+      this.install('remote', batch.changes ?? [], undefined, docs);
     });
   }
 

@@ -19,13 +19,11 @@ const STORED_STATE = 99;
  * next — is what deflate takes to almost nothing when a snapshot streams documents.
  */
 export function encodeStoredDocument(value: Doc | undefined, doc: Document): Uint8Array {
-  const state = new Encoder();
-  doc.state.encodeBeside(state, value ?? {});
-  const message = state.finish(FORMAT_VERSION, STORED_STATE);
   const enc = new Encoder();
   enc.string(value ? JSON.stringify(value) : '');
-  enc.bytes(message);
-  return enc.finishRaw();
+  enc.startMessage();
+  doc.state.encodeBeside(enc, value ?? {});
+  return enc.finish(FORMAT_VERSION, STORED_STATE);
 }
 
 /** The stored form of a document this replica does not have (a sync server's answer for one it lacks). */

@@ -28,7 +28,7 @@ export class Metrics {
   ]);
   readonly syncLag = new Histogram({
     name: 'concord_sync_lag_seconds',
-    help: 'Time from a change being applied on the server to it being sent to a subscribed client',
+    help: 'Time from a change being applied on the server to it being sent to every subscribed client (later for a client still catching up)',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });

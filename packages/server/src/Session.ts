@@ -182,8 +182,11 @@ export class Session {
       const held = this.held;
       this.held = [];
       // A commit is wholly before the catch-up's version (and in it) or wholly after.
-      for (const { event, at } of held)
-        if (!isAtOrBefore(event.version, set.version)) this.deliverNow(event, at);
+      for (const { event, at } of held) {
+        if (isAtOrBefore(event.version, set.version)) continue;
+        this.host.metrics.syncLag.observe((this.host.now() - at) / 1000);
+        this.deliverNow(event);
+      }
       if (this.isClosed()) return;
       this.phase = 'live';
       return;
@@ -253,7 +256,7 @@ export class Session {
 
   /** A database event: sent now if live, held while catching up. */
   deliver(event: ChangeEvent): void {
-    if (this.phase === 'live') this.deliverNow(event, this.host.now());
+    if (this.phase === 'live') this.deliverNow(event);
     else if (this.phase === 'catching-up') {
       this.held.push({ event, at: this.host.now() });
       if (this.held.length > this.host.limits.maxHeldEvents)
@@ -261,10 +264,9 @@ export class Session {
     }
   }
 
-  private deliverNow(event: ChangeEvent, at: number): void {
+  private deliverNow(event: ChangeEvent): void {
     const out = this.select(event.changes, () => true, event.docs);
     if (out.changes.length + out.docs.length + out.evict.length === 0) return;
-    this.host.metrics.syncLag.observe((this.host.now() - at) / 1000);
     const moved = new VersionVector();
     for (const [r, seq] of event.version.entries()) if (this.sentVersion!.get(r) < seq) moved.advance(r, seq);
     this.sentVersion = event.version;

@@ -110,7 +110,10 @@ export class SyncServer implements SessionHost {
       this.log.warn('DEVELOPMENT MODE: no auth configured — every connection may read and write everything');
     this.authenticate = options.authenticate ?? allowEverything;
     this.stopEvents = this.db.onChange((event) => {
+      const at = this.clock();
       for (const s of this.sessions) s.deliver(event);
+      // Once per commit, the fan-out: per session it would cost more than the metric is worth.
+      this.metrics.syncLag.observe((this.clock() - at) / 1000);
     });
   }
 

@@ -1,4 +1,6 @@
+import { Database, MemoryStorage } from '@concord/db';
 import { describe, expect, it } from 'vitest';
+import type { SyncServer } from '../src/index.js';
 import { client, contents, serverWith, until } from './support.js';
 
 const products = [{ collection: 'products' }];
@@ -50,6 +52,46 @@ describe('sync over in-memory transports', () => {
     await server.db.collection('products').upsert({ _id: 'sku-0001', price: 99 });
     await until(async () => (await c.db.collection('products').get('sku-0001'))?.price === 99, 'live change');
     await c.sync.close();
+    await server.close();
+  });
+});
+
+describe('cursors', () => {
+  /** A client on `storage` that counts the changes it takes in from the server. */
+  async function counting(server: SyncServer, storage: MemoryStorage) {
+    const c = await client(server, { subscriptions: products }, await Database.open({ storage }));
+    const got = { changes: 0 };
+    c.db.onChange((e) => {
+      if (e.origin === 'remote') got.changes += e.changes.length;
+    });
+    await c.sync.synced();
+    return { ...c, got };
+  }
+
+  async function priced(server: SyncServer, c: { db: Database }, from: number, to: number) {
+    for (let price = from; price <= to; price++)
+      await server.db.collection('products').upsert({ _id: 'p', price });
+    await until(async () => (await c.db.collection('products').get('p'))?.price === to, `price ${to}`);
+  }
+
+  it('are written every 32 live updates and when the link closes: a restart is sent only what came after', async () => {
+    const server = await serverWith();
+    const storage = new MemoryStorage();
+    const first = await counting(server, storage);
+    await priced(server, first, 1, 40);
+    expect(first.got.changes).toBe(40);
+    await first.sync.close();
+    // A clean close wrote the cursor: the next start on this storage is sent nothing again.
+    const second = await counting(server, storage);
+    expect(second.got.changes).toBe(0);
+    await priced(server, second, 41, 80);
+    // A crash (this client never closes before the next opens the storage): the cursor written
+    // at the 32nd update holds, and the 8 changes after it come again.
+    const third = await counting(server, storage);
+    expect(third.got.changes).toBe(8);
+    expect(await contents(third.db, 'products')).toEqual(await contents(server.db, 'products'));
+    await second.sync.close();
+    await third.sync.close();
     await server.close();
   });
 });

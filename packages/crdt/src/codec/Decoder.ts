@@ -6,6 +6,33 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Deep enough for any real document, shallow enough that recursion can never exhaust the stack. */
 export const MAX_DEPTH = 64;
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/**
+ * Hex replica ids read lately, by their first four bytes (then compared in full): every message
+ * names its replicas, a sync client reads thousands naming the same few, and building the
+ * string costs more than the rest of a small message. Bounded.
+ */
+const HEX_IDS = new Map<number, { raw: Uint8Array; id: ReplicaId }>();
+const MAX_HEX_IDS = 4096;
+
+/** The id in `buf[at, at + 16)`. */
+function hexId(buf: Uint8Array, at: number): ReplicaId {
+  const key = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+  const hit = HEX_IDS.get(key);
+  if (hit && sameBytes(hit.raw, buf, at)) return hit.id;
+  let id = '';
+  for (let i = 0; i < 16; i++) id += HEX[buf[at + i]!];
+  if (HEX_IDS.size >= MAX_HEX_IDS) HEX_IDS.clear();
+  HEX_IDS.set(key, { raw: buf.slice(at, at + 16), id: id as ReplicaId });
+  return id as ReplicaId;
+}
+
+function sameBytes(raw: Uint8Array, buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 16; i++) if (raw[i] !== buf[at + i]) return false;
+  return true;
+}
+
 /**
  * Reads what `Encoder` wrote. Every read checks the bytes that remain, every count is bounded by
  * them (each counted item takes at least one byte), so decoding costs time and memory linear in
@@ -157,14 +184,16 @@ export class Decoder {
     if (v !== version) this.fail('BAD_VERSION', `format version ${v}, expected ${version}`);
     const kind = this.byte();
     const n = this.count();
-    const seen = new Set<string>();
+    // Most messages name one or two replicas: a set to find repeats only where a scan would be slow.
+    const seen = n > 8 ? new Set<string>() : undefined;
     for (let i = 0; i < n; i++) {
       const form = this.byte();
       let id: string;
       if (form === 0) {
-        let hex = '';
-        for (const b of this.bytes(16)) hex += b.toString(16).padStart(2, '0');
-        id = hex;
+        if (this.remaining < 16)
+          this.fail('BAD_LENGTH', `length 16 exceeds the ${this.remaining} bytes left`);
+        id = hexId(this.buf, this.pos);
+        this.pos += 16;
       } else if (form === 1) {
         id = this.string();
         if (id.length === 0 || id.length > MAX_REPLICA_ID_BYTES)
@@ -172,8 +201,9 @@ export class Decoder {
       } else {
         return this.fail('BAD_TAG', `replica id form ${form}`);
       }
-      if (seen.has(id)) this.fail('BAD_VALUE', 'duplicate replica id in table');
-      seen.add(id);
+      if (seen ? seen.has(id) : this.replicaTable.includes(id as ReplicaId))
+        this.fail('BAD_VALUE', 'duplicate replica id in table');
+      seen?.add(id);
       this.replicaTable.push(id as ReplicaId);
     }
     return kind;

@@ -25,7 +25,7 @@ export class MemoryStorage implements Storage {
       }
       // Changes of one replica are committed in order; a repeat of a stored one is ignored.
       if (list.length > 0 && list[list.length - 1]!.seq >= c.seq) continue;
-      list.push({ ...c, bytes: c.bytes.slice() });
+      list.push(c);
     }
     for (const d of commit.docs) {
       let states = this.docs.get(d.collection);
@@ -34,9 +34,9 @@ export class MemoryStorage implements Storage {
         this.docs.set(d.collection, states);
       }
       if (d.state.length === 0) states.delete(d.id);
-      else states.set(d.id, d.state.slice());
+      else states.set(d.id, d.state);
     }
-    for (const [k, v] of commit.meta) this.meta.set(k, v.slice());
+    for (const [k, v] of commit.meta) this.meta.set(k, v);
   }
 
   async changes(replica: ReplicaId, after: number, limit = Number.MAX_SAFE_INTEGER): Promise<StoredChange[]> {

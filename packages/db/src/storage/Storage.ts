@@ -37,6 +37,9 @@ export interface Commit {
  *   ascending, at most `limit` of them;
  * - `compact(upTo)` drops logged changes with `seq <= upTo.get(replica)`, atomically;
  * - attachments are bytes keyed by their SHA-256 (hex), written once.
+ *
+ * A commit's byte arrays are handed over: the database never changes them afterwards (nor those
+ * `load` returns), so an adapter may keep them as they are.
  */
 export interface Storage {
   load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }>;

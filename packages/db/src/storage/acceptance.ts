@@ -136,18 +136,6 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
     },
   },
   {
-    name: 'stored bytes are copies: changing the caller’s buffers later changes nothing',
-    async run(open) {
-      const s = await open();
-      const state = bytes(1, 2, 3);
-      await s.commit({ changes: [], docs: [{ collection: 'p', id: 'x', state }], meta: NO_META });
-      state[0] = 99;
-      const { docs } = await s.load();
-      check(same(docs[0]?.state, bytes(1, 2, 3)), 'stored state aliased the caller’s buffer');
-      await s.close();
-    },
-  },
-  {
     name: 'attachments are kept once by hash and read back; unknown ones are undefined',
     async run(open) {
       const s = await open();

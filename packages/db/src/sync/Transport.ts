@@ -16,7 +16,10 @@ export interface Transport {
   readonly state: 'open' | 'closed';
   /** Bytes sent but not yet handed to the network: how far the peer lags behind (backpressure). */
   readonly buffered: number;
-  /** Sends one frame; the receiver gets a copy. Throws `CLOSED` once closed. */
+  /**
+   * Sends one frame; the receiver gets a copy. The frame is the transport's from then on (it may
+   * hold it until the network takes it): the caller never changes it. Throws `CLOSED` once closed.
+   */
   send(frame: Uint8Array): void;
   /** Frames as they arrive, in order; returns the unsubscribe. */
   onMessage(listener: (frame: Uint8Array) => void): () => void;

@@ -21,15 +21,19 @@ const OPEN = 1;
 export class WebSocketTransport extends BaseTransport {
   constructor(private readonly socket: WebSocketLike) {
     super();
-    socket.binaryType = 'arraybuffer';
+    // `ws` hands over the bytes it received as they are ('nodebuffer', a Node Buffer); in
+    // 'arraybuffer' mode it copies each message out. A browser knows only 'arraybuffer' (and
+    // 'blob'): it ignores the first assignment.
+    socket.binaryType = 'nodebuffer';
+    if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
     socket.addEventListener('message', (event) => {
       const data = event.data;
+      // A plain view of a Buffer: a Buffer's `slice` shares memory where a Uint8Array's copies.
+      if (data instanceof Uint8Array)
+        this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      else if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data));
       // Text frames are not part of the protocol: the peer is broken or hostile.
-      if (!(data instanceof ArrayBuffer)) {
-        this.close({ code: 1003, reason: 'binary frames only' });
-        return;
-      }
-      this.deliver(new Uint8Array(data));
+      else this.close({ code: 1003, reason: 'binary frames only' });
     });
     // A protocol violation (an oversized frame, bad framing) is reported as an error and then a
     // close; listening keeps `ws` from treating it as unhandled and taking the process down.
@@ -58,8 +62,7 @@ export class WebSocketTransport extends BaseTransport {
       this.closed({ code: 1006, reason: 'connection lost' });
       this.checkOpen();
     }
-    // A copy: `ws` may hold the bytes until the socket drains, and the caller may reuse them.
-    this.socket.send(frame.slice());
+    this.socket.send(frame);
   }
 
   close(info: CloseInfo = NORMAL_CLOSE): void {
