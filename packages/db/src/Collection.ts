@@ -1,6 +1,6 @@
 import type { CollectionState, Doc } from './CollectionState.js';
 import type { Database } from './Database.js';
-import type { Conflict } from './Document.js';
+import type { Conflict, FieldKind } from './Document.js';
 import { LiveQuery, type Observer } from './LiveQuery.js';
 import { checkQuery, type Query } from './query/Query.js';
 import type { UpsertOptions } from './Transaction.js';
@@ -62,6 +62,11 @@ export class Collection {
   /** Registers whose concurrent writes lost, with the losing values. */
   async conflicts(id: string): Promise<Conflict[]> {
     return this.state.current(id)?.conflicts() ?? [];
+  }
+
+  /** Which CRDT each of the document's properties is (a register, a counter, …), by dotted path. */
+  async kinds(id: string): Promise<FieldKind[]> {
+    return this.state.current(id)?.kinds() ?? [];
   }
 
   /** A live query: `observer` gets the result now and after every change that alters it. */

@@ -475,6 +475,14 @@ export class Database {
     return this.collections.get(collection)?.value(id);
   }
 
+  /** The collections holding at least one live document, by name. */
+  collectionNames(): string[] {
+    return [...this.collections.values()]
+      .filter((c) => c.size > 0)
+      .map((c) => c.name)
+      .sort();
+  }
+
   /** The ids of `collection`'s live documents that `where` selects, in code-unit order. */
   documentIds(collection: string, where?: Where): string[] {
     return this.collections.get(collection)?.ids(where) ?? [];
@@ -498,6 +506,11 @@ export class Database {
       for (const s of await this.storage.changes(this.replicaId, after)) out.push(...decodeChanges(s.bytes));
       return out;
     });
+  }
+
+  /** This replica's changes no sync server has acknowledged: its outbox (every own change if it never synced). */
+  outbox(): Promise<Change[]> {
+    return this.ownChanges(this.ackedSeq() ?? 0);
   }
 
   /** A meta entry as last committed (sync keeps its cursors there, see `integrate`). */
@@ -554,7 +567,7 @@ export class Database {
       if ((this.ackedSeq() ?? 0) >= seq) return;
       const enc = new Encoder();
       enc.uint(seq);
-      await this.commit([], this.vv, [], [[META_ACKED, enc.finishRaw()]]);
+      await this.commit([], undefined, [], [[META_ACKED, enc.finishRaw()]]);
     });
   }
 

@@ -42,6 +42,12 @@ export interface WriteContext {
 export type WriteMode = 'merge' | 'replace';
 
 /** One register that holds concurrent values: the winner is in the document, these lost. */
+/** A property and the CRDT it is (see `Collection.kinds`). */
+export interface FieldKind {
+  readonly path: string;
+  readonly kind: PropertyKind;
+}
+
 export interface Conflict {
   readonly path: string;
   readonly value: Json;
@@ -101,6 +107,13 @@ export class Document {
     return out;
   }
 
+  /** Which CRDT each property is, by dotted path (a nested map's properties after it); `_id` is none. */
+  kinds(): FieldKind[] {
+    const out: FieldKind[] = [];
+    collectKinds(this.state, '', out);
+    return out;
+  }
+
   clone(): Document {
     return new Document(this.state.clone());
   }
@@ -112,6 +125,18 @@ function joinAll(deltas: ORMap[]): ORMap | undefined {
   if (!first) return undefined;
   for (const d of rest) first.absorb(d);
   return first;
+}
+
+function collectKinds(m: ORMap, prefix: string, out: FieldKind[]): void {
+  for (const name of m.keys()) {
+    const type = prefix === '' && name === ID ? undefined : existingType(m, name);
+    if (!type) continue;
+    const path = prefix + name;
+    let kind = (Object.keys(TYPES) as PropertyKind[]).find((k) => TYPES[k] === type)!;
+    if (type === CausalRegister && isAttachmentRef(m.get(name, CausalRegister)?.value())) kind = 'attachment';
+    out.push({ path, kind });
+    if (type === ORMap) collectKinds(m.get(name, ORMap)!, `${path}.`, out);
+  }
 }
 
 function collectConflicts(m: ORMap, prefix: string, out: Conflict[]): void {

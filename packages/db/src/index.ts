@@ -10,7 +10,7 @@ export {
   type DatabaseOptions,
   type ServerBatch,
 } from './Database.js';
-export type { Conflict, WriteMode } from './Document.js';
+export type { Conflict, FieldKind, WriteMode } from './Document.js';
 export { DbError, type DbErrorCode } from './errors.js';
 export type { Observer, ResultChanges } from './LiveQuery.js';
 export { Preview } from './Preview.js';

@@ -159,6 +159,37 @@ describe('Database: documents', () => {
   });
 });
 
+describe('Database: describing documents', () => {
+  it('tells each property’s CRDT by path, nested maps’ included; lists the collections holding documents', async () => {
+    const db = await open('a');
+    const ref = await db.attachments.put(new Uint8Array([1, 2]), 'application/octet-stream');
+    await db.collection('p').upsert({
+      _id: 'x',
+      name: 'Milk',
+      stock: counter(3),
+      notes: text('fresh'),
+      tags: list(['dairy']),
+      dims: map({ w: 1, box: map({ h: 2 }) }),
+      photo: ref,
+    });
+    await db.collection('empty').upsert({ _id: 'gone', v: 1 });
+    await db.collection('empty').remove('gone');
+    expect(await db.collection('p').kinds('x')).toEqual([
+      { path: 'dims', kind: 'map' },
+      { path: 'dims.box', kind: 'map' },
+      { path: 'dims.box.h', kind: 'register' },
+      { path: 'dims.w', kind: 'register' },
+      { path: 'name', kind: 'register' },
+      { path: 'notes', kind: 'text' },
+      { path: 'photo', kind: 'attachment' },
+      { path: 'stock', kind: 'counter' },
+      { path: 'tags', kind: 'list' },
+    ]);
+    expect(await db.collection('p').kinds('nothing')).toEqual([]);
+    expect(db.collectionNames()).toEqual(['p']);
+  });
+});
+
 describe('Database: replication primitives', () => {
   it('remove is add-wins against a concurrent update; concurrent register writes keep the loser readable', async () => {
     const a = await open('a');

@@ -10,6 +10,7 @@ import {
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
+import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { both, mayWrite, type Principal, scope } from './Auth.js';
 import type { SyncServer } from './SyncServer.js';
@@ -18,6 +19,8 @@ export interface HttpServerOptions {
   readonly sync: SyncServer;
   readonly port?: number;
   readonly host?: string;
+  /** A built web page (apps/web's `dist`) to serve at `/`. */
+  readonly web?: string;
 }
 
 /** A failed HTTP request: status and a stable code, sent as `{ error: { code, message } }`. */
@@ -45,20 +48,29 @@ const STATUS: Readonly<Record<string, number>> = {
  * `/api/collections/:name[/:id]` reads the server's materialised documents (GET, with `where`,
  * `sort`, `limit`, `skip` as query parameters) and writes them (PUT replaces, PATCH merges,
  * DELETE removes) as changes like any client's, under the same auth and validation hooks;
- * `/healthz`; `/metrics` in Prometheus text format.
+ * `/api/collections` lists the collections the caller may read, `/api/peers` the clients
+ * connected now; `/healthz`; `/metrics` in Prometheus text format; and the web page, if given.
  */
 export class HttpServer {
   private constructor(
     readonly sync: SyncServer,
     private readonly http: Server,
     private readonly wss: WebSocketServer,
+    private readonly assets:
+      | ((req: IncomingMessage, res: ServerResponse, next: () => void) => void)
+      | undefined,
   ) {}
 
   static async listen(options: HttpServerOptions): Promise<HttpServer> {
     const { sync } = options;
     const wss = new WebSocketServer({ noServer: true, maxPayload: sync.limits.maxMessageBytes });
     const http = createServer();
-    const server = new HttpServer(sync, http, wss);
+    const server = new HttpServer(
+      sync,
+      http,
+      wss,
+      options.web ? sirv(options.web, { etag: true }) : undefined,
+    );
     http.on('request', (req, res) => {
       server.route(req, res).catch((e) => server.fail(res, e));
     });
@@ -105,8 +117,21 @@ export class HttpServer {
       res.end(await this.sync.metrics.text());
       return;
     }
+    if (url.pathname === '/api/peers' && req.method === 'GET') {
+      await this.sync.authenticate(bearer(req));
+      return json(res, 200, this.sync.peers());
+    }
+    if (url.pathname === '/api/collections' && req.method === 'GET')
+      return json(res, 200, this.collections(await this.sync.authenticate(bearer(req))));
     const m = /^\/api\/collections\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
-    if (!m) throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+    if (!m) {
+      const page =
+        this.assets && !url.pathname.startsWith('/api/') && ['GET', 'HEAD'].includes(req.method ?? '');
+      if (!page) throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      return this.assets!(req, res, () =>
+        this.fail(res, new HttpError(404, 'NOT_FOUND', `no file ${url.pathname}`)),
+      );
+    }
     const collection = decodeURIComponent(m[1]!);
     const id = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
     const principal = await this.sync.authenticate(bearer(req));
@@ -148,6 +173,16 @@ export class HttpServer {
       default:
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} on a document`);
     }
+  }
+
+  /** The collections holding documents the principal may read, with how many it may read. */
+  private collections(principal: Principal): Array<{ name: string; documents: number }> {
+    const out: Array<{ name: string; documents: number }> = [];
+    for (const name of this.sync.db.collectionNames()) {
+      const allowed = scope(principal, name, 'read');
+      if (allowed !== null) out.push({ name, documents: this.sync.db.documentIds(name, allowed).length });
+    }
+    return out;
   }
 
   private async list(principal: Principal, collection: string, params: URLSearchParams): Promise<Doc[]> {

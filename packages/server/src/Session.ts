@@ -13,6 +13,7 @@ import {
   type SubscriptionState,
   SyncError,
   type Transport,
+  type Where,
 } from '@concord/db';
 import { both, mayWrite, type Principal, scope } from './Auth.js';
 import { SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
@@ -23,6 +24,16 @@ interface Sub {
   readonly filter: SubscriptionFilter;
   cursor: VersionVector | undefined;
   resume: SubscriptionState['resume'];
+}
+
+/** A connected client as the server sees it (`SyncServer.peers`, the page's sync inspector). */
+export interface Peer {
+  readonly replica: ReplicaId;
+  /** Each subscription: its collection and the filter the client asked for. */
+  readonly subscriptions: ReadonlyArray<{ readonly collection: string; readonly where?: Where }>;
+  readonly phase: 'catching-up' | 'live';
+  /** When the connection opened (the server clock, ms since the epoch). */
+  readonly since: number;
 }
 
 /** Largest update message body, in changes and document states. */
@@ -51,17 +62,27 @@ export class Session {
   /** The server version the client was last told (by `synced`, then each live update). */
   private sentVersion: VersionVector | undefined;
   private pingCount = 0;
+  private readonly since: number;
+  /** The subscriptions as the client asked for them (before its grants narrowed them). */
+  private asked: Peer['subscriptions'] = [];
 
   constructor(
     private readonly host: SessionHost,
     private readonly transport: Transport,
   ) {
+    this.since = host.now();
     this.tokens = host.limits.burst;
     this.lastRefill = host.now();
     this.lastHeard = host.now();
     transport.onMessage((frame) => this.receive(frame));
     transport.onClose(() => this.ended());
     this.scheduleHeartbeat();
+  }
+
+  /** This client, once it has said hello; undefined before and after. */
+  get peer(): Peer | undefined {
+    if (this.phase !== 'catching-up' && this.phase !== 'live') return undefined;
+    return { replica: this.replica!, subscriptions: this.asked, phase: this.phase, since: this.since };
   }
 
   private isClosed(): boolean {
@@ -129,6 +150,9 @@ export class Session {
     this.replica = replicaId(m.replica);
     if (this.replica === this.host.db.replicaId)
       throw new SyncError('BAD_REPLICA', 'that is the server’s replica id');
+    this.asked = m.subscriptions.map((s) =>
+      s.where ? { collection: s.collection, where: s.where } : { collection: s.collection },
+    );
     this.subs = m.subscriptions.map((s, index) => {
       const allowed = scope(principal, s.collection, 'read');
       if (allowed === null) throw new SyncError('FORBIDDEN', `no read access to ${s.collection}`);

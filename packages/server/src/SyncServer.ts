@@ -3,7 +3,7 @@ import { MAX_MESSAGE_BYTES } from '@concord/db';
 import { pino } from 'pino';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
 import { Metrics } from './Metrics.js';
-import { Session } from './Session.js';
+import { type Peer, Session } from './Session.js';
 
 /** What a validation hook sees: an incoming change to one document, as the document before and after it. */
 export interface Proposal {
@@ -129,6 +129,16 @@ export class SyncServer implements SessionHost {
 
   get connections(): number {
     return this.sessions.size;
+  }
+
+  /** The clients connected now that have said hello, oldest connection first. */
+  peers(): Peer[] {
+    const out: Peer[] = [];
+    for (const s of this.sessions) {
+      const p = s.peer;
+      if (p) out.push(p);
+    }
+    return out;
   }
 
   /** Registers a hook that every incoming change to `collection` must pass; returns its removal. */

@@ -5,17 +5,22 @@ import { parseArgs } from 'node:util';
 import { Database, PostgresStorage } from '@concord/db';
 import { pino } from 'pino';
 import { jwtAuthenticator } from './Auth.js';
+import { seedDemo } from './demo.js';
 import { HttpServer } from './HttpServer.js';
 import { SyncServer } from './SyncServer.js';
 
 const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./data/concord.db]
                      [--postgres <url> [--schema concord]]
                      [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
+                     [--web <directory of the built page>]
+       concord demo  [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
 
-Without --auth-secret or --auth-public-key the server runs in development mode: no token is
-needed and every connection may read and write everything.`;
+serve: the sync server. Without --auth-secret or --auth-public-key it runs in development mode:
+no token is needed and every connection may read and write everything.
+demo: fills a running server's "kv" collection (the page's key-value editor) and a small
+"products" catalogue.`;
 
-/** `concord serve`: the sync server over HTTP and WebSocket on one port, until SIGINT or SIGTERM. */
+/** `concord serve` (the sync server over HTTP and WebSocket on one port, until SIGINT or SIGTERM) and `concord demo`. */
 async function main(argv: readonly string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -28,9 +33,20 @@ async function main(argv: readonly string[]): Promise<void> {
       schema: { type: 'string', default: 'concord' },
       'auth-secret': { type: 'string', default: process.env.CONCORD_AUTH_SECRET },
       'auth-public-key': { type: 'string' },
+      web: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  if (!values.help && positionals[0] === 'demo') {
+    const url = values.url ?? `ws://127.0.0.1:${values.port}/sync`;
+    const written = await seedDemo(url, values.token);
+    console.log(
+      `demo data at ${url}: ${written.kv} key-value entries and ${written.products} products written (those already there were kept)`,
+    );
+    return;
+  }
   if (values.help || positionals[0] !== 'serve') {
     console.log(USAGE);
     process.exitCode = values.help ? 0 : 2;
@@ -58,11 +74,17 @@ async function main(argv: readonly string[]): Promise<void> {
         }
       : {}),
   });
-  const server = await HttpServer.listen({ sync, port: Number(values.port), host: values.host });
+  const server = await HttpServer.listen({
+    sync,
+    port: Number(values.port),
+    host: values.host,
+    ...(values.web ? { web: values.web } : {}),
+  });
   log.info(
     { url: server.url, storage: values.postgres ? `postgres schema ${values.schema}` : values.data },
     `concord serving on ${server.url} (sync at ws://${values.host}:${server.port}/sync)`,
   );
+  if (values.web) console.log(`\n  Concord is running: open ${server.url}/\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -8,9 +8,10 @@ export {
   type Principal,
   scope,
 } from './Auth.js';
+export { seedDemo } from './demo.js';
 export { HttpServer, type HttpServerOptions } from './HttpServer.js';
 export { Metrics } from './Metrics.js';
-export { Session } from './Session.js';
+export { type Peer, Session } from './Session.js';
 export { type Delivery, SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
 export {
   DEFAULT_LIMITS,

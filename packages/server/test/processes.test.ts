@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
@@ -69,6 +69,51 @@ describe('processes: concord serve, devices with SQLite files', () => {
         await c.sync.close();
         await c.db.close();
       }
+    } finally {
+      await kill9(child);
+    }
+  });
+
+  it('concord serve --web serves the page beside the API; concord demo fills kv and products once', async () => {
+    const web = join(dir, 'web');
+    mkdirSync(web);
+    writeFileSync(join(web, 'index.html'), '<h1>the page</h1>');
+    const { child, port } = await serve(['--port', '0', '--data', join(dir, 'server.db'), '--web', web]);
+    const http = `http://127.0.0.1:${port}`;
+    try {
+      const page = await fetch(`${http}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(await page.text()).toBe('<h1>the page</h1>');
+      expect((await fetch(`${http}/missing.png`)).status).toBe(404);
+      const api = await fetch(`${http}/api/nothing`);
+      expect(api.status).toBe(404);
+      expect(await api.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+
+      const demo = ['../../src/cli.ts', ['demo', '--url', `ws://127.0.0.1:${port}/sync`]] as const;
+      expect(await run(...demo)).toContain('7 key-value entries and 24 products written');
+      expect(await run(...demo)).toContain('0 key-value entries and 0 products written');
+      expect(await (await fetch(`${http}/api/collections`)).json()).toEqual([
+        { name: 'kv', documents: 7 },
+        { name: 'products', documents: 24 },
+      ]);
+
+      const db = await Database.open();
+      const sync = db.sync(`ws://127.0.0.1:${port}/sync`, {
+        subscriptions: [{ collection: 'products', where: { category: 'dairy' } }],
+      });
+      await sync.synced();
+      expect(await db.collection('products').count()).toBe(4);
+      expect(await (await fetch(`${http}/api/peers`)).json()).toEqual([
+        {
+          replica: db.replicaId,
+          subscriptions: [{ collection: 'products', where: { category: 'dairy' } }],
+          phase: 'live',
+          since: expect.any(Number),
+        },
+      ]);
+      await sync.close();
+      await db.close();
     } finally {
       await kill9(child);
     }

@@ -103,13 +103,17 @@ describe('the outbox', () => {
     await c.db.collection('products').upsert({ _id: 'acked', v: 1 });
     await c.sync.synced();
     expect(c.sync.pending).toBe(0);
+    expect(await c.db.outbox()).toEqual([]);
     await c.sync.close();
     for (let i = 0; i < 3; i++) await c.db.collection('products').upsert({ _id: `offline-${i}`, v: i });
     expect(c.sync.pending).toBe(3);
     await c.db.compact();
-    expect((await c.db.ownChanges(0)).map((ch) => ch.docId)).toEqual(['offline-0', 'offline-1', 'offline-2']);
+    const offline = ['offline-0', 'offline-1', 'offline-2'];
+    expect((await c.db.ownChanges(0)).map((ch) => ch.docId)).toEqual(offline);
+    expect((await c.db.outbox()).map((ch) => ch.docId)).toEqual(offline);
     const again = await client(server, { subscriptions: products }, c.db);
     await again.sync.synced();
+    expect(await c.db.outbox()).toEqual([]);
     expect(await contents(server.db, 'products')).toEqual(await contents(c.db, 'products'));
     await again.sync.close();
     await server.close();

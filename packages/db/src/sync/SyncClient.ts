@@ -121,6 +121,11 @@ export class SyncClient {
     return this.statusNow;
   }
 
+  /** The server's version this replica's subscriptions are caught up to, once synced on this connection. */
+  get serverVersion(): VersionVector | undefined {
+    return this.cursor?.clone();
+  }
+
   /** How many of this replica's changes the server holds durably (its own changes are numbered 1, 2, …). */
   get acknowledged(): number {
     return this.acked;

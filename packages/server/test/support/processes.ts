@@ -35,7 +35,7 @@ export async function kill9(child: ChildProcess): Promise<void> {
 }
 
 /** Runs a script under tsx to completion; resolves with its stdout. */
-export function run(script: string, args: string[]): Promise<string> {
+export function run(script: string, args: readonly string[]): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

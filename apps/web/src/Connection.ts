@@ -1,0 +1,116 @@
+import type { VersionVector } from '@concord/crdt';
+import type { Database, SyncClient, SyncErrorEvent, SyncProgress, SyncStatus } from '@concord/db';
+
+/** What the page shows of its link to the sync server. */
+export interface ConnectionState {
+  /** The user's choice: offline on purpose, or trying to be connected. */
+  readonly online: boolean;
+  readonly status: SyncStatus;
+  /** The initial sync's progress, while a snapshot streams. */
+  readonly progress: SyncProgress | undefined;
+  readonly error: SyncErrorEvent | undefined;
+  /** Collections this replica subscribes to. */
+  readonly collections: readonly string[];
+}
+
+/**
+ * The page's sync client, which the user can take offline and back (the choice survives a
+ * reload) and point at more collections. Subscriptions are fixed per sync client, so following
+ * another collection starts a new one; each subscription's cursor is kept in the database, so
+ * the collections already followed resume where they were.
+ */
+export class Connection {
+  private sync: SyncClient | undefined;
+  private current: ConnectionState;
+  private readonly listeners = new Set<() => void>();
+  /** Stopping and starting run one after the other. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly db: Database,
+    private readonly url: string,
+    /** localStorage key prefix for this replica's settings. */
+    private readonly key: string,
+  ) {
+    const saved = localStorage.getItem(`${key}:collections`);
+    const online = localStorage.getItem(`${key}:offline`) !== '1';
+    this.current = {
+      online,
+      status: online ? 'connecting' : 'offline',
+      progress: undefined,
+      error: undefined,
+      collections: saved ? (JSON.parse(saved) as string[]) : ['kv'],
+    };
+    if (online) this.start();
+  }
+
+  /** For React's useSyncExternalStore. */
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly state = (): ConnectionState => this.current;
+
+  /** The server version the subscriptions are caught up to on the current connection. */
+  serverVersion(): VersionVector | undefined {
+    return this.sync?.serverVersion;
+  }
+
+  setOnline(online: boolean): Promise<void> {
+    if (online === this.current.online) return this.queue;
+    localStorage.setItem(`${this.key}:offline`, online ? '0' : '1');
+    this.update({ online });
+    return this.enqueue(async () => {
+      await this.stop();
+      if (online) this.start();
+    });
+  }
+
+  /** Subscribes to `collection` too (the collection browser opening one this replica lacks). */
+  follow(collection: string): Promise<void> {
+    if (this.current.collections.includes(collection)) return this.queue;
+    const collections = [...this.current.collections, collection];
+    localStorage.setItem(`${this.key}:collections`, JSON.stringify(collections));
+    this.update({ collections });
+    return this.enqueue(async () => {
+      if (!this.current.online) return;
+      await this.stop();
+      this.start();
+    });
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(step);
+    return this.queue;
+  }
+
+  private start(): void {
+    const sync = this.db.sync(this.url, {
+      subscriptions: this.current.collections.map((collection) => ({ collection })),
+    });
+    this.sync = sync;
+    this.update({ status: sync.status, error: undefined, progress: undefined });
+    sync.on('status', (status) => {
+      if (this.sync === sync) this.update({ status, ...(status === 'live' ? { progress: undefined } : {}) });
+    });
+    sync.on('progress', (progress) => {
+      if (this.sync === sync) this.update({ progress });
+    });
+    sync.on('error', (error) => {
+      if (this.sync === sync) this.update({ error });
+    });
+  }
+
+  private async stop(): Promise<void> {
+    const sync = this.sync;
+    this.sync = undefined;
+    await sync?.close();
+    this.update({ status: 'offline', progress: undefined });
+  }
+
+  private update(change: Partial<ConnectionState>): void {
+    this.current = { ...this.current, ...change };
+    for (const l of this.listeners) l();
+  }
+}

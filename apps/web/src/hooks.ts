@@ -1,0 +1,85 @@
+import type { Database, Doc, Query } from '@concord/db';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { Connection, ConnectionState } from './Connection.js';
+
+export function useConnection(connection: Connection): ConnectionState {
+  return useSyncExternalStore(connection.subscribe, connection.state);
+}
+
+/** A live query's result: the documents now, and again after every change that alters them. */
+export function useQuery(db: Database, collection: string, query: Query): Doc[] | undefined {
+  const [docs, setDocs] = useState<Doc[] | undefined>(undefined);
+  const key = JSON.stringify(query);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the query is compared by its JSON
+  useEffect(() => {
+    setDocs(undefined);
+    return db.collection(collection).observe(query, (result) => setDocs(result));
+  }, [db, collection, key]);
+  return docs;
+}
+
+/** Recomputes `read` now and after every change to the database (and every `everyMs`, if given). */
+export function useDerived<T>(
+  db: Database,
+  read: () => Promise<T>,
+  deps: readonly unknown[],
+  everyMs?: number,
+): T | undefined {
+  const [value, setValue] = useState<T | undefined>(undefined);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `read` is rebuilt per render; deps say when it means something else
+  useEffect(() => {
+    let live = true;
+    let running = false;
+    let again = false;
+    const refresh = async () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      do {
+        again = false;
+        const v = await read();
+        if (live) setValue(() => v);
+      } while (again && live);
+      running = false;
+    };
+    void refresh();
+    const stop = db.onChange(() => void refresh());
+    const timer = everyMs ? setInterval(() => void refresh(), everyMs) : undefined;
+    return () => {
+      live = false;
+      stop();
+      clearInterval(timer);
+    };
+  }, [db, everyMs, ...deps]);
+  return value;
+}
+
+/** JSON from the server at `path`, fetched now and every `everyMs` while `enabled`; undefined when unreachable. */
+export function usePolled<T>(path: string, everyMs: number, enabled: boolean): T | undefined {
+  const [value, setValue] = useState<T | undefined>(undefined);
+  useEffect(() => {
+    if (!enabled) {
+      setValue(undefined);
+      return;
+    }
+    let live = true;
+    const load = async () => {
+      try {
+        const res = await fetch(path);
+        const body = res.ok ? ((await res.json()) as T) : undefined;
+        if (live) setValue(() => body);
+      } catch {
+        if (live) setValue(undefined);
+      }
+    };
+    void load();
+    const timer = setInterval(() => void load(), everyMs);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [path, everyMs, enabled]);
+  return value;
+}

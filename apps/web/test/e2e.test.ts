@@ -1,0 +1,192 @@
+// The page end to end, in Debian's Chromium driven by playwright-core: a real sync server
+// (SQLite file, WebSockets on loopback) serving the built page, pages with their own IndexedDB
+// replicas. Screenshots go to test-output/e2e/.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Database, STORAGE_ACCEPTANCE } from '@concord/db';
+import { HttpServer, SyncServer, seedDemo } from '@concord/server';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const WEB = fileURLToPath(new URL('..', import.meta.url));
+const SHOTS = fileURLToPath(new URL('../../../test-output/e2e/', import.meta.url));
+
+let browser: Browser;
+let server: HttpServer;
+let db: Database;
+let dir: string;
+
+beforeAll(async () => {
+  // Built as `npm start` builds it: for production (vitest's NODE_ENV would pick React's development build).
+  execFileSync('npm', ['run', 'build', '--silent', '--workspace', '@concord/web'], {
+    cwd: WEB,
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: 'inherit',
+  });
+  dir = mkdtempSync(join(tmpdir(), 'concord-e2e-'));
+  db = await Database.open({ storage: join(dir, 'server.db') });
+  server = await HttpServer.listen({ sync: new SyncServer({ db }), port: 0, web: join(WEB, 'dist') });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+  mkdirSync(SHOTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await db?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The value page shows for `key`, once it equals `value`. */
+async function shows(page: Page, key: string, value: string): Promise<void> {
+  await page.waitForFunction(
+    ([k, v]) => document.querySelector(`[data-key="${k}"] [data-testid="kv-value"]`)?.textContent === v,
+    [key, value],
+  );
+}
+
+async function status(page: Page, s: string): Promise<void> {
+  await page.locator(`[data-testid="status"][data-status="${s}"]`).waitFor();
+}
+
+async function add(page: Page, key: string, value: string): Promise<void> {
+  await page.getByTestId('new-key').fill(key);
+  await page.getByTestId('new-value').fill(value);
+  await page.getByTestId('add').click();
+  await shows(page, key, value);
+}
+
+async function edit(page: Page, key: string, value: string): Promise<void> {
+  await page.locator(`[data-key="${key}"] [data-testid="kv-edit"]`).click();
+  await page.getByTestId('kv-edit-input').fill(value);
+  await page.getByTestId('kv-save').click();
+  await shows(page, key, value);
+}
+
+async function setOnline(page: Page, online: boolean): Promise<void> {
+  await page.getByTestId('toggle-online').click();
+  await status(page, online ? 'live' : 'offline');
+}
+
+describe('the web page in Chromium', () => {
+  it('passes the storage acceptance suite against IndexedDB', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/acceptance.html`);
+    await page.waitForFunction(() => window.acceptance !== undefined, undefined, { timeout: 60_000 });
+    const results = await page.evaluate(() => window.acceptance!);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.map((r) => r.name)).toEqual(STORAGE_ACCEPTANCE.map((c) => c.name));
+    await page.close();
+  }, 90_000);
+
+  it('two pages edit live; offline edits survive a reload and merge; a concurrent edit has one winner everywhere', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const a = await context.newPage();
+    const b = await context.newPage();
+    for (const page of [a, b]) {
+      await page.goto(server.url);
+      await status(page, 'live');
+    }
+    await a.locator('[data-testid="kv-empty"]').waitFor();
+    await a.screenshot({ path: join(SHOTS, 'editor-empty.png') });
+
+    // A adds and edits; B sees it live.
+    await add(a, 'milk', '1.99');
+    await add(a, 'bread', 'Rye');
+    await add(a, 'tags', '["dairy","fresh"]');
+    await shows(b, 'milk', '1.99');
+    await shows(b, 'tags', '["dairy","fresh"]');
+    expect(await b.locator('[data-key="tags"] .badge').textContent()).toBe('array');
+    await edit(a, 'milk', '2.09');
+    await shows(b, 'milk', '2.09');
+
+    // B goes offline and edits; the edits are kept in its IndexedDB through a reload.
+    await setOnline(b, false);
+    await edit(b, 'bread', 'Sourdough');
+    await add(b, 'eggs', '12');
+    await b.getByTestId('pending').waitFor();
+    await edit(a, 'milk', '2.19');
+    await b.reload();
+    await status(b, 'offline');
+    await shows(b, 'bread', 'Sourdough');
+    await shows(b, 'eggs', '12');
+    await shows(b, 'milk', '2.09');
+    await b.screenshot({ path: join(SHOTS, 'editor-offline.png') });
+    expect(await a.locator('[data-key="eggs"]').count()).toBe(0);
+    await shows(a, 'bread', 'Rye');
+
+    // Back online: both pages show the merged state.
+    await setOnline(b, true);
+    for (const page of [a, b]) {
+      await shows(page, 'milk', '2.19');
+      await shows(page, 'bread', 'Sourdough');
+      await shows(page, 'eggs', '12');
+    }
+    await b.getByTestId('pending').waitFor({ state: 'detached' });
+
+    // The same key edited on both while apart: one winner on both pages, the loser on hover.
+    await setOnline(a, false);
+    await setOnline(b, false);
+    await edit(a, 'milk', '2.49');
+    await edit(b, 'milk', '2.39');
+    await setOnline(a, true);
+    await setOnline(b, true);
+    const conflict = (page: Page) => page.locator('[data-key="milk"] [data-testid="kv-conflict"]');
+    for (const page of [a, b]) await conflict(page).waitFor();
+    const winner = await a.locator('[data-key="milk"] [data-testid="kv-value"]').textContent();
+    expect(['2.49', '2.39']).toContain(winner);
+    await shows(b, 'milk', winner!);
+    const loser = winner === '2.49' ? '2.39' : '2.49';
+    for (const page of [a, b]) {
+      expect(await conflict(page).getAttribute('data-losers')).toBe(JSON.stringify([loser]));
+      expect(await conflict(page).getAttribute('data-tip')).toContain(loser);
+    }
+    expect(await server.sync.db.collection('kv').get('milk')).toMatchObject({ value: Number(winner) });
+    await conflict(a).hover();
+    await a.screenshot({ path: join(SHOTS, 'editor-conflict.png') });
+
+    // The inspector: this replica, both peers — two tabs of one browser are two replicas, each
+    // with its own IndexedDB database — and the recent changes with dots and HLC times.
+    await a.getByTestId('tab-Inspector').click();
+    await a.waitForFunction(() => document.querySelectorAll('[data-testid="peers"] li').length === 2);
+    expect(await a.getByTestId('replica-id').textContent()).toMatch(/^[0-9a-f]{32}$/);
+    expect(await a.locator('[data-testid="recent"] tbody tr').count()).toBeGreaterThan(3);
+    await a.screenshot({ path: join(SHOTS, 'inspector.png'), fullPage: true });
+    await context.close();
+  }, 120_000);
+
+  it('browses any collection with each field’s CRDT; the layout holds at a phone’s width', async () => {
+    await seedDemo(`ws://127.0.0.1:${server.port}/sync`);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/#Collections`);
+    await status(page, 'live');
+    await page.locator('[data-testid="collection"][data-name="products"]').click();
+    await page.locator('[data-testid="document"]').first().click();
+    await page.locator('[data-testid="field"][data-path="stock"]').waitFor();
+    const kind = (path: string) =>
+      page.locator(`[data-testid="field"][data-path="${path}"] .badge`).textContent();
+    expect(await kind('stock')).toBe('counter');
+    expect(await kind('description')).toBe('text');
+    expect(await kind('price')).toBe('register');
+    await page.screenshot({ path: join(SHOTS, 'collections.png'), fullPage: true });
+
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const small = await phone.newPage();
+    await small.goto(server.url);
+    await status(small, 'live');
+    await shows(small, 'greeting', 'Hello from Concord');
+    const overflow = await small.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    expect(overflow).toBe(false);
+    await small.screenshot({ path: join(SHOTS, 'editor-phone.png'), fullPage: true });
+    await phone.close();
+    await context.close();
+  }, 120_000);
+});
