@@ -63,7 +63,8 @@ export function App(props: { db: Database; connection: Connection; log: ChangeLo
 /** Connection status, initial-sync progress, unsent changes, and the offline switch: always in view. */
 function ConnectionBar({ db, connection }: { db: Database; connection: Connection }) {
   const state = useConnection(connection);
-  const pending = useDerived(db, async () => (await db.outbox()).length, [state.status], 1000);
+  // Acknowledgements change no document, so no change event tells of them: polled (in memory).
+  const pending = useDerived(db, async () => db.unacknowledged(), [state.status], 1000);
   const status = state.online ? state.status : 'offline';
   const p = state.progress;
   return (

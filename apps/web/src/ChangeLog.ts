@@ -1,4 +1,5 @@
 import type { Change, ChangeEvent, Database } from '@concord/db';
+import { Store } from './Store.js';
 
 /** One line of the sync inspector's recent changes. */
 export interface LoggedChange {
@@ -10,11 +11,9 @@ export interface LoggedChange {
 }
 
 /** The last `keep` changes this page saw, local and remote, newest first, from the moment it opened. */
-export class ChangeLog {
-  private entries: readonly LoggedChange[] = [];
-  private readonly listeners = new Set<() => void>();
-
+export class ChangeLog extends Store<readonly LoggedChange[]> {
   constructor(db: Database, keep = 50) {
+    super([]);
     db.onChange((e) => {
       const fresh: LoggedChange[] = e.changes.map((change) => ({
         origin: e.origin,
@@ -27,15 +26,7 @@ export class ChangeLog {
       for (const d of e.docs)
         if (!covered.has(`${d.collection}/${d.docId}`))
           fresh.push({ origin: e.origin, collection: d.collection, docId: d.docId, change: undefined });
-      this.entries = [...fresh.reverse(), ...this.entries].slice(0, keep);
-      for (const l of this.listeners) l();
+      this.set([...fresh.reverse(), ...this.state()].slice(0, keep));
     });
   }
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  readonly state = (): readonly LoggedChange[] => this.entries;
 }

@@ -1,5 +1,6 @@
 import type { VersionVector } from '@concord/crdt';
 import type { Database, SyncClient, SyncErrorEvent, SyncProgress, SyncStatus } from '@concord/db';
+import { Store } from './Store.js';
 
 /** What the page shows of its link to the sync server. */
 export interface ConnectionState {
@@ -19,10 +20,8 @@ export interface ConnectionState {
  * another collection starts a new one; each subscription's cursor is kept in the database, so
  * the collections already followed resume where they were.
  */
-export class Connection {
+export class Connection extends Store<ConnectionState> {
   private sync: SyncClient | undefined;
-  private current: ConnectionState;
-  private readonly listeners = new Set<() => void>();
   /** Stopping and starting run one after the other. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -34,23 +33,15 @@ export class Connection {
   ) {
     const saved = localStorage.getItem(`${key}:collections`);
     const online = localStorage.getItem(`${key}:offline`) !== '1';
-    this.current = {
+    super({
       online,
       status: online ? 'connecting' : 'offline',
       progress: undefined,
       error: undefined,
       collections: saved ? (JSON.parse(saved) as string[]) : ['kv'],
-    };
+    });
     if (online) this.start();
   }
-
-  /** For React's useSyncExternalStore. */
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  readonly state = (): ConnectionState => this.current;
 
   /** The server version the subscriptions are caught up to on the current connection. */
   serverVersion(): VersionVector | undefined {
@@ -58,7 +49,7 @@ export class Connection {
   }
 
   setOnline(online: boolean): Promise<void> {
-    if (online === this.current.online) return this.queue;
+    if (online === this.state().online) return this.queue;
     localStorage.setItem(`${this.key}:offline`, online ? '0' : '1');
     this.update({ online });
     return this.enqueue(async () => {
@@ -69,12 +60,12 @@ export class Connection {
 
   /** Subscribes to `collection` too (the collection browser opening one this replica lacks). */
   follow(collection: string): Promise<void> {
-    if (this.current.collections.includes(collection)) return this.queue;
-    const collections = [...this.current.collections, collection];
+    if (this.state().collections.includes(collection)) return this.queue;
+    const collections = [...this.state().collections, collection];
     localStorage.setItem(`${this.key}:collections`, JSON.stringify(collections));
     this.update({ collections });
     return this.enqueue(async () => {
-      if (!this.current.online) return;
+      if (!this.state().online) return;
       await this.stop();
       this.start();
     });
@@ -87,7 +78,7 @@ export class Connection {
 
   private start(): void {
     const sync = this.db.sync(this.url, {
-      subscriptions: this.current.collections.map((collection) => ({ collection })),
+      subscriptions: this.state().collections.map((collection) => ({ collection })),
     });
     this.sync = sync;
     this.update({ status: sync.status, error: undefined, progress: undefined });
@@ -110,7 +101,6 @@ export class Connection {
   }
 
   private update(change: Partial<ConnectionState>): void {
-    this.current = { ...this.current, ...change };
-    for (const l of this.listeners) l();
+    this.set({ ...this.state(), ...change });
   }
 }

@@ -1,17 +1,11 @@
 import type { VersionVector } from '@concord/crdt';
 import type { Database } from '@concord/db';
+import type { Peer } from '@concord/server';
 import { useSyncExternalStore } from 'react';
 import type { ChangeLog } from './ChangeLog.js';
 import type { Connection } from './Connection.js';
 import { useConnection, useDerived, usePolled } from './hooks.js';
 import { clockTime, shortId } from './values.js';
-
-interface Peer {
-  readonly replica: string;
-  readonly subscriptions: ReadonlyArray<{ collection: string; where?: unknown }>;
-  readonly phase: 'catching-up' | 'live';
-  readonly since: number;
-}
 
 /**
  * What sync is doing, from this replica: its id and version vector, the outbox (its own changes

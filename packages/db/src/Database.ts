@@ -513,6 +513,11 @@ export class Database {
     return this.ownChanges(this.ackedSeq() ?? 0);
   }
 
+  /** How many changes the outbox holds, without reading them. */
+  unacknowledged(): number {
+    return Math.max(0, this.vv.get(this.replicaId) - (this.ackedSeq() ?? 0));
+  }
+
   /** A meta entry as last committed (sync keeps its cursors there, see `integrate`). */
   metaValue(key: string): Uint8Array | undefined {
     return this.meta.get(key);

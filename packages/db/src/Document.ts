@@ -41,13 +41,13 @@ export interface WriteContext {
 
 export type WriteMode = 'merge' | 'replace';
 
-/** One register that holds concurrent values: the winner is in the document, these lost. */
 /** A property and the CRDT it is (see `Collection.kinds`). */
 export interface FieldKind {
   readonly path: string;
   readonly kind: PropertyKind;
 }
 
+/** One register that holds concurrent values: the winner is in the document, these lost. */
 export interface Conflict {
   readonly path: string;
   readonly value: Json;
@@ -132,9 +132,8 @@ function collectKinds(m: ORMap, prefix: string, out: FieldKind[]): void {
     const type = prefix === '' && name === ID ? undefined : existingType(m, name);
     if (!type) continue;
     const path = prefix + name;
-    let kind = (Object.keys(TYPES) as PropertyKind[]).find((k) => TYPES[k] === type)!;
-    if (type === CausalRegister && isAttachmentRef(m.get(name, CausalRegister)?.value())) kind = 'attachment';
-    out.push({ path, kind });
+    const attachment = type === CausalRegister && isAttachmentRef(m.get(name, CausalRegister)?.value());
+    out.push({ path, kind: attachment ? 'attachment' : kindOfType(type) });
     if (type === ORMap) collectKinds(m.get(name, ORMap)!, `${path}.`, out);
   }
 }
@@ -176,10 +175,12 @@ function kindFor(m: ORMap, name: string, v: unknown, path: string, ctx: WriteCon
   const declared = ctx.kindOf(path);
   if (declared) return declared;
   const existing = existingType(m, name);
-  if (existing && existing !== CausalRegister) {
-    return (Object.keys(TYPES) as PropertyKind[]).find((k) => TYPES[k] === existing)!;
-  }
-  return 'register';
+  return existing ? kindOfType(existing) : 'register';
+}
+
+/** The kind a CRDT type is written as (a register for CausalRegister, which attachments share). */
+function kindOfType(type: CrdtType): PropertyKind {
+  return (Object.keys(TYPES) as PropertyKind[]).find((k) => TYPES[k] === type)!;
 }
 
 const fail = (code: 'TYPE_MISMATCH' | 'NOT_JSON' | 'RESERVED_KEY', path: string, what: string): never => {

@@ -29,7 +29,7 @@ interface Sub {
 /** A connected client as the server sees it (`SyncServer.peers`, the page's sync inspector). */
 export interface Peer {
   readonly replica: ReplicaId;
-  /** Each subscription: its collection and the filter the client asked for. */
+  /** Each subscription as the server serves it: the client's filter narrowed by its grants. */
   readonly subscriptions: ReadonlyArray<{ readonly collection: string; readonly where?: Where }>;
   readonly phase: 'catching-up' | 'live';
   /** When the connection opened (the server clock, ms since the epoch). */
@@ -63,8 +63,6 @@ export class Session {
   private sentVersion: VersionVector | undefined;
   private pingCount = 0;
   private readonly since: number;
-  /** The subscriptions as the client asked for them (before its grants narrowed them). */
-  private asked: Peer['subscriptions'] = [];
 
   constructor(
     private readonly host: SessionHost,
@@ -82,7 +80,10 @@ export class Session {
   /** This client, once it has said hello; undefined before and after. */
   get peer(): Peer | undefined {
     if (this.phase !== 'catching-up' && this.phase !== 'live') return undefined;
-    return { replica: this.replica!, subscriptions: this.asked, phase: this.phase, since: this.since };
+    const subscriptions = this.subs.map(({ filter: { collection, where } }) =>
+      where ? { collection, where } : { collection },
+    );
+    return { replica: this.replica!, subscriptions, phase: this.phase, since: this.since };
   }
 
   private isClosed(): boolean {
@@ -150,9 +151,6 @@ export class Session {
     this.replica = replicaId(m.replica);
     if (this.replica === this.host.db.replicaId)
       throw new SyncError('BAD_REPLICA', 'that is the server’s replica id');
-    this.asked = m.subscriptions.map((s) =>
-      s.where ? { collection: s.collection, where: s.where } : { collection: s.collection },
-    );
     this.subs = m.subscriptions.map((s, index) => {
       const allowed = scope(principal, s.collection, 'read');
       if (allowed === null) throw new SyncError('FORBIDDEN', `no read access to ${s.collection}`);

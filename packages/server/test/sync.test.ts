@@ -107,6 +107,7 @@ describe('the outbox', () => {
     await c.sync.close();
     for (let i = 0; i < 3; i++) await c.db.collection('products').upsert({ _id: `offline-${i}`, v: i });
     expect(c.sync.pending).toBe(3);
+    expect(c.db.unacknowledged()).toBe(3);
     await c.db.compact();
     const offline = ['offline-0', 'offline-1', 'offline-2'];
     expect((await c.db.ownChanges(0)).map((ch) => ch.docId)).toEqual(offline);

@@ -118,8 +118,13 @@ export class Decoder {
     return n;
   }
 
-  bytes(n: number): Uint8Array {
+  /** Fails unless `n` more bytes are there. */
+  private need(n: number): void {
     if (n > this.remaining) this.fail('BAD_LENGTH', `length ${n} exceeds the ${this.remaining} bytes left`);
+  }
+
+  bytes(n: number): Uint8Array {
+    this.need(n);
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
@@ -190,8 +195,7 @@ export class Decoder {
       const form = this.byte();
       let id: string;
       if (form === 0) {
-        if (this.remaining < 16)
-          this.fail('BAD_LENGTH', `length 16 exceeds the ${this.remaining} bytes left`);
+        this.need(16);
         id = hexId(this.buf, this.pos);
         this.pos += 16;
       } else if (form === 1) {

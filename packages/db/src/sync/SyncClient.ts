@@ -133,7 +133,7 @@ export class SyncClient {
 
   /** This replica's changes the server has not acknowledged yet (what a UI shows as "not synced"). */
   get pending(): number {
-    return Math.max(0, this.db.version().get(this.db.replicaId) - this.acked);
+    return this.db.unacknowledged();
   }
 
   private isClosed(): boolean {
@@ -349,14 +349,15 @@ export class SyncClient {
         if (m.version) {
           if (!this.cursor) throw new SyncError('BAD_MESSAGE', 'a live update before synced');
           this.cursor.merge(m.version);
+          this.unsaved++;
         }
-        const save = ++this.unsaved >= CURSOR_EVERY;
+        const save = this.unsaved >= CURSOR_EVERY;
         if (save) this.unsaved = 0;
         await this.db.integrate({
           changes: m.changes,
           docs: m.docs,
           evict: m.evict,
-          meta: save && this.cursor ? this.cursors(this.cursor) : [],
+          meta: save ? this.cursors(this.cursor!) : [],
         });
         break;
       }
