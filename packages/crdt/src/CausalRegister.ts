@@ -209,15 +209,13 @@ export class CausalRegister extends Causal<Json | undefined> {
   static decodeStore(dec: Decoder, ctx: CausalContext): CausalRegister {
     const r = new CausalRegister(ctx);
     const n = dec.count(5);
-    const writes: Write[] = [];
-    for (let i = 0; i < n; i++) {
-      const replica: ReplicaId = dec.replica();
-      const seq = dec.uint();
-      if (seq === 0) dec.fail('BAD_VALUE', 'dot sequence numbers start at 1');
-      const write: Write = { replica, seq, wall: dec.wall(), logical: dec.uint(), value: readJson(dec) };
-      checkDot(dec, ctx, writes[writes.length - 1], write);
-      writes.push(write);
+    // One write, almost always: held without the array.
+    if (n === 1) {
+      r.hold(readWrite(dec, ctx, undefined));
+      return r;
     }
+    const writes: Write[] = [];
+    for (let i = 0; i < n; i++) writes.push(readWrite(dec, ctx, writes[writes.length - 1]));
     r.writes = writes;
     return r;
   }
@@ -225,4 +223,14 @@ export class CausalRegister extends Causal<Json | undefined> {
   static decodeFrom(dec: Decoder): CausalRegister {
     return CausalRegister.decodeStore(dec, CausalContext.decodeFrom(dec));
   }
+}
+
+/** One write of a register's store, checked against the one before it and the context. */
+function readWrite(dec: Decoder, ctx: CausalContext, prev: Write | undefined): Write {
+  const replica: ReplicaId = dec.replica();
+  const seq = dec.uint();
+  if (seq === 0) dec.fail('BAD_VALUE', 'dot sequence numbers start at 1');
+  const write: Write = { replica, seq, wall: dec.wall(), logical: dec.uint(), value: readJson(dec) };
+  checkDot(dec, ctx, prev, write);
+  return write;
 }

@@ -37,7 +37,7 @@ export class CollectionState {
     else {
       const bytes = this.stored.get(id);
       if (!bytes) return undefined;
-      doc = storedDocument(bytes);
+      doc = storedDocument(bytes, this.values.get(id));
     }
     this.keepDecoded(id, doc);
     return doc;
@@ -57,12 +57,12 @@ export class CollectionState {
     const doc = this.decoded.get(id);
     if (doc) return doc.clone();
     const bytes = this.stored.get(id);
-    return bytes ? storedDocument(bytes) : new Document();
+    return bytes ? storedDocument(bytes, this.values.get(id)) : new Document();
   }
 
-  /** Every document's CRDT, decoding those not kept decoded (without keeping them). */
-  *documents(): IterableIterator<[string, Document]> {
-    for (const [id, bytes] of this.stored) yield [id, this.decoded.get(id) ?? storedDocument(bytes)];
+  /** Every document's stored form, removed ones included. */
+  storedForms(): IterableIterator<[string, Uint8Array]> {
+    return this.stored.entries();
   }
 
   private keepDecoded(id: string, doc: Document): void {

@@ -16,13 +16,14 @@ import { Attachments } from './Attachments.js';
 import { type Change, decodeChanges, encodeChanges } from './Change.js';
 import { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
-import { Document, type WriteContext } from './Document.js';
+import type { Document, WriteContext } from './Document.js';
 import { DbError } from './errors.js';
 import { Integration } from './Integration.js';
 import { Preview } from './Preview.js';
 import type { Where } from './query/Query.js';
 import type { Snapshot } from './Snapshot.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
+import { storedDocument, storedValue } from './StoredDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
 import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
 import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
@@ -351,12 +352,11 @@ export class Database {
     });
   }
 
-  /** Every document's state (copies) and the version they stand for: the database, whole. */
+  /** Every document's stored form and the version they stand for: the database, whole. */
   snapshot(): Snapshot {
-    const docs: Array<{ collection: string; id: string; state: ORMap }> = [];
-    for (const c of this.collections.values()) {
-      for (const [id, doc] of c.documents()) docs.push({ collection: c.name, id, state: doc.state.clone() });
-    }
+    const docs: Array<{ collection: string; id: string; stored: Uint8Array }> = [];
+    for (const c of this.collections.values())
+      for (const [id, stored] of c.storedForms()) docs.push({ collection: c.name, id, stored });
     return { kind: 'snapshot', version: this.vv.clone(), docs };
   }
 
@@ -445,15 +445,23 @@ export class Database {
    */
   applySnapshot(snapshot: Snapshot): Promise<void> {
     return this.exclusive(async () => {
-      const docs = snapshot.docs.map((d) => {
-        const collection = this.state(d.collection);
-        // A document this replica has never seen takes the snapshot's state as it is: installed
-        // states are never changed in place (writes and merges work on copies).
-        if (!collection.has(d.id)) return stage(collection, d.id, new Document(d.state));
-        const doc = collection.writable(d.id);
-        doc.state.join(d.state);
-        return stage(collection, d.id, doc);
-      });
+      // Documents this replica never had are adopted in their stored form, the others joined.
+      // Every state is decoded once to check it: a snapshot comes from a peer, not from this
+      // replica's server, and a state that cannot be decoded must not be adopted unread.
+      const integration = new Integration((name) => this.state(name));
+      let docs: StagedDocument[];
+      try {
+        for (const d of snapshot.docs) {
+          const value = storedValue(d.stored, d.id);
+          storedDocument(d.stored, value);
+          integration.state(d.collection, d.id, d.stored, value);
+        }
+        docs = integration.staged();
+      } catch (e) {
+        if (e instanceof DecodeError || e instanceof SyntaxError)
+          throw new DbError('BAD_CHANGE', `a document state in the snapshot: ${e.message}`);
+        throw e;
+      }
       const version = this.vv.clone().merge(snapshot.version);
       // This log lacks what the snapshot folded in: peers behind it get a snapshot from here too.
       const horizon = this.horizon.clone();

@@ -79,7 +79,7 @@ export class Integration {
           collection: w.collection,
           id: w.id,
           doc: undefined,
-          value: w.value ?? storedValue(w.adopt),
+          value: w.value ?? storedValue(w.adopt, w.id),
           stored: w.adopt,
         });
       else if (w.collection.has(w.id))

@@ -1,28 +1,27 @@
-import {
-  CRDT_TYPES,
-  Decoder,
-  Encoder,
-  FORMAT_VERSION,
-  ORMap,
-  type VersionVector,
-  VersionVector as VV,
-} from '@concord/crdt';
+import { Decoder, Encoder, FORMAT_VERSION, type VersionVector, VersionVector as VV } from '@concord/crdt';
 import { deflateMessage, inflateMessage } from './Deflated.js';
+import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
 
 /**
- * Every document's whole CRDT state and the version they stand for: what a peer behind the
- * compaction horizon (or a fresh one) receives instead of the log, and a database's encoded form.
+ * Every document's whole state, in stored form (its JSON and its CRDT, see StoredDocument), and
+ * the version they stand for: what a peer behind the compaction horizon (or a fresh one)
+ * receives instead of the log, and a database's encoded form. Stored forms are what a database
+ * keeps, so taking a snapshot decodes nothing, and applying one to a replica that lacks its
+ * documents decodes only their JSON (seed 000: a store loads the catalogue to print labels).
  */
 export interface Snapshot {
   readonly kind: 'snapshot';
   readonly version: VersionVector;
-  readonly docs: ReadonlyArray<{ collection: string; id: string; state: ORMap }>;
+  readonly docs: ReadonlyArray<{ collection: string; id: string; stored: Uint8Array }>;
 }
 
 /** Message kind of a snapshot: the database's kinds are 97–99 and 111 (the change batch). */
 const SNAPSHOT = 97;
 
-/** Encodes a snapshot as one message: one replica table for all documents. */
+/**
+ * Encodes a snapshot as one message: the version, each document's collection and id, then the
+ * stored forms as columns (see `writeStoredColumns`), deflated.
+ */
 export function encodeSnapshot(s: Snapshot): Uint8Array {
   const enc = new Encoder();
   s.version.encodeTo(enc);
@@ -36,19 +35,26 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
       collection = d.collection;
     } else enc.byte(0);
     enc.string(d.id);
-    d.state.encodeTo(enc);
   }
+  writeStoredColumns(
+    enc,
+    s.docs.map((d) => d.stored),
+  );
   return deflateMessage(enc.finish(FORMAT_VERSION, SNAPSHOT));
 }
 
-/** Decodes `encodeSnapshot`'s output; throws `DecodeError` for anything malformed or hostile. */
+/**
+ * Decodes `encodeSnapshot`'s output; throws `DecodeError` for anything malformed or hostile in
+ * the message's structure. A document's CRDT state is decoded when a replica that already has the
+ * document joins it, or when one that adopted it first writes to it.
+ */
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
-  const dec = new Decoder(inflateMessage(bytes), CRDT_TYPES);
+  const dec = new Decoder(inflateMessage(bytes));
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== SNAPSHOT) dec.fail('BAD_TAG', `expected a snapshot, got message kind ${kind}`);
   const version = VV.decodeFrom(dec);
-  const n = dec.count(3);
-  const docs: Array<{ collection: string; id: string; state: ORMap }> = [];
+  const n = dec.count(5);
+  const names: Array<{ collection: string; id: string }> = [];
   let collection = '';
   for (let i = 0; i < n; i++) {
     const flag = dec.byte();
@@ -56,8 +62,9 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     else if (flag !== 0 || i === 0) dec.fail('BAD_VALUE', 'bad collection marker');
     const id = dec.string();
     if (collection.length === 0 || id.length === 0) dec.fail('BAD_VALUE', 'empty collection or document id');
-    docs.push({ collection, id, state: ORMap.decodeFrom(dec) });
+    names.push({ collection, id });
   }
+  const stored = readStoredColumns(dec, n);
   dec.end();
-  return { kind: 'snapshot', version, docs };
+  return { kind: 'snapshot', version, docs: names.map((d, i) => ({ ...d, stored: stored[i]! })) };
 }

@@ -28,6 +28,29 @@ function hexId(buf: Uint8Array, at: number): ReplicaId {
   return id as ReplicaId;
 }
 
+/**
+ * Short ASCII strings read lately, by a hash of their bytes: field names, collection names and
+ * enumerated values repeat in every document of a collection. Handing out the same string object
+ * spares building it, and lets lookups by it (map keys, property names) use the hash V8 keeps on
+ * it. A slot holds the last string that hashed there; a miss just replaces it.
+ */
+const RECENT = new Array<string | undefined>(1024);
+const MAX_RECENT_LENGTH = 24;
+
+function recentString(buf: Uint8Array, at: number, n: number): string {
+  const slot = (n * 31 + buf[at]! * 7 + buf[at + (n >> 1)]! * 13 + buf[at + n - 1]!) & 1023;
+  const hit = RECENT[slot];
+  if (hit !== undefined && hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === buf[at + i]) i++;
+    if (i === n) return hit;
+  }
+  // apply, not spread: spreading a typed array goes through its iterator, ten times slower.
+  const s = String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
+  RECENT[slot] = s;
+  return s;
+}
+
 function sameBytes(raw: Uint8Array, buf: Uint8Array, at: number): boolean {
   for (let i = 0; i < 16; i++) if (raw[i] !== buf[at + i]) return false;
   return true;
@@ -139,17 +162,24 @@ export class Decoder {
   }
 
   string(): string {
-    const raw = this.bytes(this.uint());
+    const n = this.uint();
+    this.need(n);
+    const at = this.pos;
+    this.pos += n;
+    if (n === 0) return '';
     // Short ASCII strings (keys, ids, SKUs) are most strings; building them directly is
     // several times faster than a TextDecoder call, and gives a flat string, not a chain of
     // concatenations that would cost memory for as long as the string lives.
-    if (raw.length <= 32) {
-      let ascii = true;
-      for (let i = 0; i < raw.length; i++) if (raw[i]! >= 0x80) ascii = false;
-      // apply, not spread: spreading a typed array goes through its iterator, ten times slower.
-      if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
+    if (n <= 32) {
+      const buf = this.buf;
+      let i = at;
+      while (i < at + n && buf[i]! < 0x80) i++;
+      if (i === at + n) {
+        if (n <= MAX_RECENT_LENGTH) return recentString(buf, at, n);
+        return String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
+      }
     }
-    return this.utf8(raw);
+    return this.utf8(this.buf.subarray(at, at + n));
   }
 
   private utf8(raw: Uint8Array): string {

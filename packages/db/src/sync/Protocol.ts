@@ -15,7 +15,7 @@ import { type Change, readChanges, writeChanges } from '../Change.js';
 import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { checkQuery, type Where } from '../query/Query.js';
-import { joinStored, splitStored } from '../StoredDocument.js';
+import { readStoredColumns, writeStoredColumns } from '../StoredDocument.js';
 import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
 
 /** The sync protocol's version: a peer speaking another gets `UNSUPPORTED_VERSION` and a close. */
@@ -176,12 +176,7 @@ export function encodeMessage(m: Message): Uint8Array {
       enc.uint(m.sub);
       m.version.encodeTo(enc);
       enc.uint(m.docs.length);
-      // Columns: every document's JSON, then every state (see splitStored).
-      {
-        const parts = m.docs.map(splitStored);
-        for (const [json] of parts) lengthPrefixed(enc, json);
-        for (const [, state] of parts) lengthPrefixed(enc, state);
-      }
+      writeStoredColumns(enc, m.docs);
       for (const n of [m.progress.docs, m.progress.totalDocs, m.progress.bytes, m.progress.totalBytes])
         enc.uint(n);
       break;
@@ -281,10 +276,7 @@ function read(bytes: Uint8Array): Message {
     case 'chunk': {
       const sub = dec.uint();
       const version = VersionVector.decodeFrom(dec);
-      const n = dec.count(2);
-      const jsons: Uint8Array[] = [];
-      for (let i = 0; i < n; i++) jsons.push(dec.bytes(dec.uint()));
-      const docs = jsons.map((json) => joinStored(json, dec.bytes(dec.uint())));
+      const docs = readStoredColumns(dec, dec.count(2));
       const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
       m = { type, sub, version, docs, progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes } };
       break;
@@ -343,11 +335,6 @@ function readDocState(dec: Decoder): DocState {
   const collection = nonEmpty(dec, dec.string());
   const id = nonEmpty(dec, dec.string());
   return { collection, id, stored: dec.bytes(dec.uint()) };
-}
-
-function lengthPrefixed(enc: Encoder, bytes: Uint8Array): void {
-  enc.uint(bytes.length);
-  enc.bytes(bytes);
 }
 
 function nonEmpty(dec: Decoder, s: string): string {

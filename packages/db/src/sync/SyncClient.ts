@@ -325,8 +325,7 @@ export class SyncClient {
         if (key === undefined || !sub) throw new SyncError('BAD_MESSAGE', `no subscription ${m.sub}`);
         const docs = m.docs.map((stored) => {
           const value = storedValue(stored);
-          if (typeof value?._id !== 'string' || value._id === '')
-            throw new SyncError('BAD_MESSAGE', 'a snapshot document without an id');
+          if (!value) throw new SyncError('BAD_MESSAGE', 'a removed document in a snapshot');
           return { collection: sub.collection, id: value._id, stored, value };
         });
         const last = docs[docs.length - 1];
