@@ -188,8 +188,13 @@ export function readJson(dec: Decoder): Json {
 /** Freezes a JSON value and everything in it: values handed out as views of a state cannot change it. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
+    // Only objects go down a level; no array of values is made (a database freezes every document it loads).
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (typeof value[i] === 'object') deepFreeze(value[i]);
+    } else {
+      for (const k in value) if (typeof value[k] === 'object') deepFreeze(value[k]);
+    }
   }
   return value;
 }

@@ -3,6 +3,7 @@ import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter, type Where } from './query/Query.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
+import type { DeferringStorage } from './storage/Storage.js';
 import type { PropertyKind } from './values.js';
 
 export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
@@ -20,6 +21,8 @@ const DECODED = 1024;
  */
 export class CollectionState {
   private readonly stored = new Map<string, Uint8Array>();
+  /** Where the stored forms of documents loaded as JSON only are read (see `loadJson`), until all are in `stored`. */
+  private deferred: { storage: DeferringStorage; removed: Set<string>; after: string } | undefined;
   /** Decoded CRDTs, least recently used first. */
   private readonly decoded = new Map<string, Document>();
   private readonly values = new Map<string, Doc>();
@@ -35,7 +38,7 @@ export class CollectionState {
     let doc = this.decoded.get(id);
     if (doc) this.decoded.delete(id);
     else {
-      const bytes = this.stored.get(id);
+      const bytes = this.storedForm(id);
       if (!bytes) return undefined;
       doc = storedDocument(bytes, this.values.get(id));
     }
@@ -45,7 +48,37 @@ export class CollectionState {
 
   /** Whether this replica has ever had the document (a removed one included). */
   has(id: string): boolean {
-    return this.stored.has(id);
+    return this.stored.has(id) || this.isDeferred(id);
+  }
+
+  /** Whether the document was loaded as JSON only and its stored form is still to be read. */
+  private isDeferred(id: string): boolean {
+    const d = this.deferred;
+    return d !== undefined && !this.stored.has(id) && (this.values.has(id) || d.removed.has(id));
+  }
+
+  /**
+   * Installs documents as a deferring storage loads them: `live`, the text of a JSON array of the
+   * live ones, parsed at once; their stored forms are read later (`loadDeferred`, or one by one).
+   */
+  loadJson(storage: DeferringStorage, live: string, removed: readonly string[]): void {
+    for (const value of JSON.parse(live) as Doc[]) this.setValue(value._id, value);
+    this.deferred = { storage, removed: new Set(removed), after: '' };
+  }
+
+  /** Reads up to `limit` more deferred stored forms; true while some remain. */
+  loadDeferred(limit: number): boolean {
+    const d = this.deferred;
+    if (!d) return false;
+    const run = d.storage.storedForms(this.name, d.after, limit);
+    // A document written, removed or evicted since the JSON was loaded has its state here already, or is gone.
+    for (const { id, state } of run) if (this.isDeferred(id)) this.stored.set(id, state);
+    if (run.length < limit) {
+      this.deferred = undefined;
+      return false;
+    }
+    d.after = run[run.length - 1]!.id;
+    return true;
   }
 
   /**
@@ -56,12 +89,13 @@ export class CollectionState {
   writable(id: string): Document {
     const doc = this.decoded.get(id);
     if (doc) return doc.clone();
-    const bytes = this.stored.get(id);
+    const bytes = this.storedForm(id);
     return bytes ? storedDocument(bytes, this.values.get(id)) : new Document();
   }
 
-  /** Every document's stored form, removed ones included. */
+  /** Every document's stored form, removed ones included (reading those still deferred). */
   storedForms(): IterableIterator<[string, Uint8Array]> {
+    while (this.loadDeferred(4096));
     return this.stored.entries();
   }
 
@@ -105,13 +139,18 @@ export class CollectionState {
   /** Forgets the document: this replica no longer keeps it (it left a partial replica's subscriptions). */
   delete(id: string): { before: Doc | undefined; after: Doc | undefined } {
     this.stored.delete(id);
+    this.deferred?.removed.delete(id);
     this.decoded.delete(id);
     return this.setValue(id, undefined);
   }
 
   /** The document's stored form (JSON and encoded CRDT), as a sync server sends it. */
   storedForm(id: string): Uint8Array | undefined {
-    return this.stored.get(id);
+    const bytes = this.stored.get(id);
+    if (bytes || !this.isDeferred(id)) return bytes;
+    const read = this.deferred!.storage.storedForm(this.name, id);
+    if (read) this.stored.set(id, read);
+    return read;
   }
 
   /** The ids of live documents `where` selects, in code-unit order (the order snapshots stream in). */

@@ -25,7 +25,7 @@ import type { Snapshot } from './Snapshot.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
-import type { Storage, StoredChange, StoredDoc } from './storage/Storage.js';
+import { isDeferring, type Storage, type StoredChange, type StoredDoc } from './storage/Storage.js';
 import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
 import type { Transport } from './sync/Transport.js';
 import { Transaction } from './Transaction.js';
@@ -112,6 +112,8 @@ const META_HORIZON = 'horizon';
 /** How far a sync server holds this replica's own changes (`acknowledged`). */
 const META_ACKED = 'sync:acked';
 const utf8 = new TextEncoder();
+/** Stored forms read per run of deferred loading: a few milliseconds between other work. */
+const DEFERRED_RUN = 2000;
 
 /**
  * A local-first database: collections of JSON documents, each an add-wins map with a CRDT per
@@ -155,7 +157,10 @@ export class Database {
       typeof options.storage === 'string'
         ? await (await import('./storage/SqliteStorage.js')).SqliteStorage.open(options.storage)
         : (options.storage ?? new MemoryStorage());
-    const { meta, docs } = await storage.load();
+    const deferring = isDeferring(storage);
+    const { meta, docs, collections } = deferring
+      ? { ...(await storage.loadJson()), docs: [] }
+      : { ...(await storage.load()), collections: [] };
     const stored = meta.get(META_REPLICA);
     const id = stored ? new TextDecoder().decode(stored) : (options.replicaId ?? newReplicaId());
     if (options.replicaId && options.replicaId !== id)
@@ -175,8 +180,29 @@ export class Database {
     if (!stored)
       await storage.commit({ changes: [], docs: [], meta: new Map([[META_REPLICA, utf8.encode(id)]]) });
     for (const d of docs) db.state(d.collection).load(d.id, d.state);
+    if (deferring) {
+      for (const c of collections) db.state(c.collection).loadJson(storage, c.live, c.removed);
+      db.loadDeferred();
+    }
     for (const name of Object.keys(options.collections ?? {})) db.state(name);
     return db;
+  }
+
+  /**
+   * Reads the stored forms a deferring storage left out of `open`, a run at a time between other
+   * work, until every collection has them all; a write that needs one before then reads it alone.
+   */
+  private loadDeferred(): void {
+    // A run is exclusive work, so none is read between a commit and its install.
+    setTimeout(() => {
+      if (this.closed) return;
+      this.exclusive(async () => {
+        for (const c of this.collections.values())
+          if (c.loadDeferred(DEFERRED_RUN)) return this.loadDeferred();
+      }).catch(() => {
+        // Storage failed to read (or closed meanwhile): what is still deferred is read when needed.
+      });
+    }, 0);
   }
 
   /** The collection `name` (created on first write). Options add indexes and property kinds. */

@@ -32,14 +32,25 @@ export function absentStoredDocument(): Uint8Array {
 }
 
 /**
- * A stored form cut in two: its JSON (as written, length first) and its CRDT state.
+ * A stored form cut in two: its JSON's UTF-8 — with its length before it, as a snapshot's columns
+ * keep it, or bare, as a database table does — and its CRDT state.
  */
-function splitStored(bytes: Uint8Array): [json: Uint8Array, state: Uint8Array] {
+export function splitStored(bytes: Uint8Array, withLength = true): [json: Uint8Array, state: Uint8Array] {
   const dec = new Decoder(bytes);
   const length = dec.uint();
-  const end = bytes.length - dec.remaining + length;
+  const start = bytes.length - dec.remaining;
+  const end = start + length;
   if (end > bytes.length) dec.fail('TRUNCATED', 'stored JSON beyond the end');
-  return [bytes.subarray(0, end), bytes.subarray(end)];
+  return [bytes.subarray(withLength ? 0 : start, end), bytes.subarray(end)];
+}
+
+/** The stored form of a document's JSON (bare UTF-8) and CRDT state: `splitStored(bytes, false)` undone. */
+export function joinStored(json: Uint8Array, state: Uint8Array): Uint8Array {
+  const enc = new Encoder();
+  enc.uint(json.length);
+  enc.bytes(json);
+  enc.bytes(state);
+  return enc.finishRaw();
 }
 
 /**
@@ -48,7 +59,7 @@ function splitStored(bytes: Uint8Array): [json: Uint8Array, state: Uint8Array] {
  * metadata's in a run of metadata (a third fewer bytes than the stored forms one after another).
  */
 export function writeStoredColumns(enc: Encoder, docs: readonly Uint8Array[]): void {
-  const parts = docs.map(splitStored);
+  const parts = docs.map((d) => splitStored(d));
   for (const [json] of parts) {
     enc.uint(json.length);
     enc.bytes(json);

@@ -17,12 +17,24 @@ export { Preview } from './Preview.js';
 export { checkQuery, matches, type Operators, type Query, type Where } from './query/Query.js';
 export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';
 export { absentStoredDocument } from './StoredDocument.js';
-export { type AcceptanceCase, STORAGE_ACCEPTANCE, type StorageFactory } from './storage/acceptance.js';
+export {
+  type AcceptanceCase,
+  DEFERRING_ACCEPTANCE,
+  STORAGE_ACCEPTANCE,
+  type StorageFactory,
+} from './storage/acceptance.js';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.js';
 export { MemoryStorage } from './storage/MemoryStorage.js';
 export { type PostgresOptions, PostgresStorage } from './storage/PostgresStorage.js';
 export { SqliteStorage } from './storage/SqliteStorage.js';
-export type { Commit, Storage, StoredChange, StoredDoc } from './storage/Storage.js';
+export type {
+  CollectionJson,
+  Commit,
+  DeferringStorage,
+  Storage,
+  StoredChange,
+  StoredDoc,
+} from './storage/Storage.js';
 export { TRANSPORT_ACCEPTANCE, type TransportCase, type TransportFactory } from './sync/acceptance.js';
 export { MemoryTransport } from './sync/MemoryTransport.js';
 export {

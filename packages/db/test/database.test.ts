@@ -409,6 +409,80 @@ describe('Database: storage', () => {
     await third.close();
   });
 
+  it('a reopened SQLite file gives its JSON at once and its CRDTs after: writes, merges and snapshots are the same before and after', async () => {
+    const file = tempFile();
+    const a = await Database.open({ storage: file, replicaId: 'a', now: () => 1_700_000_000_000 });
+    const n = 5000; // more than one run of deferred loading
+    const ids = Array.from({ length: n }, (_, i) => `d${String(i).padStart(4, '0')}`);
+    await a.collection('p').upsertMany(ids.map((id, i) => ({ _id: id, i, stock: counter(i) })));
+    await a.collection('p').remove(ids[n - 2]!);
+    await a.collection('q').upsert({ _id: 'only', v: 1 });
+    await a.collection('q').remove('only');
+    const forms = (db: Database) =>
+      db
+        .snapshot()
+        .docs.map((d) => [d.collection, d.id, [...d.stored]])
+        .sort((x, y) => `${x[0]}/${x[1]}`.localeCompare(`${y[0]}/${y[1]}`));
+    const before = forms(a);
+    const version = a.version();
+    await a.close();
+
+    // Read at once, before any CRDT is loaded: the JSON; a snapshot reads what is still deferred.
+    const b = await Database.open({ storage: file });
+    expect(await b.collection('p').count()).toBe(n - 1);
+    expect(await b.collection('p').get(ids[n - 1]!)).toEqual({ _id: ids[n - 1], i: n - 1, stock: n - 1 });
+    expect(forms(b)).toEqual(before);
+    await b.close();
+
+    // Written before the background reaches them (all of this runs before any timer): the last
+    // document, read alone; a removed one, which its own insert, sent again, must not bring back.
+    const c = await Database.open({ storage: file, now: () => 1_700_000_000_000 });
+    await c.collection('p').update(ids[n - 1]!, (d) => {
+      d.stock = (d.stock as number) + 1;
+    });
+    const insert = (await changesOf(c)).find((ch) => ch.docId === ids[n - 2]);
+    await c.integrate({ changes: [insert!] });
+    expect(await c.collection('p').get(ids[n - 2]!)).toBeUndefined();
+    expect(await c.collection('p').get(ids[n - 1]!)).toMatchObject({ stock: n });
+    // Once the background has read every state, the database is what it would have been.
+    await new Promise((r) => setTimeout(r, 100));
+    await c.collection('p').update(ids[0]!, (d) => {
+      d.stock = (d.stock as number) + 5;
+    });
+    expect(await c.collection('p').get(ids[0]!)).toMatchObject({ stock: 5 });
+    expect(c.version().get(a.replicaId)).toBe(version.get(a.replicaId) + 2);
+    const unchanged = (f: unknown[]) => f[1] !== ids[0] && f[1] !== ids[n - 1];
+    expect(forms(c).filter(unchanged)).toEqual(before.filter(unchanged));
+    await c.close();
+  });
+
+  it('a SQLite file from before the JSON had its own column is moved over on open', async () => {
+    const file = tempFile();
+    const source = await Database.open({ replicaId: 'old' });
+    await source.collection('p').upsert({ _id: 'x', price: 3, stock: counter(4) });
+    const sqlite = new Sqlite(file);
+    sqlite.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE docs (collection TEXT NOT NULL, id TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;`);
+    sqlite.prepare('INSERT INTO meta VALUES (?, ?)').run('replica', Buffer.from('old'));
+    for (const d of source.snapshot().docs)
+      sqlite.prepare('INSERT INTO docs VALUES (?, ?, ?)').run(d.collection, d.id, d.stored);
+    sqlite.close();
+    const db = await Database.open({ storage: file });
+    expect(db.replicaId).toBe('old');
+    expect(await db.collection('p').get('x')).toEqual({ _id: 'x', price: 3, stock: 4 });
+    await db.collection('p').update('x', (d) => {
+      d.stock = (d.stock as number) + 1;
+    });
+    await db.close();
+    const check = new Sqlite(file);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'docs'").get()).toBeUndefined();
+    check.close();
+    const again = await Database.open({ storage: file });
+    expect(await again.collection('p').get('x')).toEqual({ _id: 'x', price: 3, stock: 5 });
+    await again.close();
+  });
+
   it('no one ever sees a version without its documents, even between microtasks of a commit', async () => {
     const db = await open('a');
     const c = db.collection('p');
@@ -456,13 +530,9 @@ describe('Database: storage', () => {
     const db = await Database.open({ storage: file });
     await db.collection('p').upsert({ _id: 'x', qty: 5, tags: ['a'] });
     await db.close();
-    // Keep the stored JSON, break the stored CRDT behind it: any decoding now throws.
+    // Keep the stored JSON, break the stored CRDT beside it: any decoding now throws.
     const sqlite = new Sqlite(file);
-    const [state] = sqlite.prepare('SELECT state FROM docs WHERE id = ?').raw().get('x') as [Buffer];
-    const jsonEnd = 1 + state[0]!; // a one-byte length, then the JSON
-    sqlite
-      .prepare('UPDATE docs SET state = ? WHERE id = ?')
-      .run(Buffer.concat([state.subarray(0, jsonEnd), Buffer.from([1, 99, 0])]), 'x');
+    sqlite.prepare('UPDATE documents SET state = ? WHERE id = ?').run(Buffer.from([1, 99, 0]), 'x');
     sqlite.close();
     const again = await Database.open({ storage: file });
     const p = again.collection('p');

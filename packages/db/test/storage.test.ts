@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'fake-indexeddb/auto';
 import {
+  type AcceptanceCase,
+  DEFERRING_ACCEPTANCE,
   IndexedDbStorage,
   MemoryStorage,
   PostgresStorage,
@@ -14,9 +16,13 @@ import pg from 'pg';
 import { afterAll, describe, it } from 'vitest';
 
 /** Runs the acceptance suite against one adapter; `fresh()` gives a factory for a new, empty store. */
-export function acceptance(adapter: string, fresh: () => StorageFactory): void {
+export function acceptance(
+  adapter: string,
+  fresh: () => StorageFactory,
+  cases: readonly AcceptanceCase[] = STORAGE_ACCEPTANCE,
+): void {
   describe(`storage acceptance: ${adapter}`, () => {
-    for (const c of STORAGE_ACCEPTANCE) it(c.name, () => c.run(fresh()));
+    for (const c of cases) it(c.name, () => c.run(fresh()));
   });
 }
 
@@ -31,7 +37,7 @@ let n = 0;
 acceptance('SQLite', () => {
   const file = join(dir, `s${n++}.sqlite`);
   return () => SqliteStorage.open(file);
-});
+}, [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE]);
 
 /** The machine's PostgreSQL (trust auth); every store gets its own schema, dropped after the run. */
 const PG_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';

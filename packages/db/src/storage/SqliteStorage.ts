@@ -1,12 +1,20 @@
 import type { ReplicaId } from '@concord/crdt';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
+import { joinStored, splitStored } from '../StoredDocument.js';
+import type { CollectionJson, Commit, DeferringStorage, StoredChange, StoredDoc } from './Storage.js';
 
+/**
+ * A document's JSON and CRDT state are columns of their own: opening reads the JSON of a whole
+ * collection as one string and leaves the states for later (see DeferringStorage). An empty
+ * JSON is a removed document.
+ */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS docs (
-    collection TEXT NOT NULL, id TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (collection, id)
+  CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL, id TEXT NOT NULL, json BLOB NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (collection, id)
   ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS removed ON documents (collection, id) WHERE length(json) = 0;
   CREATE TABLE IF NOT EXISTS changes (
     replica TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (replica, seq)
   ) WITHOUT ROWID;
@@ -22,17 +30,25 @@ const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, 
  * (https://www.sqlite.org/pragma.html#pragma_synchronous). better-sqlite3 is loaded on first
  * open, so this module costs a browser bundle nothing.
  */
-export class SqliteStorage implements Storage {
+export class SqliteStorage implements DeferringStorage {
   private readonly insertChange: BetterSqlite3.Statement;
   private readonly putDoc: BetterSqlite3.Statement;
   private readonly deleteDoc: BetterSqlite3.Statement;
   private readonly putMeta: BetterSqlite3.Statement;
+  private readonly getDoc: BetterSqlite3.Statement;
+  private readonly getDocs: BetterSqlite3.Statement;
 
   private constructor(private readonly db: BetterSqlite3.Database) {
     this.insertChange = db.prepare('INSERT OR IGNORE INTO changes (replica, seq, data) VALUES (?, ?, ?)');
-    this.putDoc = db.prepare('INSERT OR REPLACE INTO docs (collection, id, state) VALUES (?, ?, ?)');
-    this.deleteDoc = db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?');
+    this.putDoc = db.prepare(
+      'INSERT OR REPLACE INTO documents (collection, id, json, state) VALUES (?, ?, ?, ?)',
+    );
+    this.deleteDoc = db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?');
     this.putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.getDoc = db.prepare('SELECT json, state FROM documents WHERE collection = ? AND id = ?').raw();
+    this.getDocs = db
+      .prepare('SELECT id, json, state FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?')
+      .raw();
   }
 
   static async open(path: string): Promise<SqliteStorage> {
@@ -41,21 +57,84 @@ export class SqliteStorage implements Storage {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
-    return new SqliteStorage(db);
+    const storage = new SqliteStorage(db);
+    storage.migrate();
+    return storage;
+  }
+
+  /** A file from before the JSON had its own column (table `docs`, whole stored forms): moved over, in one transaction. */
+  private migrate(): void {
+    const old = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get();
+    if (!old) return;
+    this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT collection, id, state FROM docs').raw().all() as Array<
+        [string, string, Buffer]
+      >;
+      for (const [collection, id, stored] of rows) this.put({ collection, id, state: bytes(stored) });
+      this.db.exec('DROP TABLE docs');
+    })();
+  }
+
+  private put(d: StoredDoc): void {
+    const [json, state] = splitStored(d.state, false);
+    this.putDoc.run(d.collection, d.id, json, state);
+  }
+
+  private readMeta(): Map<string, Uint8Array> {
+    const meta = new Map<string, Uint8Array>();
+    for (const [key, value] of this.db.prepare('SELECT key, value FROM meta').raw().all() as Array<
+      [string, Buffer]
+    >) {
+      meta.set(key, bytes(value));
+    }
+    return meta;
   }
 
   async load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }> {
-    const meta = new Map<string, Uint8Array>();
-    for (const row of this.db.prepare('SELECT key, value FROM meta').all() as Array<{
-      key: string;
-      value: Buffer;
-    }>) {
-      meta.set(row.key, bytes(row.value));
-    }
-    const docs = (
-      this.db.prepare('SELECT collection, id, state FROM docs').raw().all() as Array<[string, string, Buffer]>
-    ).map(([collection, id, state]) => ({ collection, id, state }));
-    return { meta, docs };
+    const rows = this.db.prepare('SELECT collection, id, json, state FROM documents').raw().all() as Array<
+      [string, string, Buffer, Buffer]
+    >;
+    const docs = rows.map(([collection, id, json, state]) => ({
+      collection,
+      id,
+      state: joinStored(bytes(json), bytes(state)),
+    }));
+    return { meta: this.readMeta(), docs };
+  }
+
+  async loadJson(): Promise<{ meta: Map<string, Uint8Array>; collections: CollectionJson[] }> {
+    const collections = new Map<string, { collection: string; live: string; removed: string[] }>();
+    const entry = (collection: string) => {
+      let c = collections.get(collection);
+      if (!c) {
+        c = { collection, live: '[]', removed: [] };
+        collections.set(collection, c);
+      }
+      return c;
+    };
+    // SQLite joins the JSON (the BLOB's bytes cast to the UTF-8 text they are): one string per
+    // collection crosses into JavaScript, not a row and two buffers per document. The brackets
+    // are added here: in SQL, each || would copy the whole string again.
+    const live = this.db.prepare(
+      "SELECT collection, group_concat(CAST(json AS TEXT), ',') FROM documents WHERE length(json) > 0 GROUP BY collection",
+    );
+    for (const [collection, json] of live.raw().all() as Array<[string, string]>)
+      entry(collection).live = `[${json}]`;
+    const removed = this.db.prepare('SELECT collection, id FROM documents WHERE length(json) = 0');
+    for (const [collection, id] of removed.raw().all() as Array<[string, string]>)
+      entry(collection).removed.push(id);
+    return { meta: this.readMeta(), collections: [...collections.values()] };
+  }
+
+  storedForm(collection: string, id: string): Uint8Array | undefined {
+    const row = this.getDoc.get(collection, id) as [Buffer, Buffer] | undefined;
+    return row && joinStored(bytes(row[0]), bytes(row[1]));
+  }
+
+  storedForms(collection: string, after: string, limit: number): StoredDoc[] {
+    return (this.getDocs.all(collection, after, limit) as Array<[string, Buffer, Buffer]>).map(
+      ([id, json, state]) => ({ collection, id, state: joinStored(bytes(json), bytes(state)) }),
+    );
   }
 
   async commit(commit: Commit): Promise<void> {
@@ -63,7 +142,7 @@ export class SqliteStorage implements Storage {
       for (const c of commit.changes) this.insertChange.run(c.replica, c.seq, c.bytes);
       for (const d of commit.docs) {
         if (d.state.length === 0) this.deleteDoc.run(d.collection, d.id);
-        else this.putDoc.run(d.collection, d.id, d.state);
+        else this.put(d);
       }
       for (const [k, v] of commit.meta) this.putMeta.run(k, v);
     })();

@@ -50,3 +50,31 @@ export interface Storage {
   getAttachment(hash: string): Promise<Uint8Array | undefined>;
   close(): Promise<void>;
 }
+
+/** One collection as a deferring adapter loads it: its documents' JSON, not yet their CRDTs. */
+export interface CollectionJson {
+  readonly collection: string;
+  /** The live documents' JSON, as the text of one JSON array (parsed at once: far quicker than one parse per document). */
+  readonly live: string;
+  /** The ids of removed documents (kept for the causal context that keeps them removed). */
+  readonly removed: readonly string[];
+}
+
+/**
+ * An adapter that opens quicker by deferring the CRDT states (seed 000: a store's device opens
+ * a 100,000-product catalogue to print labels, and most products are only ever read).
+ * `loadJson` gives what reads need — every document's JSON — and the database then takes the
+ * stored forms in runs, in the background, or one by one where a write needs one first.
+ * Both reads are synchronous: a transaction needs a document's state while it runs.
+ */
+export interface DeferringStorage extends Storage {
+  loadJson(): Promise<{ meta: Map<string, Uint8Array>; collections: CollectionJson[] }>;
+  /** The stored form of one document, or undefined if none is stored. */
+  storedForm(collection: string, id: string): Uint8Array | undefined;
+  /** Up to `limit` stored forms of the collection with ids after `after`, in id order. */
+  storedForms(collection: string, after: string, limit: number): StoredDoc[];
+}
+
+export function isDeferring(storage: Storage): storage is DeferringStorage {
+  return typeof (storage as Partial<DeferringStorage>).loadJson === 'function';
+}

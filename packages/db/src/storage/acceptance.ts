@@ -1,5 +1,6 @@
 import { type ReplicaId, replicaId } from '@concord/crdt';
-import type { Storage } from './Storage.js';
+import { joinStored } from '../StoredDocument.js';
+import type { DeferringStorage, Storage } from './Storage.js';
 
 /** Opens the same store each time it is called: the first call creates it, later calls reopen it. */
 export type StorageFactory = () => Promise<Storage>;
@@ -14,6 +15,10 @@ function check(ok: boolean, what: string): void {
 }
 
 const bytes = (...b: number[]) => new Uint8Array(b);
+const utf8 = new TextEncoder();
+/** A stored form (see StoredDocument): a JSON naming `state`, then `state` as the CRDT's bytes. */
+const form = (...state: number[]) =>
+  joinStored(utf8.encode(JSON.stringify({ _id: `doc${state.join('.')}` })), bytes(...state));
 const same = (a: Uint8Array | undefined, b: Uint8Array) =>
   a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -44,14 +49,14 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       await s.commit({
         changes: [{ replica: A, seq: 1, bytes: bytes(1) }],
         docs: [
-          { collection: 'p', id: 'x', state: bytes(1, 2) },
-          { collection: 'q', id: 'x', state: bytes(3) },
+          { collection: 'p', id: 'x', state: form(1, 2) },
+          { collection: 'q', id: 'x', state: form(3) },
         ],
         meta: new Map([['version', bytes(1)]]),
       });
       await s.commit({
         changes: [{ replica: A, seq: 2, bytes: bytes(2) }],
-        docs: [{ collection: 'p', id: 'x', state: bytes(9) }],
+        docs: [{ collection: 'p', id: 'x', state: form(9) }],
         meta: new Map([['version', bytes(2)]]),
       });
       await s.close();
@@ -60,7 +65,7 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       check(same(meta.get('version'), bytes(2)), 'meta not the last written');
       const byKey = new Map(docs.map((d) => [`${d.collection}/${d.id}`, d.state]));
       check(docs.length === 2, `expected 2 documents, got ${docs.length}`);
-      check(same(byKey.get('p/x'), bytes(9)) && same(byKey.get('q/x'), bytes(3)), 'document states wrong');
+      check(same(byKey.get('p/x'), form(9)) && same(byKey.get('q/x'), form(3)), 'document states wrong');
       const log = await t.changes(A, 0);
       check(log.length === 2 && log[0]!.seq === 1 && same(log[1]!.bytes, bytes(2)), 'log wrong after reopen');
       await t.close();
@@ -73,8 +78,8 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       await s.commit({
         changes: [],
         docs: [
-          { collection: 'p', id: 'x', state: bytes(1) },
-          { collection: 'p', id: 'y', state: bytes(2) },
+          { collection: 'p', id: 'x', state: form(1) },
+          { collection: 'p', id: 'y', state: form(2) },
         ],
         meta: NO_META,
       });
@@ -90,7 +95,7 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       const t = await open();
       const { docs } = await t.load();
       check(
-        docs.length === 1 && docs[0]!.id === 'y' && same(docs[0]!.state, bytes(2)),
+        docs.length === 1 && docs[0]!.id === 'y' && same(docs[0]!.state, form(2)),
         'deleted document kept',
       );
       await t.close();
@@ -157,12 +162,62 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       const n = 5000;
       await s.commit({
         changes: Array.from({ length: n }, (_, i) => ({ replica: A, seq: i + 1, bytes: bytes(i % 256) })),
-        docs: Array.from({ length: n }, (_, i) => ({ collection: 'p', id: `d${i}`, state: bytes(i % 256) })),
+        docs: Array.from({ length: n }, (_, i) => ({ collection: 'p', id: `d${i}`, state: form(i % 256) })),
         meta: NO_META,
       });
       check((await s.load()).docs.length === n, 'not every document stored');
       check((await s.changes(A, n - 10)).length === 10, 'tail of the log wrong');
       await s.close();
+    },
+  },
+];
+
+/** What a `DeferringStorage` adds, as checks: run by the adapters that defer (SQLite). */
+export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
+  {
+    name: "loadJson gives each collection's live JSON as one array and its removed ids; the stored forms read alone or in runs",
+    async run(open) {
+      const s = (await open()) as DeferringStorage;
+      const removed = joinStored(new Uint8Array(0), bytes(4));
+      await s.commit({
+        changes: [],
+        docs: [
+          { collection: 'p', id: 'x', state: form(1) },
+          { collection: 'p', id: 'w', state: form(2, 2) },
+          { collection: 'p', id: 'y', state: removed },
+          { collection: 'q', id: 'z', state: form(3) },
+          { collection: 'r', id: 'gone', state: removed },
+        ],
+        meta: new Map([['version', bytes(1)]]),
+      });
+      await s.close();
+      const t = (await open()) as DeferringStorage;
+      const { meta, collections } = await t.loadJson();
+      check(same(meta.get('version'), bytes(1)), 'meta not loaded with the JSON');
+      const by = new Map(collections.map((c) => [c.collection, c]));
+      check(by.size === 3, `expected collections p, q and r, got ${[...by.keys()]}`);
+      const ids = (c: string) =>
+        (JSON.parse(by.get(c)!.live) as Array<{ _id: string }>).map((d) => d._id).sort();
+      check(ids('p').join() === 'doc1,doc2.2' && ids('q').join() === 'doc3', 'live JSON wrong');
+      check(
+        ids('r').length === 0 && by.get('r')!.removed.join() === 'gone',
+        'a collection of removed documents',
+      );
+      check(by.get('p')!.removed.join() === 'y', 'removed ids wrong');
+      check(
+        same(t.storedForm('p', 'w'), form(2, 2)) && same(t.storedForm('p', 'y'), removed),
+        'stored form read alone',
+      );
+      check(t.storedForm('p', 'nope') === undefined, 'a stored form of nothing');
+      const first = t.storedForms('p', '', 2);
+      const rest = t.storedForms('p', first[first.length - 1]!.id, 2);
+      check(
+        first.map((d) => d.id).join() === 'w,x' &&
+          rest.map((d) => d.id).join() === 'y' &&
+          same(rest[0]!.state, removed),
+        'stored forms in runs, in id order',
+      );
+      await t.close();
     },
   },
 ];
