@@ -10,6 +10,8 @@ export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
 
 /** Decoded documents kept per collection: those written or merged most recently. */
 const DECODED = 1024;
+/** Stored forms read per run of deferred loading: a few milliseconds between other work. */
+const DEFERRED_RUN = 2000;
 
 /**
  * One collection's materialised state: each document's stored form (its JSON and encoded CRDT,
@@ -66,14 +68,14 @@ export class CollectionState {
     this.deferred = { storage, removed: new Set(removed), after: '' };
   }
 
-  /** Reads up to `limit` more deferred stored forms; true while some remain. */
-  loadDeferred(limit: number): boolean {
+  /** Reads the next run of deferred stored forms; true while some remain. */
+  loadDeferred(): boolean {
     const d = this.deferred;
     if (!d) return false;
-    const run = d.storage.storedForms(this.name, d.after, limit);
+    const run = d.storage.storedForms(this.name, d.after, DEFERRED_RUN);
     // A document written, removed or evicted since the JSON was loaded has its state here already, or is gone.
     for (const { id, state } of run) if (this.isDeferred(id)) this.stored.set(id, state);
-    if (run.length < limit) {
+    if (run.length < DEFERRED_RUN) {
       this.deferred = undefined;
       return false;
     }
@@ -95,7 +97,7 @@ export class CollectionState {
 
   /** Every document's stored form, removed ones included (reading those still deferred). */
   storedForms(): IterableIterator<[string, Uint8Array]> {
-    while (this.loadDeferred(4096));
+    while (this.loadDeferred());
     return this.stored.entries();
   }
 

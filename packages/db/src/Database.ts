@@ -112,8 +112,6 @@ const META_HORIZON = 'horizon';
 /** How far a sync server holds this replica's own changes (`acknowledged`). */
 const META_ACKED = 'sync:acked';
 const utf8 = new TextEncoder();
-/** Stored forms read per run of deferred loading: a few milliseconds between other work. */
-const DEFERRED_RUN = 2000;
 
 /**
  * A local-first database: collections of JSON documents, each an add-wins map with a CRDT per
@@ -197,8 +195,7 @@ export class Database {
     setTimeout(() => {
       if (this.closed) return;
       this.exclusive(async () => {
-        for (const c of this.collections.values())
-          if (c.loadDeferred(DEFERRED_RUN)) return this.loadDeferred();
+        for (const c of this.collections.values()) if (c.loadDeferred()) return this.loadDeferred();
       }).catch(() => {
         // Storage failed to read (or closed meanwhile): what is still deferred is read when needed.
       });
@@ -479,12 +476,11 @@ export class Database {
       try {
         for (const d of snapshot.docs) {
           const value = storedValue(d.stored, d.id);
-          storedDocument(d.stored, value);
-          integration.state(d.collection, d.id, d.stored, value);
+          integration.state(d.collection, d.id, d.stored, value, storedDocument(d.stored, value));
         }
         docs = integration.staged();
       } catch (e) {
-        if (e instanceof DecodeError || e instanceof SyntaxError)
+        if (e instanceof DecodeError)
           throw new DbError('BAD_CHANGE', `a document state in the snapshot: ${e.message}`);
         throw e;
       }

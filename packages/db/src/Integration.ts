@@ -49,13 +49,13 @@ export class Integration {
     w.adopt = EVICTED;
   }
 
-  /** A whole state in stored form (`value`: its JSON, if already parsed). */
-  state(collection: string, id: string, stored: Uint8Array, value?: Doc): void {
+  /** A whole state in stored form (`value`: its JSON, `decoded`: its CRDT, where the caller has them already). */
+  state(collection: string, id: string, stored: Uint8Array, value?: Doc, decoded?: Document): void {
     const w = this.entry(collection, id);
     if (!w.doc && !w.adopt?.length && !w.collection.has(id)) {
       w.adopt = stored;
       w.value = value;
-    } else this.writable(w).state.join(storedDocument(stored).state);
+    } else this.writable(w).state.join((decoded ?? storedDocument(stored, value)).state);
   }
 
   join(collection: string, id: string, ops: ORMap): void {

@@ -1,6 +1,9 @@
-import { CRDT_TYPES, Decoder, Encoder, FORMAT_VERSION, ORMap } from '@concord/crdt';
+import { CRDT_TYPES, Decoder, Encoder, FORMAT_VERSION, ORMap, writeUint } from '@concord/crdt';
 import type { Doc } from './CollectionState.js';
 import { Document } from './Document.js';
+
+/** Scratch room for a stored form's JSON length (`joinStored`). */
+const LENGTH = new Uint8Array(8);
 
 /** Message kind of a stored document's state; next to the snapshot (97) and deflated (98). */
 const STORED_STATE = 99;
@@ -31,26 +34,26 @@ export function absentStoredDocument(): Uint8Array {
   return encodeStoredDocument(undefined, new Document());
 }
 
-/**
- * A stored form cut in two: its JSON's UTF-8 — with its length before it, as a snapshot's columns
- * keep it, or bare, as a database table does — and its CRDT state.
- */
-export function splitStored(bytes: Uint8Array, withLength = true): [json: Uint8Array, state: Uint8Array] {
+/** A stored form cut in two: its JSON's UTF-8 and its CRDT state (`joinStored` puts them back). */
+export function splitStored(bytes: Uint8Array): [json: Uint8Array, state: Uint8Array] {
   const dec = new Decoder(bytes);
   const length = dec.uint();
   const start = bytes.length - dec.remaining;
   const end = start + length;
   if (end > bytes.length) dec.fail('TRUNCATED', 'stored JSON beyond the end');
-  return [bytes.subarray(withLength ? 0 : start, end), bytes.subarray(end)];
+  return [bytes.subarray(start, end), bytes.subarray(end)];
 }
 
-/** The stored form of a document's JSON (bare UTF-8) and CRDT state: `splitStored(bytes, false)` undone. */
+/** The stored form of a document's JSON (UTF-8) and CRDT state. */
 export function joinStored(json: Uint8Array, state: Uint8Array): Uint8Array {
-  const enc = new Encoder();
-  enc.uint(json.length);
-  enc.bytes(json);
-  enc.bytes(state);
-  return enc.finishRaw();
+  // No Encoder: one per document (every document of a snapshot or a deferred load) costs about
+  // as much as the copy.
+  const prefix = writeUint(LENGTH, 0, json.length);
+  const out = new Uint8Array(prefix + json.length + state.length);
+  out.set(LENGTH.subarray(0, prefix));
+  out.set(json, prefix);
+  out.set(state, prefix + json.length);
+  return out;
 }
 
 /**
@@ -59,7 +62,7 @@ export function joinStored(json: Uint8Array, state: Uint8Array): Uint8Array {
  * metadata's in a run of metadata (a third fewer bytes than the stored forms one after another).
  */
 export function writeStoredColumns(enc: Encoder, docs: readonly Uint8Array[]): void {
-  const parts = docs.map((d) => splitStored(d));
+  const parts = docs.map(splitStored);
   for (const [json] of parts) {
     enc.uint(json.length);
     enc.bytes(json);
@@ -74,13 +77,7 @@ export function writeStoredColumns(enc: Encoder, docs: readonly Uint8Array[]): v
 export function readStoredColumns(dec: Decoder, n: number): Uint8Array[] {
   const jsons: Uint8Array[] = [];
   for (let i = 0; i < n; i++) jsons.push(dec.bytes(dec.uint()));
-  return jsons.map((json) => {
-    const state = dec.bytes(dec.uint());
-    const out = new Uint8Array(json.length + state.length);
-    out.set(json);
-    out.set(state, json.length);
-    return out;
-  });
+  return jsons.map((json) => joinStored(json, dec.bytes(dec.uint())));
 }
 
 /**

@@ -61,6 +61,8 @@ describe('change batches and snapshots on the wire', () => {
   it('a snapshot round-trips every document, grouped by collection', async () => {
     const db = await catalogue(200);
     await db.collection('stores').upsert({ _id: 's1', city: 'Lyon' });
+    // A JSON of 20 kB: its length takes three bytes in the stored form.
+    await db.collection('stores').upsert({ _id: 's2', notes: 'n'.repeat(20_000) });
     const snap = db.snapshot();
     const back = decodeSnapshot(encodeSnapshot(snap));
     expect(back.version.equals(snap.version)).toBe(true);
@@ -69,6 +71,14 @@ describe('change batches and snapshots on the wire', () => {
     await copy.applySnapshot(back);
     expect(await copy.collection('products').count()).toBe(200);
     expect(await copy.collection('stores').get('s1')).toMatchObject({ city: 'Lyon' });
+    await copy.collection('stores').update('s2', (d) => {
+      d.city = 'Nantes';
+    });
+    expect(await copy.collection('stores').get('s2')).toEqual({
+      _id: 's2',
+      city: 'Nantes',
+      notes: 'n'.repeat(20_000),
+    });
     // Adopted documents are written to as any other (their CRDT decoded on first write), and a
     // snapshot applied again over them joins instead of adopting.
     await copy.collection('products').update('sku-3', (d) => {
@@ -76,7 +86,7 @@ describe('change batches and snapshots on the wire', () => {
     });
     await copy.applySnapshot(back);
     expect(await copy.collection('products').get('sku-3')).toMatchObject({ price: 99, name: 'Product 3' });
-    expect(copy.version().get(copy.replicaId)).toBe(1);
+    expect(copy.version().get(copy.replicaId)).toBe(2);
   });
 
   it('a snapshot whose document JSON or state is not sound is refused whole', async () => {

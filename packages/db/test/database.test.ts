@@ -459,7 +459,8 @@ describe('Database: storage', () => {
   it('a SQLite file from before the JSON had its own column is moved over on open', async () => {
     const file = tempFile();
     const source = await Database.open({ replicaId: 'old' });
-    await source.collection('p').upsert({ _id: 'x', price: 3, stock: counter(4) });
+    // A JSON of 20 kB: its length takes three bytes in the stored form, one column in the new table.
+    await source.collection('p').upsert({ _id: 'x', price: 3, stock: counter(4), notes: 'n'.repeat(20_000) });
     const sqlite = new Sqlite(file);
     sqlite.exec(`
       CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -470,7 +471,7 @@ describe('Database: storage', () => {
     sqlite.close();
     const db = await Database.open({ storage: file });
     expect(db.replicaId).toBe('old');
-    expect(await db.collection('p').get('x')).toEqual({ _id: 'x', price: 3, stock: 4 });
+    expect(await db.collection('p').get('x')).toMatchObject({ _id: 'x', price: 3, stock: 4 });
     await db.collection('p').update('x', (d) => {
       d.stock = (d.stock as number) + 1;
     });
@@ -479,7 +480,12 @@ describe('Database: storage', () => {
     expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'docs'").get()).toBeUndefined();
     check.close();
     const again = await Database.open({ storage: file });
-    expect(await again.collection('p').get('x')).toEqual({ _id: 'x', price: 3, stock: 5 });
+    expect(await again.collection('p').get('x')).toEqual({
+      _id: 'x',
+      price: 3,
+      stock: 5,
+      notes: 'n'.repeat(20_000),
+    });
     await again.close();
   });
 

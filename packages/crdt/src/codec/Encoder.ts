@@ -71,11 +71,7 @@ export class Encoder {
   /** Unsigned LEB128 for integers in [0, 2^53). */
   uint(n: number): void {
     this.ensure(8);
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
+    this.pos = writeUint(this.buf, this.pos, n);
   }
 
   /** Zig-zag LEB128 for safe integers of either sign. */
@@ -213,4 +209,17 @@ export class Encoder {
 function copy(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): void {
   if (to - from > 64) dst.set(src.subarray(from, to), at);
   else for (let i = from; i < to; i++) dst[at + i - from] = src[i]!;
+}
+
+/**
+ * Writes `n` as `Encoder.uint` does into `buf` at `at` (which has room for 8 bytes); returns
+ * where it ended. For a byte layout that needs one length and no encoder (StoredDocument's).
+ */
+export function writeUint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[at++] = n;
+  return at;
 }

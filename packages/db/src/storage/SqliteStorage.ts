@@ -76,7 +76,7 @@ export class SqliteStorage implements DeferringStorage {
   }
 
   private put(d: StoredDoc): void {
-    const [json, state] = splitStored(d.state, false);
+    const [json, state] = splitStored(d.state);
     this.putDoc.run(d.collection, d.id, json, state);
   }
 

@@ -54,7 +54,7 @@ export interface Storage {
 /** One collection as a deferring adapter loads it: its documents' JSON, not yet their CRDTs. */
 export interface CollectionJson {
   readonly collection: string;
-  /** The live documents' JSON, as the text of one JSON array (parsed at once: far quicker than one parse per document). */
+  /** The live documents' JSON, as the text of one JSON array (parsed at once, not document by document). */
   readonly live: string;
   /** The ids of removed documents (kept for the causal context that keeps them removed). */
   readonly removed: readonly string[];
