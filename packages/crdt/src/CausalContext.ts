@@ -39,6 +39,11 @@ export class CausalContext {
     return ctx;
   }
 
+  /** Whether this context has seen no dot at all. */
+  isEmpty(): boolean {
+    return this.vv.size === 0 && (this.cloudMap?.size ?? 0) === 0;
+  }
+
   contains(dot: Dot): boolean {
     return this.vv.includes(dot) || (this.cloudMap?.get(dot.replica)?.has(dot.seq) ?? false);
   }
@@ -127,6 +132,16 @@ export class CausalContext {
         prev = s;
       }
     }
+  }
+
+  /** What `encodeTo` writes for the context of dots 1 to `seq` of one replica, without making it. */
+  static encodeUpTo(enc: Encoder, replica: ReplicaId, seq: number): void {
+    if (seq > 0) {
+      enc.uint(1);
+      enc.replica(replica);
+      enc.uint(seq);
+    } else enc.uint(0);
+    enc.uint(0);
   }
 
   static decodeFrom(dec: Decoder): CausalContext {

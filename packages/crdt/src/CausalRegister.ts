@@ -103,14 +103,29 @@ export class CausalRegister extends Causal<Json | undefined> {
   /** Writes `value` stamped `ts` (from the writer's `HybridLogicalClock.now()`); returns the delta. */
   set(ts: Timestamp, value: Json): CausalRegister {
     assertJson(value);
-    if (!Number.isSafeInteger(ts.wall) || ts.wall < 0)
-      throw new InvalidArgumentError('BAD_TIMESTAMP', `wall clock ${ts.wall} is not whole milliseconds`);
+    checkWall(ts);
     const dot = this.ctx.next(ts.replica);
     const write: Write = { replica: ts.replica, seq: dot.seq, wall: ts.wall, logical: ts.logical, value };
     const delta = new CausalRegister(this.overwriteContext(dot));
     delta.hold(write);
     this.writes = [write];
     return delta;
+  }
+
+  /**
+   * The register that `set(ts, value)` on an empty register bound to `ctx` leaves, given the dot
+   * `seq` that `ctx` already recorded for it (see `ORMap.setRegisters`). Checks nothing: the
+   * caller has checked the value and the timestamp.
+   */
+  static written(ctx: CausalContext, seq: number, ts: Timestamp, value: Json): CausalRegister {
+    const r = new CausalRegister(ctx);
+    r.replica = ts.replica;
+    r.seq = seq;
+    r.wallHigh = Math.floor(ts.wall / WALL_SPLIT);
+    r.wallLow = (ts.wall % WALL_SPLIT) | 0;
+    r.logical = ts.logical;
+    r.held = value;
+    return r;
   }
 
   /** Removes every write seen so far; returns the delta. */
@@ -195,7 +210,21 @@ export class CausalRegister extends Causal<Json | undefined> {
 
   /** Per write: replica, seq, wall clock (delta-coded), logical counter, value. */
   encodeStore(enc: Encoder): void {
-    const ws = this.writes;
+    if (!this.several) {
+      // The one write, from the fields that hold it (no Write object to build).
+      if (this.replica === undefined) enc.uint(0);
+      else
+        CausalRegister.encodeOne(
+          enc,
+          this.replica,
+          this.seq,
+          this.wallHigh * WALL_SPLIT + this.wallLow,
+          this.logical,
+          this.held,
+        );
+      return;
+    }
+    const ws = this.several;
     enc.uint(ws.length);
     for (const w of ws) {
       enc.replica(w.replica);
@@ -204,6 +233,23 @@ export class CausalRegister extends Causal<Json | undefined> {
       enc.uint(w.logical);
       writeJson(enc, w.value);
     }
+  }
+
+  /** What `encodeStore` writes for a register holding one write: its dot, timestamp and value. */
+  static encodeOne(
+    enc: Encoder,
+    replica: ReplicaId,
+    seq: number,
+    wall: number,
+    logical: number,
+    value: Json,
+  ): void {
+    enc.uint(1);
+    enc.replica(replica);
+    enc.uint(seq);
+    enc.wall(wall);
+    enc.uint(logical);
+    writeJson(enc, value);
   }
 
   static decodeStore(dec: Decoder, ctx: CausalContext): CausalRegister {
@@ -223,6 +269,12 @@ export class CausalRegister extends Causal<Json | undefined> {
   static decodeFrom(dec: Decoder): CausalRegister {
     return CausalRegister.decodeStore(dec, CausalContext.decodeFrom(dec));
   }
+}
+
+/** Throws `BAD_TIMESTAMP` unless `ts` is in whole milliseconds, as registers hold it. */
+export function checkWall(ts: Timestamp): void {
+  if (!Number.isSafeInteger(ts.wall) || ts.wall < 0)
+    throw new InvalidArgumentError('BAD_TIMESTAMP', `wall clock ${ts.wall} is not whole milliseconds`);
 }
 
 /** One write of a register's store, checked against the one before it and the context. */

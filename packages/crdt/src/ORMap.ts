@@ -1,12 +1,15 @@
 import { Causal, type CausalType } from './Causal.js';
 import { CausalContext } from './CausalContext.js';
+import { CausalRegister, checkWall } from './CausalRegister.js';
 import type { Crdt, CrdtType } from './Crdt.js';
 import type { Decoder } from './codec/Decoder.js';
 import type { Encoder } from './codec/Encoder.js';
 import type { Dot } from './Dot.js';
 import { Embedded } from './Embedded.js';
 import { InvalidArgumentError } from './errors.js';
+import { assertJson, type Json } from './Json.js';
 import type { ReplicaId } from './ReplicaId.js';
+import type { Timestamp } from './Timestamp.js';
 
 type Field = Causal<unknown>;
 
@@ -142,6 +145,50 @@ export class ORMap extends Causal<Record<string, unknown>> {
     return delta;
   }
 
+  /**
+   * Writes registers `names[i] = values[i]` into this map, which must have seen nothing yet (a
+   * document new to its replica): each takes the next dot of `ts.replica` and the timestamp
+   * `ts`, in order (give them in name order and `value()` finds them sorted) — the state `update(…, (r) => r.set(ts, value))` per name leaves. No delta is
+   * made: the map's context then holds exactly the dots of these writes, so the map itself is
+   * their joined delta (a delta-mutator applied to bottom yields its delta; Almeida et al. 2018,
+   * §4). Names are distinct; values are checked with `assertJson`.
+   */
+  setRegisters(ts: Timestamp, names: readonly string[], values: readonly Json[]): void {
+    if (this.fields.size > 0 || !this.ctx.isEmpty())
+      throw new InvalidArgumentError('TYPE_MISMATCH', 'setRegisters writes into a map that has seen nothing');
+    checkWall(ts);
+    for (const v of values) assertJson(v);
+    const tag = CausalRegister.tag;
+    for (let i = 0; i < names.length; i++) {
+      this.fields.set(internKey(names[i]!, tag), CausalRegister.written(this.ctx, i + 1, ts, values[i]!));
+    }
+    this.ctx.vv.advance(ts.replica, names.length);
+  }
+
+  /**
+   * Writes what `encodeTo` writes for the map `setRegisters(ts, names, values)` makes — or, with
+   * `beside`, what `encodeBeside` writes beside a value holding `values[i]` at `names[i]` —
+   * without making it: a database writes a new document's change and stored form this way.
+   * `values` must have passed `setRegisters`' checks.
+   */
+  static encodeRegisters(
+    enc: Encoder,
+    ts: Timestamp,
+    names: readonly string[],
+    values: readonly Json[],
+    beside: boolean,
+  ): void {
+    CausalContext.encodeUpTo(enc, ts.replica, names.length);
+    enc.uint(names.length);
+    for (let i = 0; i < names.length; i++) {
+      enc.string(names[i]!);
+      enc.byte(CausalRegister.tag);
+      if (beside) enc.known = values[i];
+      CausalRegister.encodeOne(enc, ts.replica, i + 1, ts.wall, ts.logical, values[i]!);
+      enc.known = undefined;
+    }
+  }
+
   /** Removes `name` (of `type`, or of every type) as far as this replica has seen it; returns the delta. */
   remove(name: string, type?: CrdtType): ORMap {
     const dots: Dot[] = [];
@@ -168,7 +215,14 @@ export class ORMap extends Causal<Record<string, unknown>> {
   value(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     // Sorting by (name, tag) and letting later writes win shows the higher tag on a name clash.
-    const keys = [...this.fields.keys()].sort(compareKeys);
+    const keys = [...this.fields.keys()];
+    // Fields are mostly stored in name order already (see `setRegisters`): check before sorting.
+    for (let i = 1; i < keys.length; i++) {
+      if (compareKeys(keys[i - 1]!, keys[i]!) > 0) {
+        keys.sort(compareKeys);
+        break;
+      }
+    }
     for (const k of keys) {
       const name = k.slice(1);
       const value = this.fields.get(k)!.value();
@@ -249,14 +303,16 @@ export class ORMap extends Causal<Record<string, unknown>> {
   /** `beside`: see `encodeBeside`. */
   encodeStore(enc: Encoder, beside?: Readonly<Record<string, unknown>>): void {
     enc.uint(this.fields.size);
-    for (const [k, f] of this.fields) {
-      const name = k.slice(1);
-      enc.string(name);
+    this.fields.forEach((f, k) => {
+      enc.string(k, 1);
       enc.byte(k.charCodeAt(0));
-      if (beside) enc.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
+      if (beside) {
+        const name = k.slice(1);
+        enc.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
+      }
       f.encodeStore(enc);
       enc.known = undefined;
-    }
+    });
   }
 
   static decodeStore(dec: Decoder, ctx: CausalContext, beside?: Readonly<Record<string, unknown>>): ORMap {

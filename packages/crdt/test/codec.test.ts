@@ -69,6 +69,42 @@ describe('binary codec', () => {
     expect(bytes.subarray(bytes.length - dec.remaining)).toEqual(alone.finish(FORMAT_VERSION, 7));
   });
 
+  it('round-trips strings at every width of their length prefix, ASCII or not, whole or from an offset', () => {
+    const texts: string[] = [];
+    for (const n of [0, 1, 42, 127, 128, 129, 5461, 5462, 16383, 16384, 16385, 700_000]) {
+      texts.push('a'.repeat(n), 'é'.repeat(n), '€'.repeat(n), `${'x'.repeat(n)}😀`);
+    }
+    const enc = new Encoder();
+    for (const t of texts) enc.string(t);
+    enc.string('\u000bcategory', 1);
+    enc.string(`\u000b${'é'.repeat(200)}`, 1);
+    const dec = new Decoder(enc.finish(FORMAT_VERSION, 7));
+    dec.header(FORMAT_VERSION);
+    for (const t of texts) expect(dec.string()).toBe(t);
+    expect(dec.string()).toBe('category');
+    expect(dec.string()).toBe('é'.repeat(200));
+    dec.end();
+  });
+
+  it('puts a header too big for the room left before the body in front of it all the same', () => {
+    // Four hex ids and two long text ids: the replica table outgrows the room the encoder keeps.
+    const ids = [newReplicaId(), newReplicaId(), newReplicaId(), newReplicaId(), replicaId('x'.repeat(60))];
+    for (const prefix of ['', 'the JSON before it']) {
+      const vv = new VersionVector(ids.map((id, i) => [id, i + 1] as const));
+      const enc = new Encoder();
+      if (prefix) {
+        enc.string(prefix);
+        enc.startMessage();
+      }
+      vv.encodeTo(enc);
+      const dec = new Decoder(enc.finish(FORMAT_VERSION, 7));
+      if (prefix) expect(dec.string()).toBe(prefix);
+      dec.header(FORMAT_VERSION);
+      expect(VersionVector.decodeFrom(dec).equals(vv)).toBe(true);
+      dec.end();
+    }
+  });
+
   it('round-trips version vectors, causal contexts and timestamps', () => {
     const vv = new VersionVector([
       [A, 7],

@@ -1,10 +1,13 @@
 import {
   CausalRegister,
+  Encoder,
   Flag,
+  FORMAT_VERSION,
   GCounter,
   GSet,
   HybridLogicalClock,
   InvalidArgumentError,
+  type Json,
   LWWMap,
   LWWRegister,
   MVRegister,
@@ -243,6 +246,60 @@ describe('ORMap', () => {
     expect(m.get('x', ORSet)?.value()).toEqual([1]);
     expect(m.get('x', PNCounter)?.value()).toBe(1);
     expect(merge(b, a).value()).toEqual(m.value());
+  });
+
+  it('setRegisters makes what a write per name makes, which is also its delta; encodeRegisters writes it unmade', () => {
+    const bytes = (write: (enc: Encoder) => void) => {
+      const enc = new Encoder();
+      write(enc);
+      return enc.finish(FORMAT_VERSION, 1);
+    };
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.string(), fc.jsonValue()), { selector: ([name]) => name, maxLength: 15 }),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.nat(1000),
+        (entries, wall, logical) => {
+          const ts = { wall, logical, replica: A };
+          const names = entries.map(([name]) => name);
+          const values = entries.map(([, v]) => v as Json);
+          const written = ORMap.empty();
+          written.setRegisters(ts, names, values);
+          const updated = ORMap.empty();
+          const deltas = names.map((name, i) =>
+            updated.update(A, name, CausalRegister, (r) => r.set(ts, values[i]!)),
+          );
+          expect(written.equals(updated)).toBe(true);
+          expect(written.equals(deltas.reduce((a, d) => a.join(d), ORMap.empty()))).toBe(true);
+          expect(written.value()).toEqual(updated.value());
+          expect(bytes((enc) => ORMap.encodeRegisters(enc, ts, names, values, false))).toEqual(
+            bytes((enc) => written.encodeTo(enc)),
+          );
+          const beside = written.value();
+          expect(bytes((enc) => ORMap.encodeRegisters(enc, ts, names, values, true))).toEqual(
+            bytes((enc) => written.encodeBeside(enc, beside)),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('setRegisters refuses a map that has seen anything, a value that is not JSON and a clock that is not whole milliseconds', () => {
+    const used = ORMap.empty();
+    used.update(A, 'x', CausalRegister, (r) => r.set(at(1), 1));
+    used.remove('x');
+    expect(() => used.setRegisters(at(2), ['y'], [2])).toThrow(
+      expect.objectContaining({ code: 'TYPE_MISMATCH' }),
+    );
+    const m = ORMap.empty();
+    expect(() => m.setRegisters(at(2), ['a', 'b'], [1, Number.NaN])).toThrow(
+      expect.objectContaining({ code: 'NOT_JSON' }),
+    );
+    expect(() => m.setRegisters(at(2.5), ['a'], [1])).toThrow(
+      expect.objectContaining({ code: 'BAD_TIMESTAMP' }),
+    );
+    expect(m.equals(ORMap.empty())).toBe(true);
   });
 
   it('rejects an update function that returns the wrong type', () => {

@@ -23,6 +23,8 @@ export interface Change {
   readonly collection: string;
   readonly docId: string;
   readonly ops: ORMap;
+  /** Writes what `ops.encodeTo` writes, for a change that can without making its ops (`WrittenChange`). */
+  encodeOps?(enc: Encoder): void;
 }
 
 /**
@@ -54,7 +56,8 @@ export function writeChanges(enc: Encoder, changes: readonly Change[]): void {
     writeTimestamp(enc, c.hlc);
     enc.string(c.collection);
     enc.string(c.docId);
-    c.ops.encodeTo(enc);
+    if (c.encodeOps) c.encodeOps(enc);
+    else c.ops.encodeTo(enc);
   }
 }
 

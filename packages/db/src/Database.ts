@@ -30,6 +30,7 @@ import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
 import type { Transport } from './sync/Transport.js';
 import { Transaction } from './Transaction.js';
 import type { PropertyKind } from './values.js';
+import { WrittenChange } from './WrittenDocument.js';
 
 export interface CollectionSchema {
   /** CRDT kinds of properties by dotted path; others are registers unless written with a wrapper. */
@@ -128,6 +129,8 @@ export class Database {
   private readonly collections = new Map<string, CollectionState>();
   private readonly facades = new Map<string, Collection>();
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  /** One per collection, made on its first write: a feed's batch writes thousands of documents. */
+  private readonly writeContexts = new Map<CollectionState, WriteContext>();
   /**
    * The version the last change event carried, shared by the events after it until the version
    * moves: a sync client's every update leaves it where it is, and a copy per event is garbage.
@@ -250,7 +253,12 @@ export class Database {
   }
 
   private writeContext(c: CollectionState): WriteContext {
-    return { replica: this.replicaId, now: () => this.clock.now(), kindOf: (path) => c.kinds.get(path) };
+    let ctx = this.writeContexts.get(c);
+    if (!ctx) {
+      ctx = { replica: this.replicaId, now: () => this.clock.now(), kindOf: (path) => c.kinds.get(path) };
+      this.writeContexts.set(c, ctx);
+    }
+    return ctx;
   }
 
   /**
@@ -265,23 +273,29 @@ export class Database {
       );
       const result = fn(tx);
       const changes: Change[] = [];
+      const docs: StagedDocument[] = [];
       const version = this.vv.clone();
       for (const s of tx.staged.values()) {
-        if (!s.delta) continue;
+        if (!s.delta && !s.written) continue;
         const dot = { replica: this.replicaId, seq: version.get(this.replicaId) + 1 };
         version.advance(this.replicaId, dot.seq);
-        changes.push({
-          dot,
-          hlc: this.clock.now(),
-          collection: s.collection.name,
-          docId: s.id,
-          ops: s.delta,
-        });
+        const hlc = this.clock.now();
+        const collection = s.collection.name;
+        if (s.written) {
+          changes.push(new WrittenChange(dot, hlc, collection, s.id, s.written));
+          docs.push({
+            collection: s.collection,
+            id: s.id,
+            doc: undefined,
+            value: s.written.value,
+            stored: s.written.stored(),
+          });
+        } else {
+          changes.push({ dot, hlc, collection, docId: s.id, ops: s.delta! });
+          docs.push(stage(s.collection, s.id, s.doc!));
+        }
       }
       if (changes.length === 0) return result;
-      const docs = [...tx.staged.values()]
-        .filter((s) => s.delta)
-        .map((s) => stage(s.collection, s.id, s.doc));
       await this.commit(changes, version, docs);
       this.install('local', changes, version, docs);
       return result;

@@ -183,7 +183,11 @@ function kindOfType(type: CrdtType): PropertyKind {
   return (Object.keys(TYPES) as PropertyKind[]).find((k) => TYPES[k] === type)!;
 }
 
-const fail = (code: 'TYPE_MISMATCH' | 'NOT_JSON' | 'RESERVED_KEY', path: string, what: string): never => {
+export const fail = (
+  code: 'TYPE_MISMATCH' | 'NOT_JSON' | 'RESERVED_KEY',
+  path: string,
+  what: string,
+): never => {
   throw new DbError(code, `${path}: ${what}`);
 };
 
@@ -227,7 +231,7 @@ function checkValue(kind: PropertyKind, value: unknown, path: string): void {
   }
 }
 
-function checkJson(value: unknown, path: string): void {
+export function checkJson(value: unknown, path: string): void {
   try {
     // Registers hold JSON as it is; keys starting with $ inside are data, not operators.
     if (value instanceof Typed)

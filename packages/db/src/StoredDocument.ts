@@ -21,11 +21,15 @@ const STORED_STATE = 99;
  * stored once, and the metadata left — dots and timestamps, regular from one document to the
  * next — is what deflate takes to almost nothing when a snapshot streams documents.
  */
-export function encodeStoredDocument(value: Doc | undefined, doc: Document): Uint8Array {
+export function encodeStoredDocument(
+  value: Doc | undefined,
+  doc: Document | { encodeBeside(enc: Encoder): void },
+): Uint8Array {
   const enc = new Encoder();
   enc.string(value ? JSON.stringify(value) : '');
   enc.startMessage();
-  doc.state.encodeBeside(enc, value ?? {});
+  if (doc instanceof Document) doc.state.encodeBeside(enc, value ?? {});
+  else doc.encodeBeside(enc);
   return enc.finish(FORMAT_VERSION, STORED_STATE);
 }
 

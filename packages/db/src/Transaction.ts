@@ -3,13 +3,19 @@ import type { CollectionState, Doc } from './CollectionState.js';
 import type { Document, WriteContext, WriteMode } from './Document.js';
 import { DbError } from './errors.js';
 import { Typed } from './values.js';
+import { WrittenDocument } from './WrittenDocument.js';
 
-/** A document as a transaction changes it: a private copy, and the joined delta of its writes. */
+/**
+ * A document as a transaction changes it: a private copy, and the joined delta of its writes —
+ * or, for a document new to this replica written whole with registers, what was written, until
+ * another write to it needs its CRDT.
+ */
 export interface Staged {
   readonly collection: CollectionState;
   readonly id: string;
-  readonly doc: Document;
+  doc: Document | undefined;
   delta: ORMap | undefined;
+  written: WrittenDocument | undefined;
 }
 
 export interface UpsertOptions {
@@ -30,17 +36,21 @@ export class Transaction {
     private readonly ctx: (collection: CollectionState) => WriteContext,
   ) {}
 
-  private stage(collection: string, id: string): Staged {
-    if (typeof id !== 'string' || id.length === 0)
-      throw new DbError('BAD_ID', 'a document needs a non-empty string _id');
-    const state = this.resolve(collection);
+  private stage(collection: string, id: string): Staged & { doc: Document } {
+    checkId(id);
     const key = `${collection}\u0000${id}`;
     let s = this.staged.get(key);
     if (!s) {
-      s = { collection: state, id, doc: state.writable(id), delta: undefined };
+      const state = this.resolve(collection);
+      s = { collection: state, id, doc: state.writable(id), delta: undefined, written: undefined };
       this.staged.set(key, s);
+    } else if (s.written) {
+      // Written whole earlier in this transaction: its CRDT, which has seen nothing else, is the delta.
+      s.doc = s.written.document();
+      s.delta = s.doc.state;
+      s.written = undefined;
     }
-    return s;
+    return s as Staged & { doc: Document };
   }
 
   private record(s: Staged, delta: ORMap | undefined): void {
@@ -53,29 +63,22 @@ export class Transaction {
   upsert(collection: string, json: Record<string, unknown>, options: UpsertOptions = {}): void {
     if (typeof json !== 'object' || json === null || Array.isArray(json))
       throw new DbError('NOT_JSON', 'a document is a JSON object');
-    if ((options.mode ?? 'merge') === 'merge' && this.unchanged(collection, json)) return;
-    const s = this.stage(collection, json._id as string);
-    this.record(s, s.doc.write(s.id, json, this.ctx(s.collection), options.mode ?? 'merge'));
-  }
-
-  /**
-   * Whether a merge-mode upsert would record nothing, judged from the document's JSON alone — so
-   * a feed that resends a whole catalogue decodes no CRDT for the products it did not change.
-   * Only plain values, in a collection whose schema declares no kinds: a wrapper or a declared
-   * kind may change a property's type even where its value is the same.
-   */
-  private unchanged(collection: string, json: Record<string, unknown>): boolean {
-    const id = json._id;
-    if (typeof id !== 'string' || this.staged.has(`${collection}\u0000${id}`)) return false;
-    const state = this.resolve(collection);
-    const current = state.value(id);
-    if (!current || state.kinds.size > 0) return false;
-    for (const k in json) {
-      if (!Object.hasOwn(json, k) || k === '_id') continue;
-      const v = json[k];
-      if (v instanceof Typed || !Object.hasOwn(current, k) || !jsonEqual(current[k], v)) return false;
+    const id = json._id as string;
+    checkId(id);
+    const key = `${collection}\u0000${id}`;
+    if (!this.staged.has(key)) {
+      const state = this.resolve(collection);
+      if (!state.has(id)) {
+        // New to this replica: written whole, without a CRDT, when every property is a register.
+        const written = WrittenDocument.of(id, json, this.ctx(state));
+        if (written) {
+          this.staged.set(key, { collection: state, id, doc: undefined, delta: undefined, written });
+          return;
+        }
+      } else if ((options.mode ?? 'merge') === 'merge' && unchanged(state, json)) return;
     }
-    return true;
+    const s = this.stage(collection, id);
+    this.record(s, s.doc.write(s.id, json, this.ctx(s.collection), options.mode ?? 'merge'));
   }
 
   /**
@@ -104,4 +107,26 @@ export class Transaction {
   get(collection: string, id: string): Doc | undefined {
     return this.stage(collection, id).doc.value(id) as Doc | undefined;
   }
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0)
+    throw new DbError('BAD_ID', 'a document needs a non-empty string _id');
+}
+
+/**
+ * Whether a merge-mode upsert would record nothing, judged from the document's JSON alone — so
+ * a feed that resends a whole catalogue decodes no CRDT for the products it did not change.
+ * Only plain values, in a collection whose schema declares no kinds: a wrapper or a declared
+ * kind may change a property's type even where its value is the same.
+ */
+function unchanged(state: CollectionState, json: Record<string, unknown>): boolean {
+  const current = state.value(json._id as string);
+  if (!current || state.kinds.size > 0) return false;
+  for (const k in json) {
+    if (!Object.hasOwn(json, k) || k === '_id') continue;
+    const v = json[k];
+    if (v instanceof Typed || !Object.hasOwn(current, k) || !jsonEqual(current[k], v)) return false;
+  }
+  return true;
 }

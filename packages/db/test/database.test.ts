@@ -159,6 +159,99 @@ describe('Database: documents', () => {
   });
 });
 
+describe('Database: new documents written whole', () => {
+  const product = {
+    _id: 'sku-1',
+    sku: 'sku-1',
+    name: 'Crème fraîche 200 g 😀',
+    price: 1.99,
+    onSale: false,
+    salePrice: null,
+    dims: { w: 1, h: [2, 3], $raw: 'data' },
+    tags: ['dairy', 'chilled'],
+  };
+  // A key JSON.parse makes an own property: it is data, not the prototype.
+  const hostile = JSON.parse('{"_id":"p2","__proto__":{"polluted":true},"a":1}') as Record<string, unknown>;
+
+  it('agree with themselves in every form: JSON in name order, change, stored form, snapshot and merges', async () => {
+    const a = await open('a');
+    const events: ChangeEvent[] = [];
+    a.onChange((e) => events.push(e));
+    await a.collection('p').upsertMany([product, hostile]);
+    const sorted = (o: object) =>
+      JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1))));
+    const got = (await a.collection('p').get('sku-1'))!;
+    expect(got).toEqual(product);
+    expect(JSON.stringify(got)).toBe(sorted(product));
+    const p2 = (await a.collection('p').get('p2'))!;
+    expect(Object.getPrototypeOf(p2)).toBe(Object.prototype);
+    expect(Object.hasOwn(p2, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+    // The change's ops, made when read, are the document; encoding them without making them says the same.
+    const [change, change2] = events[0]!.changes;
+    expect(change!.ops.value()).toEqual(got);
+    const decoded = decodeChanges(encodeChanges([change!, change2!]));
+    expect(decoded[0]!.ops.equals(change!.ops)).toBe(true);
+    expect(decoded[1]!.ops.equals(change2!.ops)).toBe(true);
+    expect(encodeChanges(decoded)).toEqual(encodeChanges([change!, change2!]));
+    expect((await changesOf(a)).map((c) => c.ops.value())).toEqual([got, p2]);
+
+    // Elsewhere — by change, by snapshot — the same JSON, key order included; no conflicts; registers.
+    const b = await open('b');
+    await b.applyChanges(await changesOf(a));
+    const c = await open('c');
+    await c.applySnapshot(a.snapshot());
+    for (const db of [b, c]) {
+      expect(JSON.stringify(await db.collection('p').get('sku-1'))).toBe(JSON.stringify(got));
+      expect(JSON.stringify(await db.collection('p').get('p2'))).toBe(JSON.stringify(p2));
+      expect(await db.collection('p').conflicts('sku-1')).toEqual([]);
+    }
+    expect((await a.collection('p').kinds('sku-1')).every((k) => k.kind === 'register')).toBe(true);
+
+    // Written to afterwards (its CRDT decoded from the stored form), and merged both ways.
+    await a.collection('p').update('sku-1', (d) => {
+      d.price = 2.09;
+      delete d.onSale;
+    });
+    await b.collection('p').upsert({ _id: 'sku-1', stock: 4 });
+    await b.applyChanges(await changesOf(a));
+    await a.applyChanges(await changesOf(b));
+    const merged = { ...product, price: 2.09, stock: 4 } as Record<string, unknown>;
+    delete merged.onSale;
+    expect(await a.collection('p').get('sku-1')).toEqual(merged);
+    expect(JSON.stringify(await b.collection('p').get('sku-1'))).toBe(
+      JSON.stringify(await a.collection('p').get('sku-1')),
+    );
+  });
+
+  it('written, then written again or removed in the same transaction: one change, the same elsewhere', async () => {
+    const a = await open('a');
+    const b = await open('b');
+    await a.transaction((tx) => {
+      tx.upsert('p', product);
+      tx.update('p', 'sku-1', (d) => {
+        d.price = 2.5;
+      });
+      tx.upsert('p', { _id: 'gone', a: 1 });
+      expect(tx.remove('p', 'gone')).toBe(true);
+      tx.upsert('p', { _id: 'typed', n: counter(2), a: 1 });
+    });
+    const changes = await changesOf(a);
+    expect(changes.map((c) => c.docId)).toEqual(['sku-1', 'gone', 'typed']);
+    await b.applyChanges(changes);
+    for (const db of [a, b]) {
+      expect(await db.collection('p').get('sku-1')).toEqual({ ...product, price: 2.5 });
+      expect(await db.collection('p').get('gone')).toBeUndefined();
+      expect(await db.collection('p').get('typed')).toEqual({ _id: 'typed', n: 2, a: 1 });
+    }
+    expect(await b.collection('p').kinds('typed')).toContainEqual({ path: 'n', kind: 'counter' });
+    // A later write to the removed one on b is not undone by a's removal, which it has seen.
+    await b.collection('p').upsert({ _id: 'gone', a: 2 });
+    expect(await b.collection('p').get('gone')).toEqual({ _id: 'gone', a: 2 });
+  });
+});
+
 describe('Database: describing documents', () => {
   it('tells each property’s CRDT by path, nested maps’ included; lists the collections holding documents', async () => {
     const db = await open('a');

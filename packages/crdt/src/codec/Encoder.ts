@@ -34,12 +34,20 @@ function hexBytes(id: ReplicaId): Uint8Array | null {
   return raw;
 }
 
+/**
+ * Bytes left free before the body for the header `finish` writes: version, kind, and a replica
+ * table of up to two hex ids fit, so most messages come out of one copy.
+ */
+const ROOM = 40;
+
 export class Encoder {
   private buf: Uint8Array;
   private view: DataView | undefined;
-  private pos = 0;
-  /** Where the message body starts: after a raw prefix (`startMessage`), else 0. */
-  private bodyStart = 0;
+  private pos = ROOM;
+  /** Where the message body starts: after the room for its header (and a raw prefix before that). */
+  private bodyStart = ROOM;
+  /** Where a raw prefix (`startMessage`) ends; it starts at `ROOM`. */
+  private prefixEnd = ROOM;
   private readonly replicas = new Map<ReplicaId, number>();
   private lastWall = 0;
   /**
@@ -86,38 +94,41 @@ export class Encoder {
     this.pos += 8;
   }
 
-  string(s: string): void {
+  /** `s` from its `from`-th UTF-16 unit on (a field key past its tag), as a length and UTF-8. */
+  string(s: string, from = 0): void {
     // Short strings (names, ids, most values) are written directly while they are ASCII: a
     // TextEncoder call costs more than the copy itself.
-    const n = s.length;
+    const n = s.length - from;
     if (n < 0x80) {
       this.ensure(1 + n);
       const buf = this.buf;
-      const start = this.pos + 1;
-      let i = 0;
-      for (; i < n; i++) {
+      const start = this.pos + 1 - from;
+      let i = from;
+      for (; i < s.length; i++) {
         const c = s.charCodeAt(i);
         if (c >= 0x80) break;
         buf[start + i] = c;
       }
-      if (i === n) {
+      if (i === s.length) {
         buf[this.pos] = n;
-        this.pos = start + n;
+        this.pos = start + s.length;
         return;
       }
     }
-    // Worst case is 3 bytes per UTF-16 unit; reserve that, write, then move the bytes back
-    // behind the real length prefix only if the prefix turned out longer than guessed.
-    this.ensure(5 + s.length * 3);
-    const start = this.pos + 1;
-    const { written } = utf8.encodeInto(s, this.buf.subarray(start));
-    if (written < 0x80) {
-      this.buf[this.pos] = written;
+    const text = from === 0 ? s : s.slice(from);
+    // UTF-8 takes one to three bytes per UTF-16 unit. When both ends of that range have a
+    // length prefix of the same width, the text is written once, straight after its prefix.
+    const width = uintWidth(n);
+    this.ensure(width + n * 3);
+    const start = this.pos + width;
+    if (uintWidth(n * 3) === width) {
+      const { written } = utf8.encodeInto(text, this.buf.subarray(start));
+      writeUint(this.buf, this.pos, written);
       this.pos = start + written;
       return;
     }
-    const bytes = this.buf.slice(start, start + written);
-    this.uint(written);
+    const bytes = utf8.encode(text);
+    this.uint(bytes.length);
     this.bytes(bytes);
   }
 
@@ -151,7 +162,7 @@ export class Encoder {
    */
   finishRaw(): Uint8Array {
     if (this.replicas.size > 0) throw new TypeError('a raw body cannot name replicas: use finish');
-    const out = this.buf.slice(0, this.pos);
+    const out = this.buf.slice(this.bodyStart, this.pos);
     this.release();
     return out;
   }
@@ -159,8 +170,9 @@ export class Encoder {
   private release(): void {
     if (this.buf.length <= MAX_SPARE) spare = this.buf;
     this.buf = new Uint8Array(0);
-    this.pos = 0;
-    this.bodyStart = 0;
+    this.pos = ROOM;
+    this.bodyStart = ROOM;
+    this.prefixEnd = ROOM;
   }
 
   /**
@@ -169,13 +181,17 @@ export class Encoder {
    */
   startMessage(): void {
     if (this.replicas.size > 0) throw new TypeError('a raw prefix cannot name replicas');
+    this.prefixEnd = this.pos;
+    this.ensure(ROOM);
+    this.pos += ROOM;
     this.bodyStart = this.pos;
   }
 
   /**
    * The whole message — header, replica table, body — after the raw prefix if there is one. The
-   * header is written after the body at the end of this encoder's buffer, then everything is
-   * copied out in order; the encoder is spent.
+   * header is written after the body, then moved into the room left before the body (and the
+   * prefix moved up to it), so the message is one run of this encoder's buffer and comes out in
+   * one copy; a header too big for the room is put in order while copying out. The encoder is spent.
    */
   finish(version: number, kind: number): Uint8Array {
     const bodyEnd = this.pos;
@@ -192,11 +208,21 @@ export class Encoder {
         this.string(id);
       }
     }
-    const out = new Uint8Array(this.pos);
-    const start = this.bodyStart;
-    copy(this.buf, 0, start, out, 0);
-    copy(this.buf, bodyEnd, this.pos, out, start);
-    copy(this.buf, start, bodyEnd, out, start + this.pos - bodyEnd);
+    const buf = this.buf;
+    const header = this.pos - bodyEnd;
+    const prefix = this.prefixEnd - ROOM;
+    let out: Uint8Array;
+    if (header <= ROOM) {
+      const start = this.bodyStart - header;
+      copy(buf, bodyEnd, this.pos, buf, start);
+      if (prefix > 0) buf.copyWithin(start - prefix, ROOM, this.prefixEnd);
+      out = buf.slice(start - prefix, bodyEnd);
+    } else {
+      out = new Uint8Array(prefix + header + bodyEnd - this.bodyStart);
+      copy(buf, ROOM, this.prefixEnd, out, 0);
+      copy(buf, bodyEnd, this.pos, out, prefix);
+      copy(buf, this.bodyStart, bodyEnd, out, prefix + header);
+    }
     this.release();
     return out;
   }
@@ -215,6 +241,16 @@ function copy(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: nu
  * Writes `n` as `Encoder.uint` does into `buf` at `at` (which has room for 8 bytes); returns
  * where it ended. For a byte layout that needs one length and no encoder (StoredDocument's).
  */
+/** How many bytes `writeUint` takes for `n`. */
+function uintWidth(n: number): number {
+  let width = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    width++;
+  }
+  return width;
+}
+
 export function writeUint(buf: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {
     buf[at++] = (n % 0x80) | 0x80;
