@@ -1,5 +1,6 @@
 import {
   CRDT_TYPES,
+  DecodeError,
   Decoder,
   type Dot,
   Encoder,
@@ -11,6 +12,8 @@ import {
   writeTimestamp,
 } from '@concord/crdt';
 import { deflateMessage, inflateMessage } from './Deflated.js';
+import { storedDocument, storedValue } from './StoredDocument.js';
+import { WrittenChange } from './WrittenDocument.js';
 
 /**
  * The unit that is stored and shipped (DESIGN.md): one transaction's operations on one
@@ -79,6 +82,49 @@ export function readChanges(dec: Decoder): Change[] {
     out.push({ dot: { replica, seq }, hlc, collection, docId, ops: ORMap.decodeFrom(dec) });
   }
   return out;
+}
+
+/**
+ * Message kind of a logged change that writes a new document whole (`WrittenChange`): its dot,
+ * timestamp, collection and id, then the document's stored form — which holds the change's ops
+ * as the document's state beside its JSON. The log takes a copy of bytes the commit wrote anyway
+ * instead of a second encoding of every value.
+ */
+const LOGGED_WRITTEN = 112;
+
+/** One change as the log keeps it (`StoredChange.bytes`): a batch of one, or `LOGGED_WRITTEN`. */
+export function encodeLogged(c: Change): Uint8Array {
+  if (!(c instanceof WrittenChange)) return encodeChanges([c]);
+  const enc = new Encoder();
+  enc.replica(c.dot.replica);
+  enc.uint(c.dot.seq);
+  writeTimestamp(enc, c.hlc);
+  enc.string(c.collection);
+  enc.string(c.docId);
+  enc.bytes(c.stored);
+  return enc.finish(FORMAT_VERSION, LOGGED_WRITTEN);
+}
+
+/** Reads what `encodeLogged` wrote; throws `DecodeError` for anything else. */
+export function decodeLogged(bytes: Uint8Array): Change {
+  if (bytes[0] !== FORMAT_VERSION || bytes[1] !== LOGGED_WRITTEN) {
+    const changes = decodeChanges(bytes);
+    if (changes.length !== 1)
+      throw new DecodeError('BAD_VALUE', `a logged change holds ${changes.length} changes`, 0);
+    return changes[0]!;
+  }
+  const dec = new Decoder(bytes);
+  dec.header(FORMAT_VERSION);
+  const replica = dec.replica();
+  const seq = dec.uint();
+  if (seq < 1) dec.fail('BAD_VALUE', 'dot sequence number 0');
+  const hlc = readTimestamp(dec);
+  const collection = dec.string();
+  const docId = dec.string();
+  const stored = dec.bytes(dec.remaining);
+  const value = storedValue(stored, docId);
+  if (!value) dec.fail('BAD_VALUE', 'a logged new document without its JSON');
+  return { dot: { replica, seq }, hlc, collection, docId, ops: storedDocument(stored, value).state };
 }
 
 /** Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile. */

@@ -13,7 +13,7 @@ import {
   VersionVector,
 } from '@concord/crdt';
 import { Attachments } from './Attachments.js';
-import { type Change, decodeChanges, encodeChanges } from './Change.js';
+import { type Change, decodeLogged, encodeLogged } from './Change.js';
 import { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
 import type { Document, WriteContext } from './Document.js';
@@ -312,7 +312,7 @@ export class Database {
     const stored: StoredChange[] = changes.map((c) => ({
       replica: c.dot.replica,
       seq: c.dot.seq,
-      bytes: encodeChanges([c]),
+      bytes: encodeLogged(c),
     }));
     const storedDocs: StoredDoc[] = docs.map((d) => ({
       collection: d.collection.name,
@@ -383,7 +383,7 @@ export class Database {
       for (const [replica, have] of this.vv.entries()) {
         if (since.get(replica) >= have) continue;
         for (const s of await this.storage.changes(replica, since.get(replica)))
-          changes.push(...decodeChanges(s.bytes));
+          changes.push(decodeLogged(s.bytes));
       }
       return { kind: 'changes', changes, version: this.vv.clone() };
     });
@@ -540,14 +540,14 @@ export class Database {
   /** The logged change `dot`, if the log still holds it. */
   async loggedChange(dot: Change['dot']): Promise<Change | undefined> {
     const [first] = await this.storage.changes(dot.replica, dot.seq - 1, 1);
-    return first && first.seq === dot.seq ? decodeChanges(first.bytes)[0] : undefined;
+    return first && first.seq === dot.seq ? decodeLogged(first.bytes) : undefined;
   }
 
   /** This replica's own logged changes after its `after`-th: what a server holding up to `after` lacks. */
   ownChanges(after: number): Promise<Change[]> {
     return this.exclusive(async () => {
       const out: Change[] = [];
-      for (const s of await this.storage.changes(this.replicaId, after)) out.push(...decodeChanges(s.bytes));
+      for (const s of await this.storage.changes(this.replicaId, after)) out.push(decodeLogged(s.bytes));
       return out;
     });
   }

@@ -63,9 +63,12 @@ export class WrittenDocument {
     return doc;
   }
 
-  /** The stored form, as `encodeStoredDocument` writes it for `document()`. */
+  private storedForm: Uint8Array | undefined;
+
+  /** The stored form, as `encodeStoredDocument` writes it for `document()` (written once). */
   stored(): Uint8Array {
-    return encodeStoredDocument(this.value, this);
+    this.storedForm ??= encodeStoredDocument(this.value, this);
+    return this.storedForm;
   }
 
   /** What `document().state.encodeBeside(enc, value)` writes. */
@@ -102,6 +105,11 @@ export class WrittenChange implements Change {
   encodeOps(enc: Encoder): void {
     this.written.encodeTo(enc);
   }
+
+  /** The written document's stored form, which holds these ops (see `encodeLogged`). */
+  get stored(): Uint8Array {
+    return this.written.stored();
+  }
 }
 
 /** The key list `namesInOrder` sorted last, and its result: a feed's documents share one shape, so most skip the sort. */
@@ -110,7 +118,9 @@ let lastNames: readonly string[] = [ID];
 
 /** A new document's property names and `_id`, in code-unit order. */
 function namesInOrder(keys: readonly string[]): readonly string[] {
-  if (keys.length !== lastKeys.length || keys.some((k, i) => k !== lastKeys[i])) {
+  let same = keys.length === lastKeys.length;
+  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastKeys[i];
+  if (!same) {
     lastNames = (keys.includes(ID) ? [...keys] : [...keys, ID]).sort();
     lastKeys = keys;
   }

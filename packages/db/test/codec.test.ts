@@ -6,12 +6,14 @@ import {
   decodeSnapshot,
   encodeChanges,
   encodeSnapshot,
+  MemoryStorage,
 } from '@concord/db';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeError } from '../../crdt/test/support/decodeError.js';
 import { mutate } from '../../crdt/test/support/mutate.js';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
+import { decodeLogged } from '../src/Change.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 
@@ -123,6 +125,38 @@ describe('change batches and snapshots on the wire', () => {
     );
     // Inflated bytes that are not a change batch.
     expect(decodeError(() => decodeChanges(deflatedMessage(2000, ok))).code).toBe('BAD_VERSION');
+  });
+
+  it('the log keeps a new document’s change as its stored form, read back as the change it was', async () => {
+    const storage = new MemoryStorage();
+    const db = await Database.open({ storage, replicaId: REPLICA });
+    await db.collection('products').upsertMany([{ _id: 'a', price: 1.5, name: 'Milk' }, { _id: 'b' }]);
+    await db.collection('products').update('a', (d) => {
+      d.price = 2;
+    });
+    const logged = await storage.changes(REPLICA as never, 0);
+    // The two new documents as their stored forms (kind 112), the update as a batch of one (111).
+    expect(logged.map((c) => c.bytes[1])).toEqual([112, 112, 111]);
+    const changes = await log(db);
+    expect(logged.map((c) => decodeLogged(c.bytes).ops.value())).toEqual(changes.map((c) => c.ops.value()));
+    expect(decodeLogged(logged[0]!.bytes)).toMatchObject({
+      dot: { seq: 1 },
+      collection: 'products',
+      docId: 'a',
+    });
+    expect(decodeError(() => decodeLogged(encodeChanges(changes))).code).toBe('BAD_VALUE');
+    const rng = new SeededRng(7);
+    for (let i = 0; i < 2000; i++) {
+      const input = mutate(
+        rng,
+        logged.map((c) => c.bytes),
+      );
+      try {
+        decodeLogged(input);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw new Error(`input ${i}: ${e}`, { cause: e });
+      }
+    }
   });
 
   for (const seed of seeds(3)) {

@@ -18,6 +18,8 @@ const HEX_ID = /^[0-9a-f]{32}$/;
  */
 let spare: Uint8Array | undefined = new Uint8Array(4096);
 const MAX_SPARE = 1 << 20;
+/** A spent encoder's buffer. */
+const SPENT = new Uint8Array(0);
 
 /** The 16 bytes of each hex replica id seen (a replica writes many messages); bounded. */
 const HEX_BYTES = new Map<ReplicaId, Uint8Array | null>();
@@ -48,7 +50,12 @@ export class Encoder {
   private bodyStart = ROOM;
   /** Where a raw prefix (`startMessage`) ends; it starts at `ROOM`. */
   private prefixEnd = ROOM;
-  private readonly replicas = new Map<ReplicaId, number>();
+  /**
+   * The replica table: the first id alone (most messages name one replica, and a database
+   * writes several small messages per document), the others by index from the second on.
+   */
+  private first: ReplicaId | undefined = undefined;
+  private others: Map<ReplicaId, number> | undefined = undefined;
   private lastWall = 0;
   /**
    * A value written elsewhere (see `ORMap.encodeBeside`): `writeJson` writes a reference instead
@@ -62,7 +69,10 @@ export class Encoder {
   }
 
   private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
@@ -79,7 +89,9 @@ export class Encoder {
   /** Unsigned LEB128 for integers in [0, 2^53). */
   uint(n: number): void {
     this.ensure(8);
-    this.pos = writeUint(this.buf, this.pos, n);
+    // Most numbers written are counts, small sequence numbers and deltas: one byte.
+    if (n < 0x80) this.buf[this.pos++] = n;
+    else this.pos = writeUint(this.buf, this.pos, n);
   }
 
   /** Zig-zag LEB128 for safe integers of either sign. */
@@ -148,12 +160,27 @@ export class Encoder {
   }
 
   replica(id: ReplicaId): void {
-    let index = this.replicas.get(id);
+    if (id === this.first) {
+      this.uint(0);
+      return;
+    }
+    if (this.first === undefined) {
+      this.first = id;
+      this.uint(0);
+      return;
+    }
+    this.others ??= new Map();
+    let index = this.others.get(id);
     if (index === undefined) {
-      index = this.replicas.size;
-      this.replicas.set(id, index);
+      index = this.others.size + 1;
+      this.others.set(id, index);
     }
     this.uint(index);
+  }
+
+  /** How many replicas the table holds. */
+  private get replicaCount(): number {
+    return this.first === undefined ? 0 : 1 + (this.others?.size ?? 0);
   }
 
   /**
@@ -161,7 +188,7 @@ export class Encoder {
    * refuses if a replica was written). The encoder is spent.
    */
   finishRaw(): Uint8Array {
-    if (this.replicas.size > 0) throw new TypeError('a raw body cannot name replicas: use finish');
+    if (this.replicaCount > 0) throw new TypeError('a raw body cannot name replicas: use finish');
     const out = this.buf.slice(this.bodyStart, this.pos);
     this.release();
     return out;
@@ -169,7 +196,7 @@ export class Encoder {
 
   private release(): void {
     if (this.buf.length <= MAX_SPARE) spare = this.buf;
-    this.buf = new Uint8Array(0);
+    this.buf = SPENT;
     this.pos = ROOM;
     this.bodyStart = ROOM;
     this.prefixEnd = ROOM;
@@ -180,11 +207,22 @@ export class Encoder {
    * (a stored document's JSON before its state), sparing a second encoder and copy.
    */
   startMessage(): void {
-    if (this.replicas.size > 0) throw new TypeError('a raw prefix cannot name replicas');
+    if (this.replicaCount > 0) throw new TypeError('a raw prefix cannot name replicas');
     this.prefixEnd = this.pos;
     this.ensure(ROOM);
     this.pos += ROOM;
     this.bodyStart = this.pos;
+  }
+
+  private tableEntry(id: ReplicaId): void {
+    const raw = hexBytes(id);
+    if (raw) {
+      this.byte(0);
+      this.bytes(raw);
+    } else {
+      this.byte(1);
+      this.string(id);
+    }
   }
 
   /**
@@ -197,17 +235,9 @@ export class Encoder {
     const bodyEnd = this.pos;
     this.byte(version);
     this.byte(kind);
-    this.uint(this.replicas.size);
-    for (const id of this.replicas.keys()) {
-      const raw = hexBytes(id);
-      if (raw) {
-        this.byte(0);
-        this.bytes(raw);
-      } else {
-        this.byte(1);
-        this.string(id);
-      }
-    }
+    this.uint(this.replicaCount);
+    if (this.first !== undefined) this.tableEntry(this.first);
+    if (this.others) for (const id of this.others.keys()) this.tableEntry(id);
     const buf = this.buf;
     const header = this.pos - bodyEnd;
     const prefix = this.prefixEnd - ROOM;

@@ -11,7 +11,7 @@ export interface StoredDoc {
   readonly state: Uint8Array;
 }
 
-/** One change as stored in the log: its dot and its encoded bytes (`encodeChanges([change])`). */
+/** One change as stored in the log: its dot and its encoded bytes (`encodeLogged`). */
 export interface StoredChange {
   readonly replica: ReplicaId;
   readonly seq: number;
