@@ -129,8 +129,6 @@ export class Database {
   private readonly collections = new Map<string, CollectionState>();
   private readonly facades = new Map<string, Collection>();
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
-  /** One per collection, made on its first write: a feed's batch writes thousands of documents. */
-  private readonly writeContexts = new Map<CollectionState, WriteContext>();
   /**
    * The version the last change event carried, shared by the events after it until the version
    * moves: a sync client's every update leaves it where it is, and a copy per event is garbage.
@@ -252,24 +250,28 @@ export class Database {
     return run;
   }
 
-  private writeContext(c: CollectionState): WriteContext {
-    let ctx = this.writeContexts.get(c);
-    if (!ctx) {
-      ctx = { replica: this.replicaId, now: () => this.clock.now(), kindOf: (path) => c.kinds.get(path) };
-      this.writeContexts.set(c, ctx);
-    }
-    return ctx;
-  }
-
   /**
    * Runs `fn`'s writes as one atomic, durable commit: one change per document touched. If `fn`
    * throws, nothing is written. Resolves with `fn`'s result once the commit is durable.
    */
   transaction<T>(fn: (tx: Transaction) => T): Promise<T> {
     return this.exclusive(async () => {
+      // One timestamp for the whole transaction, as its writes take effect at once: writes to
+      // one register within it are ordered by their dots, not their clocks, and every later
+      // transaction's timestamp is greater. (A catalogue built in one transaction then stores
+      // the same metadata beside every product, which deflate takes to almost nothing.)
+      const time = this.clock.now();
+      const contexts = new Map<CollectionState, WriteContext>();
       const tx = new Transaction(
         (name) => this.state(name),
-        (c) => this.writeContext(c),
+        (c) => {
+          let ctx = contexts.get(c);
+          if (!ctx) {
+            ctx = { replica: this.replicaId, time, kindOf: (path) => c.kinds.get(path) };
+            contexts.set(c, ctx);
+          }
+          return ctx;
+        },
       );
       const result = fn(tx);
       const changes: Change[] = [];
@@ -279,10 +281,9 @@ export class Database {
         if (!s.delta && !s.written) continue;
         const dot = { replica: this.replicaId, seq: version.get(this.replicaId) + 1 };
         version.advance(this.replicaId, dot.seq);
-        const hlc = this.clock.now();
         const collection = s.collection.name;
         if (s.written) {
-          changes.push(new WrittenChange(dot, hlc, collection, s.id, s.written));
+          changes.push(new WrittenChange(dot, time, collection, s.id, s.written));
           docs.push({
             collection: s.collection,
             id: s.id,
@@ -291,7 +292,7 @@ export class Database {
             stored: s.written.stored(),
           });
         } else {
-          changes.push({ dot, hlc, collection, docId: s.id, ops: s.delta! });
+          changes.push({ dot, hlc: time, collection, docId: s.id, ops: s.delta! });
           docs.push(stage(s.collection, s.id, s.doc!));
         }
       }

@@ -32,10 +32,13 @@ const TYPES: Record<PropertyKind, CrdtType> = {
 /** The presence marker: every live document holds its id in this register. */
 export const ID = '_id';
 
-/** What a write needs: who writes, their clock's next timestamp, and the schema's kind for a property path. */
+/**
+ * What a write needs: who writes, when, and the schema's kind for a property path. `time` is
+ * its transaction's: every register a transaction sets is stamped alike (see `Database.transaction`).
+ */
 export interface WriteContext {
   readonly replica: ReplicaId;
-  now(): Timestamp;
+  readonly time: Timestamp;
   kindOf(path: string): PropertyKind | undefined;
 }
 
@@ -83,14 +86,10 @@ export class Document {
    */
   write(id: string, input: Record<string, unknown>, ctx: WriteContext, mode: WriteMode): ORMap | undefined {
     const deltas: ORMap[] = [];
-    // One timestamp for every register the write sets: they are distinct registers, and a
-    // register written again later gets a later timestamp (and a dot that supersedes this one).
-    const ts = ctx.now();
-    const stamped: WriteContext = { ...ctx, now: () => ts };
     if (!this.state.has(ID, CausalRegister)) {
-      deltas.push(this.state.update(ctx.replica, ID, CausalRegister, (r) => r.set(ts, id)));
+      deltas.push(this.state.update(ctx.replica, ID, CausalRegister, (r) => r.set(ctx.time, id)));
     }
-    writeMap(this.state, input, '', stamped, mode, deltas, true);
+    writeMap(this.state, input, '', ctx, mode, deltas, true);
     return joinAll(deltas);
   }
 
@@ -295,7 +294,7 @@ function writeProperty(
     case 'attachment': {
       const cur = m.get(name, CausalRegister);
       if (cur && jsonKey(cur.value()!) === jsonKey(value as Json)) return undefined;
-      return m.update(replica, name, CausalRegister, (r) => r.set(ctx.now(), value as Json));
+      return m.update(replica, name, CausalRegister, (r) => r.set(ctx.time, value as Json));
     }
     case 'counter': {
       const cur = m.get(name, PNCounter);

@@ -53,7 +53,7 @@ export class WrittenDocument {
         });
       else value[name] = v;
     }
-    return new WrittenDocument(ctx.now(), names, values, value as Doc);
+    return new WrittenDocument(ctx.time, names, values, value as Doc);
   }
 
   /** The document's CRDT, made anew: the add-wins map of these registers. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VersionVector } from '@concord/crdt';
+import { compareTimestamps, VersionVector } from '@concord/crdt';
 import {
   type Change,
   type ChangeEvent,
@@ -156,6 +156,11 @@ describe('Database: documents', () => {
     expect(events[0]!.origin).toBe('local');
     expect(events[0]!.changes.map((c) => c.docId)).toEqual(['1', '2']);
     expect(await db.collection('p').get('1')).toEqual({ _id: '1', a: 1, b: 2 });
+    // Its writes take effect at once: one timestamp on every change, and a later transaction's is greater.
+    const [first, second] = events[0]!.changes;
+    expect(compareTimestamps(first!.hlc, second!.hlc)).toBe(0);
+    await db.collection('p').upsert({ _id: '1', a: 5 });
+    expect(compareTimestamps(events[1]!.changes[0]!.hlc, first!.hlc)).toBe(1);
   });
 });
 
