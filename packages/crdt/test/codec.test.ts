@@ -59,11 +59,16 @@ describe('binary codec', () => {
       named.replica(A);
       named.startMessage();
     }).toThrow(TypeError);
+    expect(enc.length).toBe(7);
     enc.startMessage();
     vv.encodeTo(enc);
+    const bodyLength = enc.length - 7;
     const bytes = enc.finish(FORMAT_VERSION, 7);
     const dec = new Decoder(bytes);
     expect(dec.string()).toBe('prefix');
+    // The body — a count, then an index and a number per entry — ends the message.
+    expect(bodyLength).toBe(5);
+    expect([...bytes.subarray(bytes.length - bodyLength)]).toEqual([2, 0, 7, 1, 3]);
     const alone = new Encoder();
     vv.encodeTo(alone);
     expect(bytes.subarray(bytes.length - dec.remaining)).toEqual(alone.finish(FORMAT_VERSION, 7));

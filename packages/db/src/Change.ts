@@ -13,7 +13,7 @@ import {
 } from '@concord/crdt';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
-import { WrittenChange } from './WrittenDocument.js';
+import { LOGGED_WRITTEN, WrittenChange } from './WrittenDocument.js';
 
 /**
  * The unit that is stored and shipped (DESIGN.md): one transaction's operations on one
@@ -84,25 +84,9 @@ export function readChanges(dec: Decoder): Change[] {
   return out;
 }
 
-/**
- * Message kind of a logged change that writes a new document whole (`WrittenChange`): its dot,
- * timestamp, collection and id, then the document's stored form — which holds the change's ops
- * as the document's state beside its JSON. The log takes a copy of bytes the commit wrote anyway
- * instead of a second encoding of every value.
- */
-const LOGGED_WRITTEN = 112;
-
 /** One change as the log keeps it (`StoredChange.bytes`): a batch of one, or `LOGGED_WRITTEN`. */
 export function encodeLogged(c: Change): Uint8Array {
-  if (!(c instanceof WrittenChange)) return encodeChanges([c]);
-  const enc = new Encoder();
-  enc.replica(c.dot.replica);
-  enc.uint(c.dot.seq);
-  writeTimestamp(enc, c.hlc);
-  enc.string(c.collection);
-  enc.string(c.docId);
-  enc.bytes(c.stored);
-  return enc.finish(FORMAT_VERSION, LOGGED_WRITTEN);
+  return c instanceof WrittenChange ? c.logged : encodeChanges([c]);
 }
 
 /** Reads what `encodeLogged` wrote; throws `DecodeError` for anything else. */

@@ -283,14 +283,10 @@ export class Database {
         version.advance(this.replicaId, dot.seq);
         const collection = s.collection.name;
         if (s.written) {
-          changes.push(new WrittenChange(dot, time, collection, s.id, s.written));
-          docs.push({
-            collection: s.collection,
-            id: s.id,
-            doc: undefined,
-            value: s.written.value,
-            stored: s.written.stored(),
-          });
+          const change = new WrittenChange(dot, time, collection, s.id, s.written);
+          changes.push(change);
+          const { value } = s.written;
+          docs.push({ collection: s.collection, id: s.id, doc: undefined, value, stored: change.stored });
         } else {
           changes.push({ dot, hlc: time, collection, docId: s.id, ops: s.delta! });
           docs.push(stage(s.collection, s.id, s.doc!));

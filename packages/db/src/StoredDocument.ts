@@ -21,15 +21,21 @@ const STORED_STATE = 99;
  * stored once, and the metadata left — dots and timestamps, regular from one document to the
  * next — is what deflate takes to almost nothing when a snapshot streams documents.
  */
-export function encodeStoredDocument(
-  value: Doc | undefined,
-  doc: Document | { encodeBeside(enc: Encoder): void },
-): Uint8Array {
+export function encodeStoredDocument(value: Doc | undefined, doc: Document): Uint8Array {
   const enc = new Encoder();
   enc.string(value ? JSON.stringify(value) : '');
   enc.startMessage();
-  if (doc instanceof Document) doc.state.encodeBeside(enc, value ?? {});
-  else doc.encodeBeside(enc);
+  doc.state.encodeBeside(enc, value ?? {});
+  return enc.finish(FORMAT_VERSION, STORED_STATE);
+}
+
+/**
+ * The state part of a stored form, alone: the message `write` writes (a state beside its
+ * document's JSON). Documents whose states are byte for byte alike share one (see WrittenDocument).
+ */
+export function encodeStoredState(write: (enc: Encoder) => void): Uint8Array {
+  const enc = new Encoder();
+  write(enc);
   return enc.finish(FORMAT_VERSION, STORED_STATE);
 }
 

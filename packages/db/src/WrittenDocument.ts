@@ -1,8 +1,16 @@
-import { type Dot, type Encoder, type Json, ORMap, type Timestamp } from '@concord/crdt';
+import {
+  type Dot,
+  Encoder,
+  FORMAT_VERSION,
+  type Json,
+  ORMap,
+  type Timestamp,
+  writeTimestamp,
+} from '@concord/crdt';
 import type { Change } from './Change.js';
 import type { Doc } from './CollectionState.js';
 import { checkJson, Document, fail, ID, type WriteContext } from './Document.js';
-import { encodeStoredDocument } from './StoredDocument.js';
+import { encodeStoredState } from './StoredDocument.js';
 import { Typed } from './values.js';
 
 /**
@@ -63,17 +71,40 @@ export class WrittenDocument {
     return doc;
   }
 
-  private storedForm: Uint8Array | undefined;
-
-  /** The stored form, as `encodeStoredDocument` writes it for `document()` (written once). */
-  stored(): Uint8Array {
-    this.storedForm ??= encodeStoredDocument(this.value, this);
-    return this.storedForm;
+  /**
+   * Writes the stored form (as `encodeStoredDocument` writes it for `document()`) into `enc`:
+   * the JSON, then the state beside it. Beside its JSON, the state holds no value — only names,
+   * dots and the timestamp — so the documents of one shape a transaction writes share one state,
+   * encoded once.
+   */
+  private writeStored(enc: Encoder): void {
+    const { ts, names, values } = this;
+    if (shared?.ts !== ts || shared.names !== names) {
+      const state = encodeStoredState((e) => ORMap.encodeRegisters(e, ts, names, values, true));
+      shared = { ts, names, state };
+    }
+    enc.string(JSON.stringify(this.value));
+    enc.bytes(shared.state);
   }
 
-  /** What `document().state.encodeBeside(enc, value)` writes. */
-  encodeBeside(enc: Encoder): void {
-    ORMap.encodeRegisters(enc, this.ts, this.names, this.values, true);
+  /**
+   * The change that writes this document as the log keeps it — its dot, timestamp, collection
+   * and id, then the stored form, which holds its ops as the state beside the JSON (message
+   * kind `LOGGED_WRITTEN`, read by `decodeLogged`) — and the stored form, which is the entry's
+   * last bytes: one encoding and one buffer for both.
+   */
+  logEntry(c: Change): { logged: Uint8Array; stored: Uint8Array } {
+    const enc = new Encoder();
+    enc.replica(c.dot.replica);
+    enc.uint(c.dot.seq);
+    writeTimestamp(enc, c.hlc);
+    enc.string(c.collection);
+    enc.string(c.docId);
+    const start = enc.length;
+    this.writeStored(enc);
+    const length = enc.length - start;
+    const logged = enc.finish(FORMAT_VERSION, LOGGED_WRITTEN);
+    return { logged, stored: logged.subarray(logged.length - length) };
   }
 
   /** What `document().state.encodeTo(enc)` writes. */
@@ -88,6 +119,9 @@ export class WrittenDocument {
  */
 export class WrittenChange implements Change {
   private made: ORMap | undefined;
+  /** The change as the log keeps it, and the document's stored form, its last bytes (`WrittenDocument.logEntry`). */
+  readonly logged: Uint8Array;
+  readonly stored: Uint8Array;
 
   constructor(
     readonly dot: Dot,
@@ -95,7 +129,9 @@ export class WrittenChange implements Change {
     readonly collection: string,
     readonly docId: string,
     private readonly written: WrittenDocument,
-  ) {}
+  ) {
+    ({ logged: this.logged, stored: this.stored } = written.logEntry(this));
+  }
 
   get ops(): ORMap {
     this.made ??= this.written.document().state;
@@ -105,12 +141,16 @@ export class WrittenChange implements Change {
   encodeOps(enc: Encoder): void {
     this.written.encodeTo(enc);
   }
-
-  /** The written document's stored form, which holds these ops (see `encodeLogged`). */
-  get stored(): Uint8Array {
-    return this.written.stored();
-  }
 }
+
+/**
+ * Message kind of a logged change that writes a new document whole; next to the change batch
+ * (111). Its ops are the state in the stored form, so the log holds every value once.
+ */
+export const LOGGED_WRITTEN = 112;
+
+/** The last state `WrittenDocument.writeStored` encoded, and what it was for. */
+let shared: { ts: Timestamp; names: readonly string[]; state: Uint8Array } | undefined;
 
 /** The key list `namesInOrder` sorted last, and its result: a feed's documents share one shape, so most skip the sort. */
 let lastKeys: readonly string[] = [];

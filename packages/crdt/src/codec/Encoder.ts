@@ -81,6 +81,11 @@ export class Encoder {
     this.view = undefined;
   }
 
+  /** How many bytes have been written so far (prefix and body). */
+  get length(): number {
+    return this.pos - ROOM - (this.bodyStart - this.prefixEnd);
+  }
+
   byte(b: number): void {
     this.ensure(1);
     this.buf[this.pos++] = b;
