@@ -114,12 +114,13 @@ export class SqliteStorage implements DeferringStorage {
     };
     // SQLite joins the JSON (the BLOB's bytes cast to the UTF-8 text they are): one string per
     // collection crosses into JavaScript, not a row and two buffers per document. The brackets
-    // are added in SQL too: added here, JSON.parse would first copy the joined string into one.
+    // are added here: in SQL, each || copies the whole string again (15–20 ms more for 100,000
+    // products, measured), where JSON.parse's flattening of the joined string shows no cost.
     const live = this.db.prepare(
-      "SELECT collection, '[' || group_concat(CAST(json AS TEXT), ',') || ']' FROM documents WHERE length(json) > 0 GROUP BY collection",
+      "SELECT collection, group_concat(CAST(json AS TEXT), ',') FROM documents WHERE length(json) > 0 GROUP BY collection",
     );
     for (const [collection, json] of live.raw().all() as Array<[string, string]>)
-      entry(collection).live = json;
+      entry(collection).live = `[${json}]`;
     const removed = this.db.prepare('SELECT collection, id FROM documents WHERE length(json) = 0');
     for (const [collection, id] of removed.raw().all() as Array<[string, string]>)
       entry(collection).removed.push(id);
