@@ -15,7 +15,7 @@ import { Typed } from './values.js';
 
 /**
  * A document new to this replica, written whole with a register per property — a catalogue's
- * products, a feed's new rows. It is kept as what was written (the names in order, their values,
+ * products, a feed's new rows. It is kept as what was written (its JSON, the names in order,
  * one timestamp) rather than as the add-wins map that describes: its JSON, its stored form and
  * its change are all written straight from it (`ORMap.encodeRegisters`), and the map is made
  * only if something asks for it (`document()`). A catalogue of 100,000 products is built
@@ -25,7 +25,6 @@ export class WrittenDocument {
   private constructor(
     private readonly ts: Timestamp,
     private readonly names: readonly string[],
-    private readonly values: readonly Json[],
     /** The document's JSON, properties in name order as `Document.value` gives them. */
     readonly value: Doc,
   ) {}
@@ -45,12 +44,9 @@ export class WrittenDocument {
       checkJson(v, name);
     }
     const names = namesInOrder(keys);
-    const values = new Array<Json>(names.length);
     const value: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const v = (name === ID ? id : input[name]) as Json;
-      values[i] = v;
+    for (const name of names) {
+      const v = name === ID ? id : input[name];
       // A property named __proto__ is data: plain assignment would set the prototype instead.
       if (name === '__proto__')
         Object.defineProperty(value, name, {
@@ -61,13 +57,18 @@ export class WrittenDocument {
         });
       else value[name] = v;
     }
-    return new WrittenDocument(ctx.time, names, values, value as Doc);
+    return new WrittenDocument(ctx.time, names, value as Doc);
+  }
+
+  /** The value of each name, in order (the JSON holds them; most documents never need the list). */
+  private values(): Json[] {
+    return this.names.map((name) => this.value[name] as Json);
   }
 
   /** The document's CRDT, made anew: the add-wins map of these registers. */
   document(): Document {
     const doc = new Document();
-    doc.state.setRegisters(this.ts, this.names, this.values);
+    doc.state.setRegisters(this.ts, this.names, this.values());
     return doc;
   }
 
@@ -78,9 +79,9 @@ export class WrittenDocument {
    * encoded once.
    */
   private writeStored(enc: Encoder): void {
-    const { ts, names, values } = this;
+    const { ts, names } = this;
     if (shared?.ts !== ts || shared.names !== names) {
-      const state = encodeStoredState((e) => ORMap.encodeRegisters(e, ts, names, values, true));
+      const state = encodeStoredState((e) => ORMap.encodeRegisters(e, ts, names, this.values(), true));
       shared = { ts, names, state };
     }
     enc.string(JSON.stringify(this.value));
@@ -109,7 +110,7 @@ export class WrittenDocument {
 
   /** What `document().state.encodeTo(enc)` writes. */
   encodeTo(enc: Encoder): void {
-    ORMap.encodeRegisters(enc, this.ts, this.names, this.values, false);
+    ORMap.encodeRegisters(enc, this.ts, this.names, this.values(), false);
   }
 }
 
