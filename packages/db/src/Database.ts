@@ -23,7 +23,7 @@ import { Preview } from './Preview.js';
 import type { Where } from './query/Query.js';
 import type { Snapshot } from './Snapshot.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
-import { storedDocument, storedValue } from './StoredDocument.js';
+import { StoredCheck, storedValue } from './StoredDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
 import { isDeferring, type Storage, type StoredChange, type StoredDoc } from './storage/Storage.js';
 import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
@@ -480,14 +480,15 @@ export class Database {
   applySnapshot(snapshot: Snapshot): Promise<void> {
     return this.exclusive(async () => {
       // Documents this replica never had are adopted in their stored form, the others joined.
-      // Every state is decoded once to check it: a snapshot comes from a peer, not from this
+      // Every state is checked by decoding it: a snapshot comes from a peer, not from this
       // replica's server, and a state that cannot be decoded must not be adopted unread.
       const integration = new Integration((name) => this.state(name));
+      const check = new StoredCheck();
       let docs: StagedDocument[];
       try {
         for (const d of snapshot.docs) {
           const value = storedValue(d.stored, d.id);
-          integration.state(d.collection, d.id, d.stored, value, storedDocument(d.stored, value));
+          integration.state(d.collection, d.id, d.stored, value, check.check(d.stored, value));
         }
         docs = integration.staged();
       } catch (e) {

@@ -133,3 +133,35 @@ export function storedDocument(bytes: Uint8Array, value?: Doc): Document {
   dec.end();
   return new Document(state);
 }
+
+/**
+ * Checks stored forms by decoding them as `storedDocument` does (a `DecodeError` for a bad one)
+ * and gives the decoded CRDT — except for a state byte for byte like the last one checked,
+ * beside a JSON holding every name that state has: decoding it again would give the same verdict,
+ * which depends on nothing else. A catalogue built in one transaction stores one state beside
+ * every product (WrittenDocument), so checking a snapshot of it decodes that state once.
+ */
+export class StoredCheck {
+  private last: { state: Uint8Array; names: readonly string[] } | undefined;
+
+  /** The decoded CRDT, or undefined when the state was checked already (decode it if you need it). */
+  check(stored: Uint8Array, value: Doc | undefined): Document | undefined {
+    const [, state] = splitStored(stored);
+    const last = this.last;
+    if (last && sameBytes(state, last.state) && holdsAll(value ?? {}, last.names)) return undefined;
+    const doc = storedDocument(stored, value);
+    this.last = { state, names: doc.state.keys() };
+    return doc;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function holdsAll(value: Readonly<Record<string, unknown>>, names: readonly string[]): boolean {
+  for (const name of names) if (!Object.hasOwn(value, name)) return false;
+  return true;
+}

@@ -14,6 +14,7 @@ import { decodeError } from '../../crdt/test/support/decodeError.js';
 import { mutate } from '../../crdt/test/support/mutate.js';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 import { decodeLogged } from '../src/Change.js';
+import { joinStored, splitStored } from '../src/StoredDocument.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 
@@ -100,6 +101,12 @@ describe('change batches and snapshots on the wire', () => {
       // a state cut short
       { ...a!, stored: a!.stored.subarray(0, a!.stored.length - 3) },
     ];
+    // The products of one transaction share one state, checked once; one whose JSON lacks a
+    // property that state refers to is not let through on the strength of the others.
+    const [json, state] = splitStored(a!.stored);
+    expect(splitStored(b!.stored)[1]).toEqual(state);
+    const { name: _, ...unnamed } = JSON.parse(new TextDecoder().decode(json)) as Record<string, unknown>;
+    broken.push({ ...a!, stored: joinStored(new TextEncoder().encode(JSON.stringify(unnamed)), state) });
     for (const bad of broken) {
       const db = await Database.open();
       await expect(db.applySnapshot({ ...snap, docs: [b!, bad] })).rejects.toMatchObject({
