@@ -148,8 +148,8 @@ export class ORMap extends Causal<Record<string, unknown>> {
   /**
    * Writes registers `names[i] = values[i]` into this map, which must have seen nothing yet (a
    * document new to its replica): each takes the next dot of `ts.replica` and the timestamp
-   * `ts`, in order — the state that `update(…, (r) => r.set(ts, value))` per name leaves (give
-   * the names in order and `value()` finds them sorted). No delta is made: the map's context
+   * `ts`, in order — the state that `update(…, (r) => r.set(ts, value))` per name leaves. No
+   * delta is made: the map's context
    * then holds exactly the dots of these writes, so the map itself is their joined delta (a
    * delta-mutator applied to bottom yields its delta; Almeida et al. 2018, §4). Names are
    * distinct; values are checked with `assertJson`.
@@ -216,14 +216,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
   value(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     // Sorting by (name, tag) and letting later writes win shows the higher tag on a name clash.
-    const keys = [...this.fields.keys()];
-    // Fields are mostly stored in name order already (see `setRegisters`): check before sorting.
-    for (let i = 1; i < keys.length; i++) {
-      if (compareKeys(keys[i - 1]!, keys[i]!) > 0) {
-        keys.sort(compareKeys);
-        break;
-      }
-    }
+    const keys = [...this.fields.keys()].sort(compareKeys);
     for (const k of keys) {
       const name = k.slice(1);
       const value = this.fields.get(k)!.value();
@@ -304,16 +297,14 @@ export class ORMap extends Causal<Record<string, unknown>> {
   /** `beside`: see `encodeBeside`. */
   encodeStore(enc: Encoder, beside?: Readonly<Record<string, unknown>>): void {
     enc.uint(this.fields.size);
-    this.fields.forEach((f, k) => {
-      enc.string(k, 1);
+    for (const [k, f] of this.fields) {
+      const name = k.slice(1);
+      enc.string(name);
       enc.byte(k.charCodeAt(0));
-      if (beside) {
-        const name = k.slice(1);
-        enc.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
-      }
+      if (beside) enc.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
       f.encodeStore(enc);
       enc.known = undefined;
-    });
+    }
   }
 
   static decodeStore(dec: Decoder, ctx: CausalContext, beside?: Readonly<Record<string, unknown>>): ORMap {

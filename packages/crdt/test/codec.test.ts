@@ -74,20 +74,16 @@ describe('binary codec', () => {
     expect(bytes.subarray(bytes.length - dec.remaining)).toEqual(alone.finish(FORMAT_VERSION, 7));
   });
 
-  it('round-trips strings at every width of their length prefix, ASCII or not, whole or from an offset', () => {
+  it('round-trips strings at every width of their length prefix, ASCII or not', () => {
     const texts: string[] = [];
     for (const n of [0, 1, 42, 127, 128, 129, 5461, 5462, 16383, 16384, 16385, 700_000]) {
       texts.push('a'.repeat(n), 'é'.repeat(n), '€'.repeat(n), `${'x'.repeat(n)}😀`);
     }
     const enc = new Encoder();
     for (const t of texts) enc.string(t);
-    enc.string('\u000bcategory', 1);
-    enc.string(`\u000b${'é'.repeat(200)}`, 1);
     const dec = new Decoder(enc.finish(FORMAT_VERSION, 7));
     dec.header(FORMAT_VERSION);
     for (const t of texts) expect(dec.string()).toBe(t);
-    expect(dec.string()).toBe('category');
-    expect(dec.string()).toBe('é'.repeat(200));
     dec.end();
   });
 

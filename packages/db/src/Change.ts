@@ -7,10 +7,9 @@ import {
   FORMAT_VERSION,
   ORMap,
   type ReplicaId,
-  readTimestamp,
   type Timestamp,
-  writeTimestamp,
 } from '@concord/crdt';
+import { readChangeHead, writeChangeHead } from './ChangeHead.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import { LOGGED_WRITTEN, WrittenChange } from './WrittenDocument.js';
@@ -26,8 +25,6 @@ export interface Change {
   readonly collection: string;
   readonly docId: string;
   readonly ops: ORMap;
-  /** Writes what `ops.encodeTo` writes, for a change that can without making its ops (`WrittenChange`). */
-  encodeOps?(enc: Encoder): void;
 }
 
 /**
@@ -53,13 +50,10 @@ export function writeChanges(enc: Encoder, changes: readonly Change[]): void {
   enc.uint(changes.length);
   const last = new Map<ReplicaId, number>();
   for (const c of changes) {
-    enc.replica(c.dot.replica);
-    enc.int(c.dot.seq - (last.get(c.dot.replica) ?? 0));
+    writeChangeHead(enc, c, last.get(c.dot.replica) ?? 0);
     last.set(c.dot.replica, c.dot.seq);
-    writeTimestamp(enc, c.hlc);
-    enc.string(c.collection);
-    enc.string(c.docId);
-    if (c.encodeOps) c.encodeOps(enc);
+    // A new document's change writes its ops without making them.
+    if (c instanceof WrittenChange) c.encodeOps(enc);
     else c.ops.encodeTo(enc);
   }
 }
@@ -70,16 +64,9 @@ export function readChanges(dec: Decoder): Change[] {
   const last = new Map<ReplicaId, number>();
   const out: Change[] = [];
   for (let i = 0; i < n; i++) {
-    const replica = dec.replica();
-    const seq = (last.get(replica) ?? 0) + dec.int();
-    if (!Number.isSafeInteger(seq) || seq < 1) dec.fail('BAD_VALUE', `dot sequence number ${seq}`);
-    last.set(replica, seq);
-    const hlc = readTimestamp(dec);
-    const collection = dec.string();
-    const docId = dec.string();
-    if (collection.length === 0 || docId.length === 0)
-      dec.fail('BAD_VALUE', 'empty collection or document id');
-    out.push({ dot: { replica, seq }, hlc, collection, docId, ops: ORMap.decodeFrom(dec) });
+    const head = readChangeHead(dec, (r) => last.get(r) ?? 0);
+    last.set(head.dot.replica, head.dot.seq);
+    out.push({ ...head, ops: ORMap.decodeFrom(dec) });
   }
   return out;
 }
@@ -99,16 +86,11 @@ export function decodeLogged(bytes: Uint8Array): Change {
   }
   const dec = new Decoder(bytes);
   dec.header(FORMAT_VERSION);
-  const replica = dec.replica();
-  const seq = dec.uint();
-  if (seq < 1) dec.fail('BAD_VALUE', 'dot sequence number 0');
-  const hlc = readTimestamp(dec);
-  const collection = dec.string();
-  const docId = dec.string();
+  const head = readChangeHead(dec, () => 0);
   const stored = dec.bytes(dec.remaining);
-  const value = storedValue(stored, docId);
+  const value = storedValue(stored, head.docId);
   if (!value) dec.fail('BAD_VALUE', 'a logged new document without its JSON');
-  return { dot: { replica, seq }, hlc, collection, docId, ops: storedDocument(stored, value).state };
+  return { ...head, ops: storedDocument(stored, value).state };
 }
 
 /** Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile. */

@@ -64,10 +64,7 @@ export class CollectionState {
    * live ones, parsed at once; their stored forms are read later (`loadDeferred`, or one by one).
    */
   loadJson(storage: DeferringStorage, live: string, removed: readonly string[]): void {
-    // Opening fills an empty collection: no document to replace, nothing to tell.
-    const docs = JSON.parse(live) as Doc[];
-    for (const value of docs) this.values.set(value._id, deepFreeze(value));
-    for (const index of this.indexes.values()) for (const value of docs) index.add(value._id, value);
+    for (const value of JSON.parse(live) as Doc[]) this.setValue(value._id, value);
     this.deferred = { storage, removed: new Set(removed), after: '' };
   }
 

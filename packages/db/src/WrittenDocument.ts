@@ -1,13 +1,6 @@
-import {
-  type Dot,
-  Encoder,
-  FORMAT_VERSION,
-  type Json,
-  ORMap,
-  type Timestamp,
-  writeTimestamp,
-} from '@concord/crdt';
+import { type Dot, Encoder, FORMAT_VERSION, type Json, ORMap, type Timestamp } from '@concord/crdt';
 import type { Change } from './Change.js';
+import { type ChangeHead, writeChangeHead } from './ChangeHead.js';
 import type { Doc } from './CollectionState.js';
 import { checkJson, Document, fail, ID, type WriteContext } from './Document.js';
 import { encodeStoredState } from './StoredDocument.js';
@@ -89,18 +82,14 @@ export class WrittenDocument {
   }
 
   /**
-   * The change that writes this document as the log keeps it — its dot, timestamp, collection
-   * and id, then the stored form, which holds its ops as the state beside the JSON (message
+   * The change that writes this document as the log keeps it — its head (as in a change batch),
+   * then the stored form, which holds its ops as the state beside the JSON (message
    * kind `LOGGED_WRITTEN`, read by `decodeLogged`) — and the stored form, which is the entry's
    * last bytes: one encoding and one buffer for both.
    */
-  logEntry(c: Change): { logged: Uint8Array; stored: Uint8Array } {
+  logEntry(c: ChangeHead): { logged: Uint8Array; stored: Uint8Array } {
     const enc = new Encoder();
-    enc.replica(c.dot.replica);
-    enc.uint(c.dot.seq);
-    writeTimestamp(enc, c.hlc);
-    enc.string(c.collection);
-    enc.string(c.docId);
+    writeChangeHead(enc, c, 0);
     const start = enc.length;
     this.writeStored(enc);
     const length = enc.length - start;
@@ -139,6 +128,7 @@ export class WrittenChange implements Change {
     return this.made;
   }
 
+  /** Writes what `ops.encodeTo` writes, without making the ops. */
   encodeOps(enc: Encoder): void {
     this.written.encodeTo(enc);
   }

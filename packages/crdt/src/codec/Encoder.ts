@@ -69,10 +69,7 @@ export class Encoder {
   }
 
   private ensure(n: number): void {
-    if (this.pos + n > this.buf.length) this.grow(n);
-  }
-
-  private grow(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
@@ -94,9 +91,7 @@ export class Encoder {
   /** Unsigned LEB128 for integers in [0, 2^53). */
   uint(n: number): void {
     this.ensure(8);
-    // Most numbers written are counts, small sequence numbers and deltas: one byte.
-    if (n < 0x80) this.buf[this.pos++] = n;
-    else this.pos = writeUint(this.buf, this.pos, n);
+    this.pos = writeUint(this.buf, this.pos, n);
   }
 
   /** Zig-zag LEB128 for safe integers of either sign. */
@@ -111,40 +106,38 @@ export class Encoder {
     this.pos += 8;
   }
 
-  /** `s` from its `from`-th UTF-16 unit on (a field key past its tag), as a length and UTF-8. */
-  string(s: string, from = 0): void {
+  string(s: string): void {
     // Short strings (names, ids, most values) are written directly while they are ASCII: a
     // TextEncoder call costs more than the copy itself.
-    const n = s.length - from;
+    const n = s.length;
     if (n < 0x80) {
       this.ensure(1 + n);
       const buf = this.buf;
-      const start = this.pos + 1 - from;
-      let i = from;
-      for (; i < s.length; i++) {
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
         const c = s.charCodeAt(i);
         if (c >= 0x80) break;
         buf[start + i] = c;
       }
-      if (i === s.length) {
+      if (i === n) {
         buf[this.pos] = n;
-        this.pos = start + s.length;
+        this.pos = start + n;
         return;
       }
     }
-    const text = from === 0 ? s : s.slice(from);
     // UTF-8 takes one to three bytes per UTF-16 unit. When both ends of that range have a
     // length prefix of the same width, the text is written once, straight after its prefix.
     const width = uintWidth(n);
     this.ensure(width + n * 3);
     const start = this.pos + width;
     if (uintWidth(n * 3) === width) {
-      const { written } = utf8.encodeInto(text, this.buf.subarray(start));
+      const { written } = utf8.encodeInto(s, this.buf.subarray(start));
       writeUint(this.buf, this.pos, written);
       this.pos = start + written;
       return;
     }
-    const bytes = utf8.encode(text);
+    const bytes = utf8.encode(s);
     this.uint(bytes.length);
     this.bytes(bytes);
   }
