@@ -73,7 +73,7 @@ export function readChanges(dec: Decoder): Change[] {
 
 /** One change as the log keeps it (`StoredChange.bytes`): a batch of one, or `LOGGED_WRITTEN`. */
 export function encodeLogged(c: Change): Uint8Array {
-  return c instanceof WrittenChange ? c.logged : encodeChanges([c]);
+  return c instanceof WrittenChange ? c.bytes : encodeChanges([c]);
 }
 
 /** Reads what `encodeLogged` wrote; throws `DecodeError` for anything else. */

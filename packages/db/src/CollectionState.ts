@@ -5,6 +5,7 @@ import { matches, type Query, sorter, type Where } from './query/Query.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import type { DeferringStorage } from './storage/Storage.js';
 import type { PropertyKind } from './values.js';
+import { WrittenChange } from './WrittenDocument.js';
 
 export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
 
@@ -14,15 +15,20 @@ const DECODED = 1024;
 const DEFERRED_RUN = 2000;
 
 /**
- * One collection's materialised state: each document's stored form (its JSON and encoded CRDT,
- * see StoredDocument), each live document's JSON (frozen, handed out as is), and the secondary
+ * A document's stored form (its JSON and encoded CRDT, see StoredDocument), or — for a document
+ * this replica wrote whole and nothing has asked the bytes of yet — the change that makes it.
+ */
+type Stored = Uint8Array | WrittenChange;
+
+/**
+ * One collection's materialised state: each document's stored form, each live document's JSON (frozen, handed out as is), and the secondary
  * indexes over that JSON. A document's CRDT is decoded when a write or merge needs it; the state
  * a commit installs stays decoded while it is among the `DECODED` most recently installed (or
  * read for its conflicts): a catalogue is mostly read, and a decoded document takes several
  * times the memory of its stored form.
  */
 export class CollectionState {
-  private readonly stored = new Map<string, Uint8Array>();
+  private readonly stored = new Map<string, Stored>();
   /** Where the stored forms of documents loaded as JSON only are read (see `loadJson`), until all are in `stored`. */
   private deferred: { storage: DeferringStorage; removed: Set<string>; after: string } | undefined;
   /** Decoded CRDTs, least recently used first. */
@@ -40,9 +46,8 @@ export class CollectionState {
     let doc = this.decoded.get(id);
     if (doc) this.decoded.delete(id);
     else {
-      const bytes = this.storedForm(id);
-      if (!bytes) return undefined;
-      doc = storedDocument(bytes, this.values.get(id));
+      doc = this.decode(id);
+      if (!doc) return undefined;
     }
     this.keepDecoded(id, doc);
     return doc;
@@ -91,14 +96,28 @@ export class CollectionState {
   writable(id: string): Document {
     const doc = this.decoded.get(id);
     if (doc) return doc.clone();
-    const bytes = this.storedForm(id);
-    return bytes ? storedDocument(bytes, this.values.get(id)) : new Document();
+    return this.decode(id) ?? new Document();
+  }
+
+  /** The document's CRDT, decoded from its stored form (or made by the change that wrote it). */
+  private decode(id: string): Document | undefined {
+    const s = this.stored.get(id);
+    if (s instanceof WrittenChange) return s.document();
+    const bytes = s ?? this.storedForm(id);
+    return bytes && storedDocument(bytes, this.values.get(id));
   }
 
   /** Every document's stored form, removed ones included (reading those still deferred). */
-  storedForms(): IterableIterator<[string, Uint8Array]> {
+  *storedForms(): IterableIterator<[string, Uint8Array]> {
     while (this.loadDeferred());
-    return this.stored.entries();
+    for (const [id, s] of this.stored) yield [id, s instanceof WrittenChange ? this.bytesOf(id, s) : s];
+  }
+
+  /** The stored form a change makes, kept in its place from now on (the change goes). */
+  private bytesOf(id: string, written: WrittenChange): Uint8Array {
+    const bytes = written.state;
+    this.stored.set(id, bytes);
+    return bytes;
   }
 
   private keepDecoded(id: string, doc: Document): void {
@@ -119,7 +138,7 @@ export class CollectionState {
     id: string,
     doc: Document,
     value: Doc | undefined,
-    stored: Uint8Array,
+    stored: Stored,
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.stored.set(id, stored);
     this.decoded.delete(id);
@@ -130,8 +149,8 @@ export class CollectionState {
   /** Installs a document as storage keeps it: its JSON now, its CRDT when first needed. */
   load(
     id: string,
-    stored: Uint8Array,
-    value = storedValue(stored),
+    stored: Stored,
+    value = storedValue(stored instanceof WrittenChange ? stored.state : stored),
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.stored.set(id, stored);
     this.decoded.delete(id);
@@ -148,8 +167,9 @@ export class CollectionState {
 
   /** The document's stored form (JSON and encoded CRDT), as a sync server sends it. */
   storedForm(id: string): Uint8Array | undefined {
-    const bytes = this.stored.get(id);
-    if (bytes || !this.isDeferred(id)) return bytes;
+    const s = this.stored.get(id);
+    if (s instanceof WrittenChange) return this.bytesOf(id, s);
+    if (s || !this.isDeferred(id)) return s;
     const read = this.deferred!.storage.storedForm(this.name, id);
     if (read) this.stored.set(id, read);
     return read;

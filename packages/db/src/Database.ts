@@ -277,7 +277,7 @@ export class Database {
       const changes: Change[] = [];
       const docs: StagedDocument[] = [];
       const version = this.vv.clone();
-      for (const s of tx.staged.values()) {
+      for (const s of tx.staged) {
         if (!s.delta && !s.written) continue;
         const dot = { replica: this.replicaId, seq: version.get(this.replicaId) + 1 };
         version.advance(this.replicaId, dot.seq);
@@ -286,7 +286,7 @@ export class Database {
           const change = new WrittenChange(dot, time, collection, s.id, s.written);
           changes.push(change);
           const { value } = s.written;
-          docs.push({ collection: s.collection, id: s.id, doc: undefined, value, stored: change.stored });
+          docs.push({ collection: s.collection, id: s.id, doc: undefined, value, stored: change });
         } else {
           changes.push({ dot, hlc: time, collection, docId: s.id, ops: s.delta! });
           docs.push(stage(s.collection, s.id, s.doc!));
@@ -306,16 +306,15 @@ export class Database {
     docs: readonly StagedDocument[],
     extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
   ): Promise<void> {
-    const stored: StoredChange[] = changes.map((c) => ({
-      replica: c.dot.replica,
-      seq: c.dot.seq,
-      bytes: encodeLogged(c),
-    }));
-    const storedDocs: StoredDoc[] = docs.map((d) => ({
-      collection: d.collection.name,
-      id: d.id,
-      state: d.stored,
-    }));
+    // A new document's change is its own log entry and stored state, encoded when storage reads them.
+    const stored: StoredChange[] = changes.map((c) =>
+      c instanceof WrittenChange ? c : { replica: c.dot.replica, seq: c.dot.seq, bytes: encodeLogged(c) },
+    );
+    const storedDocs: StoredDoc[] = docs.map((d) =>
+      d.stored instanceof WrittenChange
+        ? d.stored
+        : { collection: d.collection.name, id: d.id, state: d.stored },
+    );
     const meta = new Map<string, Uint8Array>(extraMeta);
     if (version) meta.set(META_VERSION, encodeVersionVector(version));
     await this.storage.commit({ changes: stored, docs: storedDocs, meta });
@@ -345,7 +344,7 @@ export class Database {
         touched.set(d.collection, t);
       }
       const { before, after } =
-        d.stored.length === 0
+        d.stored instanceof Uint8Array && d.stored.length === 0
           ? d.collection.delete(d.id)
           : d.doc
             ? d.collection.set(d.id, d.doc, d.value, d.stored)

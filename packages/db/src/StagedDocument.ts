@@ -1,18 +1,20 @@
 import type { CollectionState, Doc } from './CollectionState.js';
 import type { Document } from './Document.js';
 import { encodeStoredDocument } from './StoredDocument.js';
+import type { WrittenChange } from './WrittenDocument.js';
 
 /**
  * A document a commit writes: its new state, the JSON it reads as, and its stored form. A state
  * adopted as a sync server stored it has no decoded `doc`; an evicted document has neither and
- * an empty stored form.
+ * an empty stored form; a new document written whole has neither yet: its change makes both
+ * when asked (`WrittenChange`).
  */
 export interface StagedDocument {
   readonly collection: CollectionState;
   readonly id: string;
   readonly doc: Document | undefined;
   readonly value: Doc | undefined;
-  readonly stored: Uint8Array;
+  readonly stored: Uint8Array | WrittenChange;
 }
 
 /** A document's new state, staged: its JSON and stored form computed once, for storage and memory alike. */

@@ -29,21 +29,42 @@ export interface UpsertOptions {
  * copies, so a write that throws leaves the database as it was.
  */
 export class Transaction {
-  readonly staged = new Map<string, Staged>();
+  /** Every document touched, in the order first touched. */
+  readonly staged: Staged[] = [];
+  /** The same by collection, then id. */
+  private readonly byCollection = new Map<string, { state: CollectionState; docs: Map<string, Staged> }>();
+  /** The collection written last: a batch writes one collection, and is spared a lookup per document. */
+  private last: { name: string; state: CollectionState; docs: Map<string, Staged> } | undefined;
 
   constructor(
     private readonly resolve: (collection: string) => CollectionState,
     private readonly ctx: (collection: CollectionState) => WriteContext,
   ) {}
 
+  /** The collection's state and the documents staged in it so far. */
+  private collection(name: string): { state: CollectionState; docs: Map<string, Staged> } {
+    if (this.last?.name === name) return this.last;
+    let c = this.byCollection.get(name);
+    if (!c) {
+      c = { state: this.resolve(name), docs: new Map() };
+      this.byCollection.set(name, c);
+    }
+    this.last = { name, ...c };
+    return c;
+  }
+
+  private add(docs: Map<string, Staged>, s: Staged): void {
+    docs.set(s.id, s);
+    this.staged.push(s);
+  }
+
   private stage(collection: string, id: string): Staged & { doc: Document } {
     checkId(id);
-    const key = `${collection}\u0000${id}`;
-    let s = this.staged.get(key);
+    const { state, docs } = this.collection(collection);
+    let s = docs.get(id);
     if (!s) {
-      const state = this.resolve(collection);
       s = { collection: state, id, doc: state.writable(id), delta: undefined, written: undefined };
-      this.staged.set(key, s);
+      this.add(docs, s);
     } else if (s.written) {
       // Written whole earlier in this transaction: its CRDT, which has seen nothing else, is the delta.
       s.doc = s.written.document();
@@ -65,14 +86,13 @@ export class Transaction {
       throw new DbError('NOT_JSON', 'a document is a JSON object');
     const id = json._id as string;
     checkId(id);
-    const key = `${collection}\u0000${id}`;
-    if (!this.staged.has(key)) {
-      const state = this.resolve(collection);
+    const { state, docs } = this.collection(collection);
+    if (!docs.has(id)) {
       if (!state.has(id)) {
         // New to this replica: written whole, without a CRDT, when every property is a register.
         const written = WrittenDocument.of(id, json, this.ctx(state));
         if (written) {
-          this.staged.set(key, { collection: state, id, doc: undefined, delta: undefined, written });
+          this.add(docs, { collection: state, id, doc: undefined, delta: undefined, written });
           return;
         }
       } else if ((options.mode ?? 'merge') === 'merge' && unchanged(state, json)) return;

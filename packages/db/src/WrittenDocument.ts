@@ -1,9 +1,18 @@
-import { type Dot, Encoder, FORMAT_VERSION, type Json, ORMap, type Timestamp } from '@concord/crdt';
+import {
+  type Dot,
+  Encoder,
+  FORMAT_VERSION,
+  type Json,
+  ORMap,
+  type ReplicaId,
+  type Timestamp,
+} from '@concord/crdt';
 import type { Change } from './Change.js';
 import { type ChangeHead, writeChangeHead } from './ChangeHead.js';
 import type { Doc } from './CollectionState.js';
 import { checkJson, Document, fail, ID, type WriteContext } from './Document.js';
 import { encodeStoredState } from './StoredDocument.js';
+import type { StoredChange, StoredDoc } from './storage/Storage.js';
 import { Typed } from './values.js';
 
 /**
@@ -25,32 +34,37 @@ export class WrittenDocument {
   /**
    * The write of `input` as a new document `id`, checked as `Document.write` checks it (the
    * same errors); undefined, having checked nothing more, when a property is not a plain
-   * register (a wrapper, or a kind the schema declares): `Document.write` writes those.
+   * register (a wrapper, or a kind the schema declares) or `input` is not a plain object:
+   * `Document.write` writes those.
    */
   static of(id: string, input: Record<string, unknown>, ctx: WriteContext): WrittenDocument | undefined {
-    const keys = Object.keys(input);
-    for (const name of keys) {
-      if (name.startsWith('$')) fail('RESERVED_KEY', name, 'names starting with $ are reserved');
-      if (name === ID) continue;
+    const proto = Object.getPrototypeOf(input);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    // A feed's documents share a shape: one pass over a document's keys checks its values and
+    // whether it has the shape met last, whose names are checked and sorted already.
+    let shape = lastShape?.ctx === ctx ? lastShape : undefined;
+    let i = 0;
+    for (const name in input) {
+      if (shape !== undefined && shape.keys[i] !== name) shape = undefined;
+      i++;
       const v = input[name];
-      if (v instanceof Typed || ctx.kindOf(name) !== undefined) return undefined;
-      checkJson(v, name);
+      if (
+        typeof v === 'object'
+          ? v !== null
+          : typeof v === 'number'
+            ? !Number.isFinite(v)
+            : typeof v !== 'string' && typeof v !== 'boolean'
+      ) {
+        if (v instanceof Typed) return undefined;
+        checkJson(v, name);
+      }
     }
-    const names = namesInOrder(keys);
-    const value: Record<string, unknown> = {};
-    for (const name of names) {
-      const v = name === ID ? id : input[name];
-      // A property named __proto__ is data: plain assignment would set the prototype instead.
-      if (name === '__proto__')
-        Object.defineProperty(value, name, {
-          value: v,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      else value[name] = v;
+    if (shape === undefined || i !== shape.keys.length) {
+      shape = Shape.of(Object.keys(input), ctx);
+      if (!shape) return undefined;
+      lastShape = shape;
     }
-    return new WrittenDocument(ctx.time, names, value as Doc);
+    return new WrittenDocument(ctx.time, shape.names, copyInOrder(id, input, shape.names));
   }
 
   /** The value of each name, in order (the JSON holds them; most documents never need the list). */
@@ -106,12 +120,16 @@ export class WrittenDocument {
 /**
  * The change that writes a new document whole. Its ops — the document's whole state, which is
  * also the delta of writing it — are made when first read; encoding it writes them without that.
+ *
+ * It is also what a commit hands storage for that document: its log entry (`StoredChange`) and
+ * its state (`StoredDoc`), one buffer whose last bytes are the state. Both are encoded when first
+ * read — storage that writes them elsewhere reads them as it commits; memory storage, and the
+ * collection's state, keep this object until something asks for bytes (a snapshot, a sync, a
+ * reopen), so building a catalogue in memory serialises nothing.
  */
-export class WrittenChange implements Change {
+export class WrittenChange implements Change, StoredChange, StoredDoc {
   private made: ORMap | undefined;
-  /** The change as the log keeps it, and the document's stored form, its last bytes (`WrittenDocument.logEntry`). */
-  readonly logged: Uint8Array;
-  readonly stored: Uint8Array;
+  private entry: { logged: Uint8Array; stored: Uint8Array } | undefined;
 
   constructor(
     readonly dot: Dot,
@@ -119,18 +137,45 @@ export class WrittenChange implements Change {
     readonly collection: string,
     readonly docId: string,
     private readonly written: WrittenDocument,
-  ) {
-    ({ logged: this.logged, stored: this.stored } = written.logEntry(this));
-  }
+  ) {}
 
   get ops(): ORMap {
     this.made ??= this.written.document().state;
     return this.made;
   }
 
+  /** The document's CRDT, made anew (`ops` is the change's: not to be changed). */
+  document(): Document {
+    return this.written.document();
+  }
+
   /** Writes what `ops.encodeTo` writes, without making the ops. */
   encodeOps(enc: Encoder): void {
     this.written.encodeTo(enc);
+  }
+
+  /** The change as the log keeps it (`StoredChange.bytes`). */
+  get bytes(): Uint8Array {
+    this.entry ??= this.written.logEntry(this);
+    return this.entry.logged;
+  }
+
+  /** The document's stored form (`StoredDoc.state`): the log entry's last bytes. */
+  get state(): Uint8Array {
+    this.entry ??= this.written.logEntry(this);
+    return this.entry.stored;
+  }
+
+  get replica(): ReplicaId {
+    return this.dot.replica;
+  }
+
+  get seq(): number {
+    return this.dot.seq;
+  }
+
+  get id(): string {
+    return this.docId;
   }
 }
 
@@ -143,17 +188,40 @@ export const LOGGED_WRITTEN = 112;
 /** The last state `WrittenDocument.writeStored` encoded, and what it was for. */
 let shared: { ts: Timestamp; names: readonly string[]; state: Uint8Array } | undefined;
 
-/** The key list `namesInOrder` sorted last, and its result: a feed's documents share one shape, so most skip the sort. */
-let lastKeys: readonly string[] = [];
-let lastNames: readonly string[] = [ID];
+/**
+ * The property names of a feed's documents: their keys as given, and the names (with `_id`) in
+ * code-unit order — the order of a document's JSON. Checked once per shape: no name is
+ * reserved, none has a declared kind in `ctx`'s collection.
+ */
+class Shape {
+  private constructor(
+    readonly keys: readonly string[],
+    readonly names: readonly string[],
+    readonly ctx: WriteContext,
+  ) {}
 
-/** A new document's property names and `_id`, in code-unit order. */
-function namesInOrder(keys: readonly string[]): readonly string[] {
-  let same = keys.length === lastKeys.length;
-  for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastKeys[i];
-  if (!same) {
-    lastNames = (keys.includes(ID) ? [...keys] : [...keys, ID]).sort();
-    lastKeys = keys;
+  /** The shape of `keys`; undefined if a name has a declared kind (a register is not what it is). */
+  static of(keys: readonly string[], ctx: WriteContext): Shape | undefined {
+    for (const name of keys) {
+      if (name.startsWith('$')) fail('RESERVED_KEY', name, 'names starting with $ are reserved');
+      if (name !== ID && ctx.kindOf(name) !== undefined) return undefined;
+    }
+    return new Shape(keys, (keys.includes(ID) ? [...keys] : [...keys, ID]).sort(), ctx);
   }
-  return lastNames;
+}
+
+/** The shape `WrittenDocument.of` met last. */
+let lastShape: Shape | undefined;
+
+/** `input`'s values under `names` (its keys and `_id`), in that order, `_id` being `id`. */
+function copyInOrder(id: string, input: Record<string, unknown>, names: readonly string[]): Doc {
+  const value: Record<string, unknown> = {};
+  for (const name of names) {
+    const v = name === ID ? id : input[name];
+    // A property named __proto__ is data: plain assignment would set the prototype instead.
+    if (name === '__proto__')
+      Object.defineProperty(value, name, { value: v, enumerable: true, writable: true, configurable: true });
+    else value[name] = v;
+  }
+  return value as Doc;
 }

@@ -10,6 +10,7 @@ import {
   decodeChanges,
   encodeChanges,
   list,
+  MemoryStorage,
   map,
   text,
 } from '@concord/db';
@@ -255,7 +256,66 @@ describe('Database: new documents written whole', () => {
     await b.collection('p').upsert({ _id: 'gone', a: 2 });
     expect(await b.collection('p').get('gone')).toEqual({ _id: 'gone', a: 2 });
   });
+
+  it('kept unencoded in memory storage until read: reopened, snapshot and log are byte for byte what SQLite stores', async () => {
+    const memory = new MemoryStorage();
+    const file = tempFile();
+    const feed = [product, hostile, { _id: 'b', price: 2, name: 'B' }, { _id: 'c', price: 3, name: 'C' }];
+    const dbs = [await open('a', { storage: memory }), await open('a', { storage: file })];
+    for (const db of dbs) {
+      await db.collection('p').upsertMany(feed);
+      await db.collection('p').remove('c');
+      await db.collection('p').upsert({ _id: 'd', price: 4 });
+    }
+    const [m, s] = dbs as [Database, Database];
+    const bytes = (db: Database) => db.snapshot().docs.map((d) => [d.id, [...d.stored]]);
+    expect(bytes(m)).toEqual(bytes(s));
+    expect(encodeChanges(await changesOf(m))).toEqual(encodeChanges(await changesOf(s)));
+    const before = await m.collection('p').find();
+    await m.close();
+    const again = await open('a', { storage: memory });
+    expect(await again.collection('p').find()).toEqual(before);
+    expect(await again.collection('p').get('c')).toBeUndefined();
+    expect(bytes(again)).toEqual(bytes(s));
+    expect(encodeChanges(await changesOf(again))).toEqual(encodeChanges(await changesOf(s)));
+    await s.close();
+  });
+
+  it('documents of several shapes in one batch each keep their own names; a declared kind is kept in any shape', async () => {
+    const db = await open('a', { collections: { typed: { properties: { n: 'counter' } } } });
+    const docs = [
+      { _id: '1', a: 1, b: 'x' },
+      { _id: '2', a: 2, b: 'y' },
+      { _id: '3', b: 'z', a: 3 },
+      { _id: '4', a: 4 },
+      { _id: '5', a: 5, b: 'w', c: true },
+      { _id: '6', a: 6, b: 'v' },
+    ];
+    await db.collection('p').upsertMany(docs);
+    for (const d of docs)
+      expect(JSON.stringify(await db.collection('p').get(d._id))).toBe(JSON.stringify(sortedKeys(d)));
+    // The same names in a collection whose schema makes `n` a counter: not written as a register.
+    await db.collection('p').upsert({ _id: '7', a: 7, n: 1 });
+    await db.collection('typed').upsertMany([{ _id: '1', a: 1, n: 1 }]);
+    expect(await db.collection('typed').kinds('1')).toContainEqual({ path: 'n', kind: 'counter' });
+    await db.collection('typed').update('1', (d) => {
+      (d.n as number) += 2;
+    });
+    expect(await db.collection('typed').kinds('1')).toContainEqual({ path: 'n', kind: 'counter' });
+    expect(await db.collection('typed').get('1')).toEqual({ _id: '1', a: 1, n: 3 });
+    await expect(db.collection('p').upsert({ _id: '8', a: 1, $b: 2 })).rejects.toMatchObject({
+      code: 'RESERVED_KEY',
+    });
+    await expect(db.collection('p').upsert({ _id: '9', a: Number.NaN, b: 'x' })).rejects.toMatchObject({
+      code: 'NOT_JSON',
+    });
+    expect(await db.collection('p').get('9')).toBeUndefined();
+  });
 });
+
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1)));
+}
 
 describe('Database: describing documents', () => {
   it('tells each property’s CRDT by path, nested maps’ included; lists the collections holding documents', async () => {

@@ -1,18 +1,26 @@
 import type { ReplicaId } from '@concord/crdt';
 import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
 
-/** Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives. */
+/**
+ * Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives.
+ * It keeps what a commit hands it as it is — bytes a change or state makes when first read stay
+ * unmade until `load` or `changes` reads them.
+ */
 export class MemoryStorage implements Storage {
   private readonly meta = new Map<string, Uint8Array>();
-  /** States by collection, then id: no record or joined key per document, which a big collection would feel. */
-  private readonly docs = new Map<string, Map<string, Uint8Array>>();
+  /**
+   * States by collection, then id: no joined key per document, which a big collection would
+   * feel. A removed document's record (empty state) stays until the id is written again: telling
+   * it apart would read a state that may not be made yet.
+   */
+  private readonly docs = new Map<string, Map<string, StoredDoc>>();
   private readonly log = new Map<ReplicaId, StoredChange[]>();
   private readonly attachments = new Map<string, Uint8Array>();
 
   async load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }> {
     const docs: StoredDoc[] = [];
     for (const [collection, states] of this.docs)
-      for (const [id, state] of states) docs.push({ collection, id, state });
+      for (const [id, d] of states) if (d.state.length > 0) docs.push({ collection, id, state: d.state });
     return { meta: new Map(this.meta), docs };
   }
 
@@ -33,8 +41,7 @@ export class MemoryStorage implements Storage {
         states = new Map();
         this.docs.set(d.collection, states);
       }
-      if (d.state.length === 0) states.delete(d.id);
-      else states.set(d.id, d.state);
+      states.set(d.id, d);
     }
     for (const [k, v] of commit.meta) this.meta.set(k, v);
   }

@@ -39,7 +39,10 @@ export interface Commit {
  * - attachments are bytes keyed by their SHA-256 (hex), written once.
  *
  * A commit's byte arrays are handed over: the database never changes them afterwards (nor those
- * `load` returns), so an adapter may keep them as they are.
+ * `load` returns), so an adapter may keep them as they are. A commit's `bytes` and `state` may
+ * be made when first read (a new document's are: `WrittenChange`): an adapter that writes them
+ * out reads them in `commit`; one that keeps them in memory may keep the records and read them
+ * when asked.
  */
 export interface Storage {
   load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }>;
