@@ -33,7 +33,15 @@ export class CollectionState {
   private deferred: { storage: DeferringStorage; removed: Set<string>; after: string } | undefined;
   /** Decoded CRDTs, least recently used first. */
   private readonly decoded = new Map<string, Document>();
-  private readonly values = new Map<string, Doc>();
+  /** Live documents' JSON by id; see `values`. */
+  private readonly byId = new Map<string, Doc>();
+  /**
+   * Documents loaded as JSON (`loadJson`) and not yet put in `byId`: a reopened catalogue is
+   * often read whole (a list of labels) before anything asks for one product by id, and putting
+   * 100,000 ids in a map costs a third of parsing them. A scan reads them here; anything else
+   * puts them in the map first (`values`).
+   */
+  private loaded: Doc[] | undefined;
   readonly indexes = new Map<string, Index>();
 
   constructor(
@@ -69,8 +77,23 @@ export class CollectionState {
    * live ones, parsed at once; their stored forms are read later (`loadDeferred`, or one by one).
    */
   loadJson(storage: DeferringStorage, live: string, removed: readonly string[]): void {
-    for (const value of JSON.parse(live) as Doc[]) this.setValue(value._id, value);
+    const values = JSON.parse(live) as Doc[];
+    for (const value of values) {
+      deepFreeze(value);
+      for (const index of this.indexes.values()) index.add(value._id, value);
+    }
+    this.loaded = this.byId.size === 0 ? values : undefined;
+    if (!this.loaded) for (const value of values) this.byId.set(value._id, value);
     this.deferred = { storage, removed: new Set(removed), after: '' };
+  }
+
+  /** Live documents' JSON by id, with those `loadJson` left out put in. */
+  private get values(): Map<string, Doc> {
+    if (this.loaded) {
+      for (const value of this.loaded) this.byId.set(value._id, value);
+      this.loaded = undefined;
+    }
+    return this.byId;
   }
 
   /** Reads the next run of deferred stored forms; true while some remain. */
@@ -130,7 +153,7 @@ export class CollectionState {
   }
 
   get size(): number {
-    return this.values.size;
+    return this.loaded?.length ?? this.byId.size;
   }
 
   /** Installs a document's new state, its JSON and its stored form; returns its JSON before and after. */
@@ -208,7 +231,7 @@ export class CollectionState {
   /** Which index a query would use and how many documents it would examine. */
   explain(q: Query): { index: string | undefined; examined: number } {
     const plan = Index.plan(this.indexes, q.where);
-    return { index: plan?.path, examined: plan ? plan.ids.size : this.values.size };
+    return { index: plan?.path, examined: plan ? plan.ids.size : this.size };
   }
 
   find(q: Query): Doc[] {
@@ -220,7 +243,7 @@ export class CollectionState {
         if (v && matches(v, q.where)) out.push(v);
       }
     } else {
-      for (const v of this.values.values()) if (matches(v, q.where)) out.push(v);
+      for (const v of this.loaded ?? this.byId.values()) if (matches(v, q.where)) out.push(v);
     }
     out.sort(sorter(q.sort));
     const skip = q.skip ?? 0;

@@ -614,6 +614,41 @@ describe('Database: storage', () => {
     await c.close();
   });
 
+  it('a reopened collection is scanned, looked up by id and by index, and written, whichever comes first', async () => {
+    const file = tempFile();
+    const schema = { collections: { p: { indexes: ['category'] } } };
+    const a = await Database.open({ storage: file, ...schema });
+    const docs = Array.from({ length: 50 }, (_, i) => ({
+      _id: `p${String(i).padStart(2, '0')}`,
+      category: `c${i % 3}`,
+      i,
+    }));
+    await a.collection('p').upsertMany([...docs].reverse());
+    await a.close();
+    const c1 = { where: { category: 'c1' } };
+    const inC1 = docs.filter((d) => d.category === 'c1');
+    for (const first of ['scan', 'get', 'index', 'write'] as const) {
+      const db = await Database.open({ storage: file, ...schema });
+      const p = db.collection('p');
+      if (first === 'get') expect(await p.get('p07')).toEqual(docs[7]);
+      if (first === 'index') expect(await p.find(c1)).toEqual(inC1);
+      if (first === 'write') await p.upsert({ _id: 'p01', category: 'c1', i: 100 });
+      const now = first === 'write' ? docs.map((d) => (d._id === 'p01' ? { ...d, i: 100 } : d)) : docs;
+      expect(await p.find()).toEqual(now);
+      expect(p.explain({})).toEqual({ index: undefined, examined: 50 });
+      expect(await p.count()).toBe(50);
+      expect(Object.isFrozen((await p.find({ limit: 1 }))[0])).toBe(true);
+      expect(p.explain(c1)).toEqual({ index: 'category', examined: inC1.length });
+      expect(await p.find(c1)).toEqual(now.filter((d) => d.category === 'c1'));
+      expect(await p.get('p49')).toEqual(docs[49]);
+      await p.upsert({ _id: 'new', category: 'c1', i: -1 });
+      expect(await p.count()).toBe(51);
+      expect((await p.find(c1)).map((d) => d._id)).toContain('new');
+      await p.remove('new');
+      await db.close();
+    }
+  });
+
   it('a SQLite file from before the JSON had its own column is moved over on open', async () => {
     const file = tempFile();
     const source = await Database.open({ replicaId: 'old' });
