@@ -15,7 +15,7 @@ export {
   FORMAT_VERSION,
 } from './codec/codec.js';
 export { Decoder, MAX_DEPTH } from './codec/Decoder.js';
-export { Encoder, writeUint } from './codec/Encoder.js';
+export { Encoder, uintWidth, writeUint } from './codec/Encoder.js';
 export { compareDots, type Dot, readDot, writeDot } from './Dot.js';
 export { Embedded } from './Embedded.js';
 export {

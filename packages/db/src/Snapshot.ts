@@ -54,7 +54,8 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
   if (kind !== SNAPSHOT) dec.fail('BAD_TAG', `expected a snapshot, got message kind ${kind}`);
   const version = VV.decodeFrom(dec);
   const n = dec.count(5);
-  const names: Array<{ collection: string; id: string }> = [];
+  const collections: string[] = [];
+  const ids: string[] = [];
   let collection = '';
   for (let i = 0; i < n; i++) {
     const flag = dec.byte();
@@ -62,9 +63,12 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     else if (flag !== 0 || i === 0) dec.fail('BAD_VALUE', 'bad collection marker');
     const id = dec.string();
     if (collection.length === 0 || id.length === 0) dec.fail('BAD_VALUE', 'empty collection or document id');
-    names.push({ collection, id });
+    collections.push(collection);
+    ids.push(id);
   }
   const stored = readStoredColumns(dec, n);
   dec.end();
-  return { kind: 'snapshot', version, docs: names.map((d, i) => ({ ...d, stored: stored[i]! })) };
+  const docs: Array<{ collection: string; id: string; stored: Uint8Array }> = [];
+  for (let i = 0; i < n; i++) docs.push({ collection: collections[i]!, id: ids[i]!, stored: stored[i]! });
+  return { kind: 'snapshot', version, docs };
 }

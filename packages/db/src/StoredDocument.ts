@@ -1,4 +1,4 @@
-import { CRDT_TYPES, Decoder, Encoder, FORMAT_VERSION, ORMap, writeUint } from '@concord/crdt';
+import { CRDT_TYPES, Decoder, Encoder, FORMAT_VERSION, ORMap, uintWidth, writeUint } from '@concord/crdt';
 import type { Doc } from './CollectionState.js';
 import { Document } from './Document.js';
 
@@ -83,11 +83,36 @@ export function writeStoredColumns(enc: Encoder, docs: readonly Uint8Array[]): v
   }
 }
 
-/** Reads `n` stored forms `writeStoredColumns` wrote. */
+/**
+ * Reads `n` stored forms `writeStoredColumns` wrote. They are put back together in one buffer,
+ * each a view of it: a buffer per document (a snapshot holds every document) costs more than
+ * the copying.
+ */
 export function readStoredColumns(dec: Decoder, n: number): Uint8Array[] {
   const jsons: Uint8Array[] = [];
   for (let i = 0; i < n; i++) jsons.push(dec.bytes(dec.uint()));
-  return jsons.map((json) => joinStored(json, dec.bytes(dec.uint())));
+  const states: Uint8Array[] = [];
+  let size = 0;
+  for (const json of jsons) {
+    const state = dec.bytes(dec.uint());
+    states.push(state);
+    size += uintWidth(json.length) + json.length + state.length;
+  }
+  const all = new Uint8Array(size);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const json = jsons[i]!;
+    const state = states[i]!;
+    const start = at;
+    at = writeUint(all, at, json.length);
+    all.set(json, at);
+    at += json.length;
+    all.set(state, at);
+    at += state.length;
+    out.push(all.subarray(start, at));
+  }
+  return out;
 }
 
 /**
@@ -146,18 +171,30 @@ export class StoredCheck {
 
   /** The decoded CRDT, or undefined when the state was checked already (decode it if you need it). */
   check(stored: Uint8Array, value: Doc | undefined): Document | undefined {
-    const [, state] = splitStored(stored);
     const last = this.last;
-    if (last && sameBytes(state, last.state) && holdsAll(value ?? {}, last.names)) return undefined;
+    if (last && endsWith(stored, last.state) && holdsAll(value ?? {}, last.names)) return undefined;
     const doc = storedDocument(stored, value);
-    this.last = { state, names: doc.state.keys() };
+    this.last = { state: splitStored(stored)[1], names: doc.state.keys() };
     return doc;
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/**
+ * Whether the stored form's state is `state`, byte for byte: whether it ends with those bytes
+ * right after its JSON (read in place: a view per document would cost more than comparing).
+ */
+function endsWith(stored: Uint8Array, state: Uint8Array): boolean {
+  let length = 0;
+  let at = 0;
+  for (let shift = 1; ; shift *= 0x80) {
+    const b = stored[at++];
+    if (b === undefined || at > 8) return false;
+    length += (b & 0x7f) * shift;
+    if (b < 0x80) break;
+  }
+  const start = at + length;
+  if (stored.length - start !== state.length) return false;
+  for (let i = 0; i < state.length; i++) if (stored[start + i] !== state[i]) return false;
   return true;
 }
 

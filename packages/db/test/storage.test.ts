@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'fake-indexeddb/auto';
+import { replicaId } from '@concord/crdt';
 import {
   type AcceptanceCase,
   DEFERRING_ACCEPTANCE,
@@ -13,7 +14,7 @@ import {
   type StorageFactory,
 } from '@concord/db';
 import pg from 'pg';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 /** Runs the acceptance suite against one adapter; `fresh()` gives a factory for a new, empty store. */
 export function acceptance(
@@ -58,4 +59,21 @@ acceptance('PostgreSQL', () => {
 acceptance('IndexedDB', () => {
   const name = `concord-test-${n++}`;
   return () => IndexedDbStorage.open(name);
+});
+
+it('IndexedDB stores a view of a larger buffer as its own bytes, not the whole buffer', async () => {
+  const storage = await IndexedDbStorage.open(`concord-test-${n++}`);
+  const buffer = new Uint8Array(1 << 20).fill(7);
+  await storage.commit({
+    changes: [{ replica: replicaId('r'), seq: 1, bytes: buffer.subarray(10, 20) }],
+    docs: [{ collection: 'c', id: 'd', state: buffer.subarray(100, 110) }],
+    meta: new Map(),
+  });
+  const { docs } = await storage.load();
+  const [change] = await storage.changes(replicaId('r'), 0);
+  for (const bytes of [docs[0]!.state, change!.bytes]) {
+    expect([...bytes]).toEqual(Array(10).fill(7));
+    expect(bytes.buffer.byteLength).toBe(10);
+  }
+  await storage.close();
 });

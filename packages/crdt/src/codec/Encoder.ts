@@ -265,12 +265,8 @@ function copy(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: nu
   else for (let i = from; i < to; i++) dst[at + i - from] = src[i]!;
 }
 
-/**
- * Writes `n` as `Encoder.uint` does into `buf` at `at` (which has room for 8 bytes); returns
- * where it ended. For a byte layout that needs one length and no encoder (StoredDocument's).
- */
 /** How many bytes `writeUint` takes for `n`. */
-function uintWidth(n: number): number {
+export function uintWidth(n: number): number {
   let width = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 0x80);
@@ -279,6 +275,11 @@ function uintWidth(n: number): number {
   return width;
 }
 
+/**
+ * Writes `n` as `Encoder.uint` does into `buf` at `at` (which has room for `uintWidth(n)`
+ * bytes); returns where it ended. For a byte layout that needs lengths and no encoder
+ * (StoredDocument's).
+ */
 export function writeUint(buf: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {
     buf[at++] = (n % 0x80) | 0x80;

@@ -49,10 +49,10 @@ export class IndexedDbStorage implements Storage {
     const docs = tx.objectStore('docs');
     const meta = tx.objectStore('meta');
     // Requests are queued in order; awaiting only the transaction keeps them pipelined.
-    for (const c of commit.changes) void changes.put({ replica: c.replica, seq: c.seq, bytes: c.bytes });
+    for (const c of commit.changes) void changes.put({ replica: c.replica, seq: c.seq, bytes: own(c.bytes) });
     for (const d of commit.docs) {
       if (d.state.length === 0) void docs.delete([d.collection, d.id]);
-      else void docs.put({ collection: d.collection, id: d.id, state: d.state });
+      else void docs.put({ collection: d.collection, id: d.id, state: own(d.state) });
     }
     for (const [k, v] of commit.meta) void meta.put(v, k);
     await tx.done;
@@ -83,4 +83,13 @@ export class IndexedDbStorage implements Storage {
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+/**
+ * The bytes in a buffer of their own. Structured cloning keeps a view's whole buffer, and the
+ * database hands over views: a snapshot's or a sync chunk's documents are views of one buffer
+ * (`readStoredColumns`) — stored as they are, each would take all of it.
+ */
+function own(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
