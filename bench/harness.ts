@@ -33,6 +33,18 @@ export function median(xs: readonly number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 }
 
+/** One result per suite, system and metric: the median of its values (runs of one measurement, interleaved). */
+export function medians(results: readonly Result[]): Result[] {
+  const groups = new Map<string, Result[]>();
+  for (const r of results) {
+    const key = `${r.suite}\u0000${r.system}\u0000${r.metric}`;
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map((same) => ({ ...same[0]!, value: median(same.map((r) => r.value)) }));
+}
+
 /** Milliseconds for one call of `fn`: the median of `runs` calls. */
 export function medianMs(fn: () => void, runs = 5): number {
   const times: number[] = [];

@@ -1,5 +1,6 @@
-// Child process of the retail suite: `retail-worker.ts <system> <n> <runs>` measures one system
-// on a catalogue of n products and prints JSON lines; `retail-worker.ts <system> <n> memory
+// Child process of the retail suite: `retail-worker.ts <system> <n> <runs> [with-memory]` measures
+// one system on a catalogue of n products and prints JSON lines (with the memory a cold load
+// holds, measured in yet another process, if asked); `retail-worker.ts <system> <n> memory
 // <file>` loads an encoded catalogue and prints the bytes it holds.
 // `retail-worker.ts database <n> <runs>` measures what only Concord's database does.
 import { holdLoaded, measureDatabase, measureRetail, RETAIL_SYSTEMS } from './retail.suite.js';
@@ -12,5 +13,5 @@ const results = !sys
   ? await measureDatabase(Number(n), Number(runs))
   : runs === 'memory'
     ? [await holdLoaded(sys, Number(n), file!)]
-    : await measureRetail(sys, Number(n), Number(runs));
+    : await measureRetail(sys, Number(n), Number(runs), file === 'with-memory');
 for (const r of results) console.log(typeof r === 'number' ? r : JSON.stringify(r));

@@ -20,7 +20,7 @@ import {
 } from '@concord/db';
 import { LoroDoc, LoroMap } from 'loro-crdt';
 import * as Y from 'yjs';
-import { heldBytes, median, medianMsAsync, progress, type Result } from './harness.js';
+import { heldBytes, median, medianMsAsync, medians, progress, type Result } from './harness.js';
 
 export interface Product {
   _id: string;
@@ -251,7 +251,12 @@ function update(products: readonly Product[], hour: number): Array<[string, numb
 }
 
 /** One system on a catalogue of n products; every measurement checks the values it produced. */
-export async function measureRetail(sys: RetailSystem, n: number, runs: number): Promise<Result[]> {
+export async function measureRetail(
+  sys: RetailSystem,
+  n: number,
+  runs: number,
+  withMemory: boolean,
+): Promise<Result[]> {
   const suite = `retail/${n / 1000}k`;
   const results: Result[] = [];
   const add = (metric: string, value: number) => results.push({ suite, system: sys.name, metric, value });
@@ -300,7 +305,7 @@ export async function measureRetail(sys: RetailSystem, n: number, runs: number):
   add('change 1% ms', median(times));
   add('delta bytes', deltaBytes);
   add('merge delta ms', median(merges));
-  add('memory after load bytes', memoryAfterLoad(sys.name, n, bytes));
+  if (withMemory) add('memory after load bytes', memoryAfterLoad(sys.name, n, bytes));
   return results;
 }
 
@@ -433,21 +438,33 @@ export async function measureDatabase(n: number, runs: number): Promise<Result[]
 /** Systems that failed a size, said under the tables. */
 export const RETAIL_FAILURES: string[] = [];
 
-/** Each system on each size in its own process, so no system pays for another's garbage. */
-export function retailSuite(sizes: readonly number[], runs: number): Result[] {
+/**
+ * Each system on each size in its own process, so no system pays for another's garbage; in
+ * `rounds` rounds, the systems in turn within each, so that the machine's drift (a neighbour, a
+ * slow minute) hits them alike; each time is the median of its rounds (memory is measured once).
+ */
+export function retailSuite(sizes: readonly number[], runs: number, rounds: number): Result[] {
   const results: Result[] = [];
   for (const n of sizes) {
-    for (const sys of RETAIL_SYSTEMS) {
-      progress(`retail/${n / 1000}k ${sys.name}`);
-      try {
-        results.push(...jsonLines(node([sys.name, String(n), String(runs)])));
-      } catch (e) {
-        // A system that cannot do the work at this size (out of memory) leaves its row empty.
-        const why = String((e as { stderr?: string }).stderr ?? e).match(/(RuntimeError|Error)[^\n]*/)?.[0];
-        progress(`retail/${n / 1000}k ${sys.name} failed: ${why}`);
-        RETAIL_FAILURES.push(`retail/${n / 1000}k: ${sys.name} failed (${why})`);
+    const measured: Result[] = [];
+    const failed = new Set<string>();
+    for (let round = 0; round < rounds; round++) {
+      for (const sys of RETAIL_SYSTEMS) {
+        if (failed.has(sys.name)) continue;
+        progress(`retail/${n / 1000}k ${sys.name} (round ${round + 1} of ${rounds})`);
+        const args = [sys.name, String(n), String(runs), ...(round === 0 ? ['with-memory'] : [])];
+        try {
+          measured.push(...jsonLines(node(args)));
+        } catch (e) {
+          // A system that cannot do the work at this size (out of memory) leaves its row empty.
+          const why = String((e as { stderr?: string }).stderr ?? e).match(/(RuntimeError|Error)[^\n]*/)?.[0];
+          progress(`retail/${n / 1000}k ${sys.name} failed: ${why}`);
+          RETAIL_FAILURES.push(`retail/${n / 1000}k: ${sys.name} failed (${why})`);
+          failed.add(sys.name);
+        }
       }
     }
+    results.push(...medians(measured.filter((r) => !failed.has(r.system))));
   }
   for (const n of sizes) {
     progress(`database/${n / 1000}k`);

@@ -13,7 +13,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'product-map':
     'Seed 000: a product catalogue as one replicated map — build it, apply the hourly update (1% of prices), encode, load and read every value.',
   retail:
-    "Seed 000's retail catalogue: n products × 12 fields; Yjs, Loro and Automerge hold it as a map of maps, Concord as a collection of documents (a register per field) in a Database with memory storage. Build it, encode it whole, cold-load it and read every value, change 1% of the prices (time, and the delta another replica needs), merge that delta into a second replica; memory held after a cold load, measured in a fresh process (V8 heap + external, which includes array buffers and WebAssembly memory).",
+    "Seed 000's retail catalogue: n products × 12 fields; Yjs, Loro and Automerge hold it as a map of maps, Concord as a collection of documents (a register per field) in a Database with memory storage. Build it, encode it whole, cold-load it and read every value, change 1% of the prices (time, and the delta another replica needs), merge that delta into a second replica; memory held after a cold load, measured in a fresh process (V8 heap + external, which includes array buffers and WebAssembly memory). Each system runs in a process of its own, in three rounds (one with --quick) with the systems in turn (the machine's drift hits them alike); each time is the median of its rounds, each round's the median of three runs.",
   database:
     "What only Concord's database does, on the same catalogue: the hourly feed re-upserted whole with 1% of prices changed (it must record exactly n/100 changes), reopening from a SQLite file until every document is a JavaScript object (`open` + `find()`) beside JSON.parse of the same catalogue as one JSON array (the two in turn, each from a collected heap, values checked after the clock stops), and queries served by secondary indexes (ms per query, and how many documents the index hands to the filter).",
   sync: "Issue 5's sync over WebSockets on loopback, the server in its own process: a fresh client's initial sync of the retail catalogue (time to `synced()` and every value read, bytes on the wire both ways) beside downloading the same catalogue as gzip JSON from a static HTTP server and JSON.parse; then reconnecting after the hourly update changed 1% of the prices while the client was away (bytes both ways) beside the raw size of the changed values (the prices as JSON text; and with their ids).",
@@ -28,7 +28,7 @@ const runs = quick ? 1 : 3;
 
 const catalogue = catalogueSuite(quick ? [1000] : [1000, 100_000]);
 const anchored = [
-  ...retailSuite(quick ? [2000] : [20_000, 100_000], quick ? 1 : 3),
+  ...retailSuite(quick ? [2000] : [20_000, 100_000], quick ? 1 : 3, quick ? 1 : 3),
   ...catalogueMapSuite(quick ? 10_000 : 100_000),
   ...textTraceSuite(runs),
   ...textMergeSuite(quick ? 2000 : 6000, quick ? [2, 44] : [2, 77], runs),

@@ -3,7 +3,7 @@
 // beside gzip JSON over HTTP, and fan-out latency beside y-websocket (the median of `runs`).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { median, progress, type Result } from './harness.js';
+import { medians, progress, type Result } from './harness.js';
 
 const WORKER = fileURLToPath(new URL('./sync-worker.ts', import.meta.url));
 
@@ -34,9 +34,6 @@ export function syncSuite(sizes: readonly number[], clients: number, runs: numbe
       progress(`fan-out/${clients} ${system} (run ${run + 1} of ${runs})`);
       fanout.push(...worker(['fanout', system, String(clients), '50']));
     }
-  for (const key of new Set(fanout.map((r) => `${r.system}\u0000${r.metric}`))) {
-    const same = fanout.filter((r) => `${r.system}\u0000${r.metric}` === key);
-    results.push({ ...same[0]!, value: median(same.map((r) => r.value)) });
-  }
+  results.push(...medians(fanout));
   return results;
 }

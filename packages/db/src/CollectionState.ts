@@ -247,6 +247,7 @@ export class CollectionState {
     }
     out.sort(sorter(q.sort));
     const skip = q.skip ?? 0;
+    if (skip === 0 && q.limit === undefined) return out;
     return out.slice(skip, q.limit === undefined ? undefined : skip + q.limit);
   }
 }
