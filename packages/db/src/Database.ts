@@ -267,7 +267,7 @@ export class Database {
         (c) => {
           let ctx = contexts.get(c);
           if (!ctx) {
-            ctx = { replica: this.replicaId, time, kindOf: (path) => c.kinds.get(path) };
+            ctx = { replica: this.replicaId, time, kinds: c.kinds };
             contexts.set(c, ctx);
           }
           return ctx;

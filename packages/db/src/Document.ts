@@ -39,7 +39,8 @@ export const ID = '_id';
 export interface WriteContext {
   readonly replica: ReplicaId;
   readonly time: Timestamp;
-  kindOf(path: string): PropertyKind | undefined;
+  /** The kinds the collection's schema declares, by property path. */
+  readonly kinds: ReadonlyMap<string, PropertyKind>;
 }
 
 export type WriteMode = 'merge' | 'replace';
@@ -171,7 +172,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function kindFor(m: ORMap, name: string, v: unknown, path: string, ctx: WriteContext): PropertyKind {
   if (v instanceof Typed) return v.kind;
-  const declared = ctx.kindOf(path);
+  const declared = ctx.kinds.get(path);
   if (declared) return declared;
   const existing = existingType(m, name);
   return existing ? kindOfType(existing) : 'register';

@@ -13,7 +13,7 @@ import type { Doc } from './CollectionState.js';
 import { checkJson, Document, fail, ID, type WriteContext } from './Document.js';
 import { encodeStoredState } from './StoredDocument.js';
 import type { StoredChange, StoredDoc } from './storage/Storage.js';
-import { Typed } from './values.js';
+import { type PropertyKind, Typed } from './values.js';
 
 /**
  * A document new to this replica, written whole with a register per property — a catalogue's
@@ -42,7 +42,7 @@ export class WrittenDocument {
     if (proto !== Object.prototype && proto !== null) return undefined;
     // A feed's documents share a shape: one pass over a document's keys checks its values and
     // whether it has the shape met last, whose names are checked and sorted already.
-    let shape = lastShape?.ctx === ctx ? lastShape : undefined;
+    let shape = lastShape?.kinds === ctx.kinds ? lastShape : undefined;
     let i = 0;
     for (const name in input) {
       if (shape !== undefined && shape.keys[i] !== name) shape = undefined;
@@ -60,7 +60,7 @@ export class WrittenDocument {
       }
     }
     if (shape === undefined || i !== shape.keys.length) {
-      shape = Shape.of(Object.keys(input), ctx);
+      shape = Shape.of(Object.keys(input), ctx.kinds);
       if (!shape) return undefined;
       lastShape = shape;
     }
@@ -190,23 +190,24 @@ let shared: { ts: Timestamp; names: readonly string[]; state: Uint8Array } | und
 
 /**
  * The property names of a feed's documents: their keys as given, and the names (with `_id`) in
- * code-unit order — the order of a document's JSON. Checked once per shape: no name is
- * reserved, none has a declared kind in `ctx`'s collection.
+ * code-unit order — the order of a document's JSON. Checked once per shape and schema: no name
+ * is reserved, none has a kind in `kinds` (the collection's schema; held, not the collection,
+ * which a closed database must not leave behind).
  */
 class Shape {
   private constructor(
     readonly keys: readonly string[],
     readonly names: readonly string[],
-    readonly ctx: WriteContext,
+    readonly kinds: ReadonlyMap<string, PropertyKind>,
   ) {}
 
   /** The shape of `keys`; undefined if a name has a declared kind (a register is not what it is). */
-  static of(keys: readonly string[], ctx: WriteContext): Shape | undefined {
+  static of(keys: readonly string[], kinds: ReadonlyMap<string, PropertyKind>): Shape | undefined {
     for (const name of keys) {
       if (name.startsWith('$')) fail('RESERVED_KEY', name, 'names starting with $ are reserved');
-      if (name !== ID && ctx.kindOf(name) !== undefined) return undefined;
+      if (name !== ID && kinds.has(name)) return undefined;
     }
-    return new Shape(keys, (keys.includes(ID) ? [...keys] : [...keys, ID]).sort(), ctx);
+    return new Shape(keys, (keys.includes(ID) ? [...keys] : [...keys, ID]).sort(), kinds);
   }
 }
 
