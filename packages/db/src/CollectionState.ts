@@ -73,14 +73,17 @@ export class CollectionState {
   }
 
   /**
-   * Installs documents as a deferring storage loads them: `live`, the text of a JSON array of the
-   * live ones, parsed at once; their stored forms are read later (`loadDeferred`, or one by one).
+   * Installs documents as a deferring storage loads them: `live`, the texts of JSON arrays of the
+   * live ones, each parsed at once; their stored forms are read later (`loadDeferred`, or one by one).
    */
-  loadJson(storage: DeferringStorage, live: string, removed: readonly string[]): void {
-    const values = JSON.parse(live) as Doc[];
-    for (const value of values) {
-      deepFreeze(value);
-      for (const index of this.indexes.values()) index.add(value._id, value);
+  loadJson(storage: DeferringStorage, live: readonly string[], removed: readonly string[]): void {
+    const values: Doc[] = [];
+    for (const text of live) {
+      for (const value of JSON.parse(text) as Doc[]) {
+        deepFreeze(value);
+        for (const index of this.indexes.values()) index.add(value._id, value);
+        values.push(value);
+      }
     }
     this.loaded = this.byId.size === 0 ? values : undefined;
     if (!this.loaded) for (const value of values) this.byId.set(value._id, value);

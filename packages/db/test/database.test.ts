@@ -649,6 +649,27 @@ describe('Database: storage', () => {
     }
   });
 
+  it('a collection of more documents than one run of JSON reopens whole, removed ones staying removed', async () => {
+    const file = tempFile();
+    const a = await Database.open({ storage: file });
+    const n = 25_000; // three runs of SqliteStorage's JSON
+    const ids = Array.from({ length: n }, (_, i) => `p${String(i).padStart(5, '0')}`);
+    await a.collection('p').upsertMany(ids.map((_id, i) => ({ _id, i })));
+    await a.collection('p').remove(ids[10_000]!);
+    await a.collection('q').upsert({ _id: 'q', i: -1 });
+    await a.close();
+    const b = await Database.open({ storage: file });
+    const docs = await b.collection('p').find();
+    expect(docs.length).toBe(n - 1);
+    expect(docs.map((d) => d._id)).toEqual(ids.filter((_, i) => i !== 10_000));
+    expect(docs.every((d) => d.i === Number(d._id.slice(1)))).toBe(true);
+    expect(await b.collection('q').get('q')).toEqual({ _id: 'q', i: -1 });
+    expect(await b.collection('p').get(ids[10_000]!)).toBeUndefined();
+    await b.collection('p').upsert({ _id: ids[10_000]!, i: 10_000 });
+    expect(await b.collection('p').count()).toBe(n);
+    await b.close();
+  });
+
   it('a SQLite file from before the JSON had its own column is moved over on open', async () => {
     const file = tempFile();
     const source = await Database.open({ replicaId: 'old' });

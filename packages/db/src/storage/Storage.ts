@@ -57,8 +57,11 @@ export interface Storage {
 /** One collection as a deferring adapter loads it: its documents' JSON, not yet their CRDTs. */
 export interface CollectionJson {
   readonly collection: string;
-  /** The live documents' JSON, as the text of one JSON array (parsed at once, not document by document). */
-  readonly live: string;
+  /**
+   * The live documents' JSON, as the texts of JSON arrays — each parsed at once, not document by
+   * document; several, so that no string passes the engine's limit however large the collection.
+   */
+  readonly live: readonly string[];
   /** The ids of removed documents (kept for the causal context that keeps them removed). */
   readonly removed: readonly string[];
 }
