@@ -78,10 +78,11 @@ export class CollectionState {
    */
   loadJson(storage: DeferringStorage, live: readonly string[], removed: readonly string[]): void {
     const values: Doc[] = [];
+    const indexes = [...this.indexes.values()];
     for (const text of live) {
       for (const value of JSON.parse(text) as Doc[]) {
         deepFreeze(value);
-        for (const index of this.indexes.values()) index.add(value._id, value);
+        for (const index of indexes) index.add(value._id, value);
         values.push(value);
       }
     }
@@ -217,10 +218,11 @@ export class CollectionState {
     const after = value && (deepFreeze(value) as Doc);
     if (after) this.values.set(id, after);
     else this.values.delete(id);
-    for (const index of this.indexes.values()) {
-      if (before) index.remove(id, before);
-      if (after) index.add(id, after);
-    }
+    if (this.indexes.size > 0)
+      for (const index of this.indexes.values()) {
+        if (before) index.remove(id, before);
+        if (after) index.add(id, after);
+      }
     return { before, after };
   }
 
