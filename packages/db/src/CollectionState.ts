@@ -21,8 +21,8 @@ const DEFERRED_RUN = 2000;
 type Stored = Uint8Array | WrittenChange;
 
 /**
- * One collection's materialised state: each document's stored form, each live document's JSON (frozen, handed out as is), and the secondary
- * indexes over that JSON. A document's CRDT is decoded when a write or merge needs it; the state
+ * One collection's materialised state: each document's stored form, each live document's JSON
+ * (frozen, handed out as is), and the secondary indexes over that JSON. A document's CRDT is decoded when a write or merge needs it; the state
  * a commit installs stays decoded while it is among the `DECODED` most recently installed (or
  * read for its conflicts): a catalogue is mostly read, and a decoded document takes several
  * times the memory of its stored form.

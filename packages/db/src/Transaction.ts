@@ -18,6 +18,13 @@ export interface Staged {
   written: WrittenDocument | undefined;
 }
 
+/** A collection a transaction writes, and its documents staged so far by id. */
+interface StagedCollection {
+  readonly name: string;
+  readonly state: CollectionState;
+  readonly docs: Map<string, Staged>;
+}
+
 export interface UpsertOptions {
   /** `merge` (the default, as Ditto's upsert) keeps properties the input lacks; `replace` removes them. */
   readonly mode?: WriteMode;
@@ -32,9 +39,9 @@ export class Transaction {
   /** Every document touched, in the order first touched. */
   readonly staged: Staged[] = [];
   /** The same by collection, then id. */
-  private readonly byCollection = new Map<string, { state: CollectionState; docs: Map<string, Staged> }>();
+  private readonly byCollection = new Map<string, StagedCollection>();
   /** The collection written last: a batch writes one collection, and is spared a lookup per document. */
-  private last: { name: string; state: CollectionState; docs: Map<string, Staged> } | undefined;
+  private last: StagedCollection | undefined;
 
   constructor(
     private readonly resolve: (collection: string) => CollectionState,
@@ -42,14 +49,14 @@ export class Transaction {
   ) {}
 
   /** The collection's state and the documents staged in it so far. */
-  private collection(name: string): { state: CollectionState; docs: Map<string, Staged> } {
+  private collection(name: string): StagedCollection {
     if (this.last?.name === name) return this.last;
     let c = this.byCollection.get(name);
     if (!c) {
-      c = { state: this.resolve(name), docs: new Map() };
+      c = { name, state: this.resolve(name), docs: new Map() };
       this.byCollection.set(name, c);
     }
-    this.last = { name, ...c };
+    this.last = c;
     return c;
   }
 
