@@ -121,9 +121,17 @@ export class SqliteStorage implements DeferringStorage {
            SELECT id, json FROM documents WHERE collection = ? AND id > ? AND length(json) > 0 ORDER BY id LIMIT ?)`,
       )
       .raw();
-    const removed = this.db
-      .prepare('SELECT id FROM documents WHERE collection = ? AND length(json) = 0')
-      .pluck();
+    // All collections' removed ids in one query through the partial index: asked per collection
+    // (collection = ?), SQLite walks the collection's rows by primary key instead (20 ms at 100k).
+    const removed = new Map<string, string[]>();
+    for (const [c, id] of this.db
+      .prepare('SELECT collection, id FROM documents WHERE length(json) = 0')
+      .raw()
+      .all() as Array<[string, string]>) {
+      const ids = removed.get(c);
+      if (ids) ids.push(id);
+      else removed.set(c, [id]);
+    }
     // Collection by collection, each found from the last through the primary key.
     for (let c = next.get('') as string | undefined; c !== undefined; c = next.get(c) as string | undefined) {
       const live: string[] = [];
@@ -133,7 +141,7 @@ export class SqliteStorage implements DeferringStorage {
         if (count < JSON_RUN) break;
         after = last!;
       }
-      collections.push({ collection: c, live, removed: removed.all(c) as string[] });
+      collections.push({ collection: c, live, removed: removed.get(c) ?? [] });
     }
     return { meta: this.readMeta(), collections };
   }
