@@ -5,13 +5,13 @@
 // `retail-worker.ts database <n> <runs>` measures what only Concord's database does.
 import { holdLoaded, measureDatabase, measureRetail, RETAIL_SYSTEMS } from './retail.suite.js';
 
-const [system, n, runs, file] = process.argv.slice(2);
+const [system, n, runs, fourth] = process.argv.slice(2);
 const sys = RETAIL_SYSTEMS.find((s) => s.name === system);
 if ((!sys && system !== 'database') || !n || !runs)
-  throw new Error('usage: retail-worker.ts <system | database> <n> <runs | memory <file>>');
+  throw new Error('usage: retail-worker.ts <system | database> <n> <runs [with-memory] | memory <file>>');
 const results = !sys
   ? await measureDatabase(Number(n), Number(runs))
   : runs === 'memory'
-    ? [await holdLoaded(sys, Number(n), file!)]
-    : await measureRetail(sys, Number(n), Number(runs), file === 'with-memory');
+    ? [await holdLoaded(sys, Number(n), fourth!)]
+    : await measureRetail(sys, Number(n), Number(runs), fourth === 'with-memory');
 for (const r of results) console.log(typeof r === 'number' ? r : JSON.stringify(r));

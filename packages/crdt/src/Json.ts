@@ -32,19 +32,26 @@ function decimal(n: number): [number, number] | undefined {
   return undefined;
 }
 
+/** Whether `value` is a JSON scalar: null, a string, a boolean or a finite number (not NaN or ±Infinity). */
+export function isJsonScalar(value: unknown): boolean {
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
+}
+
 /** Throws `NOT_JSON` for anything JSON cannot represent (undefined, NaN, functions, cycles, class instances). */
 export function assertJson(value: unknown, depth = 0): asserts value is Json {
   if (depth > 64) throw new InvalidArgumentError('NOT_JSON', 'value nested deeper than 64 levels');
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidArgumentError('NOT_JSON', `${value} is not a JSON number`);
-    return;
-  }
+  if (isJsonScalar(value)) return;
+  if (typeof value === 'number') throw new InvalidArgumentError('NOT_JSON', `${value} is not a JSON number`);
   if (Array.isArray(value)) {
     for (const v of value) assertJson(v, depth + 1);
     return;
   }
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
     for (const v of Object.values(value)) assertJson(v, depth + 1);
     return;
   }

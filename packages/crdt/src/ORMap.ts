@@ -149,10 +149,9 @@ export class ORMap extends Causal<Record<string, unknown>> {
    * Writes registers `names[i] = values[i]` into this map, which must have seen nothing yet (a
    * document new to its replica): each takes the next dot of `ts.replica` and the timestamp
    * `ts`, in order — the state that `update(…, (r) => r.set(ts, value))` per name leaves. No
-   * delta is made: the map's context
-   * then holds exactly the dots of these writes, so the map itself is their joined delta (a
-   * delta-mutator applied to bottom yields its delta; Almeida et al. 2018, §4). Names are
-   * distinct; values are checked with `assertJson`.
+   * delta is made: the map's context then holds exactly the dots of these writes, so the map
+   * itself is their joined delta (a delta-mutator applied to bottom yields its delta; Almeida et
+   * al. 2018, §4). Names are distinct; values are checked with `assertJson`.
    */
   setRegisters(ts: Timestamp, names: readonly string[], values: readonly Json[]): void {
     if (this.fields.size > 0 || !this.ctx.isEmpty())

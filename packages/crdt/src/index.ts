@@ -29,7 +29,7 @@ export { Flag } from './Flag.js';
 export { GCounter } from './GCounter.js';
 export { GSet } from './GSet.js';
 export { type ClockOptions, DEFAULT_MAX_DRIFT_MS, HybridLogicalClock } from './HybridLogicalClock.js';
-export { assertJson, deepFreeze, type Json, jsonEqual, jsonKey } from './Json.js';
+export { assertJson, deepFreeze, isJsonScalar, type Json, jsonEqual, jsonKey } from './Json.js';
 export { type Element, List } from './List.js';
 export { LWWMap } from './LWWMap.js';
 export { LWWRegister } from './LWWRegister.js';

@@ -5,6 +5,7 @@ import {
   type CrdtType,
   Flag,
   InvalidArgumentError,
+  isJsonScalar,
   type Json,
   jsonKey,
   List,
@@ -232,6 +233,8 @@ function checkValue(kind: PropertyKind, value: unknown, path: string): void {
 }
 
 export function checkJson(value: unknown, path: string): void {
+  // Most values are scalars: spared the try that turns assertJson's error into ours.
+  if (isJsonScalar(value)) return;
   try {
     // Registers hold JSON as it is; keys starting with $ inside are data, not operators.
     if (value instanceof Typed)

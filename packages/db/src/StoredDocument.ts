@@ -2,9 +2,6 @@ import { CRDT_TYPES, Decoder, Encoder, FORMAT_VERSION, ORMap, uintWidth, writeUi
 import type { Doc } from './CollectionState.js';
 import { Document } from './Document.js';
 
-/** Scratch room for a stored form's JSON length (`joinStored`). */
-const LENGTH = new Uint8Array(8);
-
 /** Message kind of a stored document's state; next to the snapshot (97) and deflated (98). */
 const STORED_STATE = 99;
 
@@ -56,14 +53,26 @@ export function splitStored(bytes: Uint8Array): [json: Uint8Array, state: Uint8A
 
 /** The stored form of a document's JSON (UTF-8) and CRDT state. */
 export function joinStored(json: Uint8Array, state: Uint8Array): Uint8Array {
-  // No Encoder: one per document (every document of a snapshot or a deferred load) costs about
-  // as much as the copy.
-  const prefix = writeUint(LENGTH, 0, json.length);
-  const out = new Uint8Array(prefix + json.length + state.length);
-  out.set(LENGTH.subarray(0, prefix));
-  out.set(json, prefix);
-  out.set(state, prefix + json.length);
+  const out = new Uint8Array(storedLength(json, state));
+  putStored(out, 0, json, state);
   return out;
+}
+
+/** How many bytes the stored form of `json` and `state` takes. */
+function storedLength(json: Uint8Array, state: Uint8Array): number {
+  return uintWidth(json.length) + json.length + state.length;
+}
+
+/**
+ * Writes the stored form of `json` and `state` into `out` at `at` (room for `storedLength`);
+ * returns where it ends. No Encoder: one per document (every document of a snapshot or a
+ * deferred load) costs about as much as the copy.
+ */
+function putStored(out: Uint8Array, at: number, json: Uint8Array, state: Uint8Array): number {
+  const start = writeUint(out, at, json.length);
+  out.set(json, start);
+  out.set(state, start + json.length);
+  return start + json.length + state.length;
 }
 
 /**
@@ -96,20 +105,13 @@ export function readStoredColumns(dec: Decoder, n: number): Uint8Array[] {
   for (const json of jsons) {
     const state = dec.bytes(dec.uint());
     states.push(state);
-    size += uintWidth(json.length) + json.length + state.length;
+    size += storedLength(json, state);
   }
   const all = new Uint8Array(size);
   const out: Uint8Array[] = [];
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const json = jsons[i]!;
-    const state = states[i]!;
+  for (let i = 0, at = 0; i < n; i++) {
     const start = at;
-    at = writeUint(all, at, json.length);
-    all.set(json, at);
-    at += json.length;
-    all.set(state, at);
-    at += state.length;
+    at = putStored(all, at, jsons[i]!, states[i]!);
     out.push(all.subarray(start, at));
   }
   return out;
@@ -172,7 +174,7 @@ export class StoredCheck {
   /** The decoded CRDT, or undefined when the state was checked already (decode it if you need it). */
   check(stored: Uint8Array, value: Doc | undefined): Document | undefined {
     const last = this.last;
-    if (last && endsWith(stored, last.state) && holdsAll(value ?? {}, last.names)) return undefined;
+    if (last && hasState(stored, last.state) && holdsAll(value ?? {}, last.names)) return undefined;
     const doc = storedDocument(stored, value);
     this.last = { state: splitStored(stored)[1], names: doc.state.keys() };
     return doc;
@@ -180,19 +182,13 @@ export class StoredCheck {
 }
 
 /**
- * Whether the stored form's state is `state`, byte for byte: whether it ends with those bytes
- * right after its JSON (read in place: a view per document would cost more than comparing).
+ * Whether the stored form's state is `state`, byte for byte, compared in place (`splitStored`'s
+ * views, per document of a snapshot, would cost more than the comparison).
  */
-function endsWith(stored: Uint8Array, state: Uint8Array): boolean {
-  let length = 0;
-  let at = 0;
-  for (let shift = 1; ; shift *= 0x80) {
-    const b = stored[at++];
-    if (b === undefined || at > 8) return false;
-    length += (b & 0x7f) * shift;
-    if (b < 0x80) break;
-  }
-  const start = at + length;
+function hasState(stored: Uint8Array, state: Uint8Array): boolean {
+  const dec = new Decoder(stored);
+  const json = dec.uint();
+  const start = stored.length - dec.remaining + json;
   if (stored.length - start !== state.length) return false;
   for (let i = 0; i < state.length; i++) if (stored[start + i] !== state[i]) return false;
   return true;

@@ -48,16 +48,8 @@ export class WrittenDocument {
       if (shape !== undefined && shape.keys[i] !== name) shape = undefined;
       i++;
       const v = input[name];
-      if (
-        typeof v === 'object'
-          ? v !== null
-          : typeof v === 'number'
-            ? !Number.isFinite(v)
-            : typeof v !== 'string' && typeof v !== 'boolean'
-      ) {
-        if (v instanceof Typed) return undefined;
-        checkJson(v, name);
-      }
+      if (v instanceof Typed) return undefined;
+      checkJson(v, name);
     }
     if (shape === undefined || i !== shape.keys.length) {
       shape = Shape.of(Object.keys(input), ctx.kinds);

@@ -56,6 +56,9 @@ function sameBytes(raw: Uint8Array, buf: Uint8Array, at: number): boolean {
   return true;
 }
 
+/** The types of a decoder given none: one map for all (a decoder per small message is common). */
+const NO_TYPES: ReadonlyMap<number, CrdtType> = new Map();
+
 /**
  * Reads what `Encoder` wrote. Every read checks the bytes that remain, every count is bounded by
  * them (each counted item takes at least one byte), so decoding costs time and memory linear in
@@ -73,7 +76,7 @@ export class Decoder {
 
   constructor(
     private readonly buf: Uint8Array,
-    private readonly types: ReadonlyMap<number, CrdtType> = new Map(),
+    private readonly types: ReadonlyMap<number, CrdtType> = NO_TYPES,
   ) {}
 
   fail(code: DecodeError['code'], message: string): never {

@@ -122,7 +122,8 @@ export class SqliteStorage implements DeferringStorage {
       )
       .raw();
     // All collections' removed ids in one query through the partial index: asked per collection
-    // (collection = ?), SQLite walks the collection's rows by primary key instead (20 ms at 100k).
+    // (collection = ?), SQLite walks the collection's rows by primary key instead (~20 ms at
+    // 100,000 documents, measured by hand).
     const removed = new Map<string, string[]>();
     for (const [c, id] of this.db
       .prepare('SELECT collection, id FROM documents WHERE length(json) = 0')
