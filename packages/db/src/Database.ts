@@ -19,6 +19,8 @@ import { CollectionState, type Doc } from './CollectionState.js';
 import type { Document, WriteContext } from './Document.js';
 import { DbError } from './errors.js';
 import { Integration } from './Integration.js';
+import { checkCollectionName, checkDocument, checkId } from './limits.js';
+import { PendingChanges } from './PendingChanges.js';
 import { Preview } from './Preview.js';
 import type { Where } from './query/Query.js';
 import type { Snapshot } from './Snapshot.js';
@@ -49,8 +51,10 @@ export interface DatabaseOptions {
   readonly collections?: Readonly<Record<string, CollectionSchema>>;
   /** Refuse collections the schema does not declare. */
   readonly strict?: boolean;
-  /** Changes held while they wait for their predecessors; beyond this, `BUFFER_FULL`. */
+  /** Changes held while they wait for their predecessors; beyond this, `BUFFER_FULL` (default 10,000). */
   readonly maxPending?: number;
+  /** Bytes (of encoded changes) held while they wait for their predecessors; beyond this, `BUFFER_FULL` (default 64 MiB). */
+  readonly maxPendingBytes?: number;
 }
 
 /**
@@ -134,8 +138,8 @@ export class Database {
    * moves: a sync client's every update leaves it where it is, and a copy per event is garbage.
    */
   private published: VersionVector | undefined;
-  /** Remote changes waiting for their predecessor from the same replica, by `replica:seq`. */
-  private readonly pending = new Map<string, Change>();
+  /** Remote changes waiting for their predecessor from the same replica. */
+  private readonly pending = new PendingChanges();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -215,10 +219,9 @@ export class Database {
   }
 
   private state(name: string, schema?: CollectionSchema): CollectionState {
-    if (typeof name !== 'string' || name.length === 0)
-      throw new DbError('UNKNOWN_COLLECTION', 'empty collection name');
     let state = this.collections.get(name);
     if (!state) {
+      checkCollectionName(name);
       const declared = this.options.collections?.[name];
       if (!declared && this.options.strict)
         throw new DbError('UNKNOWN_COLLECTION', `no collection ${name} in the schema`);
@@ -256,47 +259,72 @@ export class Database {
    */
   transaction<T>(fn: (tx: Transaction) => T): Promise<T> {
     return this.exclusive(async () => {
-      // One timestamp for the whole transaction, as its writes take effect at once: writes to
-      // one register within it are ordered by their dots, not their clocks, and every later
-      // transaction's timestamp is greater. (A catalogue built in one transaction then stores
-      // the same metadata beside every product, which deflate takes to almost nothing.)
-      const time = this.clock.now();
-      const contexts = new Map<CollectionState, WriteContext>();
-      const tx = new Transaction(
-        (name) => this.state(name),
-        (c) => {
-          let ctx = contexts.get(c);
-          if (!ctx) {
-            ctx = { replica: this.replicaId, time, kinds: c.kinds };
-            contexts.set(c, ctx);
-          }
-          return ctx;
-        },
-      );
-      const result = fn(tx);
-      const changes: Change[] = [];
-      const docs: StagedDocument[] = [];
-      const version = this.vv.clone();
-      for (const s of tx.staged) {
-        if (!s.delta && !s.written) continue;
-        const dot = { replica: this.replicaId, seq: version.get(this.replicaId) + 1 };
-        version.advance(this.replicaId, dot.seq);
-        const collection = s.collection.name;
-        if (s.written) {
-          const change = new WrittenChange(dot, time, collection, s.id, s.written);
-          changes.push(change);
-          const { value } = s.written;
-          docs.push({ collection: s.collection, id: s.id, doc: undefined, value, stored: change });
-        } else {
-          changes.push({ dot, hlc: time, collection, docId: s.id, ops: s.delta! });
-          docs.push(stage(s.collection, s.id, s.doc!));
-        }
-      }
+      const { result, changes, version, docs } = this.stageTransaction(fn);
       if (changes.length === 0) return result;
       await this.commit(changes, version, docs);
       this.install('local', changes, version, docs);
       return result;
     });
+  }
+
+  /**
+   * The changes `fn`'s writes would make, as `transaction` would make them now, without
+   * committing anything: a sync server judges a REST write by the document before and after
+   * them (counters and text included) before it writes. Their dots are provisional.
+   */
+  draft(fn: (tx: Transaction) => unknown): Change[] {
+    if (this.closed) throw new DbError('CLOSED', 'the database is closed');
+    return this.stageTransaction(fn).changes;
+  }
+
+  /** Runs `fn` on staged copies: its changes, numbered after this replica's last, and the documents they make. */
+  private stageTransaction<T>(fn: (tx: Transaction) => T): {
+    result: T;
+    changes: Change[];
+    version: VersionVector;
+    docs: StagedDocument[];
+  } {
+    // One timestamp for the whole transaction, as its writes take effect at once: writes to
+    // one register within it are ordered by their dots, not their clocks, and every later
+    // transaction's timestamp is greater. (A catalogue built in one transaction then stores
+    // the same metadata beside every product, which deflate takes to almost nothing.)
+    const time = this.clock.now();
+    const contexts = new Map<CollectionState, WriteContext>();
+    const tx = new Transaction(
+      (name) => this.state(name),
+      (c) => {
+        let ctx = contexts.get(c);
+        if (!ctx) {
+          ctx = { replica: this.replicaId, time, kinds: c.kinds };
+          contexts.set(c, ctx);
+        }
+        return ctx;
+      },
+    );
+    const result = fn(tx);
+    const changes: Change[] = [];
+    const docs: StagedDocument[] = [];
+    const version = this.vv.clone();
+    for (const s of tx.staged) {
+      if (!s.delta && !s.written) continue;
+      const dot = { replica: this.replicaId, seq: version.get(this.replicaId) + 1 };
+      version.advance(this.replicaId, dot.seq);
+      const collection = s.collection.name;
+      // A document over the limits fails the transaction: nothing is committed, no dot used.
+      if (s.written) {
+        const { value } = s.written;
+        checkDocument(collection, s.id, value);
+        const change = new WrittenChange(dot, time, collection, s.id, s.written);
+        changes.push(change);
+        docs.push({ collection: s.collection, id: s.id, doc: undefined, value, stored: change });
+      } else {
+        const staged = stage(s.collection, s.id, s.doc!);
+        if (staged.value) checkDocument(collection, s.id, staged.value);
+        changes.push({ dot, hlc: time, collection, docId: s.id, ops: s.delta! });
+        docs.push(staged);
+      }
+    }
+    return { result, changes, version, docs };
   }
 
   /** Makes a commit durable; `version` is written only when it moved (sync's `integrate` never moves it). */
@@ -395,59 +423,66 @@ export class Database {
 
   /**
    * Applies changes from elsewhere: idempotent, in any order. A change whose predecessor from
-   * the same replica has not arrived waits in a bounded buffer; when it arrives, both apply.
-   * The batch is one durable commit. Resolves with how many changes were applied and how many
-   * wait; throws (applying nothing) `BUFFER_FULL` or `BAD_CHANGE`.
+   * the same replica has not arrived waits in a bounded buffer (`maxPending` changes and
+   * `maxPendingBytes` in all; `limits.maxHeldBytes` for the replicas of this batch, a sync
+   * server's per-client share); when it arrives, both apply. The batch is one durable commit.
+   * Resolves with how many changes were applied and how many wait; throws (applying nothing)
+   * `BUFFER_FULL` or `BAD_CHANGE`.
    */
-  applyChanges(changes: readonly Change[]): Promise<{ applied: number; pending: number }> {
+  applyChanges(
+    changes: readonly Change[],
+    limits: { readonly maxHeldBytes?: number } = {},
+  ): Promise<{ applied: number; pending: number }> {
     return this.exclusive(async () => {
       for (const c of changes) checkChange(c);
-      const added: string[] = [];
-      for (const c of changes) {
-        if (c.dot.seq <= this.vv.get(c.dot.replica)) continue;
-        const key = pendingKey(c);
-        if (!this.pending.has(key)) {
-          this.pending.set(key, c);
-          added.push(key);
-        }
-      }
-      const max = this.options.maxPending ?? 10_000;
+      const added: Change[] = [];
+      for (const c of changes)
+        if (c.dot.seq > this.vv.get(c.dot.replica) && this.pending.add(c)) added.push(c);
       const ready = this.readyPending();
-      if (this.pending.size - ready.length > max) {
-        for (const k of added) this.pending.delete(k);
-        throw new DbError('BUFFER_FULL', `more than ${max} changes wait for their predecessors`);
+      const applying = new Set(ready);
+      for (const c of added) if (!applying.has(c)) this.pending.weigh(c);
+      const refusal = this.overLimits(ready.length, added, limits.maxHeldBytes);
+      if (refusal) {
+        for (const c of added) this.pending.delete(c);
+        throw new DbError('BUFFER_FULL', refusal);
       }
       try {
         return { applied: await this.flushPending(ready), pending: this.pending.size };
       } catch (e) {
-        for (const k of added) this.pending.delete(k);
+        for (const c of added) this.pending.delete(c);
         throw e;
       }
     });
   }
 
+  /** Why the buffer, once `ready` changes leave it, holds too much; undefined if it does not. */
+  private overLimits(ready: number, added: readonly Change[], maxHeldBytes = Number.POSITIVE_INFINITY) {
+    const max = this.options.maxPending ?? 10_000;
+    if (this.pending.size - ready > max) return `more than ${max} changes wait for their predecessors`;
+    const maxBytes = this.options.maxPendingBytes ?? 64 * 1024 * 1024;
+    if (this.pending.bytes > maxBytes)
+      return `more than ${maxBytes} bytes of changes wait for their predecessors`;
+    for (const r of new Set(added.map((c) => c.dot.replica)))
+      if (this.pending.bytesOf(r) > maxHeldBytes)
+        return `more than ${maxHeldBytes} bytes of ${r}'s changes wait for their predecessors`;
+    return undefined;
+  }
+
+  /** Forgets the changes of `replica` waiting for their predecessors (its sender will resend them). */
+  dropPending(replica: string): void {
+    this.pending.drop(replica);
+  }
+
   /** Applies the buffered changes that are ready as one commit and unbuffers them; returns how many. */
   private async flushPending(ready = this.readyPending()): Promise<number> {
     await this.applyReady(ready);
-    for (const c of ready) this.pending.delete(pendingKey(c));
+    for (const c of ready) this.pending.delete(c);
     return ready.length;
   }
 
   /** The buffered changes that are ready, each replica's in order (without removing them). */
   private readyPending(): Change[] {
-    const next = new VersionVector();
-    const ready: Change[] = [];
-    for (const c of this.pending.values()) {
-      const r = c.dot.replica;
-      if (next.get(r) === 0) next.advance(r, this.vv.get(r));
-      for (let seq = next.get(r) + 1; ; seq++) {
-        const ch = this.pending.get(pendingKey({ dot: { replica: r, seq } }));
-        if (!ch) break;
-        ready.push(ch);
-        next.advance(r, seq);
-      }
-    }
-    return ready;
+    return this.pending.ready(this.vv);
   }
 
   private async applyReady(ready: readonly Change[]): Promise<number> {
@@ -605,6 +640,11 @@ export class Database {
     }
   }
 
+  /** Commits meta entries durably (a sync server keeps its replica bindings there). */
+  writeMeta(entries: ReadonlyArray<[string, Uint8Array]>): Promise<void> {
+    return this.exclusive(() => this.commit([], undefined, [], entries));
+  }
+
   /**
    * Records that a sync server durably holds this replica's changes up to `seq` (see `compact`).
    */
@@ -662,10 +702,6 @@ export class Database {
   }
 }
 
-function pendingKey(c: Pick<Change, 'dot'>): string {
-  return `${c.dot.replica}:${c.dot.seq}`;
-}
-
 function checkChange(c: Change): void {
   if (
     typeof c !== 'object' ||
@@ -674,10 +710,14 @@ function checkChange(c: Change): void {
     !Number.isSafeInteger(c.dot?.seq) ||
     c.dot.seq < 1 ||
     typeof c.collection !== 'string' ||
-    c.collection.length === 0 ||
-    typeof c.docId !== 'string' ||
-    c.docId.length === 0
+    typeof c.docId !== 'string'
   ) {
     throw new DbError('BAD_CHANGE', 'malformed change');
+  }
+  try {
+    checkCollectionName(c.collection);
+    checkId(c.docId);
+  } catch (e) {
+    throw new DbError('BAD_CHANGE', (e as Error).message);
   }
 }

@@ -2,6 +2,7 @@ import { jsonEqual, type ORMap } from '@concord/crdt';
 import type { CollectionState, Doc } from './CollectionState.js';
 import type { Document, WriteContext, WriteMode } from './Document.js';
 import { DbError } from './errors.js';
+import { checkId } from './limits.js';
 import { Typed } from './values.js';
 import { WrittenDocument } from './WrittenDocument.js';
 
@@ -134,11 +135,6 @@ export class Transaction {
   get(collection: string, id: string): Doc | undefined {
     return this.stage(collection, id).doc.value(id) as Doc | undefined;
   }
-}
-
-function checkId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0)
-    throw new DbError('BAD_ID', 'a document needs a non-empty string _id');
 }
 
 /**

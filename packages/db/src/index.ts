@@ -13,6 +13,15 @@ export {
 export type { Conflict, FieldKind, WriteMode } from './Document.js';
 export { DbError, type DbErrorCode } from './errors.js';
 export type { Observer, ResultChanges } from './LiveQuery.js';
+export {
+  checkCollectionName,
+  checkDocument,
+  checkId,
+  MAX_COLLECTION_BYTES,
+  MAX_DOCUMENT_BYTES,
+  MAX_ID_BYTES,
+  MAX_NESTING,
+} from './limits.js';
 export { Preview } from './Preview.js';
 export { checkQuery, matches, type Operators, type Query, type Where } from './query/Query.js';
 export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';

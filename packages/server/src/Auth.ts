@@ -26,6 +26,8 @@ export interface Principal {
   readonly grants: readonly Grant[];
   /** When the credentials stop being valid (ms since the epoch): a session ends then. */
   readonly expiresAt?: number;
+  /** An operator may see the server's own state: the connected clients and their replica ids (`/api/peers`). */
+  readonly operator?: boolean;
 }
 
 /** Turns a connection's token into a principal; throws `SyncError('UNAUTHORIZED')` when it does not verify. */
@@ -35,6 +37,7 @@ export type Authenticate = (token: string) => Promise<Principal>;
 export const allowEverything: Authenticate = async () => ({
   subject: 'development',
   grants: [{ collection: '*', read: true, write: true }],
+  operator: true,
 });
 
 export interface JwtOptions {
@@ -47,7 +50,8 @@ export interface JwtOptions {
 }
 
 /**
- * Verifies JWTs (through `jose`) whose `grants` claim lists `Grant`s; `sub` names the principal.
+ * Verifies JWTs (through `jose`) whose `grants` claim lists `Grant`s; `sub` names the principal
+ * (the replica ids it syncs under are bound to it), and `operator: true` makes it an operator.
  * A token without valid grants, expired, or signed with another key is `UNAUTHORIZED`.
  */
 export function jwtAuthenticator(options: JwtOptions): Authenticate {
@@ -72,6 +76,7 @@ export function jwtAuthenticator(options: JwtOptions): Authenticate {
     return {
       subject: payload.sub ?? '',
       grants: checkGrants(payload.grants),
+      ...(payload.operator === true ? { operator: true } : {}),
       ...(payload.exp === undefined ? {} : { expiresAt: payload.exp * 1000 }),
     };
   };

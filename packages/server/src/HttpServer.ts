@@ -7,12 +7,13 @@ import {
   matches,
   type Query,
   SyncError,
+  type Transaction,
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
-import { both, mayWrite, type Principal, scope } from './Auth.js';
+import { both, type Principal, scope } from './Auth.js';
 import type { SyncServer } from './SyncServer.js';
 
 export interface HttpServerOptions {
@@ -39,6 +40,7 @@ const STATUS: Readonly<Record<string, number>> = {
   FORBIDDEN: 403,
   REJECTED: 422,
   TOO_LARGE: 413,
+  TOO_DEEP: 413,
   NOT_FOUND: 404,
   CLOSED: 503,
 };
@@ -49,7 +51,9 @@ const STATUS: Readonly<Record<string, number>> = {
  * `sort`, `limit`, `skip` as query parameters) and writes them (PUT replaces, PATCH merges,
  * DELETE removes) as changes like any client's, under the same auth and validation hooks;
  * `/api/collections` lists the collections the caller may read, `/api/peers` the clients
- * connected now; `/healthz`; `/metrics` in Prometheus text format; and the web page, if given.
+ * connected now (to operators); `/healthz`; `/metrics` in Prometheus text format; and the web
+ * page, if given. Writes go through the same admission as sync pushes (`Admission`). A request
+ * whose headers (or whole body) do not arrive within the limits is cut off.
  */
 export class HttpServer {
   private constructor(
@@ -64,7 +68,13 @@ export class HttpServer {
   static async listen(options: HttpServerOptions): Promise<HttpServer> {
     const { sync } = options;
     const wss = new WebSocketServer({ noServer: true, maxPayload: sync.limits.maxMessageBytes });
-    const http = createServer();
+    const { headersTimeoutMs, requestTimeoutMs } = sync.limits;
+    const http = createServer({
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+      // Node checks the two timeouts on this period (30 s by default): a slow client would be kept that much longer.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    });
     const server = new HttpServer(
       sync,
       http,
@@ -118,7 +128,8 @@ export class HttpServer {
       return;
     }
     if (url.pathname === '/api/peers' && req.method === 'GET') {
-      await this.sync.authenticate(bearer(req));
+      const principal = await this.sync.authenticate(bearer(req));
+      if (!principal.operator) throw new SyncError('FORBIDDEN', 'the connected clients are for operators');
       return json(res, 200, this.sync.peers());
     }
     if (url.pathname === '/api/collections' && req.method === 'GET')
@@ -132,8 +143,8 @@ export class HttpServer {
         this.fail(res, new HttpError(404, 'NOT_FOUND', `no file ${url.pathname}`)),
       );
     }
-    const collection = decodeURIComponent(m[1]!);
-    const id = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    const collection = pathPart(m[1]!);
+    const id = m[2] === undefined ? undefined : pathPart(m[2]);
     const principal = await this.sync.authenticate(bearer(req));
     if (id === undefined) {
       if (req.method !== 'GET')
@@ -154,19 +165,24 @@ export class HttpServer {
         if ('_id' in body && body._id !== id)
           throw new HttpError(400, 'BAD_ID', 'the body’s _id differs from the URL’s');
         const input = { ...(body as Record<string, unknown>), _id: id };
-        const before = this.sync.db.documentValue(collection, id);
-        const after = (req.method === 'PUT' ? input : { ...before, ...input }) as Doc;
-        await this.authorise(principal, collection, id, before, after);
-        await this.sync.db
-          .collection(collection)
-          .upsert(input, { mode: req.method === 'PUT' ? 'replace' : 'merge' });
-        return json(res, 200, this.sync.db.documentValue(collection, id));
+        const mode = req.method === 'PUT' ? 'replace' : 'merge';
+        await this.write(principal, (tx) => tx.upsert(collection, input, { mode }));
+        // A principal that may write but not read the document learns nothing of it.
+        const doc = this.visible(principal, collection, id, 'read');
+        if (!doc) {
+          res.writeHead(204).end();
+          return;
+        }
+        return json(res, 200, doc);
       }
       case 'DELETE': {
-        const before = this.sync.db.documentValue(collection, id);
-        if (!before) throw new HttpError(404, 'NOT_FOUND', `no document ${collection}/${id}`);
-        await this.authorise(principal, collection, id, before, undefined);
-        await this.sync.db.collection(collection).remove(id);
+        // A document the principal may neither read nor write is as good as absent: the same 404.
+        if (
+          !this.visible(principal, collection, id, 'read') &&
+          !this.visible(principal, collection, id, 'write')
+        )
+          throw new HttpError(404, 'NOT_FOUND', `no document ${collection}/${id}`);
+        await this.write(principal, (tx) => tx.remove(collection, id));
         res.writeHead(204).end();
         return;
       }
@@ -201,23 +217,34 @@ export class HttpServer {
 
   /** The document if it exists and the principal may read it (a document outside the scope is as good as absent). */
   private readable(principal: Principal, collection: string, id: string): Doc | undefined {
-    const allowed = scope(principal, collection, 'read');
-    if (allowed === null) throw new SyncError('FORBIDDEN', `no read access to ${collection}`);
+    if (scope(principal, collection, 'read') === null)
+      throw new SyncError('FORBIDDEN', `no read access to ${collection}`);
+    return this.visible(principal, collection, id, 'read');
+  }
+
+  /** The document if it exists and is within the principal's `right`. */
+  private visible(
+    principal: Principal,
+    collection: string,
+    id: string,
+    right: 'read' | 'write',
+  ): Doc | undefined {
+    const allowed = scope(principal, collection, right);
+    if (allowed === null) return undefined;
     const doc = this.sync.db.documentValue(collection, id);
     return doc && (allowed === undefined || matches(doc, allowed)) ? doc : undefined;
   }
 
-  private async authorise(
-    principal: Principal,
-    collection: string,
-    id: string,
-    before: Doc | undefined,
-    after: Doc | undefined,
-  ): Promise<void> {
-    if (!mayWrite(principal, collection, before, after))
-      throw new SyncError('FORBIDDEN', `no write access to ${collection}/${id}`);
-    const verdict = await this.sync.check({ collection, id, before, after, principal });
-    if (!verdict.ok) throw new SyncError('REJECTED', verdict.reason);
+  /**
+   * A REST write: the changes it would make are admitted as a sync push's are (on the document
+   * before and after them, hooks included), then written, then the hooks' amendments.
+   */
+  private async write(principal: Principal, write: (tx: Transaction) => unknown): Promise<void> {
+    const outcomes = await this.sync.admission.judge(principal, this.sync.db.draft(write));
+    const refused = outcomes.find((o) => o.error);
+    if (refused) throw refused.error;
+    await this.sync.db.transaction(write);
+    await this.sync.admission.amend(outcomes);
   }
 
   private fail(res: ServerResponse, e: unknown): void {
@@ -244,6 +271,15 @@ function json(res: ServerResponse, status: number, body: unknown): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/** A percent-decoded path segment; malformed encoding (`%E0%A4%A`) is the client's error. */
+function pathPart(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'BAD_PATH', `malformed percent-encoding in ${JSON.stringify(raw)}`);
+  }
 }
 
 function bearer(req: IncomingMessage): string {

@@ -1,6 +1,5 @@
 import { compareTimestamps, ORMap, type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
 import {
-  absentStoredDocument,
   type Change,
   type ChangeEvent,
   DbError,
@@ -15,7 +14,7 @@ import {
   type Transport,
   type Where,
 } from '@concord/db';
-import { both, mayWrite, type Principal, scope } from './Auth.js';
+import { both, type Principal, scope } from './Auth.js';
 import { SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
 import type { SessionHost } from './SyncServer.js';
 
@@ -161,11 +160,14 @@ export class Session {
         resume: s.resume,
       };
     });
+    await this.host.bindings.bind(this.replica, principal.subject);
+    if (this.isClosed()) return;
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
       server: this.host.db.replicaId,
       acked: this.host.db.version().get(this.replica),
+      time: this.host.now(),
     });
     this.phase = 'catching-up';
     this.catchUp().catch((e) => {
@@ -378,20 +380,18 @@ export class Session {
 
   /**
    * The client's changes: each must be in its own replica's name and new (a resent one must be
-   * identical to what the server holds), within the token's write scope and accepted by the
-   * collection's validation hooks. Refused ones are applied as empty changes — the dot is used,
-   * nothing of it is stored — and the client is told, with the document to roll back to.
+   * identical to what the server holds), then admitted (`Admission`). Refused ones are applied
+   * as empty changes — the dot is used, nothing of it is stored — and the client is told, with
+   * the document to roll back to. Changes that wait for a predecessor hold at most
+   * `limits.maxPendingBytes` for this client.
    */
   private async push(changes: readonly Change[]): Promise<void> {
     const db = this.host.db;
     const principal = this.principal!;
-    const preview = db.preview();
     const held = db.version().get(this.replica!);
-    const apply: Change[] = [];
+    const fresh: Change[] = [];
     const rejects: Array<{ change: Change; error: SyncError }> = [];
-    const amends: Array<{ collection: string; id: string; amend: Record<string, unknown> }> = [];
     let next = held;
-    let accepted = 0;
     for (const c of changes) {
       if (c.dot.replica !== this.replica)
         throw new SyncError(
@@ -400,7 +400,7 @@ export class Session {
         );
       if (c.dot.seq <= next) {
         const logged =
-          c.dot.seq <= held ? await db.loggedChange(c.dot) : apply.find((a) => a.dot.seq === c.dot.seq);
+          c.dot.seq <= held ? await db.loggedChange(c.dot) : fresh.find((a) => a.dot.seq === c.dot.seq);
         if (!logged || sameChange(logged, c)) continue;
         if (!logged.ops.equals(ORMap.empty()))
           throw new SyncError(
@@ -411,46 +411,26 @@ export class Session {
         continue;
       }
       next = Math.max(next, c.dot.seq);
-      const p = preview.apply(c);
-      let error: SyncError | undefined;
-      let amend: Record<string, unknown> | undefined;
-      if (!mayWrite(principal, c.collection, p.before, p.after))
-        error = new SyncError('FORBIDDEN', `no write access to ${c.collection}/${c.docId}`);
-      else {
-        const verdict = await this.host.check({
-          collection: c.collection,
-          id: c.docId,
-          before: p.before,
-          after: p.after,
-          principal,
-        });
-        if (!verdict.ok) error = new SyncError('REJECTED', verdict.reason);
-        else amend = verdict.amend;
-      }
-      if (error) {
-        rejects.push({ change: c, error });
-        apply.push({ ...c, ops: ORMap.empty() });
-        this.host.metrics.changesRejected.inc({ code: error.code });
-        continue;
-      }
-      p.keep();
-      apply.push(c);
-      accepted++;
-      if (amend) amends.push({ collection: c.collection, id: c.docId, amend });
+      fresh.push(c);
+    }
+    const outcomes = await this.host.admission.judge(principal, fresh);
+    const apply = outcomes.map(({ change, error }) => (error ? { ...change, ops: ORMap.empty() } : change));
+    for (const o of outcomes) {
+      if (!o.error) continue;
+      rejects.push({ change: o.change, error: o.error });
+      this.host.metrics.changesRejected.inc({ code: o.error.code });
     }
     if (apply.length > 0) {
       try {
-        await db.applyChanges(apply);
+        await db.applyChanges(apply, { maxHeldBytes: this.host.limits.maxPendingBytes });
       } catch (e) {
+        if (e instanceof DbError && e.code === 'BUFFER_FULL') throw new SyncError('BUFFER_FULL', e.message);
         if (e instanceof DbError) throw new SyncError('BAD_MESSAGE', e.message);
         throw e;
       }
-      this.host.metrics.changesIn.inc(accepted);
+      this.host.metrics.changesIn.inc(outcomes.filter((o) => !o.error).length);
     }
-    if (amends.length > 0)
-      await db.transaction((tx) => {
-        for (const a of amends) tx.upsert(a.collection, { ...a.amend, _id: a.id });
-      });
+    await this.host.admission.amend(outcomes);
     for (const { change, error } of rejects) {
       this.send({
         type: 'reject',
@@ -460,7 +440,7 @@ export class Session {
         doc: {
           collection: change.collection,
           id: change.docId,
-          stored: db.storedDocument(change.collection, change.docId) ?? absentStoredDocument(),
+          stored: this.host.admission.rollback(principal, change.collection, change.docId),
         },
       });
     }
@@ -497,6 +477,8 @@ export class Session {
     if (this.isClosed()) return;
     this.phase = 'closed';
     this.held = [];
+    // Changes of this client's that waited for a predecessor: it resends them when it comes back.
+    if (this.replica) this.host.db.dropPending(this.replica);
     this.host.clearTimer(this.heartbeat);
     this.host.clearTimer(this.expiry);
     this.host.forget(this);

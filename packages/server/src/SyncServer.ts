@@ -1,8 +1,11 @@
+import { DEFAULT_MAX_DRIFT_MS } from '@concord/crdt';
 import type { ChangeEvent, Database, Doc, Timers, Transport } from '@concord/db';
 import { MAX_MESSAGE_BYTES } from '@concord/db';
 import { pino } from 'pino';
+import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
 import { Metrics } from './Metrics.js';
+import { ReplicaBindings } from './ReplicaBindings.js';
 import { type Peer, Session } from './Session.js';
 
 /** What a validation hook sees: an incoming change to one document, as the document before and after it. */
@@ -36,6 +39,19 @@ export interface Limits {
   readonly heartbeatMs: number;
   /** Database events held for a session while it catches up before it is dropped. */
   readonly maxHeldEvents: number;
+  /**
+   * Bytes of one client's changes the server holds while they wait for a predecessor (a push
+   * with a gap in its sequence); beyond this the session ends with `BUFFER_FULL`. Held changes
+   * are dropped when the session ends. The database caps all clients together (its
+   * `maxPendingBytes`, 64 MiB by default).
+   */
+  readonly maxPendingBytes: number;
+  /** How far ahead of the server's clock a change's timestamp may be; beyond, it is refused (`CLOCK_DRIFT`). */
+  readonly maxDriftMs: number;
+  /** An HTTP request's headers must arrive within this (slow-loris connections are closed). */
+  readonly headersTimeoutMs: number;
+  /** A whole HTTP request (headers and body) must arrive within this. */
+  readonly requestTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -46,6 +62,10 @@ export const DEFAULT_LIMITS: Limits = {
   chunkBytes: 4 * 1024 * 1024,
   heartbeatMs: 15_000,
   maxHeldEvents: 100_000,
+  maxPendingBytes: 8 * 1024 * 1024,
+  maxDriftMs: DEFAULT_MAX_DRIFT_MS,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
 };
 
 export type Log = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>;
@@ -77,6 +97,8 @@ export interface SessionHost {
   forget(session: Session): void;
   /** Encoded updates of one commit, shared by the sessions that send the same one. */
   frames(event: ChangeEvent): Map<string, Uint8Array>;
+  readonly admission: Admission;
+  readonly bindings: ReplicaBindings;
 }
 
 /**
@@ -91,6 +113,8 @@ export class SyncServer implements SessionHost {
   readonly metrics: Metrics;
   readonly log: Log;
   readonly authenticate: Authenticate;
+  readonly admission: Admission;
+  readonly bindings: ReplicaBindings;
   private readonly sessions = new Set<Session>();
   private readonly validators = new Map<string, Set<Validator>>();
   private readonly timers: Timers;
@@ -109,6 +133,13 @@ export class SyncServer implements SessionHost {
     if (!options.authenticate)
       this.log.warn('DEVELOPMENT MODE: no auth configured — every connection may read and write everything');
     this.authenticate = options.authenticate ?? allowEverything;
+    this.admission = new Admission({
+      db: this.db,
+      check: (p) => this.check(p),
+      now: () => this.clock(),
+      maxDriftMs: this.limits.maxDriftMs,
+    });
+    this.bindings = new ReplicaBindings(this.db);
     this.stopEvents = this.db.onChange((event) => {
       const at = this.clock();
       for (const s of this.sessions) s.deliver(event);

@@ -49,7 +49,18 @@ export function isOperators(cond: unknown): cond is Operators {
   return true;
 }
 
-/** Throws BAD_QUERY for a malformed query, before it runs. */
+/**
+ * How large a filter may be. A filter is evaluated against every document it is matched with —
+ * each subscription's on every change, a grant's on every read — so its cost is bounded where
+ * it is checked: at most `MAX_QUERY_TERMS` conditions (each field condition, each operator,
+ * each `$in`/`$nin` value and each filter of an `$and`/`$or` counts), nested at most
+ * `MAX_QUERY_DEPTH` `$and`/`$or` levels, and at most `MAX_QUERY_BYTES` of JSON in all.
+ */
+export const MAX_QUERY_TERMS = 256;
+export const MAX_QUERY_DEPTH = 8;
+export const MAX_QUERY_BYTES = 16 * 1024;
+
+/** Throws BAD_QUERY for a malformed query, or one over the query limits, before it runs. */
 export function checkQuery(q: Query): void {
   if (q.limit !== undefined && !(Number.isInteger(q.limit) && q.limit >= 0))
     throw new DbError('BAD_QUERY', 'limit must be a non-negative integer');
@@ -58,22 +69,42 @@ export function checkQuery(q: Query): void {
   for (const [k, dir] of Object.entries(q.sort ?? {})) {
     if (dir !== 'asc' && dir !== 'desc') throw new DbError('BAD_QUERY', `sort ${k} must be 'asc' or 'desc'`);
   }
-  if (q.where) checkWhere(q.where);
+  if (!q.where) return;
+  const terms = checkWhere(q.where, 0);
+  if (terms > MAX_QUERY_TERMS)
+    throw new DbError('BAD_QUERY', `a filter of ${terms} conditions (at most ${MAX_QUERY_TERMS})`);
+  const bytes = JSON.stringify(q.where).length;
+  if (bytes > MAX_QUERY_BYTES)
+    throw new DbError('BAD_QUERY', `a filter of ${bytes} characters of JSON (at most ${MAX_QUERY_BYTES})`);
 }
 
-function checkWhere(w: Where): void {
-  if (typeof w !== 'object' || w === null) throw new DbError('BAD_QUERY', 'where must be an object');
+/** Checks a filter; returns how many conditions it holds (stopping early once over the limit). */
+function checkWhere(w: Where, depth: number): number {
+  if (typeof w !== 'object' || w === null || Array.isArray(w))
+    throw new DbError('BAD_QUERY', 'where must be an object');
+  if (depth > MAX_QUERY_DEPTH)
+    throw new DbError('BAD_QUERY', `$and/$or nested deeper than ${MAX_QUERY_DEPTH} levels`);
+  let terms = 0;
   for (const [k, cond] of Object.entries(w)) {
+    if (terms > MAX_QUERY_TERMS) break;
     if (k === '$and' || k === '$or') {
       if (!Array.isArray(cond)) throw new DbError('BAD_QUERY', `${k} takes an array of filters`);
-      for (const c of cond) checkWhere(c as Where);
+      terms += 1 + Math.min(cond.length, MAX_QUERY_TERMS + 1);
+      for (const c of cond) {
+        if (terms > MAX_QUERY_TERMS) break;
+        terms += checkWhere(c as Where, depth + 1);
+      }
     } else if (k.startsWith('$')) throw new DbError('BAD_QUERY', `unknown operator ${k}`);
     else if (isOperators(cond)) {
-      for (const op of ['$in', '$nin'] as const)
-        if (cond[op] !== undefined && !Array.isArray(cond[op]))
-          throw new DbError('BAD_QUERY', `${op} takes an array`);
-    }
+      terms += Object.keys(cond).length;
+      for (const op of ['$in', '$nin'] as const) {
+        if (cond[op] === undefined) continue;
+        if (!Array.isArray(cond[op])) throw new DbError('BAD_QUERY', `${op} takes an array`);
+        terms += cond[op].length;
+      }
+    } else terms++;
   }
+  return terms;
 }
 
 const equal = (a: unknown, b: unknown): boolean =>

@@ -19,7 +19,7 @@ import { readStoredColumns, writeStoredColumns } from '../StoredDocument.js';
 import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
 
 /** The sync protocol's version: a peer speaking another gets `UNSUPPORTED_VERSION` and a close. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The largest message either side accepts, after decompression, unless configured otherwise. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -76,8 +76,17 @@ export type ClientMessage =
 
 /** Server to client. */
 export type ServerMessage =
-  /** The handshake's answer: how far the server holds the client's own changes. */
-  | { readonly type: 'welcome'; readonly protocol: number; readonly server: string; readonly acked: number }
+  /**
+   * The handshake's answer: how far the server holds the client's own changes, and the server's
+   * clock (ms since the epoch), which a client whose clock is off corrects its own by.
+   */
+  | {
+      readonly type: 'welcome';
+      readonly protocol: number;
+      readonly server: string;
+      readonly acked: number;
+      readonly time: number;
+    }
   /** One chunk of subscription `sub`'s initial snapshot, taken at `version`. */
   | {
       readonly type: 'chunk';
@@ -171,6 +180,7 @@ export function encodeMessage(m: Message): Uint8Array {
       enc.uint(m.protocol);
       enc.string(m.server);
       enc.uint(m.acked);
+      enc.uint(m.time);
       break;
     case 'chunk':
       enc.uint(m.sub);
@@ -219,6 +229,7 @@ export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): 
     return read(inflateMessage(frame));
   } catch (e) {
     // What decoding can throw: the codec's errors, a bad filter, bad JSON in it, a bad replica id.
+    if (e instanceof DbError && e.code === 'BAD_QUERY') throw new SyncError('BAD_QUERY', e.message);
     if (
       e instanceof DecodeError ||
       e instanceof DbError ||
@@ -271,7 +282,7 @@ function read(bytes: Uint8Array): Message {
       m = { type, seq: dec.uint() };
       break;
     case 'welcome':
-      m = { type, protocol: dec.uint(), server: dec.string(), acked: dec.uint() };
+      m = { type, protocol: dec.uint(), server: dec.string(), acked: dec.uint(), time: dec.uint() };
       break;
     case 'chunk': {
       const sub = dec.uint();

@@ -15,6 +15,11 @@ export type SyncErrorCode =
   | 'SLOW_CONSUMER' // the peer does not read fast enough: its send queue is full
   | 'TIMEOUT' // no heartbeat answered
   | 'SHUTDOWN' // the server is stopping
+  | 'BAD_ID' // a change's document id or collection name no storage can keep (see limits)
+  | 'TOO_DEEP' // a document nesting deeper than the limit
+  | 'CLOCK_DRIFT' // a change's timestamp too far ahead of the server's clock
+  | 'BUFFER_FULL' // more changes (or bytes) held waiting for their predecessors than allowed
+  | 'BAD_QUERY' // a subscription's filter that is malformed or over the query limits
   | 'SERVER_ERROR'; // the server failed to handle a valid message
 
 const CLOSE_CODES: Readonly<Record<SyncErrorCode, number>> = {
@@ -29,6 +34,11 @@ const CLOSE_CODES: Readonly<Record<SyncErrorCode, number>> = {
   SLOW_CONSUMER: 4503,
   TIMEOUT: 4408,
   SHUTDOWN: 1001,
+  BAD_ID: 4414,
+  TOO_DEEP: 4431,
+  CLOCK_DRIFT: 4425,
+  BUFFER_FULL: 4507,
+  BAD_QUERY: 4416,
   SERVER_ERROR: 4500,
 };
 

@@ -1,0 +1,127 @@
+import {
+  absentStoredDocument,
+  type Change,
+  checkCollectionName,
+  checkDocument,
+  checkId,
+  type Database,
+  DbError,
+  matches,
+  SyncError,
+} from '@concord/db';
+import { mayWrite, type Principal, scope } from './Auth.js';
+import type { Proposal, Verdict } from './SyncServer.js';
+
+/** What admission decided for one change: refused with `error`, or accepted (with the hooks' `amend`). */
+export interface Outcome {
+  readonly change: Change;
+  readonly error?: SyncError;
+  readonly amend?: Record<string, unknown>;
+}
+
+/** What admission needs of the server. */
+export interface AdmissionHost {
+  readonly db: Database;
+  check(p: Proposal): Promise<Verdict>;
+  /** Milliseconds since the epoch, the clock incoming timestamps are judged against. */
+  now(): number;
+  /** How far ahead of `now` a change's timestamp may be. */
+  readonly maxDriftMs: number;
+}
+
+/**
+ * The one way writes get into the server's database, whether pushed by a sync client or made
+ * over REST: each change is judged on the document before and after it (in order, each
+ * accepted change counting for the next) — its ids storable, its timestamp not too far ahead,
+ * within the principal's write scope on both sides, the document after it within the size and
+ * nesting limits, passed by the collection's validation hooks. The caller stores what was
+ * accepted; `amend` then writes the hooks' amendments as the server's own change, which fans
+ * out like any other.
+ */
+export class Admission {
+  constructor(private readonly host: AdmissionHost) {}
+
+  async judge(principal: Principal, changes: readonly Change[]): Promise<Outcome[]> {
+    const preview = this.host.db.preview();
+    const out: Outcome[] = [];
+    for (const change of changes) {
+      const refusal = this.malformed(change);
+      if (refusal) {
+        out.push({ change, error: refusal });
+        continue;
+      }
+      const p = preview.apply(change);
+      const { collection, docId: id } = change;
+      let error: SyncError | undefined;
+      let amend: Record<string, unknown> | undefined;
+      if (!mayWrite(principal, collection, p.before, p.after))
+        error = new SyncError('FORBIDDEN', `no write access to ${collection}/${id}`);
+      else error = limitError(collection, id, p.after);
+      if (!error) {
+        const verdict = await this.host.check({
+          collection,
+          id,
+          before: p.before,
+          after: p.after,
+          principal,
+        });
+        if (verdict.ok) amend = verdict.amend;
+        else error = new SyncError('REJECTED', verdict.reason);
+      }
+      if (!error) p.keep();
+      out.push(error ? { change, error } : amend ? { change, amend } : { change });
+    }
+    return out;
+  }
+
+  /** Writes the accepted changes' amendments as one change of the server's per document. */
+  async amend(outcomes: readonly Outcome[]): Promise<void> {
+    const amends = outcomes.filter((o) => o.amend && !o.error);
+    if (amends.length === 0) return;
+    await this.host.db.transaction((tx) => {
+      for (const { change, amend } of amends) tx.upsert(change.collection, { ...amend, _id: change.docId });
+    });
+  }
+
+  /**
+   * The document a refused change rolls back to, in stored form: the server's, if the principal
+   * may read it, else absent — a refusal never reveals what the token does not let it read.
+   */
+  rollback(principal: Principal, collection: string, id: string): Uint8Array {
+    const allowed = scope(principal, collection, 'read');
+    if (allowed === null) return absentStoredDocument();
+    const doc = this.host.db.documentValue(collection, id);
+    if (!doc || (allowed !== undefined && !matches(doc, allowed))) return absentStoredDocument();
+    return this.host.db.storedDocument(collection, id) ?? absentStoredDocument();
+  }
+
+  /** A change no storage could keep, or whose timestamp is too far ahead: refused on its own. */
+  private malformed(c: Change): SyncError | undefined {
+    try {
+      checkCollectionName(c.collection);
+      checkId(c.docId);
+    } catch (e) {
+      return new SyncError('BAD_ID', (e as DbError).message);
+    }
+    const ahead = c.hlc.wall - this.host.now();
+    if (ahead > this.host.maxDriftMs)
+      return new SyncError(
+        'CLOCK_DRIFT',
+        `the change's clock is ${ahead} ms ahead of the server's (at most ${this.host.maxDriftMs})`,
+      );
+    return undefined;
+  }
+}
+
+/** The size or nesting error for a document after a write, if it is over the limits. */
+function limitError(collection: string, id: string, after: unknown): SyncError | undefined {
+  if (after === undefined) return undefined;
+  try {
+    checkDocument(collection, id, after);
+    return undefined;
+  } catch (e) {
+    if (e instanceof DbError && (e.code === 'TOO_LARGE' || e.code === 'TOO_DEEP'))
+      return new SyncError(e.code, e.message);
+    throw e;
+  }
+}
