@@ -24,6 +24,10 @@ export const DEFAULT_MAX_DRIFT_MS = 5 * 60_000;
 export class HybridLogicalClock {
   private wall = 0;
   private logical = 0;
+  /** The greatest wall time received from another replica: never gone below, even by `correct`. */
+  private remoteWall = 0;
+  /** Added to physical time, in ms (see `correct`). */
+  offset = 0;
   private readonly physical: () => number;
   readonly maxDriftMs: number;
 
@@ -37,7 +41,7 @@ export class HybridLogicalClock {
 
   /** A timestamp for a local event, greater than every timestamp this clock issued or received. */
   now(): Timestamp {
-    const pt = Math.floor(this.physical());
+    const pt = this.physicalNow();
     if (pt > this.wall) {
       this.wall = pt;
       this.logical = 0;
@@ -54,8 +58,9 @@ export class HybridLogicalClock {
    * `remote` is more than `maxDriftMs` ahead of physical time.
    */
   receive(remote: Timestamp): Timestamp {
-    const pt = Math.floor(this.physical());
+    const pt = this.physicalNow();
     if (remote.wall - pt > this.maxDriftMs) throw new ClockDriftError(remote.wall, pt, this.maxDriftMs);
+    if (remote.wall > this.remoteWall) this.remoteWall = remote.wall;
     if (remote.wall > this.wall) {
       this.wall = remote.wall;
       this.logical = remote.logical;
@@ -63,6 +68,28 @@ export class HybridLogicalClock {
       this.logical = remote.logical;
     }
     return this.now();
+  }
+
+  /** Physical time as this clock reads it: the local clock, corrected by `correct`'s offset. */
+  physicalNow(): number {
+    return Math.floor(this.physical() + this.offset);
+  }
+
+  /**
+   * Corrects this clock's physical time by `offsetMs` (a sync server told it how far off the
+   * local clock is). A clock that ran ahead comes back to corrected time, though not below any
+   * timestamp it received: the timestamps it issued ahead are left behind, which is safe because
+   * a replica's own writes are ordered by causality (their dots), not by their timestamps — only
+   * concurrent writes are ordered by time, and those it would otherwise win unfairly.
+   */
+  correct(offsetMs: number): void {
+    this.offset = offsetMs;
+    const pt = this.physicalNow();
+    if (this.wall <= pt || this.wall <= this.remoteWall) return;
+    if (pt > this.remoteWall) {
+      this.wall = pt;
+      this.logical = 0;
+    } else this.wall = this.remoteWall;
   }
 
   /** The greatest timestamp issued or received so far (without ticking). */

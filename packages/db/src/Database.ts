@@ -117,6 +117,8 @@ const META_HORIZON = 'horizon';
 /** How far a sync server holds this replica's own changes (`acknowledged`). */
 const META_ACKED = 'sync:acked';
 const utf8 = new TextEncoder();
+/** How far a replica's clock may be from its sync server's before it is corrected. */
+const CLOCK_TOLERANCE_MS = 60_000;
 
 /**
  * A local-first database: collections of JSON documents, each an add-wins map with a CRDT per
@@ -468,6 +470,11 @@ export class Database {
     return undefined;
   }
 
+  /** Bytes of remote changes held waiting for their predecessors (a metric: see `maxPendingBytes`). */
+  get pendingBytes(): number {
+    return this.pending.bytes;
+  }
+
   /** Forgets the changes of `replica` waiting for their predecessors (its sender will resend them). */
   dropPending(replica: string): void {
     this.pending.drop(replica);
@@ -638,6 +645,18 @@ export class Database {
       if (e instanceof ClockDriftError) throw new DbError('BAD_CHANGE', e.message);
       throw e;
     }
+  }
+
+  /**
+   * Sets this replica's clock by a sync server's (`serverTime`, ms since the epoch, as its
+   * `welcome` says): if the local clock is more than `CLOCK_TOLERANCE_MS` off, later writes are
+   * stamped with corrected time. Returns the correction in force (server minus local, ms; 0
+   * when none). A clock far ahead would otherwise have every write refused for drift.
+   */
+  correctClock(serverTime: number): number {
+    const off = serverTime - this.clock.physicalNow();
+    if (Math.abs(off) > CLOCK_TOLERANCE_MS) this.clock.correct(this.clock.offset + off);
+    return this.clock.offset;
   }
 
   /** Commits meta entries durably (a sync server keeps its replica bindings there). */

@@ -1,5 +1,5 @@
-import { VersionVector } from '@concord/crdt';
-import { type Change, encodeLogged } from './Change.js';
+import { Encoder, VersionVector } from '@concord/crdt';
+import { type Change, writeChanges } from './Change.js';
 
 /**
  * Remote changes waiting for their predecessor from the same replica (`Database.applyChanges`),
@@ -38,7 +38,10 @@ export class PendingChanges {
   weigh(c: Change): void {
     const e = this.byKey.get(keyOf(c.dot.replica, c.dot.seq));
     if (!e || e.bytes > 0) return;
-    e.bytes = encodeLogged(c).length;
+    // Its encoding before deflate: what the decoded change holds in memory is at least that.
+    const enc = new Encoder();
+    writeChanges(enc, [c]);
+    e.bytes = enc.length;
     this.count(c.dot.replica, e.bytes);
   }
 

@@ -23,7 +23,7 @@ export {
   MAX_NESTING,
 } from './limits.js';
 export { Preview } from './Preview.js';
-export { checkQuery, matches, type Operators, type Query, type Where } from './query/Query.js';
+export { checkQuery, filterTerms, matches, type Operators, type Query, type Where } from './query/Query.js';
 export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';
 export { absentStoredDocument } from './StoredDocument.js';
 export {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import {
   checkQuery,
   DbError,
@@ -72,8 +72,19 @@ export class HttpServer {
     const http = createServer({
       headersTimeout: headersTimeoutMs,
       requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
-      // Node checks the two timeouts on this period (30 s by default): a slow client would be kept that much longer.
-      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    });
+    // Node 20's own headersTimeout lets slow connections be when many arrive at once (20 sockets
+    // opened together, each sending half its headers, are never timed out), so each connection
+    // has its own deadline too: its headers within headersTimeoutMs of connecting (or of its last
+    // response, after keep-alive's idle time), its whole request within requestTimeoutMs.
+    const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
+    const arm = (socket: Socket, ms: number) => {
+      clearTimeout(deadlines.get(socket));
+      deadlines.set(socket, setTimeout(() => socket.destroy(), ms).unref());
+    };
+    http.on('connection', (socket: Socket) => {
+      arm(socket, headersTimeoutMs);
+      socket.once('close', () => clearTimeout(deadlines.get(socket)));
     });
     const server = new HttpServer(
       sync,
@@ -82,9 +93,12 @@ export class HttpServer {
       options.web ? sirv(options.web, { etag: true }) : undefined,
     );
     http.on('request', (req, res) => {
+      arm(req.socket, requestTimeoutMs);
+      res.once('finish', () => arm(req.socket, headersTimeoutMs + http.keepAliveTimeout));
       server.route(req, res).catch((e) => server.fail(res, e));
     });
     http.on('upgrade', (req, socket, head) => {
+      clearTimeout(deadlines.get(socket as Socket));
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/sync') {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;

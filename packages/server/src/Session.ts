@@ -7,6 +7,8 @@ import {
   type DocState,
   decodeMessage,
   encodeMessage,
+  filterTerms,
+  matches,
   PROTOCOL_VERSION,
   type ServerMessage,
   type SubscriptionState,
@@ -34,6 +36,11 @@ export interface Peer {
   /** When the connection opened (the server clock, ms since the epoch). */
   readonly since: number;
 }
+
+/** A filter of at most this many conditions is run as one query (see `Session.selected`). */
+const SMALL_FILTER = 16;
+/** Documents matched against a large filter between two turns of the event loop. */
+const MATCH_SLICE = 128;
 
 /** Largest update message body, in changes and document states. */
 const UPDATE_ITEMS = 2000;
@@ -227,7 +234,8 @@ export class Session {
     const db = this.host.db;
     const resume = s.resume && isAtOrBefore(s.resume.version, now) ? s.resume : undefined;
     const base = resume ? resume.version : now;
-    let ids = db.documentIds(s.filter.collection, s.filter.where);
+    let ids = await this.selected(s);
+    if (this.isClosed()) return false;
     if (resume) ids = ids.filter((id) => id > resume.after);
     const forms = ids.map((id) => db.storedDocument(s.filter.collection, id)!);
     let done = resume?.done ?? 0;
@@ -260,6 +268,27 @@ export class Session {
     s.cursor = base;
     s.resume = undefined;
     return true;
+  }
+
+  /**
+   * The ids of the documents subscription `s` selects. A filter of a few conditions runs as one
+   * query (indexes apply); a larger one costs its conditions for every document, so it is
+   * matched a slice at a time and the server answers everyone else in between — hundreds of
+   * conditions over a large collection would otherwise hold the event loop for seconds.
+   */
+  private async selected(s: Sub): Promise<string[]> {
+    const db = this.host.db;
+    const { collection, where } = s.filter;
+    if (!where || filterTerms(where) <= SMALL_FILTER) return db.documentIds(collection, where);
+    const all = db.documentIds(collection);
+    const out: string[] = [];
+    for (let i = 0; i < all.length; i += MATCH_SLICE) {
+      for (const id of all.slice(i, i + MATCH_SLICE))
+        if (matches(db.documentValue(collection, id), where)) out.push(id);
+      await this.host.sleep(0);
+      if (this.isClosed()) return [];
+    }
+    return out;
   }
 
   /** Waits until the client has taken most of what was sent; false if the session ended (or was ended for lagging). */
@@ -414,7 +443,9 @@ export class Session {
       fresh.push(c);
     }
     const outcomes = await this.host.admission.judge(principal, fresh);
-    const apply = outcomes.map(({ change, error }) => (error ? { ...change, ops: ORMap.empty() } : change));
+    const apply = outcomes.map(({ change, error }) =>
+      error ? refused(change, this.host.now(), error.code !== 'BAD_ID') : change,
+    );
     for (const o of outcomes) {
       if (!o.error) continue;
       rejects.push({ change: o.change, error: o.error });
@@ -547,6 +578,17 @@ function frameKey(
   key += '|';
   for (const [r, seq] of version.entries()) key += `${r}:${seq},`;
   return key;
+}
+
+/**
+ * What the server keeps of a refused change: its dot, so the replica's sequence has no gap, and
+ * nothing else — not a timestamp ahead of the server's clock, nor ids no storage can keep
+ * (`storable` false: a placeholder name stands for them).
+ */
+function refused(c: Change, now: number, storable: boolean): Change {
+  const hlc = c.hlc.wall > now ? { wall: now, logical: 0, replica: c.hlc.replica } : c.hlc;
+  const [collection, docId] = storable ? [c.collection, c.docId] : ['-', '-'];
+  return { dot: c.dot, hlc, collection, docId, ops: ORMap.empty() };
 }
 
 /** Two changes with one dot carry the same content (a dot names one write, so equal ops are equal dots). */

@@ -155,10 +155,12 @@ describe('auth matrix: token × collection × read / write / subscribe / push / 
         sync.on('error', (e) => errors.push(e));
         const mayRead = allowed(name, collection, 'read', 1) || allowed(name, collection, 'read', 2);
         if (!verified || !mayRead) {
-          await until(() => sync.status === 'offline' && errors.length > 0, 'refusal');
+          await until(() => sync.status === 'failed' && errors.length > 0, 'refusal');
           expect(errors[0]!.code).toBe(!verified ? 'UNAUTHORIZED' : 'FORBIDDEN');
+          expect(sync.lastError?.code).toBe(errors[0]!.code);
+          await expect(sync.synced()).rejects.toMatchObject({ code: errors[0]!.code });
           await new Promise((r) => setTimeout(r, 50));
-          expect(sync.status).toBe('offline'); // no reconnect loop on a refused token
+          expect(sync.status).toBe('failed'); // no reconnect loop on a refused token
         } else {
           await sync.synced();
           const ids = (await db.collection(collection).find()).map((d) => d._id).sort();

@@ -78,6 +78,11 @@ export function checkQuery(q: Query): void {
     throw new DbError('BAD_QUERY', `a filter of ${bytes} characters of JSON (at most ${MAX_QUERY_BYTES})`);
 }
 
+/** How many conditions a filter holds, counted as `checkQuery` counts them (it must be a checked filter). */
+export function filterTerms(where: Where): number {
+  return checkWhere(where, 0);
+}
+
 /** Checks a filter; returns how many conditions it holds (stopping early once over the limit). */
 function checkWhere(w: Where, depth: number): number {
   if (typeof w !== 'object' || w === null || Array.isArray(w))
@@ -107,8 +112,14 @@ function checkWhere(w: Where, depth: number): number {
   return terms;
 }
 
+/** Deep JSON equality; scalars (most of what filters compare) without serialising anything. */
 const equal = (a: unknown, b: unknown): boolean =>
-  a === b || (a !== undefined && b !== undefined && jsonKey(a as Json) === jsonKey(b as Json));
+  a === b ||
+  (typeof a === 'object' &&
+    a !== null &&
+    typeof b === 'object' &&
+    b !== null &&
+    jsonKey(a as Json) === jsonKey(b as Json));
 
 function test(v: unknown, cond: unknown): boolean {
   if (!isOperators(cond)) return equal(v, cond);

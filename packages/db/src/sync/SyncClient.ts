@@ -17,7 +17,12 @@ import { closeCodeError, SyncError, type SyncErrorCode } from './SyncError.js';
 import type { Transport } from './Transport.js';
 import { type WebSocketLike, WebSocketTransport } from './WebSocketTransport.js';
 
-export type SyncStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'closed';
+/**
+ * `failed`: stopped after an error reconnecting cannot heal (a refused token or grant, a protocol
+ * the server does not speak, a message over a size limit); `lastError` says which. A new
+ * `sync` (with a new token, say) starts again.
+ */
+export type SyncStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'failed' | 'closed';
 
 /** Timers the client schedules reconnects and heartbeats with (injected in simulations). */
 export interface Timers {
@@ -54,6 +59,8 @@ export interface SyncErrorEvent {
   readonly message: string;
   /** For a rejected change: which one (its document was rolled back to the server's state). */
   readonly dot?: Change['dot'];
+  /** For `CLOCK_DRIFT`: how far the server's clock is from this device's (ms, server minus local). */
+  readonly offsetMs?: number;
 }
 
 interface Events {
@@ -70,8 +77,8 @@ interface Events {
  */
 const CURSOR_EVERY = 32;
 
-/** Codes after which reconnecting cannot help without something changing (a new token, an upgrade). */
-const FATAL = new Set<string>(['UNAUTHORIZED', 'FORBIDDEN', 'UNSUPPORTED_VERSION']);
+/** Codes after which reconnecting cannot help without something changing (a new token, an upgrade, a limit). */
+const FATAL = new Set<string>(['UNAUTHORIZED', 'FORBIDDEN', 'UNSUPPORTED_VERSION', 'TOO_LARGE']);
 
 /**
  * A database's link to a sync server (sync/Protocol): it sends the replica's own changes — the
@@ -103,6 +110,8 @@ export class SyncClient {
   private readonly stopLocal: () => void;
   private readonly keys: string[];
   private readonly timers: Timers;
+  private failure: SyncErrorEvent | undefined;
+  private offset = 0;
 
   constructor(
     private readonly db: Database,
@@ -136,6 +145,16 @@ export class SyncClient {
     return this.db.unacknowledged();
   }
 
+  /** The error that stopped this client (status `failed`), or the last one reported. */
+  get lastError(): SyncErrorEvent | undefined {
+    return this.failure;
+  }
+
+  /** How far this device's clock was found from the server's (ms, server minus local; 0 within tolerance). */
+  get clockOffset(): number {
+    return this.offset;
+  }
+
   private isClosed(): boolean {
     return this.statusNow === 'closed';
   }
@@ -151,6 +170,7 @@ export class SyncClient {
   }
 
   private emit<K extends keyof Events>(event: K, value: Events[K]): void {
+    if (event === 'error') this.failure = value as SyncErrorEvent;
     for (const l of this.listeners.get(event) ?? []) (l as (e: Events[K]) => void)(value);
   }
 
@@ -163,7 +183,8 @@ export class SyncClient {
 
   /**
    * Resolves once the subscriptions are caught up with the server and the server holds every
-   * change this replica had made when it was called — or later, after a disconnect.
+   * change this replica had made when it was called — or later, after a disconnect. Rejects if
+   * the client is closed, or fails (with the `SyncError` that stopped it).
    */
   synced(): Promise<void> {
     const target = this.db.version().get(this.db.replicaId);
@@ -172,6 +193,12 @@ export class SyncClient {
         if (this.isClosed()) {
           this.waiters.delete(check);
           reject(new DbError('CLOSED', 'sync closed'));
+        } else if (this.statusNow === 'failed') {
+          this.waiters.delete(check);
+          const f = this.failure;
+          reject(
+            new SyncError(f && f.code !== 'CONNECT_FAILED' ? f.code : 'SERVER_ERROR', f?.message ?? 'failed'),
+          );
         } else if (this.statusNow === 'live' && this.acked >= target) {
           this.waiters.delete(check);
           resolve();
@@ -239,7 +266,12 @@ export class SyncClient {
       if (this.isClosed()) return;
       this.setStatus('offline');
       const code = closeCodeError(info.code) ?? '';
-      if (FATAL.has(code) && !(code === 'UNAUTHORIZED' && typeof this.options.token === 'function')) return;
+      if (FATAL.has(code) && !(code === 'UNAUTHORIZED' && typeof this.options.token === 'function')) {
+        if (this.failure?.code !== code)
+          this.emit('error', { code: code as SyncErrorCode, message: info.reason });
+        this.setStatus('failed');
+        return;
+      }
       this.scheduleReconnect();
     });
     this.touch();
@@ -316,8 +348,9 @@ export class SyncClient {
         this.acked = m.acked;
         this.sent = m.acked;
         await this.db.acknowledged(m.acked);
+        this.correctClock(m.time);
         this.setStatus('syncing');
-        void this.pump();
+        this.pumpNow();
         break;
       case 'chunk': {
         const key = this.keys[m.sub];
@@ -373,10 +406,14 @@ export class SyncClient {
         this.checkSynced();
         break;
       case 'reject': {
+        const { collection, id } = m.doc;
+        // A change refused only for its clock is the user's write all the same: written again, by value.
+        const redo = m.code === 'CLOCK_DRIFT' ? await this.intent(m.dot.seq, collection, id) : undefined;
         const reapply = (await this.db.ownChanges(m.dot.seq)).filter(
-          (c) => c.collection === m.doc.collection && c.docId === m.doc.id,
+          (c) => c.collection === collection && c.docId === id,
         );
         await this.db.integrate({ replace: [{ ...m.doc, reapply }] });
+        if (redo) await this.rewrite(collection, id, redo);
         this.emit('error', { code: m.code, message: m.message, dot: m.dot });
         break;
       }
@@ -410,9 +447,63 @@ export class SyncClient {
     return bytes ? decodePosition(bytes) : {};
   }
 
+  /**
+   * Corrects the database's clock by the server's (`welcome`): a device clock far off would
+   * have its writes refused for drift, or win every conflict. The application is told.
+   */
+  private correctClock(serverTime: number): void {
+    const offset = this.db.correctClock(serverTime);
+    if (offset === this.offset) return;
+    this.offset = offset;
+    if (offset !== 0)
+      this.emit('error', {
+        code: 'CLOCK_DRIFT',
+        message: `this device's clock is ${-offset} ms off the server's: new writes are stamped with the server's time`,
+        offsetMs: offset,
+      });
+  }
+
+  /**
+   * What own change `seq` did to a document, by value: the properties it wrote and their values
+   * now (undefined for the document removed).
+   */
+  private async intent(seq: number, collection: string, id: string) {
+    const change = (await this.db.ownChanges(seq - 1)).find((c) => c.dot.seq === seq);
+    if (!change) return undefined;
+    return { keys: change.ops.keys(), value: await this.db.collection(collection).get(id) };
+  }
+
+  /** Writes `intent` again as a new change of this replica's, onto the document as it is now. */
+  private async rewrite(
+    collection: string,
+    id: string,
+    intent: { keys: readonly string[]; value: Record<string, unknown> | undefined },
+  ): Promise<void> {
+    const { keys, value } = intent;
+    await this.db.transaction((tx) => {
+      if (!value) return tx.remove(collection, id);
+      const now = tx.get(collection, id);
+      if (!now) return tx.upsert(collection, structuredClone(value) as Record<string, unknown>);
+      tx.update(collection, id, (draft) => {
+        for (const k of keys) {
+          if (k === '_id') continue;
+          if (Object.hasOwn(value, k)) draft[k] = structuredClone(value[k]);
+          else delete draft[k];
+        }
+      });
+    });
+  }
+
   private onLocal(e: ChangeEvent): void {
     if (e.origin === 'local' && this.statusNow !== 'offline' && this.statusNow !== 'connecting')
-      void this.pump();
+      this.pumpNow();
+  }
+
+  /** Starts the pump; what fails in it (a change that cannot be encoded) is reported, never left unhandled. */
+  private pumpNow(): void {
+    this.pump().catch((e) => {
+      this.emit('error', { code: 'BAD_MESSAGE', message: `sending changes failed: ${(e as Error).message}` });
+    });
   }
 
   /** Sends this replica's changes the server lacks, in order, in batches; one pump at a time. */
