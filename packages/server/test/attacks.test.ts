@@ -241,18 +241,14 @@ describe('issue 16: one client cannot take the server down', () => {
     const widest = { $or: Array.from({ length: 60 }, (_, i) => ({ price: { $in: [i * 3, -1] } })) };
     const peers = await Promise.all(Array.from({ length: 10 }, () => raw(http)));
     for (const [i, p] of peers.entries()) p.hello('alice', `wide-${i}`, 'products', { ...widest });
-    let slowest = 0;
     for (let i = 0; i < 10; i++) {
-      const start = performance.now();
       expect((await fetch(`${http.url}/healthz`)).status).toBe(200);
-      slowest = Math.max(slowest, performance.now() - start);
     }
     await until(
       () => peers.every((p) => p.got.some((m) => m.type === 'synced')),
       'every hostile session synced',
     );
     // Not yet asserted: under full test-suite load /healthz took 1.0–1.8 s here (issue 16 note, item 6).
-    expect(slowest).toBeGreaterThan(0);
     for (const p of peers) p.close();
   });
 
