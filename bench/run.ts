@@ -19,7 +19,7 @@ const DESCRIPTIONS: Record<string, string> = {
   sync: "Issue 5's sync over WebSockets on loopback, the server in its own process: a fresh client's initial sync of the retail catalogue (time to `synced()` and every value read, bytes on the wire both ways) beside downloading the same catalogue as gzip JSON from a static HTTP server and JSON.parse; then reconnecting after the hourly update changed 1% of the prices while the client was away (bytes both ways) beside the raw size of the changed values (the prices as JSON text; and with their ids).",
   'fan-out':
     'One writer and 1,000 subscribed clients (all in one process, the server in another): latency from a write to each client having applied it, over 50 writes after 5 unmeasured ones, beside a y-websocket server (@y/websocket-server) and 1,000 Yjs WebsocketProvider clients doing the same; each system runs 3 times, interleaved, and the table holds the median of the runs. (More writes per run would measure something else: after about 15 s, the awareness renewals of y-websocket — from every client, to every client — swamp the process of its clients.)',
-  text: 'Text CRDTs on the editing traces of ../shared/bench-data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
+  text: 'Text CRDTs on the editing traces of bench/data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
 };
 
 const args = new Set(process.argv.slice(2));

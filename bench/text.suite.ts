@@ -1,4 +1,4 @@
-// Text CRDTs on real editing traces (../shared/bench-data), and the crdt-benchmarks shapes of
+// Text CRDTs on real editing traces (bench/data), and the crdt-benchmarks shapes of
 // concurrent editing: 2 and √N replicas insert concurrently, then every update is merged.
 // Concord against Yjs, Automerge and Loro, ratios to Yjs in the same run.
 import { execFileSync } from 'node:child_process';

@@ -9,7 +9,7 @@ import {
   SEQUENTIAL_TRACES,
 } from './support/traces.js';
 
-// Real editing histories (../shared/bench-data): replaying them must give exactly their final text.
+// Real editing histories (bench/data): replaying them must give exactly their final text.
 describe.each(SEQUENTIAL_TRACES)('trace %s', (name) => {
   const trace = loadTrace(name);
 

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
-/** The editing traces of ../shared/bench-data (format in TRACES.md there). */
-export const TRACE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/bench-data');
+/** The editing traces in bench/data (format, sources and CC BY 4.0 licence in TRACES.md there). */
+export const TRACE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../bench/data');
 
 export type Patch = [pos: number, deleted: number, inserted: string];
 
