@@ -27,7 +27,7 @@ export class HybridLogicalClock {
   /** The greatest wall time received from another replica: never gone below, even by `correct`. */
   private remoteWall = 0;
   /** Added to physical time, in ms (see `correct`). */
-  offset = 0;
+  private correction = 0;
   private readonly physical: () => number;
   readonly maxDriftMs: number;
 
@@ -70,9 +70,14 @@ export class HybridLogicalClock {
     return this.now();
   }
 
+  /** What `correct` last set: added to the local clock's physical time, in ms. */
+  get offset(): number {
+    return this.correction;
+  }
+
   /** Physical time as this clock reads it: the local clock, corrected by `correct`'s offset. */
   physicalNow(): number {
-    return Math.floor(this.physical() + this.offset);
+    return Math.floor(this.physical() + this.correction);
   }
 
   /**
@@ -83,7 +88,7 @@ export class HybridLogicalClock {
    * concurrent writes are ordered by time, and those it would otherwise win unfairly.
    */
   correct(offsetMs: number): void {
-    this.offset = offsetMs;
+    this.correction = offsetMs;
     const pt = this.physicalNow();
     if (this.wall <= pt || this.wall <= this.remoteWall) return;
     if (pt > this.remoteWall) {

@@ -10,11 +10,22 @@ export type ReplicaId = string & { readonly __brand: 'ReplicaId' };
 const MAX_REPLICA_ID_BYTES = 255;
 const utf8 = new TextEncoder();
 
+/** Half of a surrogate pair without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether every storage can keep `s` as text: it holds no NUL (PostgreSQL's text cannot) and no
+ * lone surrogate (UTF-8 cannot encode one). Replica ids, document ids and collection names must be.
+ */
+export function isStorableText(s: string): boolean {
+  return !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+}
+
 export function replicaId(id: string): ReplicaId {
-  if (id.length === 0 || utf8.encode(id).length > MAX_REPLICA_ID_BYTES) {
+  if (id.length === 0 || !isStorableText(id) || utf8.encode(id).length > MAX_REPLICA_ID_BYTES) {
     throw new InvalidArgumentError(
       'BAD_REPLICA_ID',
-      `replica id must be 1..${MAX_REPLICA_ID_BYTES} UTF-8 bytes`,
+      `replica id must be 1..${MAX_REPLICA_ID_BYTES} UTF-8 bytes, without NUL or a lone surrogate`,
     );
   }
   return id as ReplicaId;

@@ -37,7 +37,7 @@ export { MVRegister } from './MVRegister.js';
 export { ORMap } from './ORMap.js';
 export { ORSet } from './ORSet.js';
 export { PNCounter } from './PNCounter.js';
-export { newReplicaId, type ReplicaId, replicaId } from './ReplicaId.js';
+export { isStorableText, newReplicaId, type ReplicaId, replicaId } from './ReplicaId.js';
 export type { Anchor } from './sequence/Sequence.js';
 export { Text } from './Text.js';
 export { compareTimestamps, readTimestamp, type Timestamp, writeTimestamp } from './Timestamp.js';

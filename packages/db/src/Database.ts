@@ -440,7 +440,7 @@ export class Database {
       const added: Change[] = [];
       for (const c of changes)
         if (c.dot.seq > this.vv.get(c.dot.replica) && this.pending.add(c)) added.push(c);
-      const ready = this.readyPending();
+      const ready = this.pending.ready(this.vv);
       const applying = new Set(ready);
       for (const c of added) if (!applying.has(c)) this.pending.weigh(c);
       const refusal = this.overLimits(ready.length, added, limits.maxHeldBytes);
@@ -481,15 +481,10 @@ export class Database {
   }
 
   /** Applies the buffered changes that are ready as one commit and unbuffers them; returns how many. */
-  private async flushPending(ready = this.readyPending()): Promise<number> {
+  private async flushPending(ready = this.pending.ready(this.vv)): Promise<number> {
     await this.applyReady(ready);
     for (const c of ready) this.pending.delete(c);
     return ready.length;
-  }
-
-  /** The buffered changes that are ready, each replica's in order (without removing them). */
-  private readyPending(): Change[] {
-    return this.pending.ready(this.vv);
   }
 
   private async applyReady(ready: readonly Change[]): Promise<number> {

@@ -1,3 +1,4 @@
+import { isStorableText } from '@concord/crdt';
 import { DbError } from './errors.js';
 
 /**
@@ -19,8 +20,7 @@ export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 /** Deepest nesting of a document's values (maps, lists, JSON objects and arrays) below the document. */
 export const MAX_NESTING = 32;
 
-/** Half of a surrogate pair without its other half. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const utf8 = new TextEncoder();
 
 /** Throws `BAD_ID` unless `id` is a valid document id (see `checkName`). */
 export function checkId(id: unknown): asserts id is string {
@@ -38,10 +38,9 @@ export function checkCollectionName(name: unknown): asserts name is string {
  */
 function checkName(s: unknown, max: number, what: string): void {
   if (typeof s !== 'string' || s.length === 0) throw new DbError('BAD_ID', `${what} is a non-empty string`);
-  if (s.includes('\u0000') || LONE_SURROGATE.test(s))
-    throw new DbError('BAD_ID', `${what} cannot hold NUL or a lone surrogate`);
+  if (!isStorableText(s)) throw new DbError('BAD_ID', `${what} cannot hold NUL or a lone surrogate`);
   // A UTF-16 unit is at most 3 UTF-8 bytes: most names are spared the count.
-  if (s.length * 3 > max && utf8Length(s) > max)
+  if (s.length * 3 > max && utf8.encode(s).length > max)
     throw new DbError('BAD_ID', `${what} is at most ${max} UTF-8 bytes`);
 }
 
@@ -52,7 +51,7 @@ function checkName(s: unknown, max: number, what: string): void {
  */
 export function checkDocument(collection: string, id: string, value: unknown): void {
   const bound = walk(value, 0, collection, id);
-  if (bound > MAX_DOCUMENT_BYTES && utf8Length(JSON.stringify(value)) > MAX_DOCUMENT_BYTES)
+  if (bound > MAX_DOCUMENT_BYTES && utf8.encode(JSON.stringify(value)).length > MAX_DOCUMENT_BYTES)
     throw new DbError(
       'TOO_LARGE',
       `${collection}/${id} is over ${MAX_DOCUMENT_BYTES} bytes of JSON, the limit for a document`,
@@ -70,20 +69,5 @@ function walk(v: unknown, depth: number, collection: string, id: string): number
   else
     for (const k in v)
       n += k.length * 6 + 4 + walk((v as Record<string, unknown>)[k], depth + 1, collection, id);
-  return n;
-}
-
-/** The UTF-8 length of a well-formed string. */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      // A surrogate pair: two units, four bytes.
-      n += 2;
-      i++;
-    } else if (c >= 0x800) n += 2;
-    else if (c >= 0x80) n += 1;
-  }
   return n;
 }

@@ -69,13 +69,10 @@ export class HttpServer {
     const { sync } = options;
     const wss = new WebSocketServer({ noServer: true, maxPayload: sync.limits.maxMessageBytes });
     const { headersTimeoutMs, requestTimeoutMs } = sync.limits;
-    const http = createServer({
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
-    });
+    const http = createServer();
     // Node 20's own headersTimeout lets slow connections be when many arrive at once (20 sockets
     // opened together, each sending half its headers, are never timed out), so each connection
-    // has its own deadline too: its headers within headersTimeoutMs of connecting (or of its last
+    // has a deadline of its own instead: its headers within headersTimeoutMs of connecting (or of its last
     // response, after keep-alive's idle time), its whole request within requestTimeoutMs.
     const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
     const arm = (socket: Socket, ms: number) => {

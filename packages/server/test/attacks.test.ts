@@ -336,6 +336,7 @@ describe('issue 16: bad input that wedges a client', () => {
     await expect(local.collection('products').upsert({ _id: '\ud800' })).rejects.toMatchObject({
       code: 'BAD_ID',
     });
+    await expect(Database.open({ replicaId: 'r\u0000' })).rejects.toMatchObject({ code: 'BAD_REPLICA_ID' });
     // A peer that pushes one (it cannot come from a Concord client): refused alone, the rest kept.
     await local.collection('products').upsert({ _id: 'good-1', v: 1 });
     await local.collection('products').upsert({ _id: 'bad', v: 2 });
