@@ -18,7 +18,10 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * lone surrogate (UTF-8 cannot encode one). Replica ids, document ids and collection names must be.
  */
 export function isStorableText(s: string): boolean {
-  return !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+  if (s.includes('\u0000')) return false;
+  // String.prototype.isWellFormed (Node 20, current browsers) is native; the expression is the fallback.
+  const wellFormed = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return wellFormed ? wellFormed.call(s) : !LONE_SURROGATE.test(s);
 }
 
 export function replicaId(id: string): ReplicaId {

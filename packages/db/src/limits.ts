@@ -67,7 +67,17 @@ function walk(v: unknown, depth: number, collection: string, id: string): number
   let n = 2;
   if (Array.isArray(v)) for (const e of v) n += walk(e, depth + 1, collection, id) + 1;
   else
-    for (const k in v)
-      n += k.length * 6 + 4 + walk((v as Record<string, unknown>)[k], depth + 1, collection, id);
+    for (const k in v) {
+      // Scalars inline: most documents are flat, and this runs for every document written.
+      const e = (v as Record<string, unknown>)[k];
+      n +=
+        k.length * 6 +
+        4 +
+        (typeof e === 'string'
+          ? e.length * 6 + 2
+          : typeof e !== 'object' || e === null
+            ? 24
+            : walk(e, depth + 1, collection, id));
+    }
   return n;
 }
