@@ -43,6 +43,15 @@ export class CollectionState {
    */
   private loaded: Doc[] | undefined;
   readonly indexes = new Map<string, Index>();
+  /**
+   * The stored forms of documents a sync server evicted (they left this replica's
+   * subscriptions) after this replica had written to them, by id — out of sight, but what its
+   * next write to one, or the state the server sends when one returns, builds on. A document's
+   * dots are numbered per replica within it: a replica that forgot a document holding its dots
+   * would number its next write from 1 again, and a reused dot removes what the earlier one
+   * wrote (issue 16, item 4: a counter vanished). The database keeps them in its meta.
+   */
+  readonly evicted = new Map<string, Uint8Array>();
 
   constructor(
     readonly name: string,
@@ -64,6 +73,11 @@ export class CollectionState {
   /** Whether this replica has ever had the document (a removed one included). */
   has(id: string): boolean {
     return this.stored.has(id) || this.isDeferred(id);
+  }
+
+  /** Whether this replica has a state of the document: live, removed, or evicted after writing to it. */
+  knows(id: string): boolean {
+    return this.has(id) || this.evicted.has(id);
   }
 
   /** Whether the document was loaded as JSON only and its stored form is still to be read. */
@@ -123,7 +137,8 @@ export class CollectionState {
   writable(id: string): Document {
     const doc = this.decoded.get(id);
     if (doc) return doc.clone();
-    return this.decode(id) ?? new Document();
+    const evicted = this.evicted.get(id);
+    return this.decode(id) ?? (evicted ? storedDocument(evicted) : new Document());
   }
 
   /** The document's CRDT, decoded from its stored form (or made by the change that wrote it). */

@@ -16,6 +16,7 @@ import { Attachments } from './Attachments.js';
 import { type Change, decodeLogged, encodeLogged } from './Change.js';
 import { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
+import { DeferredEvictions, docKey } from './DeferredEvictions.js';
 import type { Document, WriteContext } from './Document.js';
 import { DbError } from './errors.js';
 import { Integration } from './Integration.js';
@@ -116,6 +117,11 @@ const META_VERSION = 'version';
 const META_HORIZON = 'horizon';
 /** How far a sync server holds this replica's own changes (`acknowledged`). */
 const META_ACKED = 'sync:acked';
+/** Documents evicted while the outbox changed them, kept until acknowledged (`DeferredEvictions`). */
+const META_EVICTING = 'sync:evicting';
+/** Before `docKey`: the state of a document evicted after this replica wrote to it (`CollectionState.evicted`). */
+const META_EVICTED = 'sync:evicted:';
+const NONE = new Uint8Array(0);
 const utf8 = new TextEncoder();
 /** How far a replica's clock may be from its sync server's before it is corrected. */
 const CLOCK_TOLERANCE_MS = 60_000;
@@ -185,6 +191,7 @@ export class Database {
     if (!stored)
       await storage.commit({ changes: [], docs: [], meta: new Map([[META_REPLICA, utf8.encode(id)]]) });
     for (const d of docs) db.state(d.collection).load(d.id, d.state);
+    db.keepEvicted(meta);
     if (deferring) {
       for (const c of collections) db.state(c.collection).loadJson(storage, c.live, c.removed);
       db.loadDeferred();
@@ -611,25 +618,86 @@ export class Database {
   integrate(batch: ServerBatch): Promise<void> {
     return this.exclusive(async () => {
       const integration = new Integration((name) => this.state(name));
+      const deferred = DeferredEvictions.decode(this.meta.get(META_EVICTING));
+      const outbox = batch.evict?.length ? await this.outboxDocuments(this.ackedSeq() ?? 0) : undefined;
+      const meta: Array<[string, Uint8Array]> = [...(batch.meta ?? [])];
       let docs: StagedDocument[];
       try {
-        for (const e of batch.evict ?? []) integration.evict(e.collection, e.id);
-        for (const d of batch.docs ?? []) integration.state(d.collection, d.id, d.stored, d.value);
+        for (const e of batch.evict ?? []) {
+          if (outbox?.has(docKey(e.collection, e.id))) deferred.add(e.collection, e.id);
+          else this.evict(integration, e.collection, e.id, meta);
+        }
+        for (const d of batch.docs ?? []) {
+          deferred.delete(d.collection, d.id);
+          this.returned(d.collection, d.id, meta);
+          integration.state(d.collection, d.id, d.stored, d.value);
+        }
         for (const c of batch.changes ?? []) {
           checkChange(c);
           this.receive(c);
+          deferred.delete(c.collection, c.docId);
+          this.returned(c.collection, c.docId, meta);
           integration.join(c.collection, c.docId, c.ops);
         }
-        for (const r of batch.replace ?? []) integration.replace(r.collection, r.id, r.stored, r.reapply);
+        for (const r of batch.replace ?? []) {
+          this.returned(r.collection, r.id, meta);
+          integration.replace(r.collection, r.id, r.stored, r.reapply);
+        }
         docs = integration.staged();
       } catch (e) {
         if (e instanceof DecodeError || e instanceof SyntaxError)
           throw new DbError('BAD_CHANGE', `a document state from the server: ${e.message}`);
         throw e;
       }
-      await this.commit([], undefined, docs, batch.meta ?? []);
+      if (deferred.changed) meta.push([META_EVICTING, deferred.encode()]);
+      await this.commit([], undefined, docs, meta);
+      this.keepEvicted(meta);
       this.install('remote', batch.changes ?? [], undefined, docs);
     });
+  }
+
+  /**
+   * Stages the eviction of a document; if this replica wrote to it, its state is kept out of
+   * sight (`CollectionState.evicted`) by the meta entry pushed to `meta`.
+   */
+  private evict(
+    integration: Integration,
+    collection: string,
+    id: string,
+    meta: Array<[string, Uint8Array]>,
+  ): void {
+    integration.evict(collection, id);
+    const state = this.state(collection);
+    if ((state.current(id)?.state.ctx.vv.get(this.replicaId) ?? 0) > 0)
+      meta.push([META_EVICTED + docKey(collection, id), state.storedForm(id)!]);
+  }
+
+  /** A document back from the server: its evicted state, if kept, is joined in and no longer kept apart. */
+  private returned(collection: string, id: string, meta: Array<[string, Uint8Array]>): void {
+    if (this.collections.get(collection)?.evicted.has(id))
+      meta.push([META_EVICTED + docKey(collection, id), NONE]);
+  }
+
+  /** Puts committed (or loaded) evicted states where writes find them. */
+  private keepEvicted(meta: Iterable<[string, Uint8Array]>): void {
+    for (const [key, bytes] of meta) {
+      if (!key.startsWith(META_EVICTED)) continue;
+      const [collection, id] = key.slice(META_EVICTED.length).split('\u0000') as [string, string];
+      const evicted = this.state(collection).evicted;
+      if (bytes.length > 0) evicted.set(id, bytes);
+      else evicted.delete(id);
+    }
+  }
+
+  /** The documents this replica's own changes after its `after`-th touch, by `docKey`. */
+  private async outboxDocuments(after: number): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (this.vv.get(this.replicaId) <= after) return out;
+    for (const s of await this.storage.changes(this.replicaId, after)) {
+      const c = decodeLogged(s.bytes);
+      out.add(docKey(c.collection, c.docId));
+    }
+    return out;
   }
 
   /** Advances the clock past a remote change's timestamp; one too far ahead is a bad change. */
@@ -660,14 +728,31 @@ export class Database {
   }
 
   /**
-   * Records that a sync server durably holds this replica's changes up to `seq` (see `compact`).
+   * Records that a sync server durably holds this replica's changes up to `seq` (see `compact`),
+   * and evicts the documents kept past their eviction that no unacknowledged change touches now.
    */
   acknowledged(seq: number): Promise<void> {
     return this.exclusive(async () => {
       if ((this.ackedSeq() ?? 0) >= seq) return;
       const enc = new Encoder();
       enc.uint(seq);
-      await this.commit([], undefined, [], [[META_ACKED, enc.finishRaw()]]);
+      const meta: Array<[string, Uint8Array]> = [[META_ACKED, enc.finishRaw()]];
+      const deferred = DeferredEvictions.decode(this.meta.get(META_EVICTING));
+      let docs: StagedDocument[] = [];
+      if (deferred.size > 0) {
+        const outbox = await this.outboxDocuments(seq);
+        const integration = new Integration((name) => this.state(name));
+        for (const { collection, id } of [...deferred.entries()]) {
+          if (outbox.has(docKey(collection, id))) continue;
+          this.evict(integration, collection, id, meta);
+          deferred.delete(collection, id);
+        }
+        docs = integration.staged();
+        if (deferred.changed) meta.push([META_EVICTING, deferred.encode()]);
+      }
+      await this.commit([], undefined, docs, meta);
+      this.keepEvicted(meta);
+      if (docs.length > 0) this.install('remote', [], undefined, docs);
     });
   }
 

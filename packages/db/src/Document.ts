@@ -42,6 +42,11 @@ export interface WriteContext {
   readonly time: Timestamp;
   /** The kinds the collection's schema declares, by property path. */
   readonly kinds: ReadonlyMap<string, PropertyKind>;
+  /**
+   * The document written to is a stale state (one evicted from this replica, see
+   * `CollectionState.evicted`): registers and flags are written even where they equal it.
+   */
+  readonly blind?: boolean;
 }
 
 export type WriteMode = 'merge' | 'replace';
@@ -297,7 +302,7 @@ function writeProperty(
     case 'register':
     case 'attachment': {
       const cur = m.get(name, CausalRegister);
-      if (cur && jsonKey(cur.value()!) === jsonKey(value as Json)) return undefined;
+      if (cur && !ctx.blind && jsonKey(cur.value()!) === jsonKey(value as Json)) return undefined;
       return m.update(replica, name, CausalRegister, (r) => r.set(ctx.time, value as Json));
     }
     case 'counter': {
@@ -308,7 +313,7 @@ function writeProperty(
     }
     case 'flag': {
       const cur = m.get(name, Flag);
-      if (cur && cur.value() === value) return undefined;
+      if (cur && !ctx.blind && cur.value() === value) return undefined;
       return m.update(replica, name, Flag, (f) => (value ? f.enable(replica) : f.disable()));
     }
     case 'set': {

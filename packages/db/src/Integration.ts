@@ -1,6 +1,7 @@
 import type { ORMap } from '@concord/crdt';
 import type { Change } from './Change.js';
 import type { CollectionState, Doc } from './CollectionState.js';
+import { docKey } from './DeferredEvictions.js';
 import type { Document } from './Document.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
@@ -27,7 +28,7 @@ export class Integration {
   constructor(private readonly resolve: (collection: string) => CollectionState) {}
 
   private entry(collection: string, id: string): Work {
-    const key = `${collection}\u0000${id}`;
+    const key = docKey(collection, id);
     let w = this.work.get(key);
     if (!w) {
       w = { collection: this.resolve(collection), id, doc: undefined, adopt: undefined, value: undefined };
@@ -52,7 +53,7 @@ export class Integration {
   /** A whole state in stored form (`value`: its JSON, `decoded`: its CRDT, where the caller has them already). */
   state(collection: string, id: string, stored: Uint8Array, value?: Doc, decoded?: Document): void {
     const w = this.entry(collection, id);
-    if (!w.doc && !w.adopt?.length && !w.collection.has(id)) {
+    if (!w.doc && !w.adopt?.length && !w.collection.knows(id)) {
       w.adopt = stored;
       w.value = value;
     } else this.writable(w).state.join((decoded ?? storedDocument(stored, value)).state);

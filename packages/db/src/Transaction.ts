@@ -96,7 +96,7 @@ export class Transaction {
     checkId(id);
     const { state, docs } = this.collection(collection);
     if (!docs.has(id)) {
-      if (!state.has(id)) {
+      if (!state.knows(id)) {
         // New to this replica: written whole, without a CRDT, when every property is a register.
         const written = WrittenDocument.of(id, json, this.ctx(state));
         if (written) {
@@ -106,7 +106,10 @@ export class Transaction {
       } else if ((options.mode ?? 'merge') === 'merge' && unchanged(state, json)) return;
     }
     const s = this.stage(collection, id);
-    this.record(s, s.doc.write(s.id, json, this.ctx(s.collection), options.mode ?? 'merge'));
+    const ctx = this.ctx(s.collection);
+    // Onto a document this replica no longer holds (evicted, kept for its dots): what is written is new.
+    const blind = !s.collection.has(id) && s.collection.evicted.has(id);
+    this.record(s, s.doc.write(s.id, json, blind ? { ...ctx, blind } : ctx, options.mode ?? 'merge'));
   }
 
   /**

@@ -188,6 +188,72 @@ describe('issue 16: data leaks and data loss', () => {
     await back.sync.synced();
     expect(http.sync.db.documentValue('notes', 'n2')).toMatchObject({ text: 'also mine' });
   });
+
+  it('4. increments in flight survive their document leaving and re-entering a filtered subscription', async () => {
+    const http = await serve();
+    const products = http.sync.db.collection('products');
+    await products.upsert({ _id: 'd', store: 's1', n: counter(1) });
+    // A's frames to the server are held in flight while `hold` is set.
+    let hold = false;
+    const held: Array<() => void> = [];
+    const a = await device(http, 'alice', 'products', undefined, {
+      subscriptions: [{ collection: 'products', where: { store: 's1' } }],
+      createWebSocket: (url: string) => {
+        const ws = new WebSocket(url);
+        const send = ws.send.bind(ws);
+        ws.send = ((data: Uint8Array) => (hold ? held.push(() => send(data)) : send(data))) as typeof ws.send;
+        return ws;
+      },
+    });
+    await a.sync.synced();
+    const increment = (by: number) =>
+      a.db.collection('products').update('d', (draft) => {
+        draft.n = (draft.n as number) + by;
+      });
+    hold = true;
+    await increment(2);
+    // Another principal moves d out of A's subscription and back.
+    const caughtUp = () =>
+      (a.sync.serverVersion?.get(http.sync.db.replicaId) ?? 0) >=
+      http.sync.db.version().get(http.sync.db.replicaId);
+    for (const store of ['s2', 's1']) {
+      const r = await api(http, '/api/collections/products/d', 'admin', {
+        method: 'PATCH',
+        body: JSON.stringify({ store }),
+      });
+      expect(r.status).toBe(200);
+      await until(caughtUp, `A told of the move to ${store}`);
+    }
+    await increment(1);
+    hold = false;
+    for (const f of held.splice(0)) f();
+    await a.sync.synced();
+    expect(http.sync.db.documentValue('products', 'd')).toMatchObject({ n: 4 });
+    expect(await a.db.collection('products').get('d')).toMatchObject({ n: 4, store: 's1' });
+
+    // Evicted with an increment in flight: kept until the server holds it, then dropped.
+    hold = true;
+    await increment(1);
+    const r = await api(http, '/api/collections/products/d', 'admin', {
+      method: 'PATCH',
+      body: JSON.stringify({ store: 's2' }),
+    });
+    expect(r.status).toBe(200);
+    await until(caughtUp, 'A told of the move to s2');
+    expect(await a.db.collection('products').get('d')).toMatchObject({ n: 5, store: 's1' });
+    hold = false;
+    for (const f of held.splice(0)) f();
+    await a.sync.synced();
+    await until(async () => (await a.db.collection('products').get('d')) === undefined, 'the eviction');
+    expect(http.sync.db.documentValue('products', 'd')).toMatchObject({ n: 5, store: 's2' });
+
+    // A writes to the document it no longer holds: its dots in it are not reused (a reused dot
+    // would remove the counter it incremented under that dot).
+    await a.db.collection('products').upsert({ _id: 'd', store: 's1' });
+    await a.sync.synced();
+    expect(http.sync.db.documentValue('products', 'd')).toMatchObject({ n: 5, store: 's1' });
+    await until(async () => (await a.db.collection('products').get('d'))?.n === 5, 'd back on A');
+  });
 });
 
 describe('issue 16: one client cannot take the server down', () => {

@@ -1,4 +1,4 @@
-import { Database, MemoryStorage, type SyncClient, type Transport } from '@concord/db';
+import { counter, Database, MemoryStorage, type SyncClient, type Transport } from '@concord/db';
 import { describe, expect, it } from 'vitest';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 import { SyncServer } from '../src/index.js';
@@ -7,6 +7,8 @@ import { SimClock, SimLink } from './support/Simulation.js';
 const CLIENTS = 10;
 const STEPS = 120;
 const IDS = Array.from({ length: 12 }, (_, i) => `p${i}`);
+/** Documents with a counter: incremented by whoever holds them, moved between stores, never removed. */
+const COUNTERS = Array.from({ length: 4 }, (_, i) => `c${i}`);
 /** Clients 0 and 1 replicate one store's products only; the rest the whole collection. */
 const partial = (i: number) => i < 2;
 const STORE = { storeId: 1 };
@@ -22,7 +24,9 @@ interface Client {
  * removals and store moves; links cut at random (losing frames in flight), delays that let an
  * old connection's frames arrive after a new one's, resends after reconnects, clients restarting
  * from their storage (outbox and cursors survive), and one server restart from its storage.
- * Then the network heals and everyone must agree.
+ * Counters are incremented while their documents move in and out of the filtered clients'
+ * subscriptions. Then the network heals: everyone must agree, and every counter must hold
+ * exactly the increments its writers made.
  */
 async function simulate(seed: number): Promise<void> {
   const rng = new SeededRng(seed);
@@ -42,6 +46,7 @@ async function simulate(seed: number): Promise<void> {
     links.add(link);
     link.client.onClose(() => links.delete(link));
     server.accept(link.server);
+    if (process.env.DEBUGSIM) console.log(clock.now() - 1_700_000_000_000, 'link', link.client.state);
     return link.client;
   };
   const start = async (i: number, storage: MemoryStorage): Promise<Client> => {
@@ -53,13 +58,21 @@ async function simulate(seed: number): Promise<void> {
       backoff: { minMs: 10, maxMs: 2_000 },
       idleTimeoutMs: 12_000,
     });
+    if (process.env.DEBUGSIM) {
+      sync.on('status', (st) => console.log(clock.now() - 1_700_000_000_000, i, st));
+      sync.on('error', (e) => console.log(clock.now() - 1_700_000_000_000, i, 'error', e.code, e.message));
+    }
     return { db, sync, storage };
   };
   const clients: Client[] = [];
   for (let i = 0; i < CLIENTS; i++) clients.push(await start(i, new MemoryStorage()));
   await server.db
     .collection('products')
-    .upsertMany(IDS.slice(0, 6).map((id, k) => ({ _id: id, storeId: 1 + (k % 2), price: k })));
+    .upsertMany([
+      ...IDS.slice(0, 6).map((id, k) => ({ _id: id, storeId: 1 + (k % 2), price: k })),
+      ...COUNTERS.map((id, k) => ({ _id: id, storeId: 1 + (k % 2), n: counter(0) })),
+    ]);
+  const sums = new Map(COUNTERS.map((id) => [id, 0]));
 
   const restartAt = rng.int(STEPS);
   for (let step = 0; step < STEPS; step++) {
@@ -67,15 +80,31 @@ async function simulate(seed: number): Promise<void> {
     const c = rng.pick(clients);
     const products = c.db.collection('products');
     const id = rng.pick(IDS);
-    if (r < 45) await products.upsert({ _id: id, price: rng.int(100), [`f${rng.int(3)}`]: rng.int(10) });
-    else if (r < 55) await products.upsert({ _id: id, storeId: 1 + rng.int(2) });
-    else if (r < 60) await products.remove(id);
-    else if (r < 67)
+    if (r < 40) await products.upsert({ _id: id, price: rng.int(100), [`f${rng.int(3)}`]: rng.int(10) });
+    else if (r < 48) await products.upsert({ _id: id, storeId: 1 + rng.int(2) });
+    else if (r < 52) await products.remove(id);
+    else if (r < 58)
       await server.db
         .collection('products')
         .upsert({ _id: id, price: rng.int(100), storeId: 1 + rng.int(2) });
-    else if (r < 80 && links.size > 0) rng.pick([...links]).cut();
-    else if (r < 84) {
+    else if (r < 72) {
+      // Half the counter work is the filtered clients': their documents come and go as they move.
+      const mine = rng.int(2) === 0 ? clients[rng.int(2)]!.db.collection('products') : products;
+      const cid = rng.pick(COUNTERS);
+      const by = 1 + rng.int(5);
+      if (rng.int(3) === 0)
+        await rng
+          .pick([mine, server.db.collection('products')])
+          .upsert({ _id: cid, storeId: 1 + rng.int(2) });
+      // A filtered client that moved a document it did not hold has only what it wrote of it.
+      else if (typeof (await mine.get(cid))?.n === 'number') {
+        await mine.update(cid, (d) => {
+          d.n = (d.n as number) + by;
+        });
+        sums.set(cid, sums.get(cid)! + by);
+      }
+    } else if (r < 82 && links.size > 0) rng.pick([...links]).cut();
+    else if (r < 86) {
       // A device restarts: whatever it had not sent yet must still be sent, from its storage.
       const i = clients.indexOf(c);
       await c.sync.close();
@@ -90,16 +119,33 @@ async function simulate(seed: number): Promise<void> {
       server = await openServer();
     }
     await clock.run(() => false, rng.int(200));
+    if (process.env.DEBUGSIM)
+      console.log(
+        'step',
+        step,
+        r,
+        clients.indexOf(c),
+        JSON.stringify(server.db.documentValue('products', 'c2')),
+      );
   }
 
   // Heal: no more cuts; run until every client is live and acknowledged, and nothing is in flight.
   const synced = clients.map(() => false);
   clients.forEach((c, i) => void c.sync.synced().then(() => (synced[i] = true)));
   const healed = await clock.run(() => synced.every(Boolean), 600_000);
-  expect(healed, `clients not synced: ${synced.map((s, i) => (s ? '' : i)).join(' ')}`).toBe(true);
+  const stuck = clients.flatMap((c, i) =>
+    synced[i]
+      ? []
+      : [
+          `${i}: ${c.sync.status}, acked ${c.sync.acknowledged} of ${c.db.version().get(c.db.replicaId)}, ${c.sync.lastError?.code} ${c.sync.lastError?.message}`,
+        ],
+  );
+  expect(healed, `clients not synced: ${stuck.join('; ')}`).toBe(true);
   await clock.run(() => false, 1_000);
 
   const serverDocs = await server.db.collection('products').find({ sort: { _id: 'asc' } });
+  for (const [cid, sum] of sums)
+    expect(server.db.documentValue('products', cid)?.n, `${cid}'s sum`).toBe(sum);
   const storeDocs = await server.db.collection('products').find({ where: STORE, sort: { _id: 'asc' } });
   for (const [i, c] of clients.entries()) {
     // Every change a client made is on the server.

@@ -23,7 +23,10 @@ export interface Transport {
   send(frame: Uint8Array): void;
   /** Frames as they arrive, in order; returns the unsubscribe. */
   onMessage(listener: (frame: Uint8Array) => void): () => void;
-  /** Called once, when either side closes or the link is lost; returns the unsubscribe. */
+  /**
+   * Called once, when either side closes or the link is lost (soon after, if added once closed:
+   * a link can be lost before its user listens); returns the unsubscribe.
+   */
   onClose(listener: (info: CloseInfo) => void): () => void;
   /** Closes both directions; the other side's `onClose` gets `info`. Closing twice does nothing. */
   close(info?: CloseInfo): void;
@@ -54,6 +57,16 @@ export abstract class BaseTransport implements Transport {
   }
 
   onClose(listener: (info: CloseInfo) => void): () => void {
+    const info = this.closedWith;
+    if (info) {
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) listener(info);
+      });
+      return () => {
+        cancelled = true;
+      };
+    }
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
   }

@@ -111,4 +111,19 @@ export const TRANSPORT_ACCEPTANCE: readonly TransportCase[] = [
       check(silent.length === 0, 'unsubscribed listener was called');
     },
   },
+  {
+    // A link may be lost between being opened and its user listening (a sync client awaits
+    // it): a listener added after the close must still hear of it, or the user waits forever.
+    name: 'a close listener added after the close is called, once',
+    async run(link) {
+      const [a, b] = await link();
+      a.close({ code: 4003, reason: 'early' });
+      await closeOf(b);
+      const late = await Promise.race([
+        closeOf(b),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 200)),
+      ]);
+      check(late !== undefined, 'a listener added after the close never heard of it');
+    },
+  },
 ];
