@@ -24,6 +24,7 @@ import { checkCollectionName, checkDocument, checkId } from './limits.js';
 import { PendingChanges } from './PendingChanges.js';
 import { Preview } from './Preview.js';
 import type { Where } from './query/Query.js';
+import { applyRewrite, decodeRewrites, encodeRewrites, type Rewrite } from './Rewrite.js';
 import type { Snapshot } from './Snapshot.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
 import { StoredCheck, storedValue } from './StoredDocument.js';
@@ -122,6 +123,8 @@ const META_EVICTING = 'sync:evicting';
 /** Before `docKey`: the state of a document evicted after this replica wrote to it (`CollectionState.evicted`). */
 const META_EVICTED = 'sync:evicted:';
 const NONE = new Uint8Array(0);
+/** Writes of an abandoned replica id still to be made again under the new one (see `fork`). */
+const META_FORKED = 'sync:forked';
 const utf8 = new TextEncoder();
 /** How far a replica's clock may be from its sync server's before it is corrected. */
 const CLOCK_TOLERANCE_MS = 60_000;
@@ -154,8 +157,8 @@ export class Database {
   private constructor(
     private readonly storage: Storage,
     private readonly meta: Map<string, Uint8Array>,
-    readonly replicaId: ReplicaId,
-    private readonly clock: HybridLogicalClock,
+    private replica: ReplicaId,
+    private clock: HybridLogicalClock,
     private readonly vv: VersionVector,
     private readonly horizon: VersionVector,
     private readonly options: DatabaseOptions,
@@ -248,6 +251,14 @@ export class Database {
     return this.vv.clone();
   }
 
+  /**
+   * This database's replica id: the name its changes go under. It changes only if a sync server
+   * finds the storage restored from a backup or copied (`fork`).
+   */
+  get replicaId(): ReplicaId {
+    return this.replica;
+  }
+
   /** Called once per committed transaction or remote batch; returns the unsubscribe. */
   onChange(listener: (e: ChangeEvent) => void): () => void {
     this.listeners.add(listener);
@@ -267,13 +278,101 @@ export class Database {
    * throws, nothing is written. Resolves with `fn`'s result once the commit is durable.
    */
   transaction<T>(fn: (tx: Transaction) => T): Promise<T> {
-    return this.exclusive(async () => {
-      const { result, changes, version, docs } = this.stageTransaction(fn);
-      if (changes.length === 0) return result;
-      await this.commit(changes, version, docs);
-      this.install('local', changes, version, docs);
-      return result;
+    return this.exclusive(() => this.write(fn));
+  }
+
+  /** `transaction`'s work, committing `meta` with it (inside `exclusive`). */
+  private async write<T>(
+    fn: (tx: Transaction) => T,
+    meta: ReadonlyArray<[string, Uint8Array]> = [],
+  ): Promise<T> {
+    const { result, changes, version, docs } = this.stageTransaction(fn);
+    if (changes.length === 0 && meta.length === 0) return result;
+    await this.commit(changes, version, docs, meta);
+    this.install('local', changes, version, docs);
+    return result;
+  }
+
+  /** Makes `rewrites` again as this replica's changes, in one transaction (see `Rewrite`). */
+  rewrite(rewrites: readonly Rewrite[]): Promise<void> {
+    return this.transaction((tx) => {
+      for (const r of rewrites) applyRewrite(tx, r);
     });
+  }
+
+  /**
+   * Takes a new replica id, for a storage a sync server found restored from a backup or copied:
+   * the server holds changes under this id that this database never made, or other ones under
+   * the same numbers, so every change made here from now on must have a name of its own (as
+   * Automerge and Yjs give a forked document a new actor or client id). The documents the
+   * unacknowledged changes touched are evicted — their states hold the abandoned id's dots —
+   * and their writes kept as `Rewrite`s, by value, for `rewriteForked` once the server's states
+   * are in. `meta` (sync's cursors, reset so the server sends every document again) is committed
+   * with it. Returns how many writes were kept.
+   */
+  fork(meta: ReadonlyArray<[string, Uint8Array]> = []): Promise<number> {
+    return this.exclusive(async () => {
+      const touched = new Map<string, { collection: string; id: string; keys: Set<string> }>();
+      for (const s of await this.storage.changes(this.replica, this.ackedSeq() ?? 0)) {
+        const c = decodeLogged(s.bytes);
+        const key = docKey(c.collection, c.docId);
+        let t = touched.get(key);
+        if (!t) {
+          t = { collection: c.collection, id: c.docId, keys: new Set() };
+          touched.set(key, t);
+        }
+        for (const k of c.ops.keys()) t.keys.add(k);
+      }
+      const kept = new Map(
+        decodeRewrites(this.meta.get(META_FORKED)).map((r) => [docKey(r.collection, r.id), r]),
+      );
+      const integration = new Integration((name) => this.state(name));
+      const entries: Array<[string, Uint8Array]> = [...meta];
+      for (const [key, { collection, id, keys }] of touched) {
+        const state = this.state(collection);
+        const earlier = kept.get(key)?.keys ?? [];
+        kept.set(key, { collection, id, keys: [...new Set([...earlier, ...keys])], value: state.value(id) });
+        integration.evict(collection, id);
+        this.returned(collection, id, entries);
+      }
+      const replica = toReplicaId(newReplicaId());
+      const zero = new Encoder();
+      zero.uint(0);
+      entries.push(
+        [META_REPLICA, utf8.encode(replica)],
+        [META_ACKED, zero.finishRaw()],
+        [META_EVICTING, new DeferredEvictions().encode()],
+        [META_FORKED, encodeRewrites([...kept.values()])],
+      );
+      const docs = integration.staged();
+      await this.commit([], undefined, docs, entries);
+      this.keepEvicted(entries);
+      const clock = new HybridLogicalClock(replica, this.options.now ? { now: this.options.now } : {});
+      clock.correct(this.clock.offset);
+      this.replica = replica;
+      this.clock = clock;
+      this.install('remote', [], undefined, docs);
+      return kept.size;
+    });
+  }
+
+  /** Makes the writes `fork` kept again under the new replica id, and forgets them, in one commit. */
+  rewriteForked(): Promise<void> {
+    return this.exclusive(async () => {
+      const rewrites = decodeRewrites(this.meta.get(META_FORKED));
+      if (rewrites.length === 0) return;
+      await this.write(
+        (tx) => {
+          for (const r of rewrites) applyRewrite(tx, r);
+        },
+        [[META_FORKED, NONE]],
+      );
+    });
+  }
+
+  /** Whether writes `fork` kept are still to be made again. */
+  get forked(): boolean {
+    return (this.meta.get(META_FORKED)?.length ?? 0) > 0;
   }
 
   /**
@@ -596,6 +695,11 @@ export class Database {
   /** This replica's changes no sync server has acknowledged: its outbox (every own change if it never synced). */
   outbox(): Promise<Change[]> {
     return this.ownChanges(this.ackedSeq() ?? 0);
+  }
+
+  /** How many of this replica's changes a sync server was last known to hold (0 if none). */
+  get acknowledgedSeq(): number {
+    return this.ackedSeq() ?? 0;
   }
 
   /** How many changes the outbox holds, without reading them. */

@@ -431,10 +431,11 @@ export class Session {
         const logged =
           c.dot.seq <= held ? await db.loggedChange(c.dot) : fresh.find((a) => a.dot.seq === c.dot.seq);
         if (!logged || sameChange(logged, c)) continue;
+        // The client's storage went back in time (a backup restored, a copy): it takes a new id.
         if (!logged.ops.equals(ORMap.empty()))
           throw new SyncError(
-            'BAD_REPLICA',
-            `change ${c.dot.seq} of ${c.dot.replica} reused with other content`,
+            'FORKED',
+            `change ${c.dot.seq} of ${c.dot.replica} differs from the one the server holds`,
           );
         rejects.push({ change: c, error: new SyncError('REJECTED', 'this change was refused before') });
         continue;

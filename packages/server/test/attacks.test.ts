@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +188,51 @@ describe('issue 16: data leaks and data loss', () => {
     await back.sync.synced();
     expect(http.sync.db.documentValue('notes', 'n2')).toMatchObject({ text: 'also mine' });
   });
+
+  it.each([3, 8])(
+    '3. a device restored from a backup writes %i documents: kept under a new replica id, lost ones fetched back',
+    async (written) => {
+      const dir = mkdtempSync(join(tmpdir(), 'concord-restore-'));
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      const file = join(dir, 'device.db');
+      const http = await serve();
+      const session = async (fn: (db: Database) => Promise<void>) => {
+        const d = await device(http, 'alice', 'notes', await Database.open({ storage: file }));
+        await fn(d.db);
+        await d.sync.synced();
+        await d.sync.close();
+        await d.db.close();
+      };
+      const write = (db: Database, from: number, n: number, tag: string) =>
+        db
+          .collection('notes')
+          .upsertMany(Array.from({ length: n }, (_, i) => ({ _id: `n${from + i}`, tag })));
+      await session((db) => write(db, 0, 5, 'first'));
+      for (const f of ['', '-wal', '-shm'])
+        if (existsSync(file + f)) copyFileSync(file + f, join(dir, `backup${f}`));
+      await session((db) => write(db, 5, 5, 'lost'));
+      for (const f of ['', '-wal', '-shm']) {
+        rmSync(file + f, { force: true });
+        if (existsSync(join(dir, `backup${f}`))) copyFileSync(join(dir, `backup${f}`), file + f);
+      }
+
+      const restored = await device(http, 'alice', 'notes', await Database.open({ storage: file }));
+      const before = restored.db.replicaId;
+      await write(restored.db, 100, written, 'after restore');
+      await restored.sync.synced();
+      await until(async () => (await restored.db.collection('notes').count()) === 10 + written, 'every note');
+      expect(restored.errors.map((e) => e.code)).toContain('FORKED');
+      expect(restored.db.replicaId).not.toBe(before);
+      expect(restored.sync.pending).toBe(0);
+      const server = http.sync.db.collection('notes');
+      expect(await server.count()).toBe(10 + written);
+      expect(await server.count({ where: { tag: 'after restore' } })).toBe(written);
+      expect(await server.count({ where: { tag: 'lost' } })).toBe(5);
+      expect(await restored.db.collection('notes').find({ sort: { _id: 'asc' } })).toEqual(
+        await server.find({ sort: { _id: 'asc' } }),
+      );
+    },
+  );
 
   it('4. increments in flight survive their document leaving and re-entering a filtered subscription', async () => {
     const http = await serve();

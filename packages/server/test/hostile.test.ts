@@ -130,7 +130,7 @@ describe('hostile peers', () => {
     },
   );
 
-  it('a change in another replica’s name, or a dot reused with other content, ends the session and stores nothing', async () => {
+  it('a change in another replica’s name (BAD_REPLICA), or a dot reused with other content (FORKED), ends the session and stores nothing', async () => {
     const server = new SyncServer({ db: await Database.open(), authenticate });
     const me = replicaId('me-replica');
     const other = replicaId('other-replica');
@@ -171,7 +171,7 @@ describe('hostile peers', () => {
       encodeMessage({ type: 'push', changes: [real!] }),
       encodeMessage({ type: 'push', changes: [forged] }),
     ]);
-    expect(code).toBe(4409);
+    expect(code).toBe(new SyncError('FORKED', '').closeCode);
     expect(server.db.documentValue('products', 'y')).toMatchObject({ price: 1 });
     expect(server.db.documentValue('products', 'z')).toBeUndefined();
     await server.close();

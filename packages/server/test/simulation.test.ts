@@ -46,7 +46,6 @@ async function simulate(seed: number): Promise<void> {
     links.add(link);
     link.client.onClose(() => links.delete(link));
     server.accept(link.server);
-    if (process.env.DEBUGSIM) console.log(clock.now() - 1_700_000_000_000, 'link', link.client.state);
     return link.client;
   };
   const start = async (i: number, storage: MemoryStorage): Promise<Client> => {
@@ -58,10 +57,6 @@ async function simulate(seed: number): Promise<void> {
       backoff: { minMs: 10, maxMs: 2_000 },
       idleTimeoutMs: 12_000,
     });
-    if (process.env.DEBUGSIM) {
-      sync.on('status', (st) => console.log(clock.now() - 1_700_000_000_000, i, st));
-      sync.on('error', (e) => console.log(clock.now() - 1_700_000_000_000, i, 'error', e.code, e.message));
-    }
     return { db, sync, storage };
   };
   const clients: Client[] = [];
@@ -119,14 +114,6 @@ async function simulate(seed: number): Promise<void> {
       server = await openServer();
     }
     await clock.run(() => false, rng.int(200));
-    if (process.env.DEBUGSIM)
-      console.log(
-        'step',
-        step,
-        r,
-        clients.indexOf(c),
-        JSON.stringify(server.db.documentValue('products', 'c2')),
-      );
   }
 
   // Heal: no more cuts; run until every client is live and acknowledged, and nothing is in flight.

@@ -187,7 +187,8 @@ export class SyncClient {
    * the client is closed, or fails (with the `SyncError` that stopped it).
    */
   synced(): Promise<void> {
-    const target = this.db.version().get(this.db.replicaId);
+    const replica = this.db.replicaId;
+    const target = this.db.version().get(replica);
     return new Promise((resolve, reject) => {
       const check = () => {
         if (this.isClosed()) {
@@ -199,7 +200,11 @@ export class SyncClient {
           reject(
             new SyncError(f && f.code !== 'CONNECT_FAILED' ? f.code : 'SERVER_ERROR', f?.message ?? 'failed'),
           );
-        } else if (this.statusNow === 'live' && this.acked >= target) {
+        } else if (
+          this.statusNow === 'live' &&
+          // After a fork (see `fork`) the changes made before are the new id's rewrites.
+          (replica === this.db.replicaId ? this.acked >= target : !this.db.forked && this.pending === 0)
+        ) {
           this.waiters.delete(check);
           resolve();
         }
@@ -345,9 +350,17 @@ export class SyncClient {
       case 'welcome':
         if (m.protocol !== PROTOCOL_VERSION)
           throw new SyncError('UNSUPPORTED_VERSION', `server speaks ${m.protocol}`);
-        this.acked = m.acked;
-        this.sent = m.acked;
-        await this.db.acknowledged(m.acked);
+        if (m.acked > this.db.version().get(this.db.replicaId)) {
+          await this.fork(
+            t,
+            `the server holds ${m.acked} changes of this replica's, this database made ${this.db.version().get(this.db.replicaId)}`,
+          );
+          return;
+        }
+        // Changes the server holds past what it last acknowledged here are sent again: it
+        // compares them with its own, which tells a storage restored from a backup (FORKED).
+        this.acked = Math.min(m.acked, this.db.acknowledgedSeq);
+        this.sent = this.acked;
         this.correctClock(m.time);
         this.setStatus('syncing');
         this.pumpNow();
@@ -397,6 +410,8 @@ export class SyncClient {
         this.cursor = m.version.clone();
         this.unsaved = 0;
         await this.db.integrate({ meta: this.cursors(m.version) });
+        // After a fork the server's states are in: the abandoned id's writes are made again.
+        if (this.db.forked) await this.db.rewriteForked();
         this.attempt = 0;
         this.setStatus('live');
         break;
@@ -413,12 +428,13 @@ export class SyncClient {
           (c) => c.collection === collection && c.docId === id,
         );
         await this.db.integrate({ replace: [{ ...m.doc, reapply }] });
-        if (redo) await this.rewrite(collection, id, redo);
+        if (redo) await this.db.rewrite([{ collection, id, ...redo }]);
         this.emit('error', { code: m.code, message: m.message, dot: m.dot });
         break;
       }
       case 'error':
-        this.emit('error', { code: m.code, message: m.message });
+        if (m.code === 'FORKED') await this.fork(t, m.message);
+        else this.emit('error', { code: m.code, message: m.message });
         break;
       case 'ping':
         this.send(t, { type: 'pong', n: m.n });
@@ -473,24 +489,26 @@ export class SyncClient {
     return { keys: change.ops.keys(), value: await this.db.collection(collection).get(id) };
   }
 
-  /** Writes `intent` again as a new change of this replica's, onto the document as it is now. */
-  private async rewrite(
-    collection: string,
-    id: string,
-    intent: { keys: readonly string[]; value: Record<string, unknown> | undefined },
-  ): Promise<void> {
-    const { keys, value } = intent;
-    await this.db.transaction((tx) => {
-      if (!value) return tx.remove(collection, id);
-      const now = tx.get(collection, id);
-      if (!now) return tx.upsert(collection, structuredClone(value) as Record<string, unknown>);
-      tx.update(collection, id, (draft) => {
-        for (const k of keys) {
-          if (k === '_id') continue;
-          if (Object.hasOwn(value, k)) draft[k] = structuredClone(value[k]);
-          else delete draft[k];
-        }
-      });
+  /**
+   * The server holds other changes under this replica's numbers than this database made (its
+   * storage was restored from a backup, or copied): the database takes a new replica id
+   * (`Database.fork`), its cursors are reset so that the server sends every document again —
+   * this replica's own lost changes with them — and the link is closed to reconnect under the
+   * new id; once synced, the writes the server never got are made again (`rewriteForked`).
+   */
+  private async fork(t: Transport, why: string): Promise<void> {
+    // The cursors are reset: none of this link's may be written over the reset when it closes.
+    this.cursor = undefined;
+    this.unsaved = 0;
+    const kept = await this.db.fork(this.keys.map((k) => [k, encodePosition({})]));
+    this.emit('error', {
+      code: 'FORKED',
+      message: `${why}: restored from a backup or copied; now replica ${this.db.replicaId}, ${kept} documents to write again`,
+    });
+    this.attempt = 0;
+    t.close({
+      code: new SyncError('FORKED', why).closeCode,
+      reason: 'forked: reconnecting under a new replica id',
     });
   }
 

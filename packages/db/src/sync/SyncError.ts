@@ -9,7 +9,8 @@ export type SyncErrorCode =
   | 'UNSUPPORTED_VERSION' // a protocol version this side does not speak
   | 'UNAUTHORIZED' // no token, or one that does not verify
   | 'FORBIDDEN' // a subscription or a write the token does not grant
-  | 'BAD_REPLICA' // a change in another replica's name, or a dot reused with other content
+  | 'BAD_REPLICA' // a change in another replica's name, or a replica id bound to another principal
+  | 'FORKED' // a replica's storage restored from a backup or copied: the server holds other changes under its numbers
   | 'REJECTED' // a validation hook refused the change
   | 'RATE_LIMITED' // more messages than the connection is allowed
   | 'SLOW_CONSUMER' // the peer does not read fast enough: its send queue is full
@@ -29,6 +30,7 @@ const CLOSE_CODES: Readonly<Record<SyncErrorCode, number>> = {
   UNAUTHORIZED: 4401,
   FORBIDDEN: 4403,
   BAD_REPLICA: 4409,
+  FORKED: 4412,
   REJECTED: 4422,
   RATE_LIMITED: 4429,
   SLOW_CONSUMER: 4503,
