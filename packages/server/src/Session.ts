@@ -285,7 +285,7 @@ export class Session {
     for (let i = 0; i < all.length; i += MATCH_SLICE) {
       for (const id of all.slice(i, i + MATCH_SLICE))
         if (matches(db.documentValue(collection, id), where)) out.push(id);
-      await this.host.sleep(0);
+      await this.host.turn();
       if (this.isClosed()) return [];
     }
     return out;
@@ -303,7 +303,7 @@ export class Session {
       await this.host.sleep(5);
     }
     // Let other sessions and messages run between chunks.
-    await this.host.sleep(0);
+    await this.host.turn();
     return !this.isClosed();
   }
 

@@ -7,6 +7,7 @@ import { type Authenticate, allowEverything, type Principal } from './Auth.js';
 import { Metrics } from './Metrics.js';
 import { ReplicaBindings } from './ReplicaBindings.js';
 import { type Peer, Session } from './Session.js';
+import { Turns } from './Turns.js';
 
 /** What a validation hook sees: an incoming change to one document, as the document before and after it. */
 export interface Proposal {
@@ -92,6 +93,8 @@ export interface SessionHost {
   check(p: Proposal): Promise<Verdict>;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** Waits for a turn of the event loop shared fairly with every session (see `Turns`). */
+  turn(): Promise<void>;
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   forget(session: Session): void;
@@ -118,6 +121,7 @@ export class SyncServer implements SessionHost {
   private readonly sessions = new Set<Session>();
   private readonly validators = new Map<string, Set<Validator>>();
   private readonly timers: Timers;
+  private readonly turns: Turns;
   private readonly clock: () => number;
   private readonly stopEvents: () => void;
   private stopping = false;
@@ -129,6 +133,7 @@ export class SyncServer implements SessionHost {
     this.metrics = options.metrics ?? new Metrics();
     this.log = options.log ?? pino({ level: 'silent' });
     this.timers = options.timers ?? globalThis;
+    this.turns = new Turns(this.timers);
     this.clock = options.now ?? Date.now;
     if (!options.authenticate)
       this.log.warn('DEVELOPMENT MODE: no auth configured — every connection may read and write everything');
@@ -206,6 +211,10 @@ export class SyncServer implements SessionHost {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
+  }
+
+  turn(): Promise<void> {
+    return this.turns.next();
   }
 
   setTimer(fn: () => void, ms: number): unknown {
