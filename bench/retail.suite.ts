@@ -18,6 +18,7 @@ import {
   encodeChanges,
   encodeSnapshot,
 } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 import { LoroDoc, LoroMap } from 'loro-crdt';
 import * as Y from 'yjs';
 import { heldBytes, median, medianMsAsync, medians, progress, type Result } from './harness.js';
@@ -313,7 +314,7 @@ const WORKER = fileURLToPath(new URL('./retail-worker.ts', import.meta.url));
 const node = (args: string[]) =>
   execFileSync(
     process.execPath,
-    ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', WORKER, ...args],
+    ['--expose-gc', '--max-old-space-size=8192', '--conditions=source', '--import', 'tsx', WORKER, ...args],
     {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
@@ -385,7 +386,7 @@ export async function measureDatabase(n: number, runs: number): Promise<Result[]
   const json = JSON.stringify(products);
   try {
     const file = join(dir, 'catalogue.sqlite');
-    const db = await Database.open({ storage: file });
+    const db = await Database.open({ storage: await SqliteStorage.open(file) });
     await db.collection(PRODUCTS).upsertMany(rows);
     await db.close();
     const reopens: number[] = [];
@@ -394,7 +395,7 @@ export async function measureDatabase(n: number, runs: number): Promise<Result[]
     for (let run = 0; run < 2 * runs + 1; run++) {
       globalThis.gc?.();
       let start = performance.now();
-      const again = await Database.open({ storage: file });
+      const again = await Database.open({ storage: await SqliteStorage.open(file) });
       const docs = await again.collection(PRODUCTS).find();
       reopens.push(performance.now() - start);
       expectEqual('reopened', checksum(docs), want);

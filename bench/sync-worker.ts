@@ -19,7 +19,13 @@ async function startServer(
 ): Promise<{ child: ChildProcess; ports: { sync: number; http?: number }; lines: AsyncIterator<string> }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./sync-server.ts', import.meta.url).pathname, ...args],
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      new URL('./sync-server.ts', import.meta.url).pathname,
+      ...args,
+    ],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },

@@ -8,11 +8,15 @@ import { medians, progress, type Result } from './harness.js';
 const WORKER = fileURLToPath(new URL('./sync-worker.ts', import.meta.url));
 
 function worker(args: string[]): Result[] {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', WORKER, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 26,
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--conditions=source', '--import', 'tsx', WORKER, ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 26,
+    },
+  );
   return out
     .trim()
     .split('\n')

@@ -161,6 +161,7 @@ function loadMemory(system: string, bytes: Uint8Array): number {
       process.execPath,
       [
         '--expose-gc',
+        '--conditions=source',
         '--import',
         'tsx',
         fileURLToPath(new URL('./load-memory.ts', import.meta.url)),
@@ -191,7 +192,7 @@ export function textTraceSuite(runs: number, systems = TEXT_SYSTEMS): Result[] {
       progress(`text/${traceName} ${sys.name}`);
       const out = execFileSync(
         process.execPath,
-        ['--expose-gc', '--import', 'tsx', worker, sys.name, traceName, String(runs)],
+        ['--expose-gc', '--conditions=source', '--import', 'tsx', worker, sys.name, traceName, String(runs)],
         { encoding: 'utf8', maxBuffer: 1 << 24 },
       );
       for (const line of out.trim().split('\n')) if (line.startsWith('{')) results.push(JSON.parse(line));

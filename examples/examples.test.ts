@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = (file: string) =>
-  execFileSync(process.execPath, ['--import', 'tsx', join(here, file)], { encoding: 'utf8' });
+  execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, file)], {
+    encoding: 'utf8',
+  });
 
 describe('examples', () => {
   it('shopping-cart-orset: removals win over what they saw, concurrent adds survive, both carts converge', () => {

@@ -7,6 +7,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 for (const example of ['shopping-cart-orset.ts', 'replicated-counter.ts', 'store-sync.ts']) {
   console.log(`\n── examples/${example} ──`);
   process.stdout.write(
-    execFileSync(process.execPath, ['--import', 'tsx', join(here, example)], { encoding: 'utf8' }),
+    execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, example)], {
+      encoding: 'utf8',
+    }),
   );
 }

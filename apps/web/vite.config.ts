@@ -1,8 +1,11 @@
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 export default defineConfig({
   plugins: [react()],
+  // The packages' TypeScript sources (their `source` export condition): the page builds without
+  // building them first. `@concord/db` imports no Node module: nothing is marked external.
+  resolve: { conditions: ['source', ...defaultClientConditions] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -10,9 +13,6 @@ export default defineConfig({
     rollupOptions: {
       // The page, and the storage acceptance suite run inside the browser by the e2e test.
       input: { main: 'index.html', acceptance: 'acceptance.html' },
-      // packages/db imports its Node-only storage and WebSocket libraries lazily, on the paths a
-      // browser never takes: they stay out of the bundle.
-      external: ['better-sqlite3', 'pg', 'ws'],
     },
   },
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Database, STORAGE_ACCEPTANCE } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 import { HttpServer, SyncServer, seedDemo } from '@concord/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,7 @@ beforeAll(async () => {
     stdio: 'inherit',
   });
   dir = mkdtempSync(join(tmpdir(), 'concord-e2e-'));
-  db = await Database.open({ storage: join(dir, 'server.db') });
+  db = await Database.open({ storage: await SqliteStorage.open(join(dir, 'server.db')) });
   server = await HttpServer.listen({ sync: new SyncServer({ db }), port: 0, web: join(WEB, 'dist') });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

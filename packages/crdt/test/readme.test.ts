@@ -22,7 +22,7 @@ describe('packages/crdt/README.md', () => {
       const file = join(scratch, `example-${i}.ts`);
       writeFileSync(file, code);
       try {
-        execFileSync(process.execPath, ['--import', 'tsx', file], {
+        execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
           cwd: root,
           stdio: 'pipe',
           encoding: 'utf8',

@@ -44,8 +44,11 @@ export interface CollectionSchema {
 }
 
 export interface DatabaseOptions {
-  /** A `Storage`, or a file path for SQLite (Node); memory when absent. */
-  readonly storage?: Storage | string;
+  /**
+   * Where the database is kept: a `Storage` — `IndexedDbStorage` in browsers, `SqliteStorage`
+   * (`@concord/db/sqlite`) or `PostgresStorage` (`@concord/db/postgres`) in Node; memory when absent.
+   */
+  readonly storage?: Storage;
   /** This replica's id; kept in storage, generated on first open when absent. */
   readonly replicaId?: string;
   /** Physical time in ms for the hybrid logical clock (injected in tests). */
@@ -167,10 +170,7 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions = {}): Promise<Database> {
-    const storage =
-      typeof options.storage === 'string'
-        ? await (await import('./storage/SqliteStorage.js')).SqliteStorage.open(options.storage)
-        : (options.storage ?? new MemoryStorage());
+    const storage = options.storage ?? new MemoryStorage();
     const deferring = isDeferring(storage);
     const { meta, docs, collections } = deferring
       ? { ...(await storage.loadJson()), docs: [] }

@@ -34,8 +34,6 @@ export {
 } from './storage/acceptance.js';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.js';
 export { MemoryStorage } from './storage/MemoryStorage.js';
-export { type PostgresOptions, PostgresStorage } from './storage/PostgresStorage.js';
-export { SqliteStorage } from './storage/SqliteStorage.js';
 export type {
   CollectionJson,
   Commit,

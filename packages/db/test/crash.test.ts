@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VersionVector } from '@concord/crdt';
 import { Database } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 
@@ -15,9 +16,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the writer until `delayMs` after its first acknowledged write, then SIGKILLs it; returns the acknowledged numbers. */
 async function writeAndKill(file: string, delayMs: number): Promise<{ start: number; acked: number[] }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WRITER, file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', WRITER, file],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => {
@@ -55,7 +60,7 @@ describe('crash: SIGKILL while writing to SQLite', () => {
           expect(acked[0]).toBe(start);
           acknowledged = acked.at(-1)! + 1;
 
-          const db = await Database.open({ storage: file });
+          const db = await Database.open({ storage: await SqliteStorage.open(file) });
           const products = db.collection('products');
           for (const n of acked) expect(await products.get(`w-${n}`), `w-${n}`).toMatchObject({ n });
           // Whole transactions only: the count, the last pointer and the documents agree.

@@ -14,6 +14,7 @@ import {
   map,
   text,
 } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -261,7 +262,10 @@ describe('Database: new documents written whole', () => {
     const memory = new MemoryStorage();
     const file = tempFile();
     const feed = [product, hostile, { _id: 'b', price: 2, name: 'B' }, { _id: 'c', price: 3, name: 'C' }];
-    const dbs = [await open('a', { storage: memory }), await open('a', { storage: file })];
+    const dbs = [
+      await open('a', { storage: memory }),
+      await open('a', { storage: await SqliteStorage.open(file) }),
+    ];
     // In memory, writing a new document serialises nothing: its bytes are made when read.
     const stringify = vi.spyOn(JSON, 'stringify');
     await dbs[0]!.collection('p').upsertMany(feed);
@@ -524,13 +528,13 @@ describe('Database: queries', () => {
 describe('Database: storage', () => {
   it('reopens a SQLite file with its documents, replica id, version and log', async () => {
     const file = tempFile();
-    const db = await Database.open({ storage: file });
+    const db = await Database.open({ storage: await SqliteStorage.open(file) });
     await db.collection('p', { indexes: ['price'] }).upsert({ _id: 'x', price: 3, n: counter(2) });
     const id = db.replicaId;
     const version = db.version();
     await db.close();
     await expect(db.collection('p').upsert({ _id: 'y' })).rejects.toMatchObject({ code: 'CLOSED' });
-    const again = await Database.open({ storage: file });
+    const again = await Database.open({ storage: await SqliteStorage.open(file) });
     expect(again.replicaId).toBe(id);
     expect(again.version().equals(version)).toBe(true);
     const p = again.collection('p', { indexes: ['price'] });
@@ -542,7 +546,11 @@ describe('Database: storage', () => {
 
   it('a reopened document reads from its stored JSON and decodes its CRDT when a write or merge needs it', async () => {
     const file = tempFile();
-    const a = await Database.open({ storage: file, replicaId: 'a', now: () => 1_700_000_000_000 });
+    const a = await Database.open({
+      storage: await SqliteStorage.open(file),
+      replicaId: 'a',
+      now: () => 1_700_000_000_000,
+    });
     const p = a.collection('p');
     await p.upsert({ _id: 'x', price: 3, n: counter(2), label: text('Milk') });
     await p.upsert({ _id: 'gone', price: 1 });
@@ -553,7 +561,10 @@ describe('Database: storage', () => {
     await a.collection('p').upsert({ _id: 'x', price: 5 }); // concurrent with b's: a conflict
     await a.close();
 
-    const again = await Database.open({ storage: file, now: () => 1_700_000_000_000 });
+    const again = await Database.open({
+      storage: await SqliteStorage.open(file),
+      now: () => 1_700_000_000_000,
+    });
     const q = again.collection('p');
     expect(await q.get('x')).toEqual({ _id: 'x', price: 5, n: 2, label: 'Milk' });
     expect(await q.get('gone')).toBeUndefined();
@@ -568,14 +579,18 @@ describe('Database: storage', () => {
     });
     expect(await q.get('x')).toMatchObject({ n: 3, label: 'Milk 1L' });
     await again.close();
-    const third = await Database.open({ storage: file });
+    const third = await Database.open({ storage: await SqliteStorage.open(file) });
     expect(await third.collection('p').get('x')).toMatchObject({ n: 3, label: 'Milk 1L' });
     await third.close();
   });
 
   it('a reopened SQLite file gives its JSON at once and its CRDTs after: writes, merges and snapshots are the same before and after', async () => {
     const file = tempFile();
-    const a = await Database.open({ storage: file, replicaId: 'a', now: () => 1_700_000_000_000 });
+    const a = await Database.open({
+      storage: await SqliteStorage.open(file),
+      replicaId: 'a',
+      now: () => 1_700_000_000_000,
+    });
     const n = 5000; // more than one run of deferred loading
     const ids = Array.from({ length: n }, (_, i) => `d${String(i).padStart(4, '0')}`);
     await a.collection('p').upsertMany(ids.map((id, i) => ({ _id: id, i, stock: counter(i) })));
@@ -592,7 +607,7 @@ describe('Database: storage', () => {
     await a.close();
 
     // Read at once, before any CRDT is loaded: the JSON; a snapshot reads what is still deferred.
-    const b = await Database.open({ storage: file });
+    const b = await Database.open({ storage: await SqliteStorage.open(file) });
     expect(await b.collection('p').count()).toBe(n - 1);
     expect(await b.collection('p').get(ids[n - 1]!)).toEqual({ _id: ids[n - 1], i: n - 1, stock: n - 1 });
     expect(forms(b)).toEqual(before);
@@ -600,7 +615,7 @@ describe('Database: storage', () => {
 
     // Written before the background reaches them (all of this runs before any timer): the last
     // document, read alone; a removed one, which its own insert, sent again, must not bring back.
-    const c = await Database.open({ storage: file, now: () => 1_700_000_000_000 });
+    const c = await Database.open({ storage: await SqliteStorage.open(file), now: () => 1_700_000_000_000 });
     await c.collection('p').update(ids[n - 1]!, (d) => {
       d.stock = (d.stock as number) + 1;
     });
@@ -623,7 +638,7 @@ describe('Database: storage', () => {
   it('a reopened collection is scanned, looked up by id and by index, and written, whichever comes first', async () => {
     const file = tempFile();
     const schema = { collections: { p: { indexes: ['category'] } } };
-    const a = await Database.open({ storage: file, ...schema });
+    const a = await Database.open({ storage: await SqliteStorage.open(file), ...schema });
     const docs = Array.from({ length: 50 }, (_, i) => ({
       _id: `p${String(i).padStart(2, '0')}`,
       category: `c${i % 3}`,
@@ -634,7 +649,7 @@ describe('Database: storage', () => {
     const c1 = { where: { category: 'c1' } };
     const inC1 = docs.filter((d) => d.category === 'c1');
     for (const first of ['scan', 'get', 'index', 'write'] as const) {
-      const db = await Database.open({ storage: file, ...schema });
+      const db = await Database.open({ storage: await SqliteStorage.open(file), ...schema });
       const p = db.collection('p');
       if (first === 'get') expect(await p.get('p07')).toEqual(docs[7]);
       if (first === 'index') expect(await p.find(c1)).toEqual(inC1);
@@ -657,14 +672,14 @@ describe('Database: storage', () => {
 
   it('a collection of more documents than one run of JSON reopens whole, removed ones staying removed', async () => {
     const file = tempFile();
-    const a = await Database.open({ storage: file });
+    const a = await Database.open({ storage: await SqliteStorage.open(file) });
     const n = 25_000; // three runs of SqliteStorage's JSON
     const ids = Array.from({ length: n }, (_, i) => `p${String(i).padStart(5, '0')}`);
     await a.collection('p').upsertMany(ids.map((_id, i) => ({ _id, i })));
     await a.collection('p').remove(ids[10_000]!);
     await a.collection('q').upsert({ _id: 'q', i: -1 });
     await a.close();
-    const b = await Database.open({ storage: file });
+    const b = await Database.open({ storage: await SqliteStorage.open(file) });
     const docs = await b.collection('p').find();
     expect(docs.length).toBe(n - 1);
     expect(docs.map((d) => d._id)).toEqual(ids.filter((_, i) => i !== 10_000));
@@ -689,7 +704,7 @@ describe('Database: storage', () => {
     for (const d of source.snapshot().docs)
       sqlite.prepare('INSERT INTO docs VALUES (?, ?, ?)').run(d.collection, d.id, d.stored);
     sqlite.close();
-    const db = await Database.open({ storage: file });
+    const db = await Database.open({ storage: await SqliteStorage.open(file) });
     expect(db.replicaId).toBe('old');
     expect(await db.collection('p').get('x')).toMatchObject({ _id: 'x', price: 3, stock: 4 });
     await db.collection('p').update('x', (d) => {
@@ -699,7 +714,7 @@ describe('Database: storage', () => {
     const check = new Sqlite(file);
     expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'docs'").get()).toBeUndefined();
     check.close();
-    const again = await Database.open({ storage: file });
+    const again = await Database.open({ storage: await SqliteStorage.open(file) });
     expect(await again.collection('p').get('x')).toEqual({
       _id: 'x',
       price: 3,
@@ -753,14 +768,14 @@ describe('Database: storage', () => {
 
   it('an upsert of equal plain values decodes nothing: the stored JSON alone decides', async () => {
     const file = tempFile();
-    const db = await Database.open({ storage: file });
+    const db = await Database.open({ storage: await SqliteStorage.open(file) });
     await db.collection('p').upsert({ _id: 'x', qty: 5, tags: ['a'] });
     await db.close();
     // Keep the stored JSON, break the stored CRDT beside it: any decoding now throws.
     const sqlite = new Sqlite(file);
     sqlite.prepare('UPDATE documents SET state = ? WHERE id = ?').run(Buffer.from([1, 99, 0]), 'x');
     sqlite.close();
-    const again = await Database.open({ storage: file });
+    const again = await Database.open({ storage: await SqliteStorage.open(file) });
     const p = again.collection('p');
     const v = again.version();
     await p.upsert({ _id: 'x', qty: 5, tags: ['a'] });

@@ -8,11 +8,11 @@ import {
   DEFERRING_ACCEPTANCE,
   IndexedDbStorage,
   MemoryStorage,
-  PostgresStorage,
-  SqliteStorage,
   STORAGE_ACCEPTANCE,
   type StorageFactory,
 } from '@concord/db';
+import { PostgresStorage } from '@concord/db/postgres';
+import { SqliteStorage } from '@concord/db/sqlite';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 

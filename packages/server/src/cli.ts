@@ -1,8 +1,10 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Database, PostgresStorage } from '@concord/db';
+import { Database, type Storage } from '@concord/db';
+import { PostgresStorage } from '@concord/db/postgres';
+import { SqliteStorage } from '@concord/db/sqlite';
 import { pino } from 'pino';
 import { jwtAuthenticator } from './Auth.js';
 import { seedDemo } from './demo.js';
@@ -53,12 +55,12 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const log = pino({ name: 'concord' });
-  let storage: string | PostgresStorage;
+  let storage: Storage;
   if (values.postgres)
     storage = await PostgresStorage.open({ connectionString: values.postgres, schema: values.schema });
   else {
     mkdirSync(dirname(values.data), { recursive: true });
-    storage = values.data;
+    storage = await SqliteStorage.open(values.data);
   }
   const db = await Database.open({ storage });
   const secret = values['auth-secret'];

@@ -10,12 +10,13 @@ import {
   encodeMessage,
   MAX_DOCUMENT_BYTES,
   map,
-  PostgresStorage,
   PROTOCOL_VERSION,
   type ServerMessage,
   SyncError,
   type SyncErrorEvent,
 } from '@concord/db';
+import { PostgresStorage } from '@concord/db/postgres';
+import { SqliteStorage } from '@concord/db/sqlite';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -159,7 +160,7 @@ describe('issue 16: data leaks and data loss', () => {
     const dir = mkdtempSync(join(tmpdir(), 'concord-bind-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'server.db');
-    let http = await serve({}, await Database.open({ storage: file }));
+    let http = await serve({}, await Database.open({ storage: await SqliteStorage.open(file) }));
     const victim = await device(http, 'alice', 'notes', await Database.open({ replicaId: 'victim-replica' }));
     await victim.db.collection('notes').upsert({ _id: 'n1', text: 'mine' });
     await victim.sync.synced();
@@ -176,7 +177,7 @@ describe('issue 16: data leaks and data loss', () => {
     await http.sync.db.close();
     cleanup.splice(0);
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    http = await serve({}, await Database.open({ storage: file }));
+    http = await serve({}, await Database.open({ storage: await SqliteStorage.open(file) }));
     const attacker = await raw(http);
     attacker.hello('mallory', 'victim-replica', 'notes');
     expect(await attacker.closed).toBe(new SyncError('BAD_REPLICA', '').closeCode);
@@ -197,7 +198,12 @@ describe('issue 16: data leaks and data loss', () => {
       const file = join(dir, 'device.db');
       const http = await serve();
       const session = async (fn: (db: Database) => Promise<void>) => {
-        const d = await device(http, 'alice', 'notes', await Database.open({ storage: file }));
+        const d = await device(
+          http,
+          'alice',
+          'notes',
+          await Database.open({ storage: await SqliteStorage.open(file) }),
+        );
         await fn(d.db);
         await d.sync.synced();
         await d.sync.close();
@@ -216,7 +222,12 @@ describe('issue 16: data leaks and data loss', () => {
         if (existsSync(join(dir, `backup${f}`))) copyFileSync(join(dir, `backup${f}`), file + f);
       }
 
-      const restored = await device(http, 'alice', 'notes', await Database.open({ storage: file }));
+      const restored = await device(
+        http,
+        'alice',
+        'notes',
+        await Database.open({ storage: await SqliteStorage.open(file) }),
+      );
       const before = restored.db.replicaId;
       await write(restored.db, 100, written, 'after restore');
       await restored.sync.synced();

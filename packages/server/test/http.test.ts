@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpServer, SyncServer } from '../src/index.js';
 import { contents, until } from './support.js';
@@ -19,7 +20,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<HttpServer> {
-  const db = await Database.open({ storage: join(dir, 'server.db') });
+  const db = await Database.open({ storage: await SqliteStorage.open(join(dir, 'server.db')) });
   const sync = new SyncServer({ db });
   http = await HttpServer.listen({ sync, port: 0 });
   return http;
@@ -31,7 +32,7 @@ describe('HTTP and WebSocket on one port', () => {
     const url = `ws://127.0.0.1:${server.port}/sync`;
     const clients = await Promise.all(
       [1, 2, 3].map(async (n) => {
-        const db = await Database.open({ storage: join(dir, `client-${n}.db`) });
+        const db = await Database.open({ storage: await SqliteStorage.open(join(dir, `client-${n}.db`)) });
         return { db, sync: db.sync(url, { subscriptions: [{ collection: 'products' }] }) };
       }),
     );

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
@@ -24,7 +25,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
     try {
       const live = await Promise.all(
         [1, 2].map(async (n) => {
-          const db = await Database.open({ storage: join(dir, `client-${n}.db`) });
+          const db = await Database.open({ storage: await SqliteStorage.open(join(dir, `client-${n}.db`)) });
           return { db, sync: db.sync(url, { subscriptions: [{ collection: 'products' }] }) };
         }),
       );
@@ -152,7 +153,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
       const url = () => `ws://127.0.0.1:${port}/sync`;
       const clients: Array<{ db: Database; sync: SyncClient }> = [];
       for (let n = 0; n < 3; n++) {
-        const db = await Database.open({ storage: join(dir, `c${n}.db`) });
+        const db = await Database.open({ storage: await SqliteStorage.open(join(dir, `c${n}.db`)) });
         // The URL is looked up on every connection attempt: the restarted server gets a new port.
         const sync = db.sync(
           () => WebSocketTransport.connect(url(), (u) => new WebSocket(u) as unknown as WebSocketLike),
@@ -175,7 +176,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
         await new Promise((r) => setTimeout(r, rng.int(300)));
         await kill9(child);
         const acked = clients.map((c) => c.sync.acknowledged);
-        const dead = await Database.open({ storage: data });
+        const dead = await Database.open({ storage: await SqliteStorage.open(data) });
         for (const [n, c] of clients.entries()) {
           expect(
             dead.version().get(c.db.replicaId),

@@ -580,10 +580,21 @@ function decodePosition(bytes: Uint8Array): Position {
   return {};
 }
 
-/** The browser's WebSocket, or `ws` in Node (which has none before version 22). */
+/** `ws`, named in a variable: a bundler building for browsers (which have a WebSocket) leaves it out. */
+const NODE_WEBSOCKET = 'ws';
+
+/**
+ * The runtime's WebSocket, or `ws` (an optional peer dependency) in Node 20, which has none.
+ * A URL target in a runtime with neither needs `createWebSocket`.
+ */
 async function defaultWebSocket(): Promise<(url: string) => WebSocketLike> {
   const Global = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
   if (Global) return (url) => new Global(url);
-  const { WebSocket } = await import('ws');
-  return (url) => new WebSocket(url) as unknown as WebSocketLike;
+  let ws: { WebSocket: new (url: string) => WebSocketLike };
+  try {
+    ws = (await import(NODE_WEBSOCKET)) as typeof ws;
+  } catch {
+    throw new DbError('UNSUPPORTED', 'no WebSocket in this runtime: install `ws`, or pass `createWebSocket`');
+  }
+  return (url) => new ws.WebSocket(url);
 }

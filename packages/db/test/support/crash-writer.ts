@@ -5,11 +5,12 @@
 // is a pipe, which Node writes synchronously on Linux, so a line written is a line the parent
 // reads even if SIGKILL comes next.
 import { counter, Database } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 
 const [file] = process.argv.slice(2);
 if (!file) throw new Error('usage: crash-writer <sqlite file>');
 
-const db = await Database.open({ storage: file });
+const db = await Database.open({ storage: await SqliteStorage.open(file) });
 const products = db.collection('products');
 let i = ((await products.get('total'))?.count as number | undefined) ?? 0;
 process.stdout.write(`ready ${i}\n`);

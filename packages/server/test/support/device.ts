@@ -2,9 +2,10 @@
 // with no network and exits; `device.ts <sqlite file> sync <url>` syncs until caught up and
 // acknowledged, prints its products as JSON and exits.
 import { Database } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
 
 const [file, mode, arg] = process.argv.slice(2);
-const db = await Database.open({ storage: file! });
+const db = await Database.open({ storage: await SqliteStorage.open(file!) });
 const products = db.collection('products');
 if (mode === 'offline') {
   for (let i = 0; i < Number(arg); i++)

@@ -7,7 +7,7 @@ const CLI = join(here, '../../src/cli.ts');
 
 /** `concord serve` in a child process; resolves once it listens, with its port. */
 export async function serve(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -36,9 +36,13 @@ export async function kill9(child: ChildProcess): Promise<void> {
 
 /** Runs a script under tsx to completion; resolves with its stdout. */
 export function run(script: string, args: readonly string[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(here, script), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => {
