@@ -1,0 +1,38 @@
+// Runs with plain Node in a folder where the packed packages were installed (install.test.ts):
+// no TypeScript, no tsx, nothing from the repository. Starts `concord serve` from the installed
+// bin, syncs two SQLite clients through it, and prints what they hold once both are synced.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { Database } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
+
+const server = spawn('node_modules/.bin/concord', ['serve', '--port', '0', '--data', 'server.db'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let url;
+for await (const line of createInterface({ input: server.stdout })) {
+  url = JSON.parse(line).url;
+  if (url) break;
+}
+const sync = `${url.replace('http', 'ws')}/sync`;
+const clients = [];
+for (const name of ['a', 'b']) {
+  const db = await Database.open({ storage: await SqliteStorage.open(`${name}.db`) });
+  clients.push({ db, sync: db.sync(sync, { subscriptions: [{ collection: 'notes' }] }) });
+}
+await clients[0].db.collection('notes').upsert({ _id: 'from-a', text: 'written on a' });
+await clients[1].db.collection('notes').upsert({ _id: 'from-b', text: 'written on b' });
+for (const c of clients) await c.sync.synced();
+// Each has sent its own note; wait until each holds the other's too.
+const all = async (c) => c.db.collection('notes').find({ sort: { _id: 'asc' } });
+while ((await Promise.all(clients.map(all))).some((docs) => docs.length < 2))
+  await new Promise((r) => setTimeout(r, 10));
+const [a, b] = await Promise.all(clients.map(all));
+console.log(JSON.stringify({ a, b }));
+for (const c of clients) {
+  await c.sync.close();
+  await c.db.close();
+}
+server.kill('SIGTERM');
+await once(server, 'exit');
