@@ -1,6 +1,6 @@
 // Child process of the text suite: `text-trace-worker.ts <system> <trace> <runs>` measures one
 // system on one trace and prints its results as JSON lines.
-import type { SEQUENTIAL_TRACES } from '../packages/crdt/test/support/traces.js';
+import type { SEQUENTIAL_TRACES } from '@concord/testkit';
 import { measureTrace, TEXT_SYSTEMS } from './text.suite.js';
 
 const [system, trace, runs] = process.argv.slice(2);

@@ -8,16 +8,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Automerge from '@automerge/automerge';
 import { decodeCrdt, encodeCrdt, Text } from '@concord/crdt';
-import { LoroDoc } from 'loro-crdt';
-import * as Y from 'yjs';
-import { type ConcordDoc, concordText } from '../packages/crdt/test/support/concordText.js';
-import { SeededRng } from '../packages/crdt/test/support/Rng.js';
 import {
+  type ConcordDoc,
+  concordText,
   loadTrace,
   replaySequential,
   SEQUENTIAL_TRACES,
+  SeededRng,
   type TextReplica,
-} from '../packages/crdt/test/support/traces.js';
+} from '@concord/testkit';
+import { LoroDoc } from 'loro-crdt';
+import * as Y from 'yjs';
 import { medianMs, progress, type Result } from './harness.js';
 
 interface TextSystem<D> extends TextReplica<D> {

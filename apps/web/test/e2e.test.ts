@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Database, STORAGE_ACCEPTANCE } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { HttpServer, SyncServer, seedDemo } from '@concord/server';
+import { requireChromium } from '@concord/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -21,6 +22,7 @@ let db: Database;
 let dir: string;
 
 beforeAll(async () => {
+  requireChromium();
   // Built as `npm start` builds it: for production (vitest's NODE_ENV would pick React's development build).
   execFileSync('npm', ['run', 'build', '--silent', '--workspace', '@concord/web'], {
     cwd: WEB,
@@ -31,7 +33,7 @@ beforeAll(async () => {
   db = await Database.open({ storage: await SqliteStorage.open(join(dir, 'server.db')) });
   server = await HttpServer.listen({ sync: new SyncServer({ db }), port: 0, web: join(WEB, 'dist') });
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: requireChromium(),
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });

@@ -21,8 +21,8 @@ import {
   replicaId,
   VersionVector,
 } from '@concord/crdt';
+import { decodeError } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
-import { decodeError } from './support/decodeError.js';
 
 const A = replicaId('a');
 

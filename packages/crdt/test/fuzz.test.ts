@@ -1,7 +1,6 @@
 import { DecodeError, decodeCrdt, encodeCrdt } from '@concord/crdt';
+import { mutate, SeededRng } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
-import { mutate } from './support/mutate.js';
-import { SeededRng } from './support/Rng.js';
 import { runScenario } from './support/scenario.js';
 import { SPECS } from './support/specs.js';
 

@@ -1,7 +1,7 @@
 import { merge } from '@concord/crdt';
+import { StreamRng } from '@concord/testkit';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { StreamRng } from './support/Rng.js';
 import { expectEqual, roundTrip, runScenario } from './support/scenario.js';
 import { SPECS } from './support/specs.js';
 

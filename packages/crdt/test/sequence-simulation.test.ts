@@ -9,8 +9,8 @@ import {
   Text,
   typeOf,
 } from '@concord/crdt';
+import { SeededRng, seeds } from '@concord/testkit';
 import { describe, it } from 'vitest';
-import { SeededRng, seeds } from './support/Rng.js';
 import { expectEqual } from './support/scenario.js';
 import { type Actor, makeActors } from './support/specs.js';
 

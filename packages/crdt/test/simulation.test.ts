@@ -1,6 +1,6 @@
 import { type Crdt, decodeCrdt, encodeCrdt } from '@concord/crdt';
+import { SeededRng, seeds } from '@concord/testkit';
 import { describe, it } from 'vitest';
-import { SeededRng, seeds } from './support/Rng.js';
 import { expectEqual } from './support/scenario.js';
 import { makeActors, SPECS } from './support/specs.js';
 

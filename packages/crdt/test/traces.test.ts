@@ -1,13 +1,13 @@
 import { decodeCrdt, encodeCrdt, Text, VersionVector } from '@concord/crdt';
-import { describe, expect, it } from 'vitest';
-import { concordText } from './support/concordText.js';
 import {
   CONCURRENT_TRACES,
+  concordText,
   loadTrace,
   replayConcurrent,
   replaySequential,
   SEQUENTIAL_TRACES,
-} from './support/traces.js';
+} from '@concord/testkit';
+import { describe, expect, it } from 'vitest';
 
 // Real editing histories (bench/data): replaying them must give exactly their final text.
 describe.each(SEQUENTIAL_TRACES)('trace %s', (name) => {

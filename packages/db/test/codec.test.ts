@@ -8,11 +8,9 @@ import {
   encodeSnapshot,
   MemoryStorage,
 } from '@concord/db';
+import { decodeError, mutate, SeededRng, seeds } from '@concord/testkit';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { decodeError } from '../../crdt/test/support/decodeError.js';
-import { mutate } from '../../crdt/test/support/mutate.js';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 import { decodeLogged } from '../src/Change.js';
 import { joinStored, splitStored } from '../src/StoredDocument.js';
 

@@ -1,6 +1,6 @@
 import { type Change, counter, Database, decodeChanges, encodeChanges, text } from '@concord/db';
+import { SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 
 const DBS = 5;
 const STEPS = 60;

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { VersionVector } from '@concord/crdt';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { SeededRng, seeds } from '@concord/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 
 const WRITER = fileURLToPath(new URL('./support/crash-writer.ts', import.meta.url));
 const ROUNDS = 20;

@@ -9,9 +9,8 @@ import {
   SYNC_ERROR_CODES,
   SyncError,
 } from '@concord/db';
+import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
-import { mutate } from '../../crdt/test/support/mutate.js';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 

@@ -13,6 +13,7 @@ import {
 } from '@concord/db';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { requirePostgres } from '@concord/testkit';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -41,10 +42,12 @@ acceptance('SQLite', () => {
 }, [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE]);
 
 /** The machine's PostgreSQL (trust auth); every store gets its own schema, dropped after the run. */
-const PG_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const postgres = requirePostgres();
+postgres.catch(() => undefined);
 const schemas: string[] = [];
 afterAll(async () => {
-  const client = new pg.Client({ connectionString: PG_URL });
+  if (schemas.length === 0) return;
+  const client = new pg.Client({ connectionString: await postgres });
   await client.connect();
   for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
   await client.end();
@@ -52,7 +55,7 @@ afterAll(async () => {
 acceptance('PostgreSQL', () => {
   const schema = `concord_test_${process.pid}_${n++}`;
   schemas.push(schema);
-  return () => PostgresStorage.open({ connectionString: PG_URL, schema });
+  return async () => PostgresStorage.open({ connectionString: await postgres, schema });
 });
 
 /** IndexedDB in Node through fake-indexeddb; the real-Chromium run comes with the web page. */

@@ -17,6 +17,7 @@ import {
 } from '@concord/db';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { requirePostgres } from '@concord/testkit';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -433,7 +434,7 @@ describe('issue 16: one client cannot take the server down', () => {
 describe('issue 16: bad input that wedges a client', () => {
   it('9. ids PostgreSQL cannot keep are BAD_ID on every path; a bad change never blocks the outbox', async () => {
     const schema = `attack_ids_${process.pid}`;
-    const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const url = await requirePostgres();
     const db = await Database.open({
       storage: await PostgresStorage.open({ connectionString: url, schema }),
     });

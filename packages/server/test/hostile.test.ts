@@ -11,10 +11,9 @@ import {
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
+import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { mutate } from '../../crdt/test/support/mutate.js';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 import { type Authenticate, HttpServer, SyncServer } from '../src/index.js';
 import { client, contents, until } from './support.js';
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { requirePostgres, SeededRng, seeds } from '@concord/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 import { kill9, run, serve } from './support/processes.js';
 import { contents, until } from './support.js';
 
@@ -122,7 +122,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
 
   it('concord serve --postgres keeps its documents in PostgreSQL across a restart', async () => {
     const schema = `concord_serve_${process.pid}_${Date.now()}`;
-    const pg = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+    const pg = await requirePostgres();
     let { child, port } = await serve(['--port', '0', '--postgres', pg, '--schema', schema]);
     try {
       const db = await Database.open();

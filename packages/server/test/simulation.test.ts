@@ -1,8 +1,8 @@
 import { counter, Database, MemoryStorage, type SyncClient, type Transport } from '@concord/db';
+import { SeededRng, seeds } from '@concord/testkit';
+import { SimClock, SimLink } from '@concord/testkit/simulation';
 import { describe, expect, it } from 'vitest';
-import { SeededRng, seeds } from '../../crdt/test/support/Rng.js';
 import { SyncServer } from '../src/index.js';
-import { SimClock, SimLink } from './support/Simulation.js';
 
 const CLIENTS = 10;
 const STEPS = 120;

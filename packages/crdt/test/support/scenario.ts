@@ -1,6 +1,6 @@
 import { type Crdt, decodeCrdt, encodeCrdt } from '@concord/crdt';
+import type { Rng } from '@concord/testkit';
 import { expect } from 'vitest';
-import type { Rng } from './Rng.js';
 import { makeActors, type Spec } from './specs.js';
 
 export interface Scenario<T extends Crdt> {

@@ -20,7 +20,7 @@ import {
   TwoPhaseSet,
   typeOf,
 } from '@concord/crdt';
-import type { Rng } from './Rng.js';
+import type { Rng } from '@concord/testkit';
 
 /** A replica as the tests drive it: an id and a clock on a fake, injected time line. */
 export interface Actor {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
 /** The editing traces in bench/data (format, sources and CC BY 4.0 licence in TRACES.md there). */
-export const TRACE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../bench/data');
+export const TRACE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/data');
 
 export type Patch = [pos: number, deleted: number, inserted: string];
 

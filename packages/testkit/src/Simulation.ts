@@ -1,8 +1,8 @@
 import { BaseTransport, type CloseInfo, NORMAL_CLOSE, type Timers, type Transport } from '@concord/db';
-import type { SeededRng } from '../../../crdt/test/support/Rng.js';
+import type { SeededRng } from './Rng.js';
 
 /**
- * Virtual time for a simulation: timers fire in time order when `run` finds nothing else to do,
+ * `@concord/testkit/simulation`. Virtual time for a simulation: timers fire in time order when `run` finds nothing else to do,
  * so a seeded run replays exactly and hours of backoff and heartbeats take milliseconds.
  */
 export class SimClock implements Timers {

@@ -1,0 +1,23 @@
+/**
+ * `@concord/testkit`: what Concord's tests and benchmarks share — seeded randomness, byte
+ * mutation for fuzzing, the editing traces, and checks for the machine's services. Sync
+ * simulation (virtual clock, faulty links) is at `@concord/testkit/simulation`. Not published.
+ */
+
+export { type ConcordDoc, concordText } from './concordText.js';
+export { decodeError } from './decodeError.js';
+export { mutate } from './mutate.js';
+export { type Rng, SeededRng, StreamRng, seeds } from './Rng.js';
+export { CHROMIUM, MissingService, POSTGRES_URL, requireChromium, requirePostgres } from './services.js';
+export {
+  CONCURRENT_TRACES,
+  type ConcurrentTrace,
+  loadTrace,
+  type Patch,
+  replayConcurrent,
+  replaySequential,
+  SEQUENTIAL_TRACES,
+  type SequentialTrace,
+  type TextReplica,
+  TRACE_DIR,
+} from './traces.js';
