@@ -1,11 +1,9 @@
 import {
   CausalContext,
-  Decoder,
   decodeCausalContext,
   decodeCrdt,
   decodeTimestamp,
   decodeVersionVector,
-  Encoder,
   encodeCausalContext,
   encodeCrdt,
   encodeTimestamp,
@@ -21,6 +19,7 @@ import {
   replicaId,
   VersionVector,
 } from '@concord/crdt';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 import { decodeError } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 

@@ -1,7 +1,6 @@
 import {
   DecodeError,
   decodeCrdt,
-  Encoder,
   encodeCrdt,
   FORMAT_VERSION,
   GCounter,
@@ -12,6 +11,7 @@ import {
   replicaId,
   Text,
 } from '@concord/crdt';
+import { Encoder } from '@concord/crdt/internal';
 import { describe, expect, it } from 'vitest';
 
 const A = replicaId('alice');

@@ -1,6 +1,5 @@
 import {
   CausalRegister,
-  Encoder,
   Flag,
   FORMAT_VERSION,
   GCounter,
@@ -18,6 +17,7 @@ import {
   replicaId,
   TwoPhaseSet,
 } from '@concord/crdt';
+import { Encoder } from '@concord/crdt/internal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

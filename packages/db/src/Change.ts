@@ -1,14 +1,5 @@
-import {
-  CRDT_TYPES,
-  DecodeError,
-  Decoder,
-  type Dot,
-  Encoder,
-  FORMAT_VERSION,
-  ORMap,
-  type ReplicaId,
-  type Timestamp,
-} from '@concord/crdt';
+import { DecodeError, type Dot, FORMAT_VERSION, ORMap, type ReplicaId, type Timestamp } from '@concord/crdt';
+import { CRDT_TYPES, Decoder, Encoder } from '@concord/crdt/internal';
 import { readChangeHead, writeChangeHead } from './ChangeHead.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { storedDocument, storedValue } from './StoredDocument.js';

@@ -1,4 +1,5 @@
-import { type Decoder, type Encoder, readTimestamp, type Timestamp, writeTimestamp } from '@concord/crdt';
+import type { Timestamp } from '@concord/crdt';
+import { type Decoder, type Encoder, readTimestamp, writeTimestamp } from '@concord/crdt/internal';
 import type { Change } from './Change.js';
 
 /** What names a change and says where it applies: everything but its ops. */

@@ -1,4 +1,4 @@
-import { deepFreeze } from '@concord/crdt';
+import { deepFreeze } from '@concord/crdt/internal';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter, type Where } from './query/Query.js';

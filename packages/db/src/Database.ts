@@ -1,9 +1,7 @@
 import {
   ClockDriftError,
   DecodeError,
-  Decoder,
   decodeVersionVector,
-  Encoder,
   encodeVersionVector,
   HybridLogicalClock,
   newReplicaId,
@@ -12,6 +10,7 @@ import {
   replicaId as toReplicaId,
   VersionVector,
 } from '@concord/crdt';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 import { Attachments } from './Attachments.js';
 import { type Change, decodeLogged, encodeLogged } from './Change.js';
 import { Collection } from './Collection.js';

@@ -1,4 +1,4 @@
-import { Decoder, Encoder } from '@concord/crdt';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 
 /**
  * Documents a sync server evicted (they left this replica's subscriptions) while this replica's

@@ -1,4 +1,5 @@
-import { DecodeError, Decoder, Encoder, FORMAT_VERSION } from '@concord/crdt';
+import { DecodeError, FORMAT_VERSION } from '@concord/crdt';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 import { deflateSync, inflateSync } from 'fflate';
 
 /** Message kind of a deflated message; next to the snapshot (97). */

@@ -1,13 +1,10 @@
 import {
-  assertJson,
   CausalRegister,
   type Crdt,
   type CrdtType,
   Flag,
   InvalidArgumentError,
-  isJsonScalar,
   type Json,
-  jsonKey,
   List,
   ORMap,
   ORSet,
@@ -16,6 +13,7 @@ import {
   Text,
   type Timestamp,
 } from '@concord/crdt';
+import { assertJson, isJsonScalar, jsonKey } from '@concord/crdt/internal';
 import { DbError } from './errors.js';
 import { isAttachmentRef, type PropertyKind, Typed } from './values.js';
 

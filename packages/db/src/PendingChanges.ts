@@ -1,4 +1,5 @@
-import { Encoder, VersionVector } from '@concord/crdt';
+import { VersionVector } from '@concord/crdt';
+import { Encoder } from '@concord/crdt/internal';
 import { type Change, writeChanges } from './Change.js';
 
 /**

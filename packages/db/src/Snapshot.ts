@@ -1,4 +1,5 @@
-import { Decoder, Encoder, FORMAT_VERSION, type VersionVector, VersionVector as VV } from '@concord/crdt';
+import { FORMAT_VERSION, type VersionVector, VersionVector as VV } from '@concord/crdt';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
 

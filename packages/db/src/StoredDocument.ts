@@ -1,4 +1,5 @@
-import { CRDT_TYPES, Decoder, Encoder, FORMAT_VERSION, ORMap, uintWidth, writeUint } from '@concord/crdt';
+import { FORMAT_VERSION, ORMap } from '@concord/crdt';
+import { CRDT_TYPES, Decoder, Encoder, uintWidth, writeUint } from '@concord/crdt/internal';
 import type { Doc } from './CollectionState.js';
 import { Document } from './Document.js';
 

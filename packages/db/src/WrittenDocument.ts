@@ -1,12 +1,5 @@
-import {
-  type Dot,
-  Encoder,
-  FORMAT_VERSION,
-  type Json,
-  ORMap,
-  type ReplicaId,
-  type Timestamp,
-} from '@concord/crdt';
+import { type Dot, FORMAT_VERSION, type Json, ORMap, type ReplicaId, type Timestamp } from '@concord/crdt';
+import { Encoder } from '@concord/crdt/internal';
 import type { Change } from './Change.js';
 import { type ChangeHead, writeChangeHead } from './ChangeHead.js';
 import type { Doc } from './CollectionState.js';

@@ -1,3 +1,9 @@
+/**
+ * `@concord/db`: a local-first document database for browsers and Node — collections, queries,
+ * storage adapters, transports and the sync client. SQLite and PostgreSQL storage are at
+ * `@concord/db/sqlite` and `@concord/db/postgres`; what Concord's server builds on, at
+ * `@concord/db/internal`.
+ */
 export { type AttachmentFetcher, Attachments } from './Attachments.js';
 export { type Change, decodeChanges, encodeChanges } from './Change.js';
 export { Collection } from './Collection.js';
@@ -8,24 +14,18 @@ export {
   type CollectionSchema,
   Database,
   type DatabaseOptions,
-  type ServerBatch,
 } from './Database.js';
 export type { Conflict, FieldKind, WriteMode } from './Document.js';
 export { DbError, type DbErrorCode } from './errors.js';
 export type { Observer, ResultChanges } from './LiveQuery.js';
 export {
-  checkCollectionName,
-  checkDocument,
-  checkId,
   MAX_COLLECTION_BYTES,
   MAX_DOCUMENT_BYTES,
   MAX_ID_BYTES,
   MAX_NESTING,
 } from './limits.js';
-export { Preview } from './Preview.js';
-export { checkQuery, filterTerms, matches, type Operators, type Query, type Where } from './query/Query.js';
+export type { Operators, Query, Where } from './query/Query.js';
 export { decodeSnapshot, encodeSnapshot, type Snapshot } from './Snapshot.js';
-export { absentStoredDocument } from './StoredDocument.js';
 export {
   type AcceptanceCase,
   DEFERRING_ACCEPTANCE,
@@ -44,30 +44,16 @@ export type {
 } from './storage/Storage.js';
 export { TRANSPORT_ACCEPTANCE, type TransportCase, type TransportFactory } from './sync/acceptance.js';
 export { MemoryTransport } from './sync/MemoryTransport.js';
-export {
-  type ClientMessage,
-  type DocRef,
-  type DocState,
-  decodeMessage,
-  encodeMessage,
-  MAX_MESSAGE_BYTES,
-  type Message,
-  PROTOCOL_VERSION,
-  type Progress,
-  type ServerMessage,
-  type Subscription,
-  type SubscriptionState,
-} from './sync/Protocol.js';
+export type { Progress, Subscription } from './sync/Protocol.js';
 export {
   SyncClient,
   type SyncErrorEvent,
   type SyncOptions,
   type SyncProgress,
   type SyncStatus,
-  subscriptionKey,
   type Timers,
 } from './sync/SyncClient.js';
-export { closeCodeError, SYNC_ERROR_CODES, SyncError, type SyncErrorCode } from './sync/SyncError.js';
+export { SYNC_ERROR_CODES, SyncError, type SyncErrorCode } from './sync/SyncError.js';
 export { BaseTransport, type CloseInfo, NORMAL_CLOSE, type Transport } from './sync/Transport.js';
 export { type WebSocketLike, WebSocketTransport } from './sync/WebSocketTransport.js';
 export type { Transaction, UpsertOptions } from './Transaction.js';
@@ -79,6 +65,5 @@ export {
   map,
   type PropertyKind,
   set,
-  Typed,
   text,
 } from './values.js';

@@ -1,4 +1,4 @@
-import { isStorableText } from '@concord/crdt';
+import { isStorableText } from '@concord/crdt/internal';
 import { DbError } from './errors.js';
 
 /**

@@ -1,4 +1,5 @@
-import { DecodeError, Encoder, FORMAT_VERSION, VersionVector } from '@concord/crdt';
+import { DecodeError, FORMAT_VERSION, VersionVector } from '@concord/crdt';
+import { Encoder } from '@concord/crdt/internal';
 import {
   type Change,
   Database,

@@ -1,14 +1,6 @@
 import { VersionVector } from '@concord/crdt';
-import {
-  type Change,
-  Database,
-  decodeMessage,
-  encodeMessage,
-  type Message,
-  PROTOCOL_VERSION,
-  SYNC_ERROR_CODES,
-  SyncError,
-} from '@concord/db';
+import { type Change, Database, SYNC_ERROR_CODES, SyncError } from '@concord/db';
+import { decodeMessage, encodeMessage, type Message, PROTOCOL_VERSION } from '@concord/db/internal';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 

@@ -1,14 +1,11 @@
+import { type Change, type Database, DbError, SyncError } from '@concord/db';
 import {
   absentStoredDocument,
-  type Change,
   checkCollectionName,
   checkDocument,
   checkId,
-  type Database,
-  DbError,
   matches,
-  SyncError,
-} from '@concord/db';
+} from '@concord/db/internal';
 import { mayWrite, type Principal, scope } from './Auth.js';
 import type { Proposal, Verdict } from './SyncServer.js';
 

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { checkQuery, type Doc, matches, SyncError, type Where } from '@concord/db';
+import { type Doc, SyncError, type Where } from '@concord/db';
+import { checkQuery, matches } from '@concord/db/internal';
 import { type JWTPayload, jwtVerify } from 'jose';
 
 const ALGORITHMS: Readonly<Record<string, string[]>> = {

@@ -1,16 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  checkQuery,
   DbError,
   type Doc,
-  matches,
   type Query,
   SyncError,
   type Transaction,
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
+import { checkQuery, matches } from '@concord/db/internal';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { both, type Principal, scope } from './Auth.js';

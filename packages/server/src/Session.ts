@@ -1,8 +1,6 @@
 import { compareTimestamps, ORMap, type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
+import { type Change, type ChangeEvent, DbError, SyncError, type Transport, type Where } from '@concord/db';
 import {
-  type Change,
-  type ChangeEvent,
-  DbError,
   type DocRef,
   type DocState,
   decodeMessage,
@@ -12,10 +10,7 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
   type SubscriptionState,
-  SyncError,
-  type Transport,
-  type Where,
-} from '@concord/db';
+} from '@concord/db/internal';
 import { both, type Principal, scope } from './Auth.js';
 import { SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
 import type { SessionHost } from './SyncServer.js';

@@ -1,5 +1,5 @@
 import type { Change, Doc, Where } from '@concord/db';
-import { matches } from '@concord/db';
+import { matches } from '@concord/db/internal';
 
 /** What a subscription's client gets for one changed document. */
 export type Delivery = 'skip' | 'changes' | 'state' | 'evict';

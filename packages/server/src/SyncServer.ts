@@ -1,6 +1,6 @@
 import { DEFAULT_MAX_DRIFT_MS } from '@concord/crdt';
 import type { ChangeEvent, Database, Doc, Timers, Transport } from '@concord/db';
-import { MAX_MESSAGE_BYTES } from '@concord/db';
+import { MAX_MESSAGE_BYTES } from '@concord/db/internal';
 import { pino } from 'pino';
 import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';

@@ -1,18 +1,19 @@
+/**
+ * `@concord/server`: the sync server (`SyncServer`, transport-agnostic; `HttpServer` for
+ * WebSockets, REST and metrics), authentication and validation hooks. The `concord` command is
+ * its bin. Internals for tests and extensions: `@concord/server/internal`.
+ */
 export {
   type Authenticate,
   allowEverything,
   type Grant,
   type JwtOptions,
   jwtAuthenticator,
-  mayWrite,
   type Principal,
-  scope,
 } from './Auth.js';
 export { seedDemo } from './demo.js';
 export { HttpServer, type HttpServerOptions } from './HttpServer.js';
-export { Metrics } from './Metrics.js';
-export { type Peer, Session } from './Session.js';
-export { type Delivery, SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
+export type { Peer } from './Session.js';
 export {
   DEFAULT_LIMITS,
   type Limits,

@@ -6,28 +6,25 @@ import {
   type Change,
   counter,
   Database,
-  decodeMessage,
-  encodeMessage,
   MAX_DOCUMENT_BYTES,
   map,
-  PROTOCOL_VERSION,
-  type ServerMessage,
   SyncError,
   type SyncErrorEvent,
 } from '@concord/db';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type ServerMessage } from '@concord/db/internal';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
-import { requirePostgres } from '@concord/testkit';
-import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import {
   type Authenticate,
   type Grant,
   HttpServer,
   SyncServer,
   type SyncServerOptions,
-} from '../src/index.js';
+} from '@concord/server';
+import { requirePostgres } from '@concord/testkit';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { until } from './support.js';
 
 /**

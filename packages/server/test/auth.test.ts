@@ -1,7 +1,7 @@
 import { Database, type SyncErrorEvent } from '@concord/db';
+import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '@concord/server';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '../src/index.js';
 import { until } from './support.js';
 
 const SECRET = 'auth-matrix-secret-of-enough-length';

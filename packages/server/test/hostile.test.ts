@@ -3,18 +3,17 @@ import {
   type Change,
   Database,
   DbError,
-  encodeMessage,
   MemoryTransport,
-  PROTOCOL_VERSION,
   SyncError,
   type Transport,
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
+import { encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
+import { type Authenticate, HttpServer, SyncServer } from '@concord/server';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Authenticate, HttpServer, SyncServer } from '../src/index.js';
 import { client, contents, until } from './support.js';
 
 /** `legit` may write everything; `reader` may only read; anything else does not verify. */

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { HttpServer, SyncServer } from '@concord/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpServer, SyncServer } from '../src/index.js';
 import { contents, until } from './support.js';
 
 let dir: string;

@@ -1,11 +1,5 @@
-import {
-  Database,
-  decodeMessage,
-  encodeMessage,
-  MemoryTransport,
-  PROTOCOL_VERSION,
-  type Transport,
-} from '@concord/db';
+import { Database, MemoryTransport, type Transport } from '@concord/db';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
 import { describe, expect, it } from 'vitest';
 import { client, contents, serverWith, until } from './support.js';
 

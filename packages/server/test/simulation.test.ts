@@ -1,8 +1,8 @@
 import { counter, Database, MemoryStorage, type SyncClient, type Transport } from '@concord/db';
+import { SyncServer } from '@concord/server';
 import { SeededRng, seeds } from '@concord/testkit';
 import { SimClock, SimLink } from '@concord/testkit/simulation';
 import { describe, expect, it } from 'vitest';
-import { SyncServer } from '../src/index.js';
 
 const CLIENTS = 10;
 const STEPS = 120;

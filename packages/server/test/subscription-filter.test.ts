@@ -1,7 +1,7 @@
 import { replicaId } from '@concord/crdt';
 import { type Change, Database, type Doc } from '@concord/db';
+import { SubscriptionFilter } from '@concord/server/internal';
 import { describe, expect, it } from 'vitest';
-import { SubscriptionFilter } from '../src/index.js';
 
 const store1 = new SubscriptionFilter('products', { storeId: 1 });
 const all = new SubscriptionFilter('products', undefined);

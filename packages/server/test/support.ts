@@ -1,5 +1,5 @@
 import { Database, MemoryTransport, type SyncClient, type SyncOptions, type Transport } from '@concord/db';
-import { SyncServer, type SyncServerOptions } from '../src/index.js';
+import { SyncServer, type SyncServerOptions } from '@concord/server';
 
 /** A transport factory that connects to `server` in memory (what `db.sync` takes instead of a URL). */
 export function linkTo(server: () => SyncServer): () => Promise<Transport> {

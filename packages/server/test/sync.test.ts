@@ -1,6 +1,6 @@
 import { Database, MemoryStorage } from '@concord/db';
+import type { SyncServer } from '@concord/server';
 import { describe, expect, it } from 'vitest';
-import type { SyncServer } from '../src/index.js';
 import { client, contents, serverWith, until } from './support.js';
 
 const products = [{ collection: 'products' }];

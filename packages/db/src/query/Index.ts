@@ -1,4 +1,5 @@
-import { type Json, jsonKey } from '@concord/crdt';
+import type { Json } from '@concord/crdt';
+import { jsonKey } from '@concord/crdt/internal';
 import { compareValues, getPath } from './compare.js';
 import { isOperators, type Where } from './Query.js';
 

@@ -1,4 +1,5 @@
-import { type Json, jsonKey } from '@concord/crdt';
+import type { Json } from '@concord/crdt';
+import { jsonKey } from '@concord/crdt/internal';
 
 /** Types in sort order, as MongoDB orders them: missing and null first, then booleans, numbers, strings, arrays, objects. */
 function rank(v: unknown): number {

@@ -1,16 +1,12 @@
 import {
-  CRDT_TYPES,
   DecodeError,
-  Decoder,
   type Dot,
-  Encoder,
   FORMAT_VERSION,
   InvalidArgumentError,
-  readDot,
   replicaId,
   VersionVector,
-  writeDot,
 } from '@concord/crdt';
+import { CRDT_TYPES, Decoder, Encoder, readDot, writeDot } from '@concord/crdt/internal';
 import { type Change, readChanges, writeChanges } from '../Change.js';
 import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';

@@ -1,4 +1,5 @@
-import { Decoder, Encoder, FORMAT_VERSION, VersionVector } from '@concord/crdt';
+import { FORMAT_VERSION, VersionVector } from '@concord/crdt';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 import type { Change } from '../Change.js';
 import type { ChangeEvent, Database } from '../Database.js';
 import { DbError } from '../errors.js';

@@ -1,0 +1,25 @@
+/**
+ * `@concord/db/internal`: what Concord's sync server builds on — taking in a server's batches,
+ * stored forms, previews of writes, the sync protocol's messages, the limits' checks. Not a
+ * stable API: it changes with the server, without notice.
+ */
+export type { ServerBatch } from './Database.js';
+export { checkCollectionName, checkDocument, checkId } from './limits.js';
+export { Preview } from './Preview.js';
+export { checkQuery, filterTerms, matches } from './query/Query.js';
+export { absentStoredDocument } from './StoredDocument.js';
+export {
+  type ClientMessage,
+  type DocRef,
+  type DocState,
+  decodeMessage,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  type Message,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type SubscriptionState,
+} from './sync/Protocol.js';
+export { subscriptionKey } from './sync/SyncClient.js';
+export { closeCodeError } from './sync/SyncError.js';
+export { Typed } from './values.js';

@@ -1,0 +1,8 @@
+/**
+ * `@concord/server/internal`: the server's parts below its API — sessions, partial replication's
+ * per-document decisions, grant scopes, metrics. Not a stable API.
+ */
+export { mayWrite, scope } from './Auth.js';
+export { Metrics } from './Metrics.js';
+export { Session } from './Session.js';
+export { type Delivery, SubscriptionFilter, type Transition } from './SubscriptionFilter.js';
