@@ -2,12 +2,14 @@ import { deepFreeze } from '@concord/crdt/internal';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter, type Where } from './query/Query.js';
+import type { StandardSchemaV1 } from './Schema.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import type { DeferringStorage } from './storage/Storage.js';
 import type { PropertyKind } from './values.js';
 import { WrittenChange } from './WrittenDocument.js';
 
-export type Doc = Readonly<Record<string, unknown>> & { readonly _id: string };
+/** A document as queries return it: its JSON (frozen) with its id. */
+export type Doc<T extends object = Record<string, unknown>> = Readonly<T> & { readonly _id: string };
 
 /** Decoded documents kept per collection: those written or merged most recently. */
 const DECODED = 1024;
@@ -43,6 +45,8 @@ export class CollectionState {
    */
   private loaded: Doc[] | undefined;
   readonly indexes = new Map<string, Index>();
+  /** The documents' runtime schema (`CollectionSchema.schema`), checked on local writes. */
+  schema: StandardSchemaV1 | undefined;
   /**
    * The stored forms of documents a sync server evicted (they left this replica's
    * subscriptions) after this replica had written to them, by id — out of sight, but what its

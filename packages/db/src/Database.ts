@@ -24,6 +24,7 @@ import { PendingChanges } from './PendingChanges.js';
 import { Preview } from './Preview.js';
 import type { Where } from './query/Query.js';
 import { applyRewrite, decodeRewrites, encodeRewrites, type Rewrite } from './Rewrite.js';
+import { checkSchema, type StandardSchemaV1 } from './Schema.js';
 import type { Snapshot } from './Snapshot.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
 import { StoredCheck, storedValue } from './StoredDocument.js';
@@ -35,11 +36,18 @@ import { Transaction } from './Transaction.js';
 import type { PropertyKind } from './values.js';
 import { WrittenChange } from './WrittenDocument.js';
 
-export interface CollectionSchema {
+export interface CollectionSchema<T extends object = Record<string, unknown>> {
   /** CRDT kinds of properties by dotted path; others are registers unless written with a wrapper. */
   readonly properties?: Readonly<Record<string, PropertyKind>>;
   /** Field paths to keep secondary indexes on. */
   readonly indexes?: readonly string[];
+  /**
+   * A runtime schema for the documents (any Standard Schema: Zod, Valibot, ArkType, …): every
+   * local write is checked against it (`INVALID`, nothing written), and a sync server refuses
+   * changes that fail it. It also types the collection: `db.collection('p', { schema })` is a
+   * `Collection` of the schema's output type.
+   */
+  readonly schema?: StandardSchemaV1<unknown, T>;
 }
 
 export interface DatabaseOptions {
@@ -219,17 +227,26 @@ export class Database {
   }
 
   /** The collection `name` (created on first write). Options add indexes and property kinds. */
-  collection(name: string, schema?: CollectionSchema): Collection {
+  collection<T extends object = Record<string, unknown>>(
+    name: string,
+    schema?: CollectionSchema<T>,
+  ): Collection<T> {
     const state = this.state(name, schema);
     let c = this.facades.get(name);
     if (!c) {
       c = new Collection(this, state);
       this.facades.set(name, c);
     }
-    return c;
+    // One facade per collection, whatever type each caller sees it with: the type is the caller's claim.
+    return c as unknown as Collection<T>;
   }
 
-  private state(name: string, schema?: CollectionSchema): CollectionState {
+  /** The runtime schema of `collection`'s documents, if one was given (a sync server checks pushes with it). */
+  schemaOf(collection: string): StandardSchemaV1 | undefined {
+    return this.collections.get(collection)?.schema ?? this.options.collections?.[collection]?.schema;
+  }
+
+  private state(name: string, schema?: CollectionSchema<object>): CollectionState {
     let state = this.collections.get(name);
     if (!state) {
       checkCollectionName(name);
@@ -238,9 +255,11 @@ export class Database {
         throw new DbError('UNKNOWN_COLLECTION', `no collection ${name} in the schema`);
       const kinds = new Map(Object.entries({ ...declared?.properties, ...schema?.properties }));
       state = new CollectionState(name, kinds);
+      state.schema = declared?.schema;
       for (const path of declared?.indexes ?? []) state.addIndex(path);
       this.collections.set(name, state);
     }
+    if (schema?.schema) state.schema = schema.schema;
     for (const path of schema?.indexes ?? []) state.addIndex(path);
     return state;
   }
@@ -287,6 +306,9 @@ export class Database {
   ): Promise<T> {
     const { result, changes, version, docs } = this.stageTransaction(fn);
     if (changes.length === 0 && meta.length === 0) return result;
+    for (const d of docs)
+      if (d.collection.schema && d.value)
+        await checkSchema(d.collection.schema, d.collection.name, d.id, d.value);
     await this.commit(changes, version, docs, meta);
     this.install('local', changes, version, docs);
     return result;

@@ -8,7 +8,10 @@ export interface ResultChanges {
   readonly updated: string[];
 }
 
-export type Observer = (docs: Doc[], changes: ResultChanges) => void;
+export type Observer<T extends object = Record<string, unknown>> = (
+  docs: Doc<T>[],
+  changes: ResultChanges,
+) => void;
 
 /**
  * A query kept up to date: called at once with the current result, then once per committed

@@ -14,6 +14,7 @@ export type DbErrorCode =
   | 'BUFFER_FULL' // too many changes (or bytes) waiting for their predecessors; resend later
   | 'TOO_LARGE' // a document over MAX_DOCUMENT_BYTES of JSON
   | 'TOO_DEEP' // a document nesting deeper than MAX_NESTING levels
+  | 'INVALID' // a document its collection's schema refuses (the message says where and why)
   | 'UNSUPPORTED' // the runtime lacks what the call needs (a WebSocket for a URL target)
   | 'CLOSED'; // the database was closed
 

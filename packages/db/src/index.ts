@@ -6,7 +6,7 @@
  */
 export { type AttachmentFetcher, Attachments } from './Attachments.js';
 export { type Change, decodeChanges, encodeChanges } from './Change.js';
-export { Collection } from './Collection.js';
+export { Collection, type DocInput, type Draft } from './Collection.js';
 export type { Doc } from './CollectionState.js';
 export {
   type ChangeEvent,

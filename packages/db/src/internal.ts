@@ -7,6 +7,7 @@ export type { ServerBatch } from './Database.js';
 export { checkCollectionName, checkDocument, checkId } from './limits.js';
 export { Preview } from './Preview.js';
 export { checkQuery, filterTerms, matches } from './query/Query.js';
+export { schemaIssues } from './Schema.js';
 export { absentStoredDocument } from './StoredDocument.js';
 export {
   type ClientMessage,

@@ -63,6 +63,7 @@ describe('@concord/db exports', () => {
       'encodeMessage',
       'filterTerms',
       'matches',
+      'schemaIssues',
       'subscriptionKey',
     ]);
   });

@@ -1,6 +1,6 @@
 import { DEFAULT_MAX_DRIFT_MS } from '@concord/crdt';
 import type { ChangeEvent, Database, Doc, Timers, Transport } from '@concord/db';
-import { MAX_MESSAGE_BYTES } from '@concord/db/internal';
+import { MAX_MESSAGE_BYTES, schemaIssues } from '@concord/db/internal';
 import { pino } from 'pino';
 import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
@@ -188,8 +188,17 @@ export class SyncServer implements SessionHost {
     return () => set.delete(hook);
   }
 
-  /** Runs the collection's hooks on a proposed change: the first refusal wins; amendments add up. */
+  /**
+   * Checks a proposed change: against the collection's schema (the database's, see
+   * `CollectionSchema.schema`), then the collection's hooks: the first refusal wins; amendments
+   * add up.
+   */
   async check(p: Proposal): Promise<Verdict> {
+    const schema = this.db.schemaOf(p.collection);
+    if (schema && p.after) {
+      const issues = await schemaIssues(schema, p.after);
+      if (issues !== undefined) return { ok: false, reason: `the collection's schema: ${issues}` };
+    }
     let amend: Record<string, unknown> | undefined;
     for (const hook of this.validators.get(p.collection) ?? []) {
       let v: Verdict;
