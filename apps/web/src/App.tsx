@@ -1,9 +1,10 @@
 import type { Database } from '@concord/db';
+import { ConcordProvider, useSyncStatus } from '@concord/react';
 import { useState } from 'react';
 import type { ChangeLog } from './ChangeLog.js';
 import { CollectionBrowser } from './CollectionBrowser.js';
 import type { Connection } from './Connection.js';
-import { useConnection, useDerived } from './hooks.js';
+import { useConnection } from './hooks.js';
 import { KeyValueEditor } from './KeyValueEditor.js';
 import { SyncInspector } from './SyncInspector.js';
 
@@ -20,6 +21,7 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
 
 export function App(props: { db: Database; connection: Connection; log: ChangeLog; slot: number }) {
   const { db, connection } = props;
+  const { sync } = useConnection(connection);
   const [tab, setTab] = useState<Tab>(() =>
     (TABS as readonly string[]).includes(location.hash.slice(1)) ? (location.hash.slice(1) as Tab) : 'Editor',
   );
@@ -28,43 +30,44 @@ export function App(props: { db: Database; connection: Connection; log: ChangeLo
     history.replaceState(null, '', `#${t}`);
   };
   return (
-    <div className="app">
-      <header className="top">
-        <div className="brand">
-          <span className="logo" aria-hidden="true" />
-          <h1>Concord</h1>
-        </div>
-        <ConnectionBar db={db} connection={connection} />
-      </header>
-      <nav className="tabs" aria-label="Views">
-        {TABS.map((t) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            aria-selected={t === tab}
-            className={t === tab ? 'tab active' : 'tab'}
-            onClick={() => choose(t)}
-            data-testid={`tab-${t}`}
-          >
-            {t}
-          </button>
-        ))}
-      </nav>
-      <main>
-        {tab === 'Editor' && <KeyValueEditor db={db} />}
-        {tab === 'Collections' && <CollectionBrowser db={db} connection={connection} />}
-        {tab === 'Inspector' && <SyncInspector {...props} />}
-      </main>
-    </div>
+    <ConcordProvider db={db} sync={sync}>
+      <div className="app">
+        <header className="top">
+          <div className="brand">
+            <span className="logo" aria-hidden="true" />
+            <h1>Concord</h1>
+          </div>
+          <ConnectionBar connection={connection} />
+        </header>
+        <nav className="tabs" aria-label="Views">
+          {TABS.map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              aria-selected={t === tab}
+              className={t === tab ? 'tab active' : 'tab'}
+              onClick={() => choose(t)}
+              data-testid={`tab-${t}`}
+            >
+              {t}
+            </button>
+          ))}
+        </nav>
+        <main>
+          {tab === 'Editor' && <KeyValueEditor db={db} />}
+          {tab === 'Collections' && <CollectionBrowser db={db} connection={connection} />}
+          {tab === 'Inspector' && <SyncInspector {...props} />}
+        </main>
+      </div>
+    </ConcordProvider>
   );
 }
 
 /** Connection status, initial-sync progress, unsent changes, and the offline switch: always in view. */
-function ConnectionBar({ db, connection }: { db: Database; connection: Connection }) {
+function ConnectionBar({ connection }: { connection: Connection }) {
   const state = useConnection(connection);
-  // Acknowledgements change no document, so no change event tells of them: polled (in memory).
-  const pending = useDerived(db, async () => db.unacknowledged(), [state.status], 1000);
+  const { pending } = useSyncStatus();
   const status = state.online ? state.status : 'offline';
   const p = state.progress;
   return (
@@ -79,7 +82,7 @@ function ConnectionBar({ db, connection }: { db: Database; connection: Connectio
           </span>
         )}
       </span>
-      {(pending ?? 0) > 0 && (
+      {pending > 0 && (
         <span
           className="pending"
           data-testid="pending"

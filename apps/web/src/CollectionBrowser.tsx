@@ -1,7 +1,8 @@
 import type { Database, Doc, FieldKind } from '@concord/db';
+import { useQuery } from '@concord/react';
 import { useState } from 'react';
 import type { Connection } from './Connection.js';
-import { useConnection, useDerived, usePolled, useQuery } from './hooks.js';
+import { useConnection, useDerived, usePolled } from './hooks.js';
 import { formatValue } from './values.js';
 
 /** Documents shown at once; the count says how many there are. */
@@ -76,7 +77,7 @@ export function CollectionBrowser({ db, connection }: { db: Database; connection
 }
 
 function Documents({ db, collection }: { db: Database; collection: string }) {
-  const docs = useQuery(db, collection, { sort: { _id: 'asc' }, limit: PAGE });
+  const docs = useQuery(collection, { sort: { _id: 'asc' }, limit: PAGE });
   const total = useDerived(db, () => db.collection(collection).count(), [collection]);
   const [open, setOpen] = useState<string | undefined>();
   if (docs === undefined) return <p className="empty">Loading…</p>;

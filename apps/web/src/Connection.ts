@@ -12,6 +12,8 @@ export interface ConnectionState {
   readonly error: SyncErrorEvent | undefined;
   /** Collections this replica subscribes to. */
   readonly collections: readonly string[];
+  /** The sync client running now (none while offline): what `ConcordProvider` hands the hooks. */
+  readonly sync: SyncClient | undefined;
 }
 
 /**
@@ -39,6 +41,7 @@ export class Connection extends Store<ConnectionState> {
       progress: undefined,
       error: undefined,
       collections: saved ? (JSON.parse(saved) as string[]) : ['kv'],
+      sync: undefined,
     });
     if (online) this.start();
   }
@@ -81,7 +84,7 @@ export class Connection extends Store<ConnectionState> {
       subscriptions: this.state().collections.map((collection) => ({ collection })),
     });
     this.sync = sync;
-    this.update({ status: sync.status, error: undefined, progress: undefined });
+    this.update({ status: sync.status, error: undefined, progress: undefined, sync });
     sync.on('status', (status) => {
       if (this.sync === sync) this.update({ status, ...(status === 'live' ? { progress: undefined } : {}) });
     });
@@ -97,7 +100,7 @@ export class Connection extends Store<ConnectionState> {
     const sync = this.sync;
     this.sync = undefined;
     await sync?.close();
-    this.update({ status: 'offline', progress: undefined });
+    this.update({ status: 'offline', progress: undefined, sync: undefined });
   }
 
   private update(change: Partial<ConnectionState>): void {

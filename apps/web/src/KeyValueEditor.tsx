@@ -1,6 +1,7 @@
 import type { Conflict, Database } from '@concord/db';
+import { useQuery } from '@concord/react';
 import { type FormEvent, useState } from 'react';
-import { useDerived, useQuery } from './hooks.js';
+import { useDerived } from './hooks.js';
 import { formatValue, parseValue, typeOf } from './values.js';
 
 /** The collection the editor edits: one document per entry, `{ _id: key, value }`. */
@@ -12,7 +13,7 @@ export const KV = 'kv';
  * shows the value every replica agrees on, and the values that lost on hover.
  */
 export function KeyValueEditor({ db }: { db: Database }) {
-  const entries = useQuery(db, KV, { sort: { _id: 'asc' } });
+  const entries = useQuery(KV, { sort: { _id: 'asc' } });
   const conflicts = useDerived(db, async () => {
     const out = new Map<string, Conflict>();
     for (const e of entries ?? []) {

@@ -1,21 +1,9 @@
-import type { Database, Doc, Query } from '@concord/db';
+import type { Database } from '@concord/db';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { Connection, ConnectionState } from './Connection.js';
 
 export function useConnection(connection: Connection): ConnectionState {
   return useSyncExternalStore(connection.subscribe, connection.state);
-}
-
-/** A live query's result: the documents now, and again after every change that alters them. */
-export function useQuery(db: Database, collection: string, query: Query): Doc[] | undefined {
-  const [docs, setDocs] = useState<Doc[] | undefined>(undefined);
-  const key = JSON.stringify(query);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the query is compared by its JSON
-  useEffect(() => {
-    setDocs(undefined);
-    return db.collection(collection).observe(query, (result) => setDocs(result));
-  }, [db, collection, key]);
-  return docs;
 }
 
 /** Recomputes `read` now and after every change to the database (and every `everyMs`, if given). */

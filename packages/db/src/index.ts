@@ -48,6 +48,7 @@ export type { Progress, Subscription } from './sync/Protocol.js';
 export {
   SyncClient,
   type SyncErrorEvent,
+  type SyncEvents,
   type SyncOptions,
   type SyncProgress,
   type SyncStatus,

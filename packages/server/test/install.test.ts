@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * as it would be published.
  */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const PACKAGES = ['crdt', 'db', 'server'];
+const PACKAGES = ['crdt', 'db', 'server', 'react'];
 const dir = mkdtempSync(join(tmpdir(), 'concord-install-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,7 +32,7 @@ describe('the packages as a user installs them', () => {
       ['pack', ...PACKAGES.flatMap((p) => ['-w', `packages/${p}`]), '--pack-destination', tarballs],
       ROOT,
     );
-    expect(readdirSync(tarballs).sort()).toEqual(PACKAGES.map((p) => `concord-${p}-0.1.0.tgz`));
+    expect(readdirSync(tarballs).sort()).toEqual(PACKAGES.map((p) => `concord-${p}-0.1.0.tgz`).sort());
     for (const p of PACKAGES) {
       expect(run('npx', ['--no-install', 'publint', `packages/${p}`], ROOT)).toContain('All good');
       // ESM only, as the packages are: CommonJS `require` is not offered.
@@ -57,7 +57,8 @@ describe('the packages as a user installs them', () => {
         '--no-fund',
         '--prefer-offline',
         '--ignore-scripts',
-        ...readdirSync(tarballs).map((t) => join(tarballs, t)),
+        // No React app here: @concord/react is checked above, and by the page that uses it.
+        ...['crdt', 'db', 'server'].map((p) => join(tarballs, `concord-${p}-0.1.0.tgz`)),
         join(ROOT, 'node_modules/better-sqlite3'),
       ],
       app,

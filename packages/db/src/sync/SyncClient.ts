@@ -64,10 +64,12 @@ export interface SyncErrorEvent {
   readonly offsetMs?: number;
 }
 
-interface Events {
+export interface SyncEvents {
   status: SyncStatus;
   progress: SyncProgress;
   error: SyncErrorEvent;
+  /** The server acknowledged this replica's changes up to this one: `pending` went down. */
+  acknowledged: number;
 }
 
 /**
@@ -90,7 +92,7 @@ const FATAL = new Set<string>(['UNAUTHORIZED', 'FORBIDDEN', 'UNSUPPORTED_VERSION
  */
 export class SyncClient {
   private statusNow: SyncStatus = 'connecting';
-  private readonly listeners = new Map<keyof Events, Set<(e: never) => void>>();
+  private readonly listeners = new Map<keyof SyncEvents, Set<(e: never) => void>>();
   private transport: Transport | undefined;
   private attempt = 0;
   private retry: unknown;
@@ -160,7 +162,7 @@ export class SyncClient {
     return this.statusNow === 'closed';
   }
 
-  on<K extends keyof Events>(event: K, listener: (e: Events[K]) => void): () => void {
+  on<K extends keyof SyncEvents>(event: K, listener: (e: SyncEvents[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) {
       set = new Set();
@@ -170,9 +172,9 @@ export class SyncClient {
     return () => set.delete(listener as (e: never) => void);
   }
 
-  private emit<K extends keyof Events>(event: K, value: Events[K]): void {
+  private emit<K extends keyof SyncEvents>(event: K, value: SyncEvents[K]): void {
     if (event === 'error') this.failure = value as SyncErrorEvent;
-    for (const l of this.listeners.get(event) ?? []) (l as (e: Events[K]) => void)(value);
+    for (const l of this.listeners.get(event) ?? []) (l as (e: SyncEvents[K]) => void)(value);
   }
 
   private setStatus(s: SyncStatus): void {
@@ -419,6 +421,7 @@ export class SyncClient {
       case 'ack':
         this.acked = Math.max(this.acked, m.seq);
         await this.db.acknowledged(this.acked);
+        this.emit('acknowledged', this.acked);
         this.checkSynced();
         break;
       case 'reject': {
