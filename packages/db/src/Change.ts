@@ -2,6 +2,8 @@ import { DecodeError, type Dot, FORMAT_VERSION, ORMap, type ReplicaId, type Time
 import { CRDT_TYPES, Decoder, Encoder } from '@concord/crdt/internal';
 import { readChangeHead, writeChangeHead } from './ChangeHead.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
+import { DbError } from './errors.js';
+import { checkCollectionName, checkId } from './limits.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import { LOGGED_WRITTEN, WrittenChange } from './WrittenDocument.js';
 
@@ -92,4 +94,25 @@ export function decodeChanges(bytes: Uint8Array): Change[] {
   const out = readChanges(dec);
   dec.end();
   return out;
+}
+
+/** Throws `BAD_CHANGE` unless `c` is a well-formed change (a peer's or a server's: not trusted). */
+export function checkChange(c: Change): void {
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    !(c.ops instanceof ORMap) ||
+    !Number.isSafeInteger(c.dot?.seq) ||
+    c.dot.seq < 1 ||
+    typeof c.collection !== 'string' ||
+    typeof c.docId !== 'string'
+  ) {
+    throw new DbError('BAD_CHANGE', 'malformed change');
+  }
+  try {
+    checkCollectionName(c.collection);
+    checkId(c.docId);
+  } catch (e) {
+    throw new DbError('BAD_CHANGE', (e as Error).message);
+  }
 }

@@ -3,11 +3,15 @@
  * stored forms, previews of writes, the sync protocol's messages, the limits' checks. Not a
  * stable API: it changes with the server, without notice.
  */
+export { core } from './core.js';
 export type { ServerBatch } from './Database.js';
 export { checkCollectionName, checkDocument, checkId } from './limits.js';
+export type { PeerExchange } from './PeerExchange.js';
 export { Preview } from './Preview.js';
 export { checkQuery, filterTerms, matches } from './query/Query.js';
+export type { Replica } from './Replica.js';
 export { schemaIssues } from './Schema.js';
+export type { ServerState } from './ServerState.js';
 export { absentStoredDocument } from './StoredDocument.js';
 export {
   type ClientMessage,

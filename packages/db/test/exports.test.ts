@@ -59,6 +59,7 @@ describe('@concord/db exports', () => {
       'checkId',
       'checkQuery',
       'closeCodeError',
+      'core',
       'decodeMessage',
       'encodeMessage',
       'filterTerms',

@@ -1,6 +1,6 @@
 import { VersionVector } from '@concord/crdt';
 import { type Change, Database, SYNC_ERROR_CODES, SyncError } from '@concord/db';
-import { decodeMessage, encodeMessage, type Message, PROTOCOL_VERSION } from '@concord/db/internal';
+import { core, decodeMessage, encodeMessage, type Message, PROTOCOL_VERSION } from '@concord/db/internal';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 
@@ -18,7 +18,9 @@ async function sample(): Promise<{ changes: Change[]; stored: Uint8Array[]; vers
   );
   const set = await db.changesSince(new VersionVector());
   if (set.kind !== 'changes') throw new Error('expected changes');
-  const stored = db.documentIds('products').map((id) => db.storedDocument('products', id)!);
+  const stored = core(db)
+    .documentIds('products')
+    .map((id) => core(db).storedDocument('products', id)!);
   return { changes: set.changes, stored, version: db.version() };
 }
 

@@ -1,4 +1,5 @@
 import { type Collection, counter, Database, DbError, type Doc } from '@concord/db';
+import { core } from '@concord/db/internal';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 
@@ -77,7 +78,7 @@ describe('runtime schemas', () => {
 
   it('are declared once for the database, as the server declares them', async () => {
     const db = await Database.open({ collections: { products: { schema: Product } } });
-    expect(db.schemaOf('products')).toBe(Product);
+    expect(core(db).schemaOf('products')).toBe(Product);
     const err = await db
       .collection('products')
       .upsert({ _id: 'p', name: 'x' })

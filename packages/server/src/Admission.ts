@@ -4,6 +4,7 @@ import {
   checkCollectionName,
   checkDocument,
   checkId,
+  core,
   matches,
 } from '@concord/db/internal';
 import { mayWrite, type Principal, scope } from './Auth.js';
@@ -39,7 +40,7 @@ export class Admission {
   constructor(private readonly host: AdmissionHost) {}
 
   async judge(principal: Principal, changes: readonly Change[]): Promise<Outcome[]> {
-    const preview = this.host.db.preview();
+    const preview = core(this.host.db).preview();
     const out: Outcome[] = [];
     for (const change of changes) {
       const refusal = this.malformed(change);
@@ -87,9 +88,9 @@ export class Admission {
   rollback(principal: Principal, collection: string, id: string): Uint8Array {
     const allowed = scope(principal, collection, 'read');
     if (allowed === null) return absentStoredDocument();
-    const doc = this.host.db.documentValue(collection, id);
+    const doc = core(this.host.db).documentValue(collection, id);
     if (!doc || (allowed !== undefined && !matches(doc, allowed))) return absentStoredDocument();
-    return this.host.db.storedDocument(collection, id) ?? absentStoredDocument();
+    return core(this.host.db).storedDocument(collection, id) ?? absentStoredDocument();
   }
 
   /** A change no storage could keep, or whose timestamp is too far ahead: refused on its own. */

@@ -9,7 +9,7 @@ import {
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
-import { checkQuery, matches } from '@concord/db/internal';
+import { checkQuery, core, matches } from '@concord/db/internal';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { both, type Principal, scope } from './Auth.js';
@@ -204,9 +204,10 @@ export class HttpServer {
   /** The collections holding documents the principal may read, with how many it may read. */
   private collections(principal: Principal): Array<{ name: string; documents: number }> {
     const out: Array<{ name: string; documents: number }> = [];
-    for (const name of this.sync.db.collectionNames()) {
+    for (const name of core(this.sync.db).collectionNames()) {
       const allowed = scope(principal, name, 'read');
-      if (allowed !== null) out.push({ name, documents: this.sync.db.documentIds(name, allowed).length });
+      if (allowed !== null)
+        out.push({ name, documents: core(this.sync.db).documentIds(name, allowed).length });
     }
     return out;
   }
@@ -241,7 +242,7 @@ export class HttpServer {
   ): Doc | undefined {
     const allowed = scope(principal, collection, right);
     if (allowed === null) return undefined;
-    const doc = this.sync.db.documentValue(collection, id);
+    const doc = core(this.sync.db).documentValue(collection, id);
     return doc && (allowed === undefined || matches(doc, allowed)) ? doc : undefined;
   }
 
@@ -250,7 +251,7 @@ export class HttpServer {
    * before and after them, hooks included), then written, then the hooks' amendments.
    */
   private async write(principal: Principal, write: (tx: Transaction) => unknown): Promise<void> {
-    const outcomes = await this.sync.admission.judge(principal, this.sync.db.draft(write));
+    const outcomes = await this.sync.admission.judge(principal, core(this.sync.db).draft(write));
     const refused = outcomes.find((o) => o.error);
     if (refused) throw refused.error;
     await this.sync.db.transaction(write);

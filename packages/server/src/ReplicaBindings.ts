@@ -1,4 +1,5 @@
 import { type Database, SyncError } from '@concord/db';
+import { core } from '@concord/db/internal';
 
 const PREFIX = 'bind:';
 const utf8 = new TextEncoder();
@@ -21,7 +22,7 @@ export class ReplicaBindings {
   owner(replica: string): string | undefined {
     const claimed = this.claiming.get(replica);
     if (claimed !== undefined) return claimed;
-    const bytes = this.db.metaValue(PREFIX + replica);
+    const bytes = core(this.db).metaValue(PREFIX + replica);
     return bytes ? text.decode(bytes) : undefined;
   }
 
@@ -33,7 +34,7 @@ export class ReplicaBindings {
       throw new SyncError('BAD_REPLICA', `replica ${replica} belongs to another principal`);
     this.claiming.set(replica, subject);
     try {
-      await this.db.writeMeta([[PREFIX + replica, utf8.encode(subject)]]);
+      await core(this.db).writeMeta([[PREFIX + replica, utf8.encode(subject)]]);
     } finally {
       this.claiming.delete(replica);
     }

@@ -1,6 +1,7 @@
 import { compareTimestamps, ORMap, type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
 import { type Change, type ChangeEvent, DbError, SyncError, type Transport, type Where } from '@concord/db';
 import {
+  core,
   type DocRef,
   type DocState,
   decodeMessage,
@@ -232,7 +233,7 @@ export class Session {
     let ids = await this.selected(s);
     if (this.isClosed()) return false;
     if (resume) ids = ids.filter((id) => id > resume.after);
-    const forms = ids.map((id) => db.storedDocument(s.filter.collection, id)!);
+    const forms = ids.map((id) => core(db).storedDocument(s.filter.collection, id)!);
     let done = resume?.done ?? 0;
     const totalDocs = done + forms.length;
     const totalBytes = forms.reduce((n, f) => n + f.length, 0);
@@ -274,12 +275,12 @@ export class Session {
   private async selected(s: Sub): Promise<string[]> {
     const db = this.host.db;
     const { collection, where } = s.filter;
-    if (!where || filterTerms(where) <= SMALL_FILTER) return db.documentIds(collection, where);
-    const all = db.documentIds(collection);
+    if (!where || filterTerms(where) <= SMALL_FILTER) return core(db).documentIds(collection, where);
+    const all = core(db).documentIds(collection);
     const out: string[] = [];
     for (let i = 0; i < all.length; i += MATCH_SLICE) {
       for (const id of all.slice(i, i + MATCH_SLICE))
-        if (matches(db.documentValue(collection, id), where)) out.push(id);
+        if (matches(core(db).documentValue(collection, id), where)) out.push(id);
       await this.host.turn();
       if (this.isClosed()) return [];
     }
@@ -357,7 +358,7 @@ export class Session {
         changed(byDoc, d.collection, d.docId).transition = { before: d.before, after: d.after };
     const out = { changes: [] as Change[], docs: [] as DocState[], evict: [] as DocRef[] };
     for (const e of byDoc.values()) {
-      const current = this.host.db.documentValue(e.collection, e.id);
+      const current = core(this.host.db).documentValue(e.collection, e.id);
       let state = false;
       let deltas = false;
       let evict = false;
@@ -374,7 +375,7 @@ export class Session {
         evict ||= d === 'evict';
       }
       if (state) {
-        const stored = this.host.db.storedDocument(e.collection, e.id);
+        const stored = core(this.host.db).storedDocument(e.collection, e.id);
         if (stored) out.docs.push({ collection: e.collection, id: e.id, stored });
       } else if (deltas) out.changes.push(...e.changes);
       else if (evict) out.evict.push({ collection: e.collection, id: e.id });
@@ -424,7 +425,7 @@ export class Session {
         );
       if (c.dot.seq <= next) {
         const logged =
-          c.dot.seq <= held ? await db.loggedChange(c.dot) : fresh.find((a) => a.dot.seq === c.dot.seq);
+          c.dot.seq <= held ? await core(db).loggedChange(c.dot) : fresh.find((a) => a.dot.seq === c.dot.seq);
         if (!logged || sameChange(logged, c)) continue;
         // The client's storage went back in time (a backup restored, a copy): it takes a new id.
         if (!logged.ops.equals(ORMap.empty()))
@@ -505,7 +506,7 @@ export class Session {
     this.phase = 'closed';
     this.held = [];
     // Changes of this client's that waited for a predecessor: it resends them when it comes back.
-    if (this.replica) this.host.db.dropPending(this.replica);
+    if (this.replica) core(this.host.db).peers.dropPending(this.replica);
     this.host.clearTimer(this.heartbeat);
     this.host.clearTimer(this.expiry);
     this.host.forget(this);

@@ -1,6 +1,6 @@
 import { DEFAULT_MAX_DRIFT_MS } from '@concord/crdt';
 import type { ChangeEvent, Database, Doc, Timers, Transport } from '@concord/db';
-import { MAX_MESSAGE_BYTES, schemaIssues } from '@concord/db/internal';
+import { core, MAX_MESSAGE_BYTES, schemaIssues } from '@concord/db/internal';
 import { pino } from 'pino';
 import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
@@ -194,7 +194,7 @@ export class SyncServer implements SessionHost {
    * add up.
    */
   async check(p: Proposal): Promise<Verdict> {
-    const schema = this.db.schemaOf(p.collection);
+    const schema = core(this.db).schemaOf(p.collection);
     if (schema && p.after) {
       const issues = await schemaIssues(schema, p.after);
       if (issues !== undefined) return { ok: false, reason: `the collection's schema: ${issues}` };

@@ -11,7 +11,13 @@ import {
   SyncError,
   type SyncErrorEvent,
 } from '@concord/db';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type ServerMessage } from '@concord/db/internal';
+import {
+  core,
+  decodeMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from '@concord/db/internal';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
 import {
@@ -140,7 +146,7 @@ describe('issue 16: data leaks and data loss', () => {
       if (token === 'reader') expect(p2).toMatchObject({ secret: 'p2-secret' });
       else expect(p2, token).toBeUndefined();
       expect(await c.db.collection('B').get('b1'), token).toBeUndefined();
-      expect(http.sync.db.documentValue('products', 'p2')).toMatchObject({ secret: 'p2-secret' });
+      expect(core(http.sync.db).documentValue('products', 'p2')).toMatchObject({ secret: 'p2-secret' });
     }
     // A principal that may read what it was refused to write gets the server's document back.
     const admin = await device(http, 'admin', 'products');
@@ -185,7 +191,7 @@ describe('issue 16: data leaks and data loss', () => {
     const back = await device(http, 'alice', 'notes', victim.db);
     await back.db.collection('notes').upsert({ _id: 'n2', text: 'also mine' });
     await back.sync.synced();
-    expect(http.sync.db.documentValue('notes', 'n2')).toMatchObject({ text: 'also mine' });
+    expect(core(http.sync.db).documentValue('notes', 'n2')).toMatchObject({ text: 'also mine' });
   });
 
   it.each([3, 8])(
@@ -282,7 +288,7 @@ describe('issue 16: data leaks and data loss', () => {
     hold = false;
     for (const f of held.splice(0)) f();
     await a.sync.synced();
-    expect(http.sync.db.documentValue('products', 'd')).toMatchObject({ n: 4 });
+    expect(core(http.sync.db).documentValue('products', 'd')).toMatchObject({ n: 4 });
     expect(await a.db.collection('products').get('d')).toMatchObject({ n: 4, store: 's1' });
 
     // Evicted with an increment in flight: kept until the server holds it, then dropped.
@@ -299,13 +305,13 @@ describe('issue 16: data leaks and data loss', () => {
     for (const f of held.splice(0)) f();
     await a.sync.synced();
     await until(async () => (await a.db.collection('products').get('d')) === undefined, 'the eviction');
-    expect(http.sync.db.documentValue('products', 'd')).toMatchObject({ n: 5, store: 's2' });
+    expect(core(http.sync.db).documentValue('products', 'd')).toMatchObject({ n: 5, store: 's2' });
 
     // A writes to the document it no longer holds: its dots in it are not reused (a reused dot
     // would remove the counter it incremented under that dot).
     await a.db.collection('products').upsert({ _id: 'd', store: 's1' });
     await a.sync.synced();
-    expect(http.sync.db.documentValue('products', 'd')).toMatchObject({ n: 5, store: 's1' });
+    expect(core(http.sync.db).documentValue('products', 'd')).toMatchObject({ n: 5, store: 's1' });
     await until(async () => (await a.db.collection('products').get('d'))?.n === 5, 'd back on A');
   });
 });
@@ -317,16 +323,19 @@ describe('issue 16: one client cannot take the server down', () => {
     const big = 'x'.repeat(1024 * 1024);
     for (let i = 0; i < 6; i++)
       await source.collection('products').upsert({ _id: `g${i}`, big: `${i}${big}` });
-    const changes = (await source.ownChanges(0)).slice(1); // seq 2..6: all wait for seq 1
+    const changes = (await core(source).ownChanges(0)).slice(1); // seq 2..6: all wait for seq 1
     const within = await raw(http);
     within.hello('alice', 'gappy');
     await until(() => within.got.some((m) => m.type === 'welcome'), 'welcome');
     within.send({ type: 'push', changes: changes.slice(0, 2) });
     await until(() => within.got.some((m) => m.type === 'ack'), 'ack');
-    expect(http.sync.db.pendingBytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect(core(http.sync.db).peers.pendingBytes).toBeGreaterThan(2 * 1024 * 1024);
     within.close();
     await within.closed;
-    await until(() => http.sync.db.pendingBytes === 0, 'held changes freed when the session ends');
+    await until(
+      () => core(http.sync.db).peers.pendingBytes === 0,
+      'held changes freed when the session ends',
+    );
 
     const over = await raw(http);
     over.hello('alice', 'gappy');
@@ -334,7 +343,7 @@ describe('issue 16: one client cannot take the server down', () => {
     over.send({ type: 'push', changes });
     expect(await over.closed).toBe(new SyncError('BUFFER_FULL', '').closeCode);
     expect(over.got.find((m) => m.type === 'error')).toMatchObject({ code: 'BUFFER_FULL' });
-    expect(http.sync.db.pendingBytes).toBe(0);
+    expect(core(http.sync.db).peers.pendingBytes).toBe(0);
     await source.close();
   });
 
@@ -401,8 +410,8 @@ describe('issue 16: one client cannot take the server down', () => {
     await pusher.db.collection('big').upsert({ _id: 'small', v: 1 });
     await pusher.sync.synced();
     expect(pusher.errors.map((e) => e.code)).toEqual(['TOO_LARGE']);
-    expect(http.sync.db.documentValue('big', 'small')).toMatchObject({ v: 1 });
-    expect(Object.keys(http.sync.db.documentValue('big', 'd')!).sort()).toEqual(['_id', 'a']);
+    expect(core(http.sync.db).documentValue('big', 'small')).toMatchObject({ v: 1 });
+    expect(Object.keys(core(http.sync.db).documentValue('big', 'd')!).sort()).toEqual(['_id', 'a']);
     // A fresh client gets every document of the collection.
     const fresh = await device(http, 'alice', 'big');
     await fresh.sync.synced();
@@ -466,7 +475,7 @@ describe('issue 16: bad input that wedges a client', () => {
     await local.collection('products').upsert({ _id: 'good-1', v: 1 });
     await local.collection('products').upsert({ _id: 'bad', v: 2 });
     await local.collection('products').upsert({ _id: 'good-2', v: 3 });
-    const [g1, bad, g2] = await local.ownChanges(0);
+    const [g1, bad, g2] = await core(local).ownChanges(0);
     const forged: Change = {
       dot: bad!.dot,
       hlc: bad!.hlc,
@@ -484,7 +493,7 @@ describe('issue 16: bad input that wedges a client', () => {
     );
     expect(peer.got.find((m) => m.type === 'reject')).toMatchObject({ code: 'BAD_ID', dot: { seq: 2 } });
     expect(peer.got.find((m) => m.type === 'ack')).toMatchObject({ seq: 3 });
-    expect(http.sync.db.documentValue('products', 'good-2')).toMatchObject({ v: 3 });
+    expect(core(http.sync.db).documentValue('products', 'good-2')).toMatchObject({ v: 3 });
     peer.close();
     await local.close();
   });
@@ -513,8 +522,8 @@ describe('issue 16: bad input that wedges a client', () => {
     for (let i = 0; i < 30; i++) ok = map({ a: ok });
     await c.db.collection('deep').upsert({ _id: 'ok', ok });
     await c.sync.synced();
-    expect(http.sync.db.documentValue('deep', 'before')).toMatchObject({ v: 1 });
-    expect(http.sync.db.documentValue('deep', 'ok')).toBeDefined();
+    expect(core(http.sync.db).documentValue('deep', 'before')).toMatchObject({ v: 1 });
+    expect(core(http.sync.db).documentValue('deep', 'ok')).toBeDefined();
     await new Promise((r) => setTimeout(r, 20));
     expect(unhandled).toEqual([]);
   });
@@ -533,11 +542,11 @@ describe('issue 16: bad input that wedges a client', () => {
     expect(drift?.offsetMs).toBeGreaterThan(-ahead - 5_000);
     expect(c.sync.clockOffset).toBe(drift?.offsetMs);
     // The two writes made with the wrong clock were refused for it, then written again by value.
-    expect(http.sync.db.documentValue('notes', 'offline-1')).toMatchObject({ v: 1 });
-    expect(http.sync.db.documentValue('notes', 'offline-2')).toMatchObject({ v: 2 });
+    expect(core(http.sync.db).documentValue('notes', 'offline-1')).toMatchObject({ v: 1 });
+    expect(core(http.sync.db).documentValue('notes', 'offline-2')).toMatchObject({ v: 2 });
     await db.collection('notes').upsert({ _id: 'later', v: 3 });
     await c.sync.synced();
-    expect(http.sync.db.documentValue('notes', 'later')).toMatchObject({ v: 3 });
+    expect(core(http.sync.db).documentValue('notes', 'later')).toMatchObject({ v: 3 });
     expect(c.sync.pending).toBe(0);
   });
 });
@@ -561,7 +570,7 @@ describe('issue 16: smaller leaks and errors; one way in for writes', () => {
     expect(get.status).toBe(404);
     expect(del.status).toBe(404);
     expect(await del.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
-    expect(http.sync.db.documentValue('products', 'p2')).toBeDefined();
+    expect(core(http.sync.db).documentValue('products', 'p2')).toBeDefined();
     const bad = await api(http, '/api/collections/products/%E0%A4%A', 'alice');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: 'BAD_PATH' } });
@@ -590,8 +599,8 @@ describe('issue 16: smaller leaks and errors; one way in for writes', () => {
       (d as { n: number }).n += 1;
     });
     await c.sync.synced();
-    await until(() => http.sync.db.documentValue('stock', 'sync')?.checked === true, 'the amendment');
-    expect(http.sync.db.documentValue('stock', 'sync')).toMatchObject({ n: 4, checked: true });
+    await until(() => core(http.sync.db).documentValue('stock', 'sync')?.checked === true, 'the amendment');
+    expect(core(http.sync.db).documentValue('stock', 'sync')).toMatchObject({ n: 4, checked: true });
     await until(
       async () => (await c.db.collection('stock').get('sync'))?.checked === true,
       'the amendment synced',
@@ -600,7 +609,7 @@ describe('issue 16: smaller leaks and errors; one way in for writes', () => {
       (d as { n: number }).n += 5;
     });
     await until(() => c.errors.some((e) => e.code === 'FORBIDDEN'), 'the refusal');
-    expect(http.sync.db.documentValue('stock', 'sync')).toMatchObject({ n: 4 });
+    expect(core(http.sync.db).documentValue('stock', 'sync')).toMatchObject({ n: 4 });
     await until(async () => (await c.db.collection('stock').get('sync'))?.n === 4, 'the rollback');
   });
 });

@@ -1,4 +1,5 @@
 import { Database, type SyncErrorEvent } from '@concord/db';
+import { core } from '@concord/db/internal';
 import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '@concord/server';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,7 +112,7 @@ describe('token expiry', () => {
     expect(statuses).toContain('offline');
     await db.collection('scratch').upsert({ _id: 'after-expiry', v: 1 });
     await sync.synced();
-    expect(http.sync.db.documentValue('scratch', 'after-expiry')).toMatchObject({ v: 1 });
+    expect(core(http.sync.db).documentValue('scratch', 'after-expiry')).toMatchObject({ v: 1 });
     await sync.close();
     await db.close();
   });
@@ -166,13 +167,13 @@ describe('auth matrix: token × collection × read / write / subscribe / push / 
           const ids = (await db.collection(collection).find()).map((d) => d._id).sort();
           expect(ids).toEqual([1, 2].filter((s) => allowed(name, collection, 'read', s)).map((s) => `s${s}`));
           const before = await Promise.all(
-            [1, 2].map((s) => http.sync.db.documentValue(collection, `s${s}`)),
+            [1, 2].map((s) => core(http.sync.db).documentValue(collection, `s${s}`)),
           );
           for (const s of [1, 2])
             await db.collection(collection).upsert({ _id: `s${s}`, storeId: s, pushed: name });
           await sync.synced();
           for (const s of [1, 2]) {
-            const doc = http.sync.db.documentValue(collection, `s${s}`);
+            const doc = core(http.sync.db).documentValue(collection, `s${s}`);
             if (allowed(name, collection, 'write', s)) expect(doc?.pushed, `push s${s}`).toBe(name);
             else expect(doc, `push s${s} refused`).toEqual(before[s - 1]);
           }

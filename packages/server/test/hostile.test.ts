@@ -9,7 +9,7 @@ import {
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
-import { encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
+import { core, encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
 import { type Authenticate, HttpServer, SyncServer } from '@concord/server';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ const HOSTILE = replicaId('hostile-replica');
 async function templates(): Promise<{ hello: Uint8Array; frames: Uint8Array[] }> {
   const db = await Database.open({ replicaId: HOSTILE });
   for (let i = 0; i < 40; i++) await db.collection('products').upsert({ _id: `h${i}`, storeId: 1, price: i });
-  const changes = await db.ownChanges(0);
+  const changes = await core(db).ownChanges(0);
   const hello = encodeMessage({
     type: 'hello',
     protocol: PROTOCOL_VERSION,
@@ -161,17 +161,17 @@ describe('hostile peers', () => {
     // A real change, acknowledged, then the same dot with other content.
     const db = await Database.open({ replicaId: me });
     await db.collection('products').upsert({ _id: 'y', price: 1 });
-    const [real] = await db.ownChanges(0);
+    const [real] = await core(db).ownChanges(0);
     await db.collection('products').upsert({ _id: 'z', price: 2 });
-    const [, second] = await db.ownChanges(0);
+    const [, second] = await core(db).ownChanges(0);
     const forged = { ...second!, dot: real!.dot };
     const code = await session([
       encodeMessage({ type: 'push', changes: [real!] }),
       encodeMessage({ type: 'push', changes: [forged] }),
     ]);
     expect(code).toBe(new SyncError('FORKED', '').closeCode);
-    expect(server.db.documentValue('products', 'y')).toMatchObject({ price: 1 });
-    expect(server.db.documentValue('products', 'z')).toBeUndefined();
+    expect(core(server.db).documentValue('products', 'y')).toMatchObject({ price: 1 });
+    expect(core(server.db).documentValue('products', 'z')).toBeUndefined();
     await server.close();
   });
 
@@ -200,7 +200,7 @@ describe('hostile peers', () => {
     const s = legit.sync(url, { token: 'legit', subscriptions: [{ collection: 'products' }] });
     await legit.collection('products').upsert({ _id: 'after', price: 1 });
     await s.synced();
-    await until(() => sync.db.documentValue('products', 'after') !== undefined, 'the legit write');
+    await until(() => core(sync.db).documentValue('products', 'after') !== undefined, 'the legit write');
     expect((await fetch(`${http.url}/healthz`)).status).toBe(200);
     await s.close();
     await http.close();

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
+import { core } from '@concord/db/internal';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { requirePostgres, SeededRng, seeds } from '@concord/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -183,7 +184,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
             `client ${n}: acknowledged ${acked[n]}`,
           ).toBeGreaterThanOrEqual(acked[n]!);
           for (let i = 0; i < acked[n]!; i++)
-            expect(dead.documentValue('products', `c${n}-${i}`), `c${n}-${i}`).toBeDefined();
+            expect(core(dead).documentValue('products', `c${n}-${i}`), `c${n}-${i}`).toBeDefined();
         }
         await dead.close();
         ({ child, port } = await serve(['--port', '0', '--data', data]));

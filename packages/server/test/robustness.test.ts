@@ -1,5 +1,5 @@
 import { Database, MemoryTransport, type Transport } from '@concord/db';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
+import { core, decodeMessage, encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
 import { describe, expect, it } from 'vitest';
 import { client, contents, serverWith, until } from './support.js';
 
@@ -139,7 +139,7 @@ describe('server robustness', () => {
     server = await serverWith({ db });
     await c.sync.synced();
     expect(statuses).toContain('offline');
-    expect(db.documentValue('products', 'late')).toMatchObject({ price: 1 });
+    expect(core(db).documentValue('products', 'late')).toMatchObject({ price: 1 });
     await c.sync.close();
     await server.close();
   });

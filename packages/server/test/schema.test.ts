@@ -1,4 +1,5 @@
 import { Database, type SyncErrorEvent } from '@concord/db';
+import { core } from '@concord/db/internal';
 import { HttpServer, SyncServer } from '@concord/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -44,8 +45,8 @@ describe('a collection schema on the server', () => {
     expect(errors.find((e) => e.dot)).toMatchObject({ code: 'REJECTED' });
     expect(errors.find((e) => e.dot)?.message).toMatch(/schema: name: .*; price: /);
     await sync.synced();
-    expect(http.sync.db.documentValue('products', 'ok')).toMatchObject({ price: 1 });
-    expect(http.sync.db.documentValue('products', 'bad')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('products', 'ok')).toMatchObject({ price: 1 });
+    expect(core(http.sync.db).documentValue('products', 'bad')).toBeUndefined();
     expect(await db.collection('products').get('bad')).toBeUndefined();
   });
 
@@ -57,6 +58,6 @@ describe('a collection schema on the server', () => {
     const refused = await put('b', { name: 'Bread', price: 'free' });
     expect(refused.status).toBe(422);
     expect(JSON.stringify(await refused.json())).toMatch(/schema: price: /);
-    expect(http.sync.db.documentValue('products', 'b')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('products', 'b')).toBeUndefined();
   });
 });

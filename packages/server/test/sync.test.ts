@@ -1,4 +1,5 @@
 import { Database, MemoryStorage } from '@concord/db';
+import { core } from '@concord/db/internal';
 import type { SyncServer } from '@concord/server';
 import { describe, expect, it } from 'vitest';
 import { client, contents, serverWith, until } from './support.js';
@@ -110,7 +111,7 @@ describe('the outbox', () => {
     expect(c.db.unacknowledged()).toBe(3);
     await c.db.compact();
     const offline = ['offline-0', 'offline-1', 'offline-2'];
-    expect((await c.db.ownChanges(0)).map((ch) => ch.docId)).toEqual(offline);
+    expect((await core(c.db).ownChanges(0)).map((ch) => ch.docId)).toEqual(offline);
     expect((await c.db.outbox()).map((ch) => ch.docId)).toEqual(offline);
     const again = await client(server, { subscriptions: products }, c.db);
     await again.sync.synced();

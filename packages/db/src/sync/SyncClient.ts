@@ -1,8 +1,10 @@
 import { FORMAT_VERSION, VersionVector } from '@concord/crdt';
 import { Decoder, Encoder } from '@concord/crdt/internal';
 import type { Change } from '../Change.js';
+import { core } from '../core.js';
 import type { ChangeEvent, Database } from '../Database.js';
 import { DbError } from '../errors.js';
+import type { Replica } from '../Replica.js';
 import { storedValue } from '../StoredDocument.js';
 import {
   decodeMessage,
@@ -111,6 +113,8 @@ export class SyncClient {
   private pumping = false;
   private readonly waiters = new Set<() => void>();
   private readonly stopLocal: () => void;
+  /** The database's replica core: where the server's batches and acknowledgements go. */
+  private readonly replica: Replica;
   private readonly keys: string[];
   private readonly timers: Timers;
   private failure: SyncErrorEvent | undefined;
@@ -123,6 +127,7 @@ export class SyncClient {
   ) {
     if (options.subscriptions.length === 0)
       throw new DbError('BAD_QUERY', 'sync needs at least one subscription');
+    this.replica = core(db);
     this.keys = options.subscriptions.map(subscriptionKey);
     this.timers = options.timers ?? globalThis;
     this.stopLocal = db.onChange((e) => this.onLocal(e));
@@ -206,7 +211,9 @@ export class SyncClient {
         } else if (
           this.statusNow === 'live' &&
           // After a fork (see `fork`) the changes made before are the new id's rewrites.
-          (replica === this.db.replicaId ? this.acked >= target : !this.db.forked && this.pending === 0)
+          (replica === this.db.replicaId
+            ? this.acked >= target
+            : !this.replica.server.forked && this.pending === 0)
         ) {
           this.waiters.delete(check);
           resolve();
@@ -362,7 +369,7 @@ export class SyncClient {
         }
         // Changes the server holds past what it last acknowledged here are sent again: it
         // compares them with its own, which tells a storage restored from a backup (FORKED).
-        this.acked = Math.min(m.acked, this.db.acknowledgedSeq);
+        this.acked = Math.min(m.acked, this.replica.server.acknowledgedSeq);
         this.sent = this.acked;
         this.correctClock(m.time);
         this.setStatus('syncing');
@@ -378,7 +385,7 @@ export class SyncClient {
           return { collection: sub.collection, id: value._id, stored, value };
         });
         const last = docs[docs.length - 1];
-        await this.db.integrate({
+        await this.replica.server.integrate({
           docs,
           meta: last
             ? [
@@ -401,7 +408,7 @@ export class SyncClient {
         }
         const save = this.unsaved >= CURSOR_EVERY;
         if (save) this.unsaved = 0;
-        await this.db.integrate({
+        await this.replica.server.integrate({
           changes: m.changes,
           docs: m.docs,
           evict: m.evict,
@@ -412,15 +419,15 @@ export class SyncClient {
       case 'synced':
         this.cursor = m.version.clone();
         this.unsaved = 0;
-        await this.db.integrate({ meta: this.cursors(m.version) });
+        await this.replica.server.integrate({ meta: this.cursors(m.version) });
         // After a fork the server's states are in: the abandoned id's writes are made again.
-        if (this.db.forked) await this.db.rewriteForked();
+        if (this.replica.server.forked) await this.replica.server.rewriteForked();
         this.attempt = 0;
         this.setStatus('live');
         break;
       case 'ack':
         this.acked = Math.max(this.acked, m.seq);
-        await this.db.acknowledged(this.acked);
+        await this.replica.server.acknowledged(this.acked);
         this.emit('acknowledged', this.acked);
         this.checkSynced();
         break;
@@ -428,11 +435,11 @@ export class SyncClient {
         const { collection, id } = m.doc;
         // A change refused only for its clock is the user's write all the same: written again, by value.
         const redo = m.code === 'CLOCK_DRIFT' ? await this.intent(m.dot.seq, collection, id) : undefined;
-        const reapply = (await this.db.ownChanges(m.dot.seq)).filter(
+        const reapply = (await this.replica.ownChanges(m.dot.seq)).filter(
           (c) => c.collection === collection && c.docId === id,
         );
-        await this.db.integrate({ replace: [{ ...m.doc, reapply }] });
-        if (redo) await this.db.rewrite([{ collection, id, ...redo }]);
+        await this.replica.server.integrate({ replace: [{ ...m.doc, reapply }] });
+        if (redo) await this.replica.server.rewrite([{ collection, id, ...redo }]);
         this.emit('error', { code: m.code, message: m.message, dot: m.dot });
         break;
       }
@@ -454,7 +461,7 @@ export class SyncClient {
     this.unsaved = 0;
     // If the database closed first (or storage failed), the cursor written last stands: that only
     // means some changes are sent again. The inbox must never reject.
-    await this.db.integrate({ meta: this.cursors(this.cursor) }).catch(() => undefined);
+    await this.replica.server.integrate({ meta: this.cursors(this.cursor) }).catch(() => undefined);
   }
 
   private cursors(version: VersionVector): Array<[string, Uint8Array]> {
@@ -463,7 +470,7 @@ export class SyncClient {
   }
 
   private position(key: string): Pick<SubscriptionState, 'cursor' | 'resume'> {
-    const bytes = this.db.metaValue(key);
+    const bytes = this.replica.metaValue(key);
     return bytes ? decodePosition(bytes) : {};
   }
 
@@ -472,7 +479,7 @@ export class SyncClient {
    * have its writes refused for drift, or win every conflict. The application is told.
    */
   private correctClock(serverTime: number): void {
-    const offset = this.db.correctClock(serverTime);
+    const offset = this.replica.server.correctClock(serverTime);
     if (offset === this.offset) return;
     this.offset = offset;
     if (offset !== 0)
@@ -488,7 +495,7 @@ export class SyncClient {
    * now (undefined for the document removed).
    */
   private async intent(seq: number, collection: string, id: string) {
-    const change = (await this.db.ownChanges(seq - 1)).find((c) => c.dot.seq === seq);
+    const change = (await this.replica.ownChanges(seq - 1)).find((c) => c.dot.seq === seq);
     if (!change) return undefined;
     return { keys: change.ops.keys(), value: await this.db.collection(collection).get(id) };
   }
@@ -504,7 +511,7 @@ export class SyncClient {
     // The cursors are reset: none of this link's may be written over the reset when it closes.
     this.cursor = undefined;
     this.unsaved = 0;
-    const kept = await this.db.fork(this.keys.map((k) => [k, encodePosition({})]));
+    const kept = await this.replica.server.fork(this.keys.map((k) => [k, encodePosition({})]));
     this.emit('error', {
       code: 'FORKED',
       message: `${why}: restored from a backup or copied; now replica ${this.db.replicaId}, ${kept} documents to write again`,
@@ -536,7 +543,7 @@ export class SyncClient {
       for (;;) {
         const t = this.transport;
         if (t?.state !== 'open') return;
-        const changes = await this.db.ownChanges(this.sent);
+        const changes = await this.replica.ownChanges(this.sent);
         if (changes.length === 0 || this.transport !== t) return;
         const batch = this.options.pushBatch ?? 500;
         for (let i = 0; i < changes.length; i += batch)
