@@ -4,6 +4,7 @@ import { readChangeHead, writeChangeHead } from './ChangeHead.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { DbError } from './errors.js';
 import { checkCollectionName, checkId } from './limits.js';
+import { MESSAGE_KINDS } from './messageKinds.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import { LOGGED_WRITTEN, WrittenChange } from './WrittenDocument.js';
 
@@ -20,12 +21,7 @@ export interface Change {
   readonly ops: ORMap;
 }
 
-/**
- * Message kind of a batch of changes; CRDT tags are below 64, the crdt codec's kinds below 96,
- * the database's 96–99, the sync protocol's 100–110. (96 was the batch before sequence numbers
- * were delta-coded.)
- */
-const CHANGES = 111;
+const CHANGES = MESSAGE_KINDS.changes;
 
 /** Encodes changes as one message; a batch shares one replica table, so many small changes stay small. */
 export function encodeChanges(changes: readonly Change[]): Uint8Array {

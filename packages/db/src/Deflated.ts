@@ -1,9 +1,9 @@
 import { DecodeError, FORMAT_VERSION } from '@concord/crdt';
 import { Decoder, Encoder } from '@concord/crdt/internal';
 import { deflateSync, inflateSync } from 'fflate';
+import { MESSAGE_KINDS } from './messageKinds.js';
 
-/** Message kind of a deflated message; next to the snapshot (97). */
-const DEFLATED = 98;
+const DEFLATED = MESSAGE_KINDS.deflated;
 /** Smaller messages are sent as they are: deflate's header and tables would outweigh the gain. */
 const MIN_DEFLATE_BYTES = 1024;
 /** DEFLATE expands at most 1032:1 (RFC 1951's longest match per bit), so a declared size beyond that is a lie. */

@@ -1,6 +1,7 @@
 import { FORMAT_VERSION, type VersionVector, VersionVector as VV } from '@concord/crdt';
 import { Decoder, Encoder } from '@concord/crdt/internal';
 import { deflateMessage, inflateMessage } from './Deflated.js';
+import { MESSAGE_KINDS } from './messageKinds.js';
 import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
 
 /**
@@ -16,8 +17,7 @@ export interface Snapshot {
   readonly docs: ReadonlyArray<{ collection: string; id: string; stored: Uint8Array }>;
 }
 
-/** Message kind of a snapshot: the database's kinds are 97–99 and 111 (the change batch). */
-const SNAPSHOT = 97;
+const SNAPSHOT = MESSAGE_KINDS.snapshot;
 
 /**
  * Encodes a snapshot as one message: the version, each document's collection and id, then the

@@ -2,9 +2,9 @@ import { FORMAT_VERSION, ORMap } from '@concord/crdt';
 import { CRDT_TYPES, Decoder, Encoder, uintWidth, writeUint } from '@concord/crdt/internal';
 import type { Doc } from './CollectionState.js';
 import { Document } from './Document.js';
+import { MESSAGE_KINDS } from './messageKinds.js';
 
-/** Message kind of a stored document's state; next to the snapshot (97) and deflated (98). */
-const STORED_STATE = 99;
+const STORED_STATE = MESSAGE_KINDS.storedState;
 
 /**
  * A document as storage keeps it: its JSON — what reads need — and its CRDT state — what

@@ -4,6 +4,7 @@ import type { Change } from './Change.js';
 import { type ChangeHead, writeChangeHead } from './ChangeHead.js';
 import type { Doc } from './CollectionState.js';
 import { checkJson, Document, fail, ID, type WriteContext } from './Document.js';
+import { MESSAGE_KINDS } from './messageKinds.js';
 import { encodeStoredState } from './StoredDocument.js';
 import type { StoredChange, StoredDoc } from './storage/Storage.js';
 import { type PropertyKind, Typed } from './values.js';
@@ -164,11 +165,8 @@ export class WrittenChange implements Change, StoredChange, StoredDoc {
   }
 }
 
-/**
- * Message kind of a logged change that writes a new document whole; next to the change batch
- * (111). Its ops are the state in the stored form, so the log holds every value once.
- */
-export const LOGGED_WRITTEN = 112;
+/** A logged change that writes a new document whole: its ops are the stored form's state, so the log holds every value once. */
+export const LOGGED_WRITTEN = MESSAGE_KINDS.loggedWritten;
 
 /** The last state `WrittenDocument.writeStored` encoded, and what it was for. */
 let shared: { ts: Timestamp; names: readonly string[]; state: Uint8Array } | undefined;

@@ -10,6 +10,7 @@ import { CRDT_TYPES, Decoder, Encoder, readDot, writeDot } from '@concord/crdt/i
 import { type Change, readChanges, writeChanges } from '../Change.js';
 import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
+import { MESSAGE_KINDS } from '../messageKinds.js';
 import { checkQuery, type Where } from '../query/Query.js';
 import { readStoredColumns, writeStoredColumns } from '../StoredDocument.js';
 import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
@@ -126,23 +127,21 @@ export type ServerMessage =
 
 export type Message = ClientMessage | ServerMessage;
 
-/** Codec message kinds of the protocol's messages (the database's own use 96–99). */
-const KINDS = {
-  hello: 100,
-  push: 101,
-  ping: 102,
-  pong: 103,
-  welcome: 104,
-  chunk: 105,
-  update: 106,
-  synced: 107,
-  ack: 108,
-  reject: 109,
-  error: 110,
-} as const satisfies Record<Message['type'], number>;
-const TYPES = new Map<number, Message['type']>(
-  Object.entries(KINDS).map(([t, k]) => [k, t as Message['type']]),
-);
+/** The protocol's messages; their codec kinds are in `MESSAGE_KINDS`. */
+const PROTOCOL_TYPES = [
+  'hello',
+  'push',
+  'ping',
+  'pong',
+  'welcome',
+  'chunk',
+  'update',
+  'synced',
+  'ack',
+  'reject',
+  'error',
+] as const satisfies readonly Message['type'][];
+const TYPES = new Map<number, Message['type']>(PROTOCOL_TYPES.map((t) => [MESSAGE_KINDS[t], t]));
 
 /** Encodes one message as a frame (deflated when large enough to gain). */
 export function encodeMessage(m: Message): Uint8Array {
@@ -211,7 +210,7 @@ export function encodeMessage(m: Message): Uint8Array {
       enc.string(m.message);
       break;
   }
-  return deflateMessage(enc.finish(FORMAT_VERSION, KINDS[m.type]));
+  return deflateMessage(enc.finish(FORMAT_VERSION, MESSAGE_KINDS[m.type]));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Change } from '../Change.js';
 import { core } from '../core.js';
 import type { ChangeEvent, Database } from '../Database.js';
 import { DbError } from '../errors.js';
+import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
 import { storedValue } from '../StoredDocument.js';
 import {
@@ -563,8 +564,7 @@ export function subscriptionKey(s: Subscription): string {
 
 type Position = Pick<SubscriptionState, 'cursor' | 'resume'>;
 
-/** Codec message kind of a subscription's position as the client keeps it (after the protocol's 100–110). */
-const POSITION = 120;
+const POSITION = MESSAGE_KINDS.position;
 
 /** A position in binary: a version vector of thousands of replicas is written on every live update. */
 function encodePosition(p: Position): Uint8Array {
