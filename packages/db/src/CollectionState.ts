@@ -6,7 +6,7 @@ import type { StandardSchemaV1 } from './Schema.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import type { DeferringStorage } from './storage/Storage.js';
 import type { PropertyKind } from './values.js';
-import { WrittenChange } from './WrittenDocument.js';
+import { WrittenChange, WrittenShapes } from './WrittenDocument.js';
 
 /** A document as queries return it: its JSON (frozen) with its id. */
 export type Doc<T extends object = Record<string, unknown>> = Readonly<T> & { readonly _id: string };
@@ -45,6 +45,8 @@ export class CollectionState {
    */
   private loaded: Doc[] | undefined;
   readonly indexes = new Map<string, Index>();
+  /** What documents written whole here share (`WrittenDocument`). */
+  readonly shapes = new WrittenShapes();
   /** The documents' runtime schema (`CollectionSchema.schema`), checked on local writes. */
   schema: StandardSchemaV1 | undefined;
   /**

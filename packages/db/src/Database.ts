@@ -8,7 +8,7 @@ import { Replica } from './Replica.js';
 import type { StandardSchemaV1 } from './Schema.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Storage } from './storage/Storage.js';
-import { SyncClient, type SyncOptions } from './sync/SyncClient.js';
+import { SyncClient, type SyncOptions, type Timers } from './sync/SyncClient.js';
 import type { Transport } from './sync/Transport.js';
 import type { Transaction } from './Transaction.js';
 import type { PropertyKind } from './values.js';
@@ -37,6 +37,8 @@ export interface DatabaseOptions {
   readonly replicaId?: string;
   /** Physical time in ms for the hybrid logical clock (injected in tests). */
   readonly now?: () => number;
+  /** Timers for background work — reading the rest of a SQLite file after `open` (injected in tests). */
+  readonly timers?: Timers;
   readonly collections?: Readonly<Record<string, CollectionSchema>>;
   /** Refuse collections the schema does not declare. */
   readonly strict?: boolean;

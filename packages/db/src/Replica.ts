@@ -121,7 +121,7 @@ export class Replica {
    */
   private loadDeferred(): void {
     // A run is exclusive work, so none is read between a commit and its install.
-    setTimeout(() => {
+    (this.options.timers ?? globalThis).setTimeout(() => {
       if (this.closed) return;
       this.exclusive(async () => {
         for (const c of this.collections.values()) if (c.loadDeferred()) return this.loadDeferred();

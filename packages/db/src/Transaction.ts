@@ -98,7 +98,7 @@ export class Transaction {
     if (!docs.has(id)) {
       if (!state.knows(id)) {
         // New to this replica: written whole, without a CRDT, when every property is a register.
-        const written = WrittenDocument.of(id, json, this.ctx(state));
+        const written = WrittenDocument.of(id, json, this.ctx(state), state.shapes);
         if (written) {
           this.add(docs, { collection: state, id, doc: undefined, delta: undefined, written });
           return;

@@ -23,6 +23,7 @@ export class WrittenDocument {
     private readonly names: readonly string[],
     /** The document's JSON, properties in name order as `Document.value` gives them. */
     readonly value: Doc,
+    private readonly shapes: WrittenShapes,
   ) {}
 
   /**
@@ -31,12 +32,17 @@ export class WrittenDocument {
    * register (a wrapper, or a kind the schema declares) or `input` is not a plain object:
    * `Document.write` writes those.
    */
-  static of(id: string, input: Record<string, unknown>, ctx: WriteContext): WrittenDocument | undefined {
+  static of(
+    id: string,
+    input: Record<string, unknown>,
+    ctx: WriteContext,
+    shapes: WrittenShapes,
+  ): WrittenDocument | undefined {
     const proto = Object.getPrototypeOf(input);
     if (proto !== Object.prototype && proto !== null) return undefined;
     // A feed's documents share a shape: one pass over a document's keys checks its values and
     // whether it has the shape met last, whose names are checked and sorted already.
-    let shape = lastShape?.kinds === ctx.kinds ? lastShape : undefined;
+    let shape = shapes.shape?.kinds === ctx.kinds ? shapes.shape : undefined;
     let i = 0;
     for (const name in input) {
       if (shape !== undefined && shape.keys[i] !== name) shape = undefined;
@@ -48,9 +54,9 @@ export class WrittenDocument {
     if (shape === undefined || i !== shape.keys.length) {
       shape = Shape.of(Object.keys(input), ctx.kinds);
       if (!shape) return undefined;
-      lastShape = shape;
+      shapes.shape = shape;
     }
-    return new WrittenDocument(ctx.time, shape.names, copyInOrder(id, input, shape.names));
+    return new WrittenDocument(ctx.time, shape.names, copyInOrder(id, input, shape.names), shapes);
   }
 
   /** The value of each name, in order (the JSON holds them; most documents never need the list). */
@@ -73,9 +79,11 @@ export class WrittenDocument {
    */
   private writeStored(enc: Encoder): void {
     const { ts, names } = this;
+    let shared = this.shapes.state;
     if (shared?.ts !== ts || shared.names !== names) {
       const state = encodeStoredState((e) => ORMap.encodeRegisters(e, ts, names, this.values(), true));
       shared = { ts, names, state };
+      this.shapes.state = shared;
     }
     enc.string(JSON.stringify(this.value));
     enc.bytes(shared.state);
@@ -168,8 +176,15 @@ export class WrittenChange implements Change, StoredChange, StoredDoc {
 /** A logged change that writes a new document whole: its ops are the stored form's state, so the log holds every value once. */
 export const LOGGED_WRITTEN = MESSAGE_KINDS.loggedWritten;
 
-/** The last state `WrittenDocument.writeStored` encoded, and what it was for. */
-let shared: { ts: Timestamp; names: readonly string[]; state: Uint8Array } | undefined;
+/**
+ * What the documents written whole into one collection share — kept per collection, not per
+ * process: the shape met last (its names checked and sorted), and the last state encoded beside
+ * the JSON, which the documents of one shape and one transaction share.
+ */
+export class WrittenShapes {
+  shape: Shape | undefined;
+  state: { ts: Timestamp; names: readonly string[]; state: Uint8Array } | undefined;
+}
 
 /**
  * The property names of a feed's documents: their keys as given, and the names (with `_id`) in
@@ -193,9 +208,6 @@ class Shape {
     return new Shape(keys, (keys.includes(ID) ? [...keys] : [...keys, ID]).sort(), kinds);
   }
 }
-
-/** The shape `WrittenDocument.of` met last. */
-let lastShape: Shape | undefined;
 
 /** `input`'s values under `names` (its keys and `_id`), in that order, `_id` being `id`. */
 function copyInOrder(id: string, input: Record<string, unknown>, names: readonly string[]): Doc {

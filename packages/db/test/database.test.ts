@@ -616,7 +616,17 @@ describe('Database: storage', () => {
 
     // Written before the background reaches them (all of this runs before any timer): the last
     // document, read alone; a removed one, which its own insert, sent again, must not bring back.
-    const c = await Database.open({ storage: await SqliteStorage.open(file), now: () => 1_700_000_000_000 });
+    // The background runs on timers the test holds: nothing of it runs until they are run.
+    const queued: Array<() => void> = [];
+    const timers = {
+      setTimeout: (fn: () => void) => queued.push(fn),
+      clearTimeout: () => undefined,
+    };
+    const c = await Database.open({
+      storage: await SqliteStorage.open(file),
+      now: () => 1_700_000_000_000,
+      timers,
+    });
     await c.collection('p').update(ids[n - 1]!, (d) => {
       d.stock = (d.stock as number) + 1;
     });
@@ -625,7 +635,15 @@ describe('Database: storage', () => {
     expect(await c.collection('p').get(ids[n - 2]!)).toBeUndefined();
     expect(await c.collection('p').get(ids[n - 1]!)).toMatchObject({ stock: n });
     // Once the background has read every state, the database is what it would have been.
-    await new Promise((r) => setTimeout(r, 100));
+    expect(queued.length).toBe(1);
+    let runs = 0;
+    while (queued.length > 0) {
+      queued.shift()!();
+      runs++;
+      // Waits for the run: it is exclusive work, queued before this empty transaction.
+      await c.transaction(() => undefined);
+    }
+    expect(runs).toBeGreaterThan(1); // more than one run of 2,000 states
     await c.collection('p').update(ids[0]!, (d) => {
       d.stock = (d.stock as number) + 5;
     });

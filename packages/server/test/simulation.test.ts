@@ -1,7 +1,7 @@
 import { counter, Database, MemoryStorage, type SyncClient, type Transport } from '@concord/db';
 import { core } from '@concord/db/internal';
 import { SyncServer } from '@concord/server';
-import { SeededRng, seeds } from '@concord/testkit';
+import { replicaContents, SeededRng, seeds } from '@concord/testkit';
 import { SimClock, SimLink } from '@concord/testkit/simulation';
 import { describe, expect, it } from 'vitest';
 
@@ -131,17 +131,18 @@ async function simulate(seed: number): Promise<void> {
   expect(healed, `clients not synced: ${stuck.join('; ')}`).toBe(true);
   await clock.run(() => false, 1_000);
 
-  const serverDocs = await server.db.collection('products').find({ sort: { _id: 'asc' } });
   for (const [cid, sum] of sums)
     expect(core(server.db).documentValue('products', cid)?.n, `${cid}'s sum`).toBe(sum);
-  const storeDocs = await server.db.collection('products').find({ where: STORE, sort: { _id: 'asc' } });
+  // Documents, conflicts and property kinds: the CRDT states agree, not only their values.
+  const serverHolds = await replicaContents(server.db, ['products']);
+  const storeHolds = await replicaContents(server.db, ['products'], STORE);
   for (const [i, c] of clients.entries()) {
     // Every change a client made is on the server.
     expect(server.db.version().get(c.db.replicaId), `client ${i}'s changes`).toBe(
       c.db.version().get(c.db.replicaId),
     );
-    const mine = await c.db.collection('products').find({ sort: { _id: 'asc' } });
-    expect(mine, `client ${i}`).toEqual(partial(i) ? storeDocs : serverDocs);
+    const mine = await replicaContents(c.db, ['products']);
+    expect(mine, `client ${i}`).toEqual(partial(i) ? storeHolds : serverHolds);
   }
   for (const c of clients) await c.sync.close();
   await server.close();

@@ -1,6 +1,7 @@
 /**
  * `@concord/testkit`: what Concord's tests and benchmarks share — seeded randomness, byte
- * mutation for fuzzing, the editing traces, and checks for the machine's services. Sync
+ * mutation for fuzzing, the editing traces, replica comparison and checks for the machine's
+ * services. Sync
  * simulation (virtual clock, faulty links) is at `@concord/testkit/simulation`. Not published.
  */
 
@@ -8,6 +9,7 @@ export { type ConcordDoc, concordText } from './concordText.js';
 export { decodeError } from './decodeError.js';
 export { mutate } from './mutate.js';
 export { type Rng, SeededRng, StreamRng, seeds } from './Rng.js';
+export { type ReplicaDocument, replicaContents } from './replicaContents.js';
 export { CHROMIUM, MissingService, POSTGRES_URL, requireChromium, requirePostgres } from './services.js';
 export {
   CONCURRENT_TRACES,
