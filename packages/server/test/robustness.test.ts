@@ -1,7 +1,8 @@
 import { Database, MemoryTransport, type Transport } from '@concord/db';
 import { core, decodeMessage, encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
+import { SimClock } from '@concord/testkit/simulation';
 import { describe, expect, it } from 'vitest';
-import { client, contents, serverWith, until } from './support.js';
+import { client, contents, serverWith } from './support.js';
 
 /** A client end whose socket claims a large unread backlog (a peer that stopped reading). */
 class Stalled extends MemoryTransport {
@@ -70,18 +71,29 @@ describe('server robustness', () => {
   });
 
   it('a client that stops reading is dropped with SLOW_CONSUMER; others are not delayed', async () => {
-    const server = await serverWith({ limits: { heartbeatMs: 100 } });
+    // The server's waiting runs on a simulated clock: a heartbeat period passes in no time.
+    const clock = new SimClock();
+    const server = await serverWith({
+      db: await Database.open({ now: clock.now }),
+      limits: { heartbeatMs: 100 },
+      timers: clock,
+      now: clock.now,
+    });
     await server.db.collection('products').upsert({ _id: 'x', price: 1 });
     const stalled = raw(server, Stalled);
+    let stalledCode: number | undefined;
+    void stalled.closed.then((code) => (stalledCode = code));
     stalled.client.send(hello('stalled-replica'));
-    const healthy = await client(server, { subscriptions: [{ collection: 'products' }] });
-    await healthy.sync.synced();
-    expect(await stalled.closed).toBe(4503);
+    const healthy = await client(server, { subscriptions: [{ collection: 'products' }], timers: clock });
+    let synced = false;
+    void healthy.sync.synced().then(() => (synced = true));
+    expect(await clock.run(() => synced, 1_000)).toBe(true);
+    expect(await clock.run(() => stalledCode !== undefined, 1_000)).toBe(true);
+    expect(stalledCode).toBe(4503);
+    let price: unknown;
+    healthy.db.collection('products').observe({ where: { _id: 'x' } }, (docs) => (price = docs[0]?.price));
     await server.db.collection('products').upsert({ _id: 'x', price: 2 });
-    await until(
-      async () => (await healthy.db.collection('products').get('x'))?.price === 2,
-      'healthy client served',
-    );
+    expect(await clock.run(() => price === 2, 1_000), 'healthy client served').toBe(true);
     await healthy.sync.close();
     await server.close();
   });
@@ -109,10 +121,17 @@ describe('server robustness', () => {
   });
 
   it('a silent connection is dropped after two heartbeats', async () => {
-    const server = await serverWith({ limits: { heartbeatMs: 30 } });
+    const clock = new SimClock();
+    const server = await serverWith({ limits: { heartbeatMs: 30_000 }, timers: clock, now: clock.now });
     const { client: c, closed } = raw(server);
+    let code: number | undefined;
+    void closed.then((k) => (code = k));
     c.send(hello('silent-replica'));
-    expect(await closed).toBe(4408);
+    // Not after one period, which a ping answers for a live client; after two of silence.
+    await clock.run(() => false, 45_000);
+    expect(code).toBeUndefined();
+    expect(await clock.run(() => code !== undefined, 60_000)).toBe(true);
+    expect(code).toBe(4408);
     expect(server.connections).toBe(0);
     await server.close();
   });
