@@ -9,6 +9,7 @@ export { type ConcordDoc, concordText } from './concordText.js';
 export { decodeError } from './decodeError.js';
 export { mutate } from './mutate.js';
 export { type Rng, SeededRng, StreamRng, seeds } from './Rng.js';
+export { readmeExamples, runExample } from './readme.js';
 export { type ReplicaDocument, replicaContents } from './replicaContents.js';
 export { CHROMIUM, MissingService, POSTGRES_URL, requireChromium, requirePostgres } from './services.js';
 export {
