@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * as it would be published.
  */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const PACKAGES = ['crdt', 'db', 'server', 'react'];
+const PACKAGES = ['crdt', 'db', 'server', 'react', 'feed'];
 const dir = mkdtempSync(join(tmpdir(), 'concord-install-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -11,7 +11,15 @@ export { mutate } from './mutate.js';
 export { type Rng, SeededRng, StreamRng, seeds } from './Rng.js';
 export { readmeExamples, runExample } from './readme.js';
 export { type ReplicaDocument, replicaContents } from './replicaContents.js';
-export { CHROMIUM, MissingService, POSTGRES_URL, requireChromium, requirePostgres } from './services.js';
+export {
+  CHROMIUM,
+  MissingService,
+  NATS_URL,
+  POSTGRES_URL,
+  requireChromium,
+  requireNats,
+  requirePostgres,
+} from './services.js';
 export {
   CONCURRENT_TRACES,
   type ConcurrentTrace,

@@ -19,19 +19,37 @@ export const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@1
 /** Resolves if PostgreSQL accepts connections at `POSTGRES_URL`'s host and port. */
 export async function requirePostgres(): Promise<string> {
   const { hostname, port } = new URL(POSTGRES_URL);
-  const socket = connect({ host: hostname, port: Number(port || 5432) });
-  const reachable = await new Promise<boolean>((resolve) => {
+  if (!(await reachable(hostname, Number(port || 5432))))
+    throw new MissingService(
+      `PostgreSQL is not running at ${hostname}:${port || 5432}: run .ci/run, or start it with pg_ctlcluster <version> main start`,
+    );
+  return POSTGRES_URL;
+}
+
+/** The NATS server with JetStream the tests use: `NATS_URL`, or the machine's. */
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** Resolves with `NATS_URL` if NATS accepts connections there. */
+export async function requireNats(): Promise<string> {
+  const { hostname, port } = new URL(NATS_URL);
+  if (!(await reachable(hostname, Number(port || 4222))))
+    throw new MissingService(
+      `NATS is not running at ${hostname}:${port || 4222}: run .ci/run, or start it with nats-server -js (see the machine notes)`,
+    );
+  return NATS_URL;
+}
+
+/** Whether something accepts TCP connections at `host:port` (within 2 s). */
+async function reachable(host: string, port: number): Promise<boolean> {
+  const socket = connect({ host, port });
+  const ok = await new Promise<boolean>((resolve) => {
     socket.setTimeout(2_000);
     socket.once('connect', () => resolve(true));
     socket.once('error', () => resolve(false));
     socket.once('timeout', () => resolve(false));
   });
   socket.destroy();
-  if (!reachable)
-    throw new MissingService(
-      `PostgreSQL is not running at ${hostname}:${port || 5432}: run .ci/run, or start it with pg_ctlcluster <version> main start`,
-    );
-  return POSTGRES_URL;
+  return ok;
 }
 
 /** Debian's Chromium, which the browser tests drive (a test tool never downloads a browser). */
