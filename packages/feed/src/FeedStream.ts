@@ -14,7 +14,8 @@ const DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
  * A feed's JetStream stream and its subjects: one subject per product, `<stream>.product.<id>`
  * (the id in base64url: subjects cannot hold `.`, `*`, `>` or spaces), keeping the product's
  * latest message only — a catalogue's stream holds its current state, as NATS's key-value
- * buckets do — and `<stream>.dead`, the dead letters of its consumers.
+ * buckets do — and `<stream>.dead.<sequence>`, the dead letters of its consumers (one subject
+ * each, so the per-subject limit keeps them all).
  */
 export class FeedStream {
   constructor(readonly name: string = DEFAULT_STREAM) {
@@ -33,9 +34,14 @@ export class FeedStream {
     return Buffer.from(subject.slice(prefix.length), 'base64url').toString('utf8');
   }
 
-  /** The subject dead letters are published to, with their reason. */
+  /** The subjects dead letters are published to (`deadLetter(seq)`), with their reason. */
   get deadLetters(): string {
-    return `${this.name}.dead`;
+    return `${this.name}.dead.>`;
+  }
+
+  /** The dead-letter subject of the message stored at `seq`. */
+  deadLetter(seq: number): string {
+    return `${this.name}.dead.${seq}`;
   }
 
   /** Creates the stream, or brings an existing one's configuration to this one. */

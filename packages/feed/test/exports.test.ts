@@ -5,8 +5,10 @@ describe('@concord/feed exports', () => {
   it('@concord/feed', async () => {
     expect(Object.keys(await import('@concord/feed')).sort()).toEqual([
       'DEFAULT_STREAM',
+      'FeedConsumer',
       'FeedError',
       'FeedStream',
+      'SqlProjection',
       'contentId',
       'feedRecord',
       'formatOf',

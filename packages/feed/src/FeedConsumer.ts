@@ -1,0 +1,150 @@
+import { AckPolicy, type Consumer, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { FeedError } from './FeedError.js';
+import { type FeedRecord, feedRecord } from './FeedRecord.js';
+import type { FeedStream } from './FeedStream.js';
+
+/** One message taken from a feed: its record and the stream sequence that stored it. */
+export interface FeedMessage {
+  readonly record: FeedRecord;
+  readonly seq: number;
+}
+
+/** What a consumer has done so far (its `/metrics`). */
+export interface ConsumerStats {
+  readonly applied: number;
+  readonly redelivered: number;
+  readonly deadLetters: number;
+}
+
+/** How long a message may stay unacknowledged before JetStream delivers it again. */
+const ACK_WAIT_MS = 30_000;
+
+/**
+ * A durable JetStream consumer of a feed that applies messages in batches: `apply` takes a
+ * batch of records and makes its effect durable; only then is every message of it
+ * acknowledged (and the acknowledgement confirmed by the server). A message that is no feed
+ * record goes to the stream's dead-letter subject with its reason, and is terminated: it never
+ * blocks the stream. A batch whose `apply` fails is left unacknowledged, to be delivered again.
+ */
+export class FeedConsumer {
+  private running = true;
+  private loop: Promise<void> | undefined;
+  private stats = { applied: 0, redelivered: 0, deadLetters: 0 };
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly stream: FeedStream,
+    private readonly consumer: Consumer,
+    private readonly apply: (batch: readonly FeedMessage[]) => Promise<void>,
+    private readonly batch: number,
+    private readonly check: (record: FeedRecord) => string | undefined,
+  ) {}
+
+  /** Creates (or reuses) durable consumer `name` on `stream` and starts applying. */
+  static async start(
+    nc: NatsConnection,
+    stream: FeedStream,
+    name: string,
+    apply: (batch: readonly FeedMessage[]) => Promise<void>,
+    options: {
+      readonly batch?: number;
+      /** Why a record cannot be applied (it then goes to the dead letters); undefined if it can. */
+      readonly check?: (record: FeedRecord) => string | undefined;
+    } = {},
+  ): Promise<FeedConsumer> {
+    const jsm = await jetstreamManager(nc);
+    await stream.ensure(jsm);
+    await jsm.consumers.add(stream.name, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ACK_WAIT_MS * 1_000_000,
+      filter_subject: `${stream.name}.product.>`,
+      max_ack_pending: 10_000,
+    });
+    const consumer = await jetstream(nc).consumers.get(stream.name, name);
+    const c = new FeedConsumer(
+      nc,
+      stream,
+      consumer,
+      apply,
+      options.batch ?? 500,
+      options.check ?? (() => undefined),
+    );
+    c.loop = c.run();
+    return c;
+  }
+
+  get progress(): ConsumerStats {
+    return { ...this.stats };
+  }
+
+  /** How many messages of the stream this consumer has not acknowledged yet (its lag). */
+  async lag(): Promise<number> {
+    const info = await this.consumer.info();
+    return info.num_pending + info.num_ack_pending;
+  }
+
+  /** Stops after the batch in hand (whose messages are then acknowledged or left for redelivery). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const messages: JsMsg[] = [];
+      try {
+        const batch = await this.consumer.fetch({ max_messages: this.batch, expires: 1_000 });
+        for await (const m of batch) messages.push(m);
+      } catch {
+        // NATS went away for a moment: the client reconnects; fetch again.
+        continue;
+      }
+      if (messages.length > 0) await this.handle(messages);
+    }
+  }
+
+  private async handle(messages: readonly JsMsg[]): Promise<void> {
+    const good: FeedMessage[] = [];
+    const taken: JsMsg[] = [];
+    for (const m of messages) {
+      if (m.info.deliveryCount > 1) this.stats.redelivered++;
+      let record: FeedRecord;
+      try {
+        record = feedRecord(m.json(), `${m.subject} #${m.seq}`);
+      } catch (e) {
+        await this.deadLetter(m, e instanceof FeedError ? e.message : `not JSON: ${String(e)}`);
+        continue;
+      }
+      const refused = this.check(record);
+      if (refused !== undefined) {
+        await this.deadLetter(m, `${record.id}: ${refused}`);
+        continue;
+      }
+      good.push({ record, seq: m.seq });
+      taken.push(m);
+    }
+    if (good.length === 0) return;
+    try {
+      await this.apply(good);
+    } catch {
+      // Not applied: left unacknowledged, JetStream delivers them again after the ack wait.
+      for (const m of taken) m.nak(1_000);
+      return;
+    }
+    await Promise.all(taken.map((m) => m.ackAck().catch(() => false)));
+    this.stats.applied += good.length;
+  }
+
+  /** Publishes `m` to the dead-letter subject with its reason, then tells JetStream never to deliver it again. */
+  private async deadLetter(m: JsMsg, reason: string): Promise<void> {
+    const h = headers();
+    h.set('Concord-Reason', reason.slice(0, 500));
+    h.set('Concord-Subject', m.subject);
+    h.set('Concord-Seq', String(m.seq));
+    await jetstream(this.nc).publish(this.stream.deadLetter(m.seq), m.data, { headers: h });
+    m.term();
+    this.stats.deadLetters++;
+  }
+}
