@@ -38,7 +38,7 @@ export class FeedConsumer {
     private readonly consumer: Consumer,
     private readonly apply: (batch: readonly FeedMessage[]) => Promise<void>,
     private readonly batch: number,
-    private readonly check: (record: FeedRecord) => string | undefined,
+    private readonly check: (record: FeedRecord) => string | undefined | Promise<string | undefined>,
   ) {}
 
   /** Creates (or reuses) durable consumer `name` on `stream` and starts applying. */
@@ -50,7 +50,7 @@ export class FeedConsumer {
     options: {
       readonly batch?: number;
       /** Why a record cannot be applied (it then goes to the dead letters); undefined if it can. */
-      readonly check?: (record: FeedRecord) => string | undefined;
+      readonly check?: (record: FeedRecord) => string | undefined | Promise<string | undefined>;
     } = {},
   ): Promise<FeedConsumer> {
     const jsm = await jetstreamManager(nc);
@@ -117,7 +117,7 @@ export class FeedConsumer {
         await this.deadLetter(m, e instanceof FeedError ? e.message : `not JSON: ${String(e)}`);
         continue;
       }
-      const refused = this.check(record);
+      const refused = await this.check(record);
       if (refused !== undefined) {
         await this.deadLetter(m, `${record.id}: ${refused}`);
         continue;
@@ -128,13 +128,31 @@ export class FeedConsumer {
     if (good.length === 0) return;
     try {
       await this.apply(good);
-    } catch {
-      // Not applied: left unacknowledged, JetStream delivers them again after the ack wait.
+    } catch (e) {
+      if (isRecordFault(e) && good.length > 1) {
+        // One record the batch cannot take: each alone, the bad one to the dead letters.
+        for (let i = 0; i < good.length; i++) await this.applyOne(good[i]!, taken[i]!);
+        return;
+      }
+      if (isRecordFault(e)) return this.deadLetter(taken[0]!, (e as Error).message);
+      // Not applied (the store is down, say): left for JetStream to deliver again.
       for (const m of taken) m.nak(1_000);
       return;
     }
     await Promise.all(taken.map((m) => m.ackAck().catch(() => false)));
     this.stats.applied += good.length;
+  }
+
+  private async applyOne(message: FeedMessage, m: JsMsg): Promise<void> {
+    try {
+      await this.apply([message]);
+    } catch (e) {
+      if (isRecordFault(e)) return this.deadLetter(m, (e as Error).message);
+      m.nak(1_000);
+      return;
+    }
+    await m.ackAck().catch(() => false);
+    this.stats.applied++;
   }
 
   /** Publishes `m` to the dead-letter subject with its reason, then tells JetStream never to deliver it again. */
@@ -147,4 +165,9 @@ export class FeedConsumer {
     m.term();
     this.stats.deadLetters++;
   }
+}
+
+/** A failure that is the record's own (`FeedError BAD_RECORD`): applying it again can never succeed. */
+function isRecordFault(e: unknown): boolean {
+  return e instanceof FeedError && e.code === 'BAD_RECORD';
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 describe('@concord/feed exports', () => {
   it('@concord/feed', async () => {
     expect(Object.keys(await import('@concord/feed')).sort()).toEqual([
+      'CatalogueIngest',
       'DEFAULT_STREAM',
       'FeedConsumer',
       'FeedError',

@@ -1,0 +1,70 @@
+import { type Database, DbError } from '@concord/db';
+import { checkDocument, schemaIssues } from '@concord/db/internal';
+import type { FeedMessage } from './FeedConsumer.js';
+import { FeedError } from './FeedError.js';
+import type { FeedRecord } from './FeedRecord.js';
+
+/** Database errors that are the record's fault: applying it again can never succeed. */
+const RECORD_FAULTS = new Set([
+  'NOT_JSON',
+  'BAD_ID',
+  'RESERVED_KEY',
+  'TYPE_MISMATCH',
+  'INVALID',
+  'TOO_LARGE',
+  'TOO_DEEP',
+]);
+
+/**
+ * Seed 000's second consumer: the feed diffed into Concord's catalogue. Each product is upserted
+ * whole (`mode: 'replace'`, a field the feed dropped is removed) into `collection` of the
+ * server's database, as the head office's writes; an upsert compares with the stored document
+ * and records operations only for what differs, so an unchanged product records nothing — a
+ * full hourly feed with 1% changed makes exactly the changes for that 1%. A tombstone removes
+ * the product, and the stores drop it. A batch is one transaction, durable before the consumer
+ * acknowledges it; the sync server then broadcasts its changes to the stores that subscribe.
+ *
+ * Order: the feed's stream keeps one message per product (`FeedStream`), so a message that a
+ * later one replaced is gone from the stream and never redelivered; within a batch the latest
+ * message of a product wins.
+ */
+export class CatalogueIngest {
+  constructor(
+    private readonly db: Database,
+    readonly collection = 'products',
+  ) {}
+
+  /** Why `record` can never be taken in (over the limits, or failing the collection's schema). */
+  async check(record: FeedRecord): Promise<string | undefined> {
+    if (!record.product) return undefined;
+    const doc = { _id: record.id, ...record.product };
+    try {
+      checkDocument(this.collection, record.id, doc);
+    } catch (e) {
+      if (e instanceof DbError) return e.message;
+      throw e;
+    }
+    const schema = this.db.collection(this.collection).schema;
+    return schema ? schemaIssues(schema, doc) : undefined;
+  }
+
+  async apply(batch: readonly FeedMessage[]): Promise<void> {
+    const latest = new Map<string, FeedMessage>();
+    for (const m of batch) {
+      const seen = latest.get(m.record.id);
+      if (!seen || seen.seq < m.seq) latest.set(m.record.id, m);
+    }
+    try {
+      await this.db.transaction((tx) => {
+        for (const { record } of latest.values()) {
+          if (record.product)
+            tx.upsert(this.collection, { _id: record.id, ...record.product }, { mode: 'replace' });
+          else tx.remove(this.collection, record.id);
+        }
+      });
+    } catch (e) {
+      if (e instanceof DbError && RECORD_FAULTS.has(e.code)) throw new FeedError('BAD_RECORD', e.message);
+      throw e;
+    }
+  }
+}

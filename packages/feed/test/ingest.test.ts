@@ -1,0 +1,99 @@
+import { Database } from '@concord/db';
+import { CatalogueIngest, FeedConsumer, FeedStream, feedRecord, publishFeed } from '@concord/feed';
+import { HttpServer, SyncServer } from '@concord/server';
+import { requireNats } from '@concord/testkit';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+/** The feed diffed into Concord and broadcast to a store, over the machine's NATS and real WebSockets. */
+let nc: NatsConnection;
+const name = `feed_ingest_${process.pid}`;
+
+beforeAll(async () => {
+  nc = await connect({ servers: await requireNats() });
+});
+afterAll(async () => {
+  await (await jetstreamManager(nc)).streams.delete(name).catch(() => undefined);
+  await nc?.close();
+});
+
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const Product = z.object({ name: z.string(), price: z.number().nonnegative(), store: z.string() });
+const catalogue = (n: number, changed = -1) =>
+  Array.from({ length: n }, (_, i) =>
+    feedRecord(
+      { _id: `sku-${i}`, name: `Product ${i}`, price: i === changed ? 100 + i : i, store: `s${i % 2}` },
+      'test',
+    ),
+  );
+
+describe('the feed into Concord', () => {
+  it('records only real differences, reaches the stores, drops tombstones, dead-letters what the schema refuses', async () => {
+    const db = await Database.open({ collections: { products: { schema: Product } } });
+    const http = await HttpServer.listen({ sync: new SyncServer({ db }), port: 0 });
+    const store = await Database.open();
+    const sync = store.sync(`ws://127.0.0.1:${http.port}/sync`, {
+      subscriptions: [{ collection: 'products', where: { store: 's0' } }],
+    });
+    const stream = new FeedStream(name);
+    const ingest = new CatalogueIngest(db);
+    const consumer = await FeedConsumer.start(nc, stream, 'concord', (b) => ingest.apply(b), {
+      check: (r) => ingest.check(r),
+    });
+    const js = jetstream(nc);
+    const own = () => db.version().get(db.replicaId);
+    try {
+      await publishFeed(js, stream, catalogue(200));
+      await until(
+        async () => (await consumer.lag()) === 0 && (await db.collection('products').count()) === 200,
+        'ingest',
+      );
+      const afterFirst = own();
+      expect(afterFirst).toBe(200); // one change per product
+      await until(async () => (await store.collection('products').count()) === 100, 'the store’s products');
+
+      // The hourly feed again, 1% changed: exactly those changes, and only they reach the store.
+      const feed = catalogue(200);
+      feed[4] = catalogue(200, 4)[4]!;
+      feed[7] = catalogue(200, 7)[7]!;
+      expect(await publishFeed(js, stream, feed)).toMatchObject({ stored: 2, duplicates: 198 });
+      await until(
+        async () => (await store.collection('products').get('sku-4'))?.price === 104,
+        'the new price',
+      );
+      expect(own()).toBe(afterFirst + 2);
+
+      // A tombstone; a product the schema refuses goes to the dead letters and blocks nothing.
+      await publishFeed(js, stream, [
+        feedRecord({ _id: 'sku-0', _deleted: true }, 'test'),
+        feedRecord({ _id: 'bad', name: 'Broken', price: -5, store: 's0' }, 'test'),
+        feedRecord({ _id: 'sku-200', name: 'New', price: 1, store: 's0' }, 'test'),
+      ]);
+      await until(
+        async () => (await store.collection('products').get('sku-200')) !== undefined,
+        'the new product',
+      );
+      await until(
+        async () => (await store.collection('products').get('sku-0')) === undefined,
+        'the tombstone',
+      );
+      expect(await db.collection('products').get('bad')).toBeUndefined();
+      expect(consumer.progress.deadLetters).toBe(1);
+    } finally {
+      await consumer.stop();
+      await sync.close();
+      await store.close();
+      await http.close();
+      await db.close();
+    }
+  });
+});
