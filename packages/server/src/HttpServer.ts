@@ -21,6 +21,11 @@ export interface HttpServerOptions {
   readonly host?: string;
   /** A built web page (apps/web's `dist`) to serve at `/`. */
   readonly web?: string;
+  /**
+   * What else `/healthz` reports (the feed's consumers, say): merged into its answer, which is
+   * 503 `degraded` when it says `ok: false`.
+   */
+  readonly health?: () => Promise<{ readonly ok: boolean } & Record<string, unknown>>;
 }
 
 /** A failed HTTP request: status and a stable code, sent as `{ error: { code, message } }`. */
@@ -62,6 +67,7 @@ export class HttpServer {
     private readonly assets:
       | ((req: IncomingMessage, res: ServerResponse, next: () => void) => void)
       | undefined,
+    private readonly health: HttpServerOptions['health'],
   ) {}
 
   static async listen(options: HttpServerOptions): Promise<HttpServer> {
@@ -87,6 +93,7 @@ export class HttpServer {
       http,
       wss,
       options.web ? sirv(options.web, { etag: true }) : undefined,
+      options.health,
     );
     http.on('request', (req, res) => {
       arm(req.socket, requestTimeoutMs);
@@ -130,8 +137,15 @@ export class HttpServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/healthz' && req.method === 'GET')
-      return json(res, 200, { status: 'ok', connections: this.sync.connections });
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      const extra = await this.health?.();
+      const ok = extra?.ok ?? true;
+      return json(res, ok ? 200 : 503, {
+        ...extra,
+        status: ok ? 'ok' : 'degraded',
+        connections: this.sync.connections,
+      });
+    }
     if (url.pathname === '/metrics' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': this.sync.metrics.registry.contentType });
       res.end(await this.sync.metrics.text());

@@ -5,9 +5,13 @@ import { parseArgs } from 'node:util';
 import { Database, type Storage } from '@concord/db';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { type ColumnType, DEFAULT_STREAM, FeedStream, publishFeed, readFeed } from '@concord/feed';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { jwtAuthenticator } from './Auth.js';
 import { seedDemo } from './demo.js';
+import { FeedIngest } from './FeedIngest.js';
 import { HttpServer } from './HttpServer.js';
 import { SyncServer } from './SyncServer.js';
 
@@ -15,10 +19,16 @@ const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./d
                      [--postgres <url> [--schema concord]]
                      [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
                      [--web <directory of the built page>]
+                     [--nats <url> --ingest <collection> [--stream catalogue]
+                      [--columns name:text,price:numeric,…]]
+       concord feed publish <file.jsonl|file.csv> [--nats nats://127.0.0.1:4222] [--stream catalogue]
        concord demo  [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
 
 serve: the sync server. Without --auth-secret or --auth-public-key it runs in development mode:
-no token is needed and every connection may read and write everything.
+no token is needed and every connection may read and write everything. With --nats and
+--ingest it consumes the feed's stream into that collection (and, with --postgres, into the
+SQL table <schema>.products, with the given columns).
+feed publish: publishes a product feed to the stream, one message per product, once per content.
 demo: fills a running server's "kv" collection (the page's key-value editor) and a small
 "products" catalogue.`;
 
@@ -38,6 +48,10 @@ async function main(argv: readonly string[]): Promise<void> {
       web: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
+      nats: { type: 'string' },
+      ingest: { type: 'string' },
+      stream: { type: 'string', default: DEFAULT_STREAM },
+      columns: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,6 +61,10 @@ async function main(argv: readonly string[]): Promise<void> {
     console.log(
       `demo data at ${url}: ${written.kv} key-value entries and ${written.products} products written (those already there were kept)`,
     );
+    return;
+  }
+  if (!values.help && positionals[0] === 'feed' && positionals[1] === 'publish' && positionals[2]) {
+    await publish(positionals[2], values.nats ?? 'nats://127.0.0.1:4222', values.stream);
     return;
   }
   if (values.help || positionals[0] !== 'serve') {
@@ -76,12 +94,28 @@ async function main(argv: readonly string[]): Promise<void> {
         }
       : {}),
   });
+  if (values.ingest && !values.nats) throw new Error('--ingest needs --nats <url>');
+  const ingest =
+    values.nats && values.ingest
+      ? await FeedIngest.start({
+          db,
+          nats: values.nats,
+          stream: values.stream,
+          collection: values.ingest,
+          ...(values.postgres ? { postgres: values.postgres, schema: values.schema } : {}),
+          ...(values.columns ? { columns: parseColumns(values.columns) } : {}),
+          metrics: sync.metrics,
+        })
+      : undefined;
   const server = await HttpServer.listen({
     sync,
     port: Number(values.port),
     host: values.host,
     ...(values.web ? { web: values.web } : {}),
+    ...(ingest ? { health: () => ingest.health() } : {}),
   });
+  if (ingest)
+    log.info({ nats: values.nats, stream: values.stream, collection: values.ingest }, 'ingesting the feed');
   log.info(
     { url: server.url, storage: values.postgres ? `postgres schema ${values.schema}` : values.data },
     `concord serving on ${server.url} (sync at ws://${values.host}:${server.port}/sync)`,
@@ -92,12 +126,54 @@ async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    await ingest?.stop();
     await server.close();
     await db.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `name:text,price:numeric` as the projection's columns. */
+function parseColumns(spec: string): Record<string, ColumnType> {
+  const types = new Set(['text', 'numeric', 'bigint', 'boolean', 'jsonb']);
+  const out: Record<string, ColumnType> = {};
+  for (const part of spec.split(',')) {
+    const [name, type] = part.split(':');
+    if (!name || !type || !types.has(type))
+      throw new Error(`--columns: ${part} is not name:type (text, numeric, bigint, boolean, jsonb)`);
+    out[name] = type as ColumnType;
+  }
+  return out;
+}
+
+/** `concord feed publish`: a progress line on a terminal, a summary line otherwise. */
+async function publish(file: string, nats: string, streamName: string): Promise<void> {
+  const nc = await connect({ servers: nats });
+  try {
+    const stream = new FeedStream(streamName);
+    await stream.ensure(await jetstreamManager(nc));
+    const started = performance.now();
+    const tty = process.stdout.isTTY;
+    let last = 0;
+    const result = await publishFeed(jetstream(nc), stream, readFeed(file), (p) => {
+      const now = performance.now();
+      if (!tty || now - last < 200) return;
+      last = now;
+      const rate = Math.round((p.stored + p.duplicates) / ((now - started) / 1000));
+      process.stdout.write(
+        `\r${p.published} products, ${rate}/s, ${p.stored} stored, ${p.duplicates} unchanged`,
+      );
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (tty) process.stdout.write('\n');
+    console.log(
+      `published ${result.published} products from ${file} to stream ${stream.name} in ${seconds.toFixed(1)} s (${Math.round(result.published / seconds)}/s): ${result.stored} stored, ${result.duplicates} unchanged`,
+    );
+  } finally {
+    await nc.close();
+  }
 }
 
 main(process.argv.slice(2)).catch((e) => {

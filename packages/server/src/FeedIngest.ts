@@ -1,0 +1,116 @@
+import type { Database } from '@concord/db';
+import { CatalogueIngest, type ColumnType, FeedConsumer, FeedStream, SqlProjection } from '@concord/feed';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { Gauge } from 'prom-client';
+import type { Metrics } from './Metrics.js';
+
+export interface FeedIngestOptions {
+  /** The sync server's database: the catalogue goes there, and on to the stores. */
+  readonly db: Database;
+  readonly nats: string;
+  /** The feed's stream (default `catalogue`). */
+  readonly stream?: string;
+  /** The collection the products go to (default `products`). */
+  readonly collection?: string;
+  /** PostgreSQL for the SQL projection; none: no projection. */
+  readonly postgres?: string;
+  /** The projection's schema (default `public`) and its columns (`name:text,price:numeric`). */
+  readonly schema?: string;
+  readonly columns?: Readonly<Record<string, ColumnType>>;
+  readonly metrics: Metrics;
+}
+
+/**
+ * The feed's consumers inside `concord serve --nats … --ingest <collection>`: the diff into the
+ * server's catalogue (which the server broadcasts to the stores) and, given PostgreSQL, the SQL
+ * projection — each durable, so a restarted server goes on where it stopped. Their lag,
+ * throughput, redeliveries and dead letters are on `/metrics`; `/healthz` says whether NATS is
+ * connected.
+ */
+export class FeedIngest {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly consumers: ReadonlyMap<string, FeedConsumer>,
+    private readonly pool: pg.Pool | undefined,
+  ) {}
+
+  static async start(o: FeedIngestOptions): Promise<FeedIngest> {
+    const nc = await connect({ servers: o.nats, maxReconnectAttempts: -1 });
+    const stream = new FeedStream(o.stream);
+    const consumers = new Map<string, FeedConsumer>();
+    const ingest = new CatalogueIngest(o.db, o.collection);
+    consumers.set(
+      'concord',
+      await FeedConsumer.start(nc, stream, `concord-${ingest.collection}`, (b) => ingest.apply(b), {
+        check: (r) => ingest.check(r),
+      }),
+    );
+    let pool: pg.Pool | undefined;
+    if (o.postgres) {
+      pool = new pg.Pool({ connectionString: o.postgres });
+      const projection = new SqlProjection(pool, {
+        ...(o.schema ? { schema: o.schema } : {}),
+        ...(o.columns ? { columns: o.columns } : {}),
+      });
+      await projection.ensure();
+      consumers.set(
+        'sql',
+        await FeedConsumer.start(nc, stream, 'sql-projection', (b) => projection.apply(b), {
+          check: (r) => projection.check(r),
+        }),
+      );
+    }
+    const ingestion = new FeedIngest(nc, consumers, pool);
+    ingestion.register(o.metrics);
+    return ingestion;
+  }
+
+  /** Whether NATS is connected, and each consumer's lag. */
+  async health(): Promise<{ ok: boolean; feed: Record<string, unknown> }> {
+    const connected = !this.nc.isClosed() && this.nc.info !== undefined;
+    const feed: Record<string, unknown> = { nats: connected ? 'connected' : 'disconnected' };
+    for (const [name, c] of this.consumers)
+      feed[name] = { ...c.progress, lag: await c.lag().catch(() => null) };
+    return { ok: connected, feed };
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.consumers.values()) await c.stop();
+    await this.nc.drain().catch(() => undefined);
+    await this.pool?.end();
+  }
+
+  /** The consumers' gauges on the server's registry, read when Prometheus scrapes. */
+  private register(metrics: Metrics): void {
+    const consumers = this.consumers;
+    const gauge = (name: string, help: string, read: (c: FeedConsumer) => Promise<number> | number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['consumer'],
+        registers: [metrics.registry],
+        async collect() {
+          for (const [consumer, c] of consumers) this.set({ consumer }, await read(c));
+        },
+      });
+    gauge('concord_feed_lag', 'Feed messages a consumer has not acknowledged yet', (c) =>
+      c.lag().catch(() => -1),
+    );
+    gauge(
+      'concord_feed_applied',
+      'Feed messages a consumer applied (rate: products/s)',
+      (c) => c.progress.applied,
+    );
+    gauge(
+      'concord_feed_redelivered',
+      'Feed messages delivered more than once',
+      (c) => c.progress.redelivered,
+    );
+    gauge(
+      'concord_feed_dead_letters',
+      'Feed messages sent to the dead letters',
+      (c) => c.progress.deadLetters,
+    );
+  }
+}
