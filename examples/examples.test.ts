@@ -37,9 +37,22 @@ describe('examples', () => {
     expect(out).toMatch(/head office +bread 2.29, milk 1.09 \[printed\], tea 3.99\n/);
   });
 
+  it('retail-feed: the hourly feed with 1% changed stores, changes and sends only that 1%', () => {
+    const out = run('retail-feed.ts');
+    expect(out).toContain('feed: 1000 products, 1000 stored');
+    expect(out).toContain('store 1: 500 products');
+    expect(out).toContain('store 2: 500 products');
+    expect(out).toContain('SQL rows: 1000');
+    expect(out).toContain('hourly feed: 1000 products, 10 stored, 990 unchanged');
+    expect(out).toContain('catalogue changes: 10');
+    expect(out).toContain('store 1 received: 5 products, sku-7 -, sku-100 100.5');
+    expect(out).toContain('store 2 received: 5 products, sku-7 7.5, sku-100 -');
+  });
+
   it('npm run examples runs them all', () => {
     const out = run('run-all.ts');
     expect(out).toContain('── examples/shopping-cart-orset.ts ──');
     expect(out).toContain('── examples/replicated-counter.ts ──');
+    expect(out).toContain('── examples/retail-feed.ts ──');
   });
 });

@@ -4,7 +4,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const example of ['shopping-cart-orset.ts', 'replicated-counter.ts', 'store-sync.ts']) {
+for (const example of [
+  'shopping-cart-orset.ts',
+  'replicated-counter.ts',
+  'store-sync.ts',
+  'retail-feed.ts',
+]) {
   console.log(`\n── examples/${example} ──`);
   process.stdout.write(
     execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, example)], {

@@ -1,9 +1,4 @@
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamManager,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { JetStreamApiCodes, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 
 /** The stream a feed goes to when none is named (`--stream`): several feeds may share one NATS. */
 export const DEFAULT_STREAM = 'catalogue';
@@ -55,7 +50,8 @@ export class FeedStream {
       await jsm.streams.info(this.name);
       await jsm.streams.update(this.name, config);
     } catch (e) {
-      if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound)) throw e;
+      // By its API code, not its class: the manager may come from another copy of the client.
+      if ((e as { code?: unknown }).code !== JetStreamApiCodes.StreamNotFound) throw e;
       await jsm.streams.add({ name: this.name, ...config });
     }
   }
