@@ -49,6 +49,8 @@ export class FeedConsumer {
     apply: (batch: readonly FeedMessage[]) => Promise<void>,
     options: {
       readonly batch?: number;
+      /** How long a delivered message may stay unacknowledged before it is delivered again (default 30 s). */
+      readonly ackWaitMs?: number;
       /** Why a record cannot be applied (it then goes to the dead letters); undefined if it can. */
       readonly check?: (record: FeedRecord) => string | undefined | Promise<string | undefined>;
     } = {},
@@ -58,7 +60,7 @@ export class FeedConsumer {
     await jsm.consumers.add(stream.name, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: ACK_WAIT_MS * 1_000_000,
+      ack_wait: (options.ackWaitMs ?? ACK_WAIT_MS) * 1_000_000,
       filter_subject: `${stream.name}.product.>`,
       max_ack_pending: 10_000,
     });
