@@ -18,6 +18,8 @@ export interface FeedIngestOptions {
   /** The projection's schema (default `public`) and its columns (`name:text,price:numeric`). */
   readonly schema?: string;
   readonly columns?: Readonly<Record<string, ColumnType>>;
+  /** How long a message taken by a consumer that died waits before it is delivered again (default 30 s). */
+  readonly ackWaitMs?: number;
   readonly metrics: Metrics;
 }
 
@@ -44,6 +46,7 @@ export class FeedIngest {
       'concord',
       await FeedConsumer.start(nc, stream, `concord-${ingest.collection}`, (b) => ingest.apply(b), {
         check: (r) => ingest.check(r),
+        ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
       }),
     );
     let pool: pg.Pool | undefined;
@@ -58,6 +61,7 @@ export class FeedIngest {
         'sql',
         await FeedConsumer.start(nc, stream, 'sql-projection', (b) => projection.apply(b), {
           check: (r) => projection.check(r),
+          ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
         }),
       );
     }

@@ -20,14 +20,15 @@ const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./d
                      [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
                      [--web <directory of the built page>]
                      [--nats <url> --ingest <collection> [--stream catalogue]
-                      [--columns name:text,price:numeric,…]]
+                      [--columns name:text,price:numeric,…] [--ack-wait 30000]]
        concord feed publish <file.jsonl|file.csv> [--nats nats://127.0.0.1:4222] [--stream catalogue]
        concord demo  [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
 
 serve: the sync server. Without --auth-secret or --auth-public-key it runs in development mode:
 no token is needed and every connection may read and write everything. With --nats and
 --ingest it consumes the feed's stream into that collection (and, with --postgres, into the
-SQL table <schema>.products, with the given columns).
+SQL table <schema>.products, with the given columns); --ack-wait is how long (ms) a message
+taken by a consumer that died waits before it is delivered again.
 feed publish: publishes a product feed to the stream, one message per product, once per content.
 demo: fills a running server's "kv" collection (the page's key-value editor) and a small
 "products" catalogue.`;
@@ -52,6 +53,7 @@ async function main(argv: readonly string[]): Promise<void> {
       ingest: { type: 'string' },
       stream: { type: 'string', default: DEFAULT_STREAM },
       columns: { type: 'string' },
+      'ack-wait': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -104,6 +106,7 @@ async function main(argv: readonly string[]): Promise<void> {
           collection: values.ingest,
           ...(values.postgres ? { postgres: values.postgres, schema: values.schema } : {}),
           ...(values.columns ? { columns: parseColumns(values.columns) } : {}),
+          ...(values['ack-wait'] ? { ackWaitMs: Number(values['ack-wait']) } : {}),
           metrics: sync.metrics,
         })
       : undefined;
