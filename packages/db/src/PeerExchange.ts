@@ -2,6 +2,7 @@ import { DecodeError, encodeVersionVector, type VersionVector } from '@concord/c
 import { type Change, checkChange, decodeLogged } from './Change.js';
 import type { CollectionState } from './CollectionState.js';
 import type { ChangeSet } from './Database.js';
+import { docKey } from './DeferredEvictions.js';
 import type { Document } from './Document.js';
 import { DbError } from './errors.js';
 import { Integration } from './Integration.js';
@@ -123,7 +124,7 @@ export class PeerExchange {
     for (const c of ready) {
       this.r.receive(c);
       const collection = this.r.state(c.collection);
-      const key = `${c.collection}\u0000${c.docId}`;
+      const key = docKey(c.collection, c.docId);
       let s = touched.get(key);
       if (!s) {
         s = { collection, id: c.docId, doc: collection.writable(c.docId) };

@@ -1,6 +1,6 @@
 import { type Database, DbError } from '@concord/db';
 import { checkDocument, schemaIssues } from '@concord/db/internal';
-import type { FeedMessage } from './FeedConsumer.js';
+import { type FeedMessage, latestPerProduct } from './FeedConsumer.js';
 import { FeedError } from './FeedError.js';
 import type { FeedRecord } from './FeedRecord.js';
 
@@ -49,14 +49,10 @@ export class CatalogueIngest {
   }
 
   async apply(batch: readonly FeedMessage[]): Promise<void> {
-    const latest = new Map<string, FeedMessage>();
-    for (const m of batch) {
-      const seen = latest.get(m.record.id);
-      if (!seen || seen.seq < m.seq) latest.set(m.record.id, m);
-    }
+    const latest = latestPerProduct(batch);
     try {
       await this.db.transaction((tx) => {
-        for (const { record } of latest.values()) {
+        for (const { record } of latest) {
           if (record.product)
             tx.upsert(this.collection, { _id: record.id, ...record.product }, { mode: 'replace' });
           else tx.remove(this.collection, record.id);

@@ -10,6 +10,19 @@ export interface FeedMessage {
   readonly seq: number;
 }
 
+/**
+ * The latest message of each product in a batch (by stream sequence): what applying the batch
+ * must leave, whatever order redeliveries brought its messages in.
+ */
+export function latestPerProduct(batch: readonly FeedMessage[]): FeedMessage[] {
+  const latest = new Map<string, FeedMessage>();
+  for (const m of batch) {
+    const seen = latest.get(m.record.id);
+    if (!seen || seen.seq < m.seq) latest.set(m.record.id, m);
+  }
+  return [...latest.values()];
+}
+
 /** What a consumer has done so far (its `/metrics`). */
 export interface ConsumerStats {
   readonly applied: number;

@@ -1,6 +1,6 @@
 import type { Json } from '@concord/crdt';
 import type pg from 'pg';
-import type { FeedMessage } from './FeedConsumer.js';
+import { type FeedMessage, latestPerProduct } from './FeedConsumer.js';
 import type { FeedRecord } from './FeedRecord.js';
 
 /** The SQL type of a projected column, and the JSON values it takes. */
@@ -77,13 +77,9 @@ export class SqlProjection {
 
   /** Applies a batch in one transaction: the latest message per product wins, older rows never win. */
   async apply(batch: readonly FeedMessage[]): Promise<void> {
-    const latest = new Map<string, FeedMessage>();
-    for (const m of batch) {
-      const seen = latest.get(m.record.id);
-      if (!seen || seen.seq < m.seq) latest.set(m.record.id, m);
-    }
-    const upserts = [...latest.values()].filter((m) => m.record.product);
-    const deletes = [...latest.values()].filter((m) => !m.record.product);
+    const latest = latestPerProduct(batch);
+    const upserts = latest.filter((m) => m.record.product);
+    const deletes = latest.filter((m) => !m.record.product);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

@@ -8,7 +8,7 @@ import {
   publishFeed,
   SqlProjection,
 } from '@concord/feed';
-import { requireNats, requirePostgres, SeededRng, seeds } from '@concord/testkit';
+import { requireNats, requirePostgres, SeededRng, seeds, until } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -31,14 +31,6 @@ afterAll(async () => {
   await nc?.close();
   await pool?.end();
 });
-
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 60_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** `apply`, failing a batch now and then (up to 3 times per message), seeded. */
 function flaky(rng: SeededRng, apply: (b: readonly FeedMessage[]) => Promise<void>) {
@@ -101,10 +93,14 @@ async function run(seed: number): Promise<void> {
       await publishFeed(jetstream(nc), stream, records);
       // Caught up between feeds, as hourly feeds are: a message a later one replaced before it
       // was consumed is gone from the stream (one per product), and would be no change at all.
-      await until(async () => {
-        for (const c of consumers) if ((await c.lag()) > 0) return false;
-        return true;
-      }, `both consumers to catch up with feed ${round}`);
+      await until(
+        async () => {
+          for (const c of consumers) if ((await c.lag()) > 0) return false;
+          return true;
+        },
+        `both consumers to catch up with feed ${round}`,
+        60_000,
+      );
     }
     const want = [...truth]
       .filter(([, v]) => v)

@@ -1,7 +1,7 @@
 import { Database } from '@concord/db';
 import { CatalogueIngest, FeedConsumer, FeedStream, feedRecord, publishFeed } from '@concord/feed';
 import { HttpServer, SyncServer } from '@concord/server';
-import { requireNats } from '@concord/testkit';
+import { requireNats, until } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,14 +18,6 @@ afterAll(async () => {
   await (await jetstreamManager(nc)).streams.delete(name).catch(() => undefined);
   await nc?.close();
 });
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const Product = z.object({ name: z.string(), price: z.number().nonnegative(), store: z.string() });
 const catalogue = (n: number, changed = -1) =>

@@ -1,5 +1,5 @@
 import { FeedConsumer, FeedStream, feedRecord, publishFeed, SqlProjection } from '@concord/feed';
-import { requireNats, requirePostgres } from '@concord/testkit';
+import { requireNats, requirePostgres, until } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -20,15 +20,6 @@ afterAll(async () => {
   await pool?.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
   await pool?.end();
 });
-
-/** Waits for `check` on real I/O (NATS and PostgreSQL answer in their own time). */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('the SQL projection', () => {
   it('keeps one row per product, never regresses, and sends what it cannot take to the dead letters', async () => {

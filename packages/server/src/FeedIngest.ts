@@ -31,11 +31,21 @@ export interface FeedIngestOptions {
  * connected.
  */
 export class FeedIngest {
+  /** Whether the link to NATS is up: false from a `disconnect` until the `reconnect`. */
+  private connected = true;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly consumers: ReadonlyMap<string, FeedConsumer>,
     private readonly pool: pg.Pool | undefined,
-  ) {}
+  ) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.connected = false;
+        else if (s.type === 'reconnect') this.connected = true;
+      }
+    })();
+  }
 
   static async start(o: FeedIngestOptions): Promise<FeedIngest> {
     const nc = await connect({ servers: o.nats, maxReconnectAttempts: -1 });
@@ -72,7 +82,7 @@ export class FeedIngest {
 
   /** Whether NATS is connected, and each consumer's lag. */
   async health(): Promise<{ ok: boolean; feed: Record<string, unknown> }> {
-    const connected = !this.nc.isClosed() && this.nc.info !== undefined;
+    const connected = this.connected && !this.nc.isClosed();
     const feed: Record<string, unknown> = { nats: connected ? 'connected' : 'disconnected' };
     for (const [name, c] of this.consumers)
       feed[name] = { ...c.progress, lag: await c.lag().catch(() => null) };

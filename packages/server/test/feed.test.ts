@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@concord/db';
@@ -59,6 +61,8 @@ describe('concord feed publish → concord serve --ingest → SQL and the stores
     expect(published).toMatch(/published 100 products .*: 100 stored, 0 unchanged/);
 
     const { child, port } = await serve([
+      '--data',
+      join(dir, 'cli.db'),
       '--port',
       '0',
       '--nats',
@@ -211,3 +215,78 @@ describe('concord serve --ingest killed mid-ingest', () => {
     180_000,
   );
 });
+
+describe('concord serve --ingest while NATS restarts', () => {
+  it('reports degraded while NATS is down, reconnects when it is back, and goes on ingesting', async () => {
+    // A NATS server of this test's own (the machine's serves the other tests meanwhile).
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const store = join(dir, 'nats-store');
+    const url = `nats://127.0.0.1:${port}`;
+    const startNats = async () => {
+      const child = spawn(
+        '/usr/sbin/nats-server',
+        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await until(
+        () =>
+          new Promise<boolean>((r) => {
+            const s = netConnect(port, '127.0.0.1', () => {
+              s.destroy();
+              r(true);
+            }).once('error', () => r(false));
+          }),
+        'NATS to listen',
+      );
+      return child;
+    };
+    let nats = await startNats();
+    const stream = new FeedStream('restart');
+    const publish = async (from: number) => {
+      const nc = await connect({ servers: url });
+      await stream.ensure(await jetstreamManager(nc));
+      const records = Array.from({ length: 100 }, (_, i) =>
+        feedRecord({ _id: `p${from + i}`, price: i }, 'feed'),
+      );
+      await publishFeed(jetstream(nc), stream, records);
+      await nc.close();
+    };
+    await publish(0);
+    const server = await serve([
+      '--data',
+      join(dir, 'restart.db'),
+      '--port',
+      '0',
+      '--nats',
+      url,
+      '--ingest',
+      'products',
+      '--stream',
+      'restart',
+    ]);
+    const health = async () => (await fetch(`http://127.0.0.1:${server.port}/healthz`)).status;
+    const count = async () => ((await list(server.port)) as unknown[]).length;
+    try {
+      await until(async () => (await count()) === 100, 'the first feed');
+      await kill9(nats);
+      await until(async () => (await health()) === 503, '/healthz to say degraded');
+      nats = await startNats();
+      await until(async () => (await health()) === 200, '/healthz to recover', 30_000);
+      await publish(100);
+      await until(async () => (await count()) === 200, 'the feed published after the restart', 30_000);
+    } finally {
+      await kill9(server.child);
+      await kill9(nats);
+    }
+  }, 120_000);
+});
+
+const list = async (port: number) =>
+  (await fetch(`http://127.0.0.1:${port}/api/collections/products?sort=_id`)).json();

@@ -31,11 +31,4 @@ export async function contents(db: Database, collection: string): Promise<unknow
   return db.collection(collection).find({ sort: { _id: 'asc' } });
 }
 
-/** Resolves when `check` holds, polling; fails with `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+export { until } from '@concord/testkit';

@@ -32,3 +32,4 @@ export {
   type TextReplica,
   TRACE_DIR,
 } from './traces.js';
+export { until } from './until.js';
