@@ -23,6 +23,9 @@ export function opsPerSecond(fn: () => void, batch = 1, minMs = 250): number {
   return (calls * batch * 1000) / elapsed;
 }
 
+/** Suites or systems that failed (out of memory, a service missing): said under the tables. */
+export const FAILURES: string[] = [];
+
 /** Progress on stderr, so a long run shows where it is without disturbing --json on stdout. */
 export function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);

@@ -21,7 +21,7 @@ import {
 import { SqliteStorage } from '@concord/db/sqlite';
 import { LoroDoc, LoroMap } from 'loro-crdt';
 import * as Y from 'yjs';
-import { heldBytes, median, medianMsAsync, medians, progress, type Result } from './harness.js';
+import { FAILURES, heldBytes, median, medianMsAsync, medians, progress, type Result } from './harness.js';
 
 export interface Product {
   _id: string;
@@ -436,9 +436,6 @@ export async function measureDatabase(n: number, runs: number): Promise<Result[]
   return results;
 }
 
-/** Systems that failed a size, said under the tables. */
-export const RETAIL_FAILURES: string[] = [];
-
 /**
  * Each system on each size in its own process, so no system pays for another's garbage; in
  * `rounds` rounds, the systems in turn within each, so that the machine's drift (a neighbour, a
@@ -460,7 +457,7 @@ export function retailSuite(sizes: readonly number[], runs: number, rounds: numb
           // A system that cannot do the work at this size (out of memory) leaves its row empty.
           const why = String((e as { stderr?: string }).stderr ?? e).match(/(RuntimeError|Error)[^\n]*/)?.[0];
           progress(`retail/${n / 1000}k ${sys.name} failed: ${why}`);
-          RETAIL_FAILURES.push(`retail/${n / 1000}k: ${sys.name} failed (${why})`);
+          FAILURES.push(`retail/${n / 1000}k: ${sys.name} failed (${why})`);
           failed.add(sys.name);
         }
       }

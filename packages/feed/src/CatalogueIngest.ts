@@ -29,6 +29,8 @@ const RECORD_FAULTS = new Set([
  * message of a product wins.
  */
 export class CatalogueIngest {
+  private made = 0;
+
   constructor(
     private readonly db: Database,
     readonly collection = 'products',
@@ -48,16 +50,29 @@ export class CatalogueIngest {
     return schema ? schemaIssues(schema, doc) : undefined;
   }
 
+  /**
+   * The changes the feed has made to the catalogue so far (the head office replica's operations;
+   * one per changed product): what a republished, unchanged feed must leave as it was.
+   */
+  get changes(): number {
+    return this.made;
+  }
+
   async apply(batch: readonly FeedMessage[]): Promise<void> {
     const latest = latestPerProduct(batch);
+    const own = () => this.db.version().get(this.db.replicaId) ?? 0;
+    let before = 0;
     try {
       await this.db.transaction((tx) => {
+        // Read inside the transaction: no other write of this replica comes between.
+        before = own();
         for (const { record } of latest) {
           if (record.product)
             tx.upsert(this.collection, { _id: record.id, ...record.product }, { mode: 'replace' });
           else tx.remove(this.collection, record.id);
         }
       });
+      this.made += own() - before;
     } catch (e) {
       if (e instanceof DbError && RECORD_FAULTS.has(e.code)) throw new FeedError('BAD_RECORD', e.message);
       throw e;

@@ -9,8 +9,13 @@ export interface PublishProgress {
   readonly duplicates: number;
 }
 
-/** Publishes in flight at once: enough to keep JetStream busy, bounded so memory is. */
-const IN_FLIGHT = 512;
+/**
+ * Records published in one go, and chunks in flight at once: enough to keep JetStream busy,
+ * bounded so memory is. A chunk's messages leave in one socket write; one write per message
+ * (publishing between awaits) took a third of the publisher's time.
+ */
+const CHUNK = 128;
+const WINDOW = 4;
 
 /**
  * Publishes feed records to a feed's stream, one message per product on its own subject, and
@@ -22,7 +27,8 @@ const IN_FLIGHT = 512;
  * acknowledgement is stored once (JetStream's duplicate window), while a price changed back to
  * an earlier value — the same content as an earlier message, but replacing another — is stored,
  * not taken for that earlier message. Resolves once JetStream has acknowledged every message
- * (each is durable then).
+ * (each is durable then). Connect with `noAsyncTraces: true`: the client otherwise builds two
+ * stack-traced errors per publish: 25,000 products/s instead of 38,000 on this machine.
  */
 export async function publishFeed(
   js: JetStreamClient,
@@ -34,41 +40,56 @@ export async function publishFeed(
   let published = 0;
   let stored = 0;
   let duplicates = 0;
-  const inFlight = new Set<Promise<void>>();
   const encoder = new TextEncoder();
-  const publishAll = async () => {
-    for await (const r of records) {
+  /** Publishes a chunk's changed records, all in one go: the client writes them to its socket at once. */
+  const send = (chunk: readonly FeedRecord[]): Promise<unknown> => {
+    const acks: Promise<void>[] = [];
+    for (const r of chunk) {
       published++;
-      const content = await contentId(r);
+      const content = contentId(r);
       const previous = current.get(r.id);
       if (previous?.content === content) {
         duplicates++;
-        onProgress?.({ published, stored, duplicates });
         continue;
       }
       const msgID = `${content}.${previous?.seq ?? 0}`;
       // A feed that lists a product twice: its second record compares with its first.
       const entry = { content, seq: previous?.seq ?? 0 };
       current.set(r.id, entry);
-      const sent = js
-        .publish(stream.subject(r.id), encoder.encode(JSON.stringify(recordJson(r))), { msgID })
-        .then((ack) => {
-          entry.seq = ack.seq;
-          if (ack.duplicate) duplicates++;
-          else stored++;
-          onProgress?.({ published, stored, duplicates });
-        });
-      const tracked = sent.finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
-      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+      acks.push(
+        js
+          .publish(stream.subject(r.id), encoder.encode(JSON.stringify(recordJson(r))), { msgID })
+          .then((ack) => {
+            entry.seq = ack.seq;
+            if (ack.duplicate) duplicates++;
+            else stored++;
+          }),
+      );
     }
-    await Promise.all(inFlight);
+    onProgress?.({ published, stored, duplicates });
+    return Promise.all(acks).then(() => onProgress?.({ published, stored, duplicates }));
+  };
+  // Chunks in flight, the oldest first: at most WINDOW of them, so memory is bounded.
+  const window: Promise<unknown>[] = [];
+  const launch = (chunk: readonly FeedRecord[]) => {
+    const sent = send(chunk);
+    sent.catch(() => undefined); // handled where it is awaited, in order; never "unhandled" before
+    window.push(sent);
   };
   try {
-    await publishAll();
+    let chunk: FeedRecord[] = [];
+    for await (const r of records) {
+      chunk.push(r);
+      if (chunk.length < CHUNK) continue;
+      launch(chunk);
+      chunk = [];
+      if (window.length >= WINDOW) await window.shift();
+    }
+    launch(chunk);
+    while (window.length > 0) await window.shift();
   } catch (e) {
     // A publish failed (or the feed is bad): the others settle before the error is told.
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(window);
     throw e;
   }
   return { published, stored, duplicates };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Json } from '@concord/crdt';
 import { jsonKey } from '@concord/crdt/internal';
 import { DbError } from '@concord/db';
@@ -37,11 +38,12 @@ export function recordJson(r: FeedRecord): Record<string, Json> {
 /**
  * A message id that names the record's content (`Nats-Msg-Id`): the same product with the same
  * fields, in any key order, has the same id, so JetStream stores a feed published twice once.
+ * The first 128 bits of a SHA-256, hex; synchronous `node:crypto`, as WebCrypto's promise per
+ * digest cost 20 times more (33 µs against 1.7 µs a product, measured on 30,000).
  */
-export async function contentId(r: FeedRecord): Promise<string> {
-  const bytes = new TextEncoder().encode(jsonKey(recordJson(r)));
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  let hex = '';
-  for (const b of digest.subarray(0, 16)) hex += b.toString(16).padStart(2, '0');
-  return hex;
+export function contentId(r: FeedRecord): string {
+  return createHash('sha256')
+    .update(jsonKey(recordJson(r)))
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -38,6 +38,7 @@ export class FeedIngest {
     private readonly nc: NatsConnection,
     private readonly consumers: ReadonlyMap<string, FeedConsumer>,
     private readonly pool: pg.Pool | undefined,
+    private readonly catalogue: CatalogueIngest,
   ) {
     void (async () => {
       for await (const s of nc.status()) {
@@ -48,7 +49,7 @@ export class FeedIngest {
   }
 
   static async start(o: FeedIngestOptions): Promise<FeedIngest> {
-    const nc = await connect({ servers: o.nats, maxReconnectAttempts: -1 });
+    const nc = await connect({ servers: o.nats, maxReconnectAttempts: -1, noAsyncTraces: true });
     const stream = new FeedStream(o.stream);
     const consumers = new Map<string, FeedConsumer>();
     const ingest = new CatalogueIngest(o.db, o.collection);
@@ -75,7 +76,7 @@ export class FeedIngest {
         }),
       );
     }
-    const ingestion = new FeedIngest(nc, consumers, pool);
+    const ingestion = new FeedIngest(nc, consumers, pool, ingest);
     ingestion.register(o.metrics);
     return ingestion;
   }
@@ -86,6 +87,7 @@ export class FeedIngest {
     const feed: Record<string, unknown> = { nats: connected ? 'connected' : 'disconnected' };
     for (const [name, c] of this.consumers)
       feed[name] = { ...c.progress, lag: await c.lag().catch(() => null) };
+    (feed.concord as Record<string, unknown>).changes = this.catalogue.changes;
     return { ok: connected, feed };
   }
 
@@ -98,6 +100,15 @@ export class FeedIngest {
   /** The consumers' gauges on the server's registry, read when Prometheus scrapes. */
   private register(metrics: Metrics): void {
     const consumers = this.consumers;
+    const catalogue = this.catalogue;
+    new Gauge({
+      name: 'concord_feed_changes',
+      help: 'Catalogue changes the feed made (an unchanged product makes none)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(catalogue.changes);
+      },
+    });
     const gauge = (name: string, help: string, read: (c: FeedConsumer) => Promise<number> | number) =>
       new Gauge({
         name,

@@ -1,7 +1,8 @@
 import type { ReplicaId, VersionVector } from '@concord/crdt';
-import type { Change, ChangeEvent } from '@concord/db';
+import type { Change } from '@concord/db';
 import type { DocRef, DocState, Replica, SubscriptionState } from '@concord/db/internal';
-import type { SubscriptionFilter, Transition } from './SubscriptionFilter.js';
+import type { Fanout } from './Fanout.js';
+import type { Delivery, SubscriptionFilter } from './SubscriptionFilter.js';
 
 /** One of a session's subscriptions: its filter (the client's, narrowed by its grants) and position. */
 export interface Sub {
@@ -18,21 +19,20 @@ export interface Outgoing {
   evict: DocRef[];
 }
 
-/** One document a commit (or a catch-up) changed: others' changes, the client's own, and its before/after. */
+/** One document a catch-up changed: others' changes and the client's own. */
 interface Changed {
   readonly collection: string;
   readonly id: string;
   readonly changes: Change[];
   readonly own: Change[];
-  transition?: Transition;
 }
 
 /**
- * Partial replication for one client: what it needs of these changes — for each document, its
- * subscriptions' decisions (SubscriptionFilter) combined: its whole state if any subscription
- * needs it whole, else its changes if any needs them, else an eviction if one saw it leave.
- * `transitions` (live delivery) are every document the commit changed, with its JSON before and
- * after; `wanted` says which changes a subscription still lacks (catching up from a cursor).
+ * Partial replication for one client catching up from its subscriptions' cursors: what it needs
+ * of these changes — for each document, its subscriptions' decisions (SubscriptionFilter)
+ * combined: its whole state if any subscription needs it whole, else its changes if any needs
+ * them, else an eviction if one saw it leave. `wanted` says which changes a subscription still
+ * lacks.
  */
 export function select(
   replica: Replica,
@@ -40,7 +40,6 @@ export function select(
   client: ReplicaId | undefined,
   changes: readonly Change[],
   wanted: (s: Sub, c: Change) => boolean,
-  transitions?: ChangeEvent['docs'],
 ): Outgoing {
   const byDoc = new Map<string, Changed>();
   for (const c of changes) {
@@ -48,34 +47,80 @@ export function select(
     const e = changed(byDoc, c.collection, c.docId);
     (c.dot.replica === client ? e.own : e.changes).push(c);
   }
-  for (const d of transitions ?? [])
-    if (subs.some((s) => s.filter.collection === d.collection))
-      changed(byDoc, d.collection, d.docId).transition = { before: d.before, after: d.after };
   const out: Outgoing = { changes: [], docs: [], evict: [] };
   for (const e of byDoc.values()) {
     const current = replica.documentValue(e.collection, e.id);
-    let state = false;
-    let deltas = false;
-    let evict = false;
-    for (const s of subs) {
-      if (s.filter.collection !== e.collection) continue;
-      const d = s.filter.decide(
-        e.changes.filter((c) => wanted(s, c)),
-        current,
-        e.own.some((c) => wanted(s, c)),
-        e.transition,
+    const decisions = subs
+      .filter((s) => s.filter.collection === e.collection)
+      .map((s) =>
+        s.filter.decide(
+          e.changes.filter((c) => wanted(s, c)),
+          current,
+          e.own.some((c) => wanted(s, c)),
+        ),
       );
-      state ||= d === 'state';
-      deltas ||= d === 'changes';
-      evict ||= d === 'evict';
-    }
-    if (state) {
-      const stored = replica.storedDocument(e.collection, e.id);
-      if (stored) out.docs.push({ collection: e.collection, id: e.id, stored });
-    } else if (deltas) out.changes.push(...e.changes);
-    else if (evict) out.evict.push({ collection: e.collection, id: e.id });
+    add(out, replica, e, e.changes, decisions);
   }
   return out;
+}
+
+/**
+ * `select` for a commit delivered live: every change of it is wanted, and the commit's before
+ * and after of each document decide exactly. What every session would compute alike comes
+ * from the commit's `Fanout`: its documents grouped, and each filter's verdicts on them.
+ */
+export function selectLive(
+  replica: Replica,
+  subs: readonly Sub[],
+  client: ReplicaId | undefined,
+  fanout: Fanout,
+): Outgoing {
+  const out: Outgoing = { changes: [], docs: [], evict: [] };
+  const wrote = client !== undefined && fanout.writers.has(client);
+  const verdicts = subs.map((s) => fanout.verdicts(s.filter));
+  const decisions: Delivery[] = [];
+  for (const e of fanout.docs) {
+    let others = e.changes;
+    let own = false;
+    if (wrote) {
+      others = e.changes.filter((c) => c.dot.replica !== client);
+      own = others.length < e.changes.length;
+    }
+    decisions.length = 0;
+    for (let i = 0; i < subs.length; i++) {
+      const filter = subs[i]!.filter;
+      if (filter.collection !== e.collection) continue;
+      // The document's JSON now: read where a decision needs it (no filter, or no transition).
+      const current = !filter.where || !e.transition ? replica.documentValue(e.collection, e.id) : undefined;
+      if (!e.transition) {
+        decisions.push(filter.decide(others, current, own));
+        continue;
+      }
+      let moved = verdicts[i]!.get(e);
+      if (!moved) {
+        moved = filter.moved(e.transition);
+        verdicts[i]!.set(e, moved);
+      }
+      decisions.push(filter.decideLive(moved, others.length > 0, own, current));
+    }
+    add(out, replica, e, others, decisions);
+  }
+  return out;
+}
+
+/** Adds what `decisions` (one per subscription on the document's collection) combined ask for. */
+function add(
+  out: Outgoing,
+  replica: Replica,
+  e: { readonly collection: string; readonly id: string },
+  changes: readonly Change[],
+  decisions: readonly Delivery[],
+): void {
+  if (decisions.includes('state')) {
+    const stored = replica.storedDocument(e.collection, e.id);
+    if (stored) out.docs.push({ collection: e.collection, id: e.id, stored });
+  } else if (decisions.includes('changes')) out.changes.push(...changes);
+  else if (decisions.includes('evict')) out.evict.push({ collection: e.collection, id: e.id });
 }
 
 function changed(byDoc: Map<string, Changed>, collection: string, id: string): Changed {

@@ -4,7 +4,7 @@ import { core, decodeMessage, encodeMessage, PROTOCOL_VERSION } from '@concord/d
 import { both, type Principal, scope } from './Auth.js';
 import { Outbound, UPDATE_ITEMS } from './Outbound.js';
 import { admitPush } from './PushAdmission.js';
-import { frameKey, type Sub, select } from './Selection.js';
+import { frameKey, type Sub, select, selectLive } from './Selection.js';
 import { streamSnapshot } from './SnapshotStream.js';
 import { SubscriptionFilter } from './SubscriptionFilter.js';
 import type { SessionHost } from './SyncServer.js';
@@ -175,7 +175,13 @@ export class Session {
         }
         continue;
       }
-      const out = this.selectFor(set.changes, (s, c) => !s.cursor!.includes(c.dot));
+      const out = select(
+        core(db),
+        this.subs,
+        this.replica,
+        set.changes,
+        (s, c) => !s.cursor!.includes(c.dot),
+      );
       await this.out.sendUpdates(out, undefined);
       this.out.send({ type: 'synced', version: set.version });
       this.sentVersion = set.version;
@@ -194,15 +200,6 @@ export class Session {
     }
   }
 
-  /** What this client needs of `changes` (see `select`). */
-  private selectFor(
-    changes: readonly Change[],
-    wanted: (s: Sub, c: Change) => boolean,
-    transitions?: ChangeEvent['docs'],
-  ) {
-    return select(core(this.host.db), this.subs, this.replica, changes, wanted, transitions);
-  }
-
   /** A database event: sent now if live, held while catching up. */
   deliver(event: ChangeEvent): void {
     if (this.phase === 'live') this.deliverNow(event);
@@ -214,7 +211,8 @@ export class Session {
   }
 
   private deliverNow(event: ChangeEvent): void {
-    const out = this.selectFor(event.changes, () => true, event.docs);
+    const fanout = this.host.fanout(event);
+    const out = selectLive(core(this.host.db), this.subs, this.replica, fanout);
     if (out.changes.length + out.docs.length + out.evict.length === 0) return;
     const moved = new VersionVector();
     for (const [r, seq] of event.version.entries()) if (this.sentVersion!.get(r) < seq) moved.advance(r, seq);
@@ -222,7 +220,7 @@ export class Session {
     if (out.changes.length + out.docs.length > UPDATE_ITEMS) void this.out.sendUpdates(out, moved);
     else {
       // Sessions that need the same thing of one commit share one encoding of it (fan-out).
-      const frames = this.host.frames(event);
+      const frames = fanout.frames;
       const key = frameKey(out, moved);
       let frame = frames.get(key);
       if (!frame) {

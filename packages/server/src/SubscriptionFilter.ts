@@ -28,12 +28,18 @@ export interface Transition {
 export class SubscriptionFilter {
   /** The top-level fields the filter reads; undefined for a whole-collection subscription. */
   private readonly fields: ReadonlySet<string> | undefined;
+  /**
+   * What identifies the filter: its collection and its `where`. Sessions whose filters have one
+   * key share the filter's verdicts on a commit's documents (`Fanout`).
+   */
+  readonly key: string;
 
   constructor(
     readonly collection: string,
     readonly where: Where | undefined,
   ) {
     this.fields = where ? fieldsOf(where) : undefined;
+    this.key = `${collection}\u0000${where ? JSON.stringify(where) : ''}`;
   }
 
   /**
@@ -47,15 +53,9 @@ export class SubscriptionFilter {
     ownWrite: boolean,
     transition?: Transition,
   ): Delivery {
+    if (transition) return this.decideLive(this.moved(transition), changes.length > 0, ownWrite, current);
     if (!this.where || !this.fields)
       return changes.length > 0 ? 'changes' : !ownWrite && current ? 'state' : 'skip';
-    if (transition) {
-      const was = this.selects(transition.before);
-      const is = this.selects(transition.after);
-      if (!is) return was || ownWrite ? 'evict' : 'skip';
-      if (!was) return 'state';
-      return changes.length > 0 ? 'changes' : ownWrite ? 'skip' : 'state';
-    }
     if (!this.selects(current)) return 'evict';
     const fields = this.fields;
     const entered =
@@ -68,9 +68,32 @@ export class SubscriptionFilter {
     return entered ? 'state' : 'changes';
   }
 
-  private selects(doc: Doc | undefined): boolean {
-    return doc !== undefined && matches(doc, this.where);
+  /** Whether the document was selected before the commit, and is after. */
+  moved(transition: Transition): Moved {
+    return { was: this.selects(transition.before), is: this.selects(transition.after) };
   }
+
+  /**
+   * `decide` for a commit delivered live, from the filter's verdicts on its before and after
+   * (`moved`, shared by every session with this filter); `current` matters only to a
+   * whole-collection filter.
+   */
+  decideLive(moved: Moved, changes: boolean, ownWrite: boolean, current: Doc | undefined): Delivery {
+    if (!this.where) return changes ? 'changes' : !ownWrite && current ? 'state' : 'skip';
+    if (!moved.is) return moved.was || ownWrite ? 'evict' : 'skip';
+    if (!moved.was) return 'state';
+    return changes ? 'changes' : ownWrite ? 'skip' : 'state';
+  }
+
+  private selects(doc: Doc | undefined): boolean {
+    return doc !== undefined && (this.where === undefined || matches(doc, this.where));
+  }
+}
+
+/** A filter's verdicts on a document before and after a commit. */
+export interface Moved {
+  readonly was: boolean;
+  readonly is: boolean;
 }
 
 function fieldsOf(where: Where, into = new Set<string>()): Set<string> {

@@ -4,6 +4,7 @@ import { core, MAX_MESSAGE_BYTES, schemaIssues } from '@concord/db/internal';
 import { pino } from 'pino';
 import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
+import { Fanout } from './Fanout.js';
 import { Metrics } from './Metrics.js';
 import { ReplicaBindings } from './ReplicaBindings.js';
 import { type Peer, Session } from './Session.js';
@@ -98,8 +99,8 @@ export interface SessionHost {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   forget(session: Session): void;
-  /** Encoded updates of one commit, shared by the sessions that send the same one. */
-  frames(event: ChangeEvent): Map<string, Uint8Array>;
+  /** What the sessions share of one commit's delivery: its documents, filter verdicts, encoded updates. */
+  fanout(event: ChangeEvent): Fanout;
   readonly admission: Admission;
   readonly bindings: ReplicaBindings;
 }
@@ -125,7 +126,7 @@ export class SyncServer implements SessionHost {
   private readonly clock: () => number;
   private readonly stopEvents: () => void;
   private stopping = false;
-  private readonly encoded = new WeakMap<ChangeEvent, Map<string, Uint8Array>>();
+  private readonly fanouts = new WeakMap<ChangeEvent, Fanout>();
 
   constructor(options: SyncServerOptions) {
     this.db = options.db;
@@ -234,13 +235,13 @@ export class SyncServer implements SessionHost {
     this.timers.clearTimeout(handle);
   }
 
-  frames(event: ChangeEvent): Map<string, Uint8Array> {
-    let m = this.encoded.get(event);
-    if (!m) {
-      m = new Map();
-      this.encoded.set(event, m);
+  fanout(event: ChangeEvent): Fanout {
+    let f = this.fanouts.get(event);
+    if (!f) {
+      f = new Fanout(event);
+      this.fanouts.set(event, f);
     }
-    return m;
+    return f;
   }
 
   forget(session: Session): void {

@@ -127,6 +127,10 @@ describe('concord feed publish → concord serve --ingest → SQL and the stores
             .p === 99.5,
         'the new SQL price',
       );
+      // 100 products, then one changed price: 101 catalogue changes, none for the 99 unchanged.
+      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(
+        /concord_feed_changes 101\n/,
+      );
     } finally {
       await sql.end();
       await sync.close();
