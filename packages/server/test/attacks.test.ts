@@ -28,6 +28,7 @@ import {
   type SyncServerOptions,
 } from '@concord/server';
 import { requirePostgres } from '@concord/testkit';
+import { SimClock } from '@concord/testkit/simulation';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -524,7 +525,7 @@ describe('issue 16: bad input that wedges a client', () => {
     await c.sync.synced();
     expect(core(http.sync.db).documentValue('deep', 'before')).toMatchObject({ v: 1 });
     expect(core(http.sync.db).documentValue('deep', 'ok')).toBeDefined();
-    await new Promise((r) => setTimeout(r, 20));
+    await SimClock.settle(); // turns of the event loop: a rejection left unhandled is told by now
     expect(unhandled).toEqual([]);
   });
 
