@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { FeedStream, feedRecord, publishFeed } from '@concord/feed';
-import { requireNats, requirePostgres, SeededRng, seeds } from '@concord/testkit';
+import { concordServe, kill9, requireNats, requirePostgres, SeededRng, seeds } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kill9, run, serve } from './support/processes.js';
+import { run } from './support/processes.js';
 import { until } from './support.js';
 
 /**
@@ -60,7 +60,7 @@ describe('concord feed publish → concord serve --ingest → SQL and the stores
     ]);
     expect(published).toMatch(/published 100 products .*: 100 stored, 0 unchanged/);
 
-    const { child, port } = await serve([
+    const { child, port } = await concordServe([
       '--data',
       join(dir, 'cli.db'),
       '--port',
@@ -165,7 +165,7 @@ describe('concord serve --ingest killed mid-ingest', () => {
         '--stream',
         stream.name,
       ];
-      let server = await serve(args);
+      let server = await concordServe(args);
       const lag = async () => {
         const health = (await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).json()) as {
           feed?: { concord?: { lag: number | null } };
@@ -193,7 +193,7 @@ describe('concord serve --ingest killed mid-ingest', () => {
           for (let k = 0; k < 5; k++) {
             await new Promise((r) => setTimeout(r, rng.int(250)));
             await kill9(server.child);
-            server = await serve(args);
+            server = await concordServe(args);
           }
           await until(async () => (await lag()) === 0, `feed ${round} taken in`, 30_000);
         }
@@ -263,7 +263,7 @@ describe('concord serve --ingest while NATS restarts', () => {
       await nc.close();
     };
     await publish(0);
-    const server = await serve([
+    const server = await concordServe([
       '--data',
       join(dir, 'restart.db'),
       '--port',

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
 import { core } from '@concord/db/internal';
 import { SqliteStorage } from '@concord/db/sqlite';
-import { requirePostgres, SeededRng, seeds } from '@concord/testkit';
+import { concordServe, kill9, requirePostgres, SeededRng, seeds } from '@concord/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { kill9, run, serve } from './support/processes.js';
+import { run } from './support/processes.js';
 import { contents, until } from './support.js';
 
 let dir: string;
@@ -21,7 +21,7 @@ const list = async (port: number) =>
 
 describe('processes: concord serve, devices with SQLite files', () => {
   it('three clients edit concurrently; one goes offline, edits, restarts its process, reconnects; all converge with the server', async () => {
-    const { child, port } = await serve(['--port', '0', '--data', join(dir, 'server.db')]);
+    const { child, port } = await concordServe(['--port', '0', '--data', join(dir, 'server.db')]);
     const url = `ws://127.0.0.1:${port}/sync`;
     try {
       const live = await Promise.all(
@@ -80,7 +80,14 @@ describe('processes: concord serve, devices with SQLite files', () => {
     const web = join(dir, 'web');
     mkdirSync(web);
     writeFileSync(join(web, 'index.html'), '<h1>the page</h1>');
-    const { child, port } = await serve(['--port', '0', '--data', join(dir, 'server.db'), '--web', web]);
+    const { child, port } = await concordServe([
+      '--port',
+      '0',
+      '--data',
+      join(dir, 'server.db'),
+      '--web',
+      web,
+    ]);
     const http = `http://127.0.0.1:${port}`;
     try {
       const page = await fetch(`${http}/`);
@@ -124,7 +131,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
   it('concord serve --postgres keeps its documents in PostgreSQL across a restart', async () => {
     const schema = `concord_serve_${process.pid}_${Date.now()}`;
     const pg = await requirePostgres();
-    let { child, port } = await serve(['--port', '0', '--postgres', pg, '--schema', schema]);
+    let { child, port } = await concordServe(['--port', '0', '--postgres', pg, '--schema', schema]);
     try {
       const db = await Database.open();
       const sync = db.sync(`ws://127.0.0.1:${port}/sync`, { subscriptions: [{ collection: 'products' }] });
@@ -133,7 +140,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
       await sync.close();
       await db.close();
       await kill9(child);
-      ({ child, port } = await serve(['--port', '0', '--postgres', pg, '--schema', schema]));
+      ({ child, port } = await concordServe(['--port', '0', '--postgres', pg, '--schema', schema]));
       expect(await list(port)).toEqual([{ _id: 'pg-1', price: 3 }]);
     } finally {
       await kill9(child);
@@ -150,7 +157,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
     async (seed) => {
       const rng = new SeededRng(seed);
       const data = join(dir, 'server.db');
-      let { child, port } = await serve(['--port', '0', '--data', data]);
+      let { child, port } = await concordServe(['--port', '0', '--data', data]);
       const url = () => `ws://127.0.0.1:${port}/sync`;
       const clients: Array<{ db: Database; sync: SyncClient }> = [];
       for (let n = 0; n < 3; n++) {
@@ -187,7 +194,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
             expect(core(dead).documentValue('products', `c${n}-${i}`), `c${n}-${i}`).toBeDefined();
         }
         await dead.close();
-        ({ child, port } = await serve(['--port', '0', '--data', data]));
+        ({ child, port } = await concordServe(['--port', '0', '--data', data]));
         await new Promise((r) => setTimeout(r, 100));
         writing = false;
         await Promise.all(writers);

@@ -8,8 +8,9 @@
 export { type ConcordDoc, concordText } from './concordText.js';
 export { decodeError } from './decodeError.js';
 export { mutate } from './mutate.js';
+export { concordServe, kill9 } from './processes.js';
 export { type Rng, SeededRng, StreamRng, seeds } from './Rng.js';
-export { readmeExamples, runExample } from './readme.js';
+export { exampleModule, readmeExamples, runExample } from './readme.js';
 export { type ReplicaDocument, replicaContents } from './replicaContents.js';
 export {
   CHROMIUM,

@@ -39,3 +39,17 @@ export function runExample(code: string, name: string): void {
     rmSync(cwd, { recursive: true, force: true });
   }
 }
+
+/**
+ * Writes one README example where the test runner transforms it as it does the tests (inside the
+ * repository, outside `node_modules`; `.cache/` is ignored by git and the linter), for a test to
+ * `import()` in its own environment — a browser-like one for a React example. Returns the path
+ * and a cleanup.
+ */
+export function exampleModule(code: string, file: string): { path: string; remove: () => void } {
+  const dir = join(ROOT, '.cache/readme');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, file);
+  writeFileSync(path, code);
+  return { path, remove: () => rmSync(path, { force: true }) };
+}
