@@ -182,6 +182,7 @@ try {
   for (const c of storeProcesses) c.kill('SIGKILL');
   child.kill('SIGKILL');
   await jsm.streams.delete(name).catch(() => undefined);
+  await jsm.streams.delete(`${name}_changes`).catch(() => undefined); // the node's change log
   await sql.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
   await sql.end();
   await nc.close();

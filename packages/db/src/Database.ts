@@ -8,8 +8,7 @@ import { Replica } from './Replica.js';
 import type { StandardSchemaV1 } from './Schema.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Storage } from './storage/Storage.js';
-import { SyncClient, type SyncOptions, type Timers } from './sync/SyncClient.js';
-import type { Transport } from './sync/Transport.js';
+import { SyncClient, type SyncOptions, type SyncTarget, type Timers } from './sync/SyncClient.js';
 import type { Transaction } from './Transaction.js';
 import type { PropertyKind } from './values.js';
 
@@ -221,10 +220,11 @@ export class Database {
   }
 
   /**
-   * Starts syncing with a server (sync/SyncClient): a `ws://` URL, or a function that opens a
-   * transport (tests and simulations use in-memory ones).
+   * Starts syncing with a server (sync/SyncClient): a `ws://` URL, the URLs of several nodes
+   * of one deployment (`SyncTarget`), or a function that opens a transport (tests and
+   * simulations use in-memory ones).
    */
-  sync(target: string | (() => Promise<Transport>), options: SyncOptions): SyncClient {
+  sync(target: SyncTarget, options: SyncOptions): SyncClient {
     return new SyncClient(this, target, options);
   }
 

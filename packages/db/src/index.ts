@@ -52,6 +52,7 @@ export {
   type SyncOptions,
   type SyncProgress,
   type SyncStatus,
+  type SyncTarget,
   type Timers,
 } from './sync/SyncClient.js';
 export { SYNC_ERROR_CODES, SyncError, type SyncErrorCode } from './sync/SyncError.js';

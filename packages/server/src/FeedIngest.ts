@@ -21,6 +21,8 @@ export interface FeedIngestOptions {
   /** How long a message taken by a consumer that died waits before it is delivered again (default 30 s). */
   readonly ackWaitMs?: number;
   readonly metrics: Metrics;
+  /** Resolves once what the database committed is durable beyond it (`SyncServer.durable`): a batch is acknowledged after. */
+  readonly durable?: () => Promise<void>;
 }
 
 /**
@@ -55,10 +57,19 @@ export class FeedIngest {
     const ingest = new CatalogueIngest(o.db, o.collection);
     consumers.set(
       'concord',
-      await FeedConsumer.start(nc, stream, `concord-${ingest.collection}`, (b) => ingest.apply(b), {
-        check: (r) => ingest.check(r),
-        ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
-      }),
+      await FeedConsumer.start(
+        nc,
+        stream,
+        `concord-${ingest.collection}`,
+        async (b) => {
+          await ingest.apply(b);
+          await o.durable?.();
+        },
+        {
+          check: (r) => ingest.check(r),
+          ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
+        },
+      ),
     );
     let pool: pg.Pool | undefined;
     if (o.postgres) {

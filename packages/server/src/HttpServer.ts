@@ -270,6 +270,7 @@ export class HttpServer {
     if (refused) throw refused.error;
     await this.sync.db.transaction(write);
     await this.sync.admission.amend(outcomes);
+    await this.sync.durable();
   }
 
   private fail(res: ServerResponse, e: unknown): void {

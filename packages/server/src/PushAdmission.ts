@@ -9,8 +9,8 @@ import type { SessionHost } from './SyncServer.js';
  * be identical to what the server holds: another under a held dot means the client's storage
  * went back in time, `FORKED`), then admitted (`Admission`). Refused ones are applied as empty
  * changes — the dot is used, nothing of it is stored. Changes that wait for a predecessor hold
- * at most `limits.maxPendingBytes` for this client. Resolves, once everything is durable, with
- * the refusals to tell the client.
+ * at most `limits.maxPendingBytes` for this client. Resolves, once everything is durable
+ * (`SyncServerOptions.durable`), with the refusals to tell the client.
  */
 export async function admitPush(
   host: SessionHost,
@@ -65,6 +65,8 @@ export async function admitPush(
     host.metrics.changesIn.inc(outcomes.filter((o) => !o.error).length);
   }
   await host.admission.amend(outcomes);
+  // Held changes resent included: the acknowledgement that follows says they are durable.
+  await host.durable();
   return rejects;
 }
 

@@ -82,11 +82,19 @@ export interface SyncServerOptions {
   readonly timers?: Timers;
   /** Milliseconds, for rate limits and heartbeats (injected in simulations). */
   readonly now?: () => number;
+  /**
+   * Resolves once every change the database committed so far is durable beyond this node (in a
+   * deployment of several nodes: in the change log, `ChangeLog.flush`). Writes are acknowledged
+   * only after it. Absent: the database's own commit is the durability.
+   */
+  readonly durable?: () => Promise<void>;
 }
 
 /** What a session needs from the server it belongs to. */
 export interface SessionHost {
   readonly db: Database;
+  /** See `SyncServerOptions.durable`. */
+  durable(): Promise<void>;
   readonly limits: Limits;
   readonly metrics: Metrics;
   readonly log: Log;
@@ -127,6 +135,7 @@ export class SyncServer implements SessionHost {
   private readonly stopEvents: () => void;
   private stopping = false;
   private readonly fanouts = new WeakMap<ChangeEvent, Fanout>();
+  private readonly durableHook: (() => Promise<void>) | undefined;
 
   constructor(options: SyncServerOptions) {
     this.db = options.db;
@@ -136,6 +145,7 @@ export class SyncServer implements SessionHost {
     this.timers = options.timers ?? globalThis;
     this.turns = new Turns(this.timers);
     this.clock = options.now ?? Date.now;
+    this.durableHook = options.durable;
     if (!options.authenticate)
       this.log.warn('DEVELOPMENT MODE: no auth configured — every connection may read and write everything');
     this.authenticate = options.authenticate ?? allowEverything;
@@ -233,6 +243,10 @@ export class SyncServer implements SessionHost {
 
   clearTimer(handle: unknown): void {
     this.timers.clearTimeout(handle);
+  }
+
+  durable(): Promise<void> {
+    return this.durableHook?.() ?? Promise.resolve();
   }
 
   fanout(event: ChangeEvent): Fanout {

@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { jwtAuthenticator } from './Auth.js';
+import { ChangeLog } from './ChangeLog.js';
 import { seedDemo } from './demo.js';
 import { FeedIngest } from './FeedIngest.js';
 import { HttpServer } from './HttpServer.js';
@@ -20,13 +21,16 @@ const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./d
                      [--postgres <url> [--schema concord]]
                      [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
                      [--web <directory of the built page>]
-                     [--nats <url> --ingest <collection> [--stream catalogue]
-                      [--columns name:text,price:numeric,…] [--ack-wait 30000]]
+                     [--nats <url> [--ingest <collection> [--stream catalogue]
+                      [--columns name:text,price:numeric,…] [--ack-wait 30000]]]
        concord feed publish <file.jsonl|file.csv> [--nats nats://127.0.0.1:4222] [--stream catalogue]
        concord demo  [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
 
 serve: the sync server. Without --auth-secret or --auth-public-key it runs in development mode:
-no token is needed and every connection may read and write everything. With --nats and
+no token is needed and every connection may read and write everything. With --postgres and
+--nats it is one node of the deployment named by --schema: nodes share every change through
+its change log on NATS JetStream (a stream <schema>_changes), so a client may sync with any
+of them, and moves to another with its cursors when its node goes away. With --nats and
 --ingest it consumes the feed's stream into that collection (and, with --postgres, into the
 SQL table <schema>.products, with the given columns); --ack-wait is how long (ms) a message
 taken by a consumer that died waits before it is delivered again.
@@ -76,19 +80,29 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const log = pino({ name: 'concord' });
-  let storage: Storage;
-  if (values.postgres)
+  // --postgres and --nats: a node of the deployment named by --schema. Its database is a cache
+  // in memory, filled from the deployment's change log (NATS JetStream), which every node
+  // publishes what it commits to; a write is acknowledged once the log holds it.
+  const node = Boolean(values.postgres && values.nats);
+  let storage: Storage | undefined;
+  if (node) storage = undefined;
+  else if (values.postgres)
     storage = await PostgresStorage.open({ connectionString: values.postgres, schema: values.schema });
   else {
     mkdirSync(dirname(values.data), { recursive: true });
     storage = await SqliteStorage.open(values.data);
   }
-  const db = await Database.open({ storage });
+  const db = await Database.open(storage ? { storage } : {});
+  const nc = values.nats
+    ? await connect({ servers: values.nats, maxReconnectAttempts: -1, noAsyncTraces: true })
+    : undefined;
+  const changeLog = node ? await ChangeLog.start({ db, nc: nc!, deployment: values.schema, log }) : undefined;
   const secret = values['auth-secret'];
   const publicKey = values['auth-public-key'];
   const sync = new SyncServer({
     db,
     log,
+    ...(changeLog ? { durable: () => changeLog.flush() } : {}),
     ...(secret || publicKey
       ? {
           authenticate: jwtAuthenticator(
@@ -109,6 +123,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(values.columns ? { columns: parseColumns(values.columns) } : {}),
           ...(values['ack-wait'] ? { ackWaitMs: Number(values['ack-wait']) } : {}),
           metrics: sync.metrics,
+          durable: () => sync.durable(),
         })
       : undefined;
   const server = await HttpServer.listen({
@@ -132,6 +147,8 @@ async function main(argv: readonly string[]): Promise<void> {
     log.info({ signal }, 'shutting down');
     await ingest?.stop();
     await server.close();
+    await changeLog?.stop();
+    await nc?.drain().catch(() => undefined);
     await db.close();
     process.exit(0);
   };

@@ -25,6 +25,8 @@ afterAll(async () => {
   const nc = await connect({ servers: await requireNats() });
   await (await jetstreamManager(nc)).streams.delete(name).catch(() => undefined);
   await (await jetstreamManager(nc)).streams.delete(`${name}_kill`).catch(() => undefined);
+  // With --postgres and --nats, concord serve is a node of deployment <schema>: its change log.
+  await (await jetstreamManager(nc)).streams.delete(`${name}_changes`).catch(() => undefined);
   await nc.close();
   const c = new pg.Client({ connectionString: await requirePostgres() });
   await c.connect();

@@ -26,6 +26,13 @@ import { type WebSocketLike, WebSocketTransport } from './WebSocketTransport.js'
  * the server does not speak, a message over a size limit); `lastError` says which. A new
  * `sync` (with a new token, say) starts again.
  */
+/**
+ * Where a sync client connects: a server's `ws://` URL; the URLs of several nodes of one
+ * deployment (it moves to the next when its node goes away, keeping its cursors); or a function
+ * that opens a transport (tests and simulations use in-memory ones).
+ */
+export type SyncTarget = string | readonly string[] | (() => Promise<Transport>);
+
 export type SyncStatus = 'connecting' | 'syncing' | 'live' | 'offline' | 'failed' | 'closed';
 
 /** Timers the client schedules reconnects and heartbeats with (injected in simulations). */
@@ -98,6 +105,8 @@ export class SyncClient {
   private readonly listeners = new Map<keyof SyncEvents, Set<(e: never) => void>>();
   private transport: Transport | undefined;
   private attempt = 0;
+  /** Which of the target's URLs the next connection goes to (modulo their number). */
+  private node = 0;
   private retry: unknown;
   private idle: unknown;
   private heard = false;
@@ -123,7 +132,7 @@ export class SyncClient {
 
   constructor(
     private readonly db: Database,
-    private readonly target: string | (() => Promise<Transport>),
+    private readonly target: SyncTarget,
     private readonly options: SyncOptions,
   ) {
     if (options.subscriptions.length === 0)
@@ -241,10 +250,20 @@ export class SyncClient {
     await this.inbox;
   }
 
+  /**
+   * The server this client connects to (or last did): one of the target's URLs. After a link is
+   * lost or a connection fails, the next attempt goes to the next URL — the nodes of one
+   * deployment share every change, so the cursors this replica holds are good on any of them.
+   */
+  get url(): string | undefined {
+    if (typeof this.target === 'function') return undefined;
+    return typeof this.target === 'string' ? this.target : this.target[this.node % this.target.length];
+  }
+
   private async open(): Promise<Transport> {
-    if (typeof this.target !== 'string') return this.target();
+    if (typeof this.target === 'function') return this.target();
     const create = this.options.createWebSocket ?? (await defaultWebSocket());
-    return WebSocketTransport.connect(this.target, create);
+    return WebSocketTransport.connect(this.url!, create);
   }
 
   private async connect(): Promise<void> {
@@ -304,6 +323,7 @@ export class SyncClient {
   private scheduleReconnect(): void {
     if (this.isClosed()) return;
     this.setStatus('offline');
+    this.node++; // another node next, if the target names several
     const { minMs, maxMs } = this.options.backoff ?? { minMs: 250, maxMs: 30_000 };
     const random = this.options.random ?? Math.random;
     const delay = Math.min(maxMs, minMs * 2 ** this.attempt) * (0.5 + random() / 2);
