@@ -10,6 +10,10 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Log } from './SyncServer.js';
+import { isAtOrBefore } from './versions.js';
+
+/** How often a node checks that its change log consumer still delivers while the stream grows. */
+const STALL_CHECK_MS = 3_000;
 
 export interface ChangeLogOptions {
   /** This node's database: the log's changes go into it, and what it commits goes to the log. */
@@ -45,6 +49,10 @@ export class ChangeLog {
   private readonly subject: string;
   private readonly stopEvents: () => void;
   private messages: ConsumerMessages | undefined;
+  /** The stream sequence of the last message applied, and at the last progress check. */
+  private applied = 0;
+  private appliedAtCheck = 0;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
   private following: Promise<void> | undefined;
   private stopped = false;
 
@@ -70,8 +78,30 @@ export class ChangeLog {
     await Promise.all([...this.pending]);
   }
 
+  /**
+   * Resolves true once the database holds everything `version` names (a client's cursor from
+   * another node: the log brings it here too), false if it does not within `timeoutMs`.
+   */
+  reaches(version: VersionVector, timeoutMs = 5_000): Promise<boolean> {
+    const holds = () => isAtOrBefore(version, this.o.db.version());
+    if (holds()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const off = this.o.db.onChange(() => {
+        if (!holds()) return;
+        done(true);
+      });
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean) => {
+        off();
+        clearTimeout(timer);
+        resolve(ok);
+      };
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchdog);
     this.stopEvents();
     await this.messages?.close().catch(() => undefined);
     await this.following;
@@ -92,34 +122,87 @@ export class ChangeLog {
   }
 
   /**
-   * Consumes the stream from its start with an ordered consumer (which JetStream's client
-   * recreates after a lost link, from where it was); resolves once caught up with what the
-   * stream held when the node started.
+   * Consumes the stream in order, from its start, with an ordered consumer; resolves once caught
+   * up with what the stream held when the node started. The client recreates an ordered
+   * consumer after a lost link; should the consumer end anyway (NATS down longer than it
+   * retries, the stream not back yet after a restart), a new one starts after the last message
+   * applied — the node never stops following.
    */
   private async follow(): Promise<void> {
     const jsm = await jetstreamManager(this.o.nc);
     const last = (await jsm.streams.info(this.stream)).state.last_seq;
-    const consumer = await this.js.consumers.get(this.stream);
-    this.messages = await consumer.consume({ max_messages: 1000 });
     let caughtUp: () => void = () => undefined;
     const ready = new Promise<void>((r) => {
       caughtUp = r;
     });
     if (last === 0) caughtUp();
-    const messages = this.messages;
+    this.watchdog = setInterval(() => void this.checkProgress(), STALL_CHECK_MS);
+    this.watchdog.unref();
     this.following = (async () => {
-      let batch: JsMsg[] = [];
-      for await (const m of messages) {
-        batch.push(m);
-        if (messages.getPending() > 0 && batch.length < 1000) continue;
-        await this.apply(batch);
-        if (batch[batch.length - 1]!.seq >= last) caughtUp();
-        batch = [];
+      while (!this.stopped) {
+        try {
+          const consumer = await this.js.consumers.get(
+            this.stream,
+            this.applied > 0 ? { opt_start_seq: this.applied + 1 } : {},
+          );
+          // A pull expires every 5 s (heartbeats every 2.5 s): after NATS restarts, the client
+          // notices a dead pull in seconds, not the default 30.
+          const messages = await consumer.consume({ max_messages: 1000, expires: 5_000 });
+          this.messages = messages;
+          if (this.stopped) await messages.close();
+          let batch: JsMsg[] = [];
+          const flush = async () => {
+            if (batch.length === 0) return;
+            await this.apply(batch);
+            this.applied = batch[batch.length - 1]!.seq;
+            if (this.applied >= last) caughtUp();
+            batch = [];
+          };
+          for await (const m of messages) {
+            const next = (batch.length > 0 ? batch[batch.length - 1]!.seq : this.applied) + 1;
+            if (m.seq < next) continue; // a consumer started over: already applied
+            if (m.seq > next && this.applied > 0) {
+              // The stream's sequences have no holes (nothing is deleted from it), so a message
+              // came that skipped others: seen after NATS restarts, when the client's ordered
+              // consumer resumed past messages it never delivered. Start over after the last.
+              this.o.log?.warn(
+                { expected: next, got: m.seq },
+                'the change log skipped messages; starting over',
+              );
+              break;
+            }
+            batch.push(m);
+            if (messages.getPending() > 0 && batch.length < 1000) continue;
+            await flush();
+          }
+          await flush();
+          await messages.close().catch(() => undefined);
+        } catch (e) {
+          if (!this.stopped) this.o.log?.warn({ err: e }, 'following the change log failed; starting over');
+        }
+        if (!this.stopped) await new Promise((r) => setTimeout(r, this.o.retryMs ?? 500));
       }
-    })().catch((e) => {
-      if (!this.stopped) this.o.log?.error({ err: e }, 'the change log stopped');
-    });
+    })();
     await ready;
+  }
+
+  /**
+   * A consumer that has stopped delivering while the stream holds more (seen after NATS
+   * restarts: a pull the client never learns is dead) is closed, and `follow` starts another
+   * after the last message applied.
+   */
+  private async checkProgress(): Promise<void> {
+    try {
+      const jsm = await jetstreamManager(this.o.nc);
+      const last = (await jsm.streams.info(this.stream)).state.last_seq;
+      const stalled = last > this.applied && this.applied === this.appliedAtCheck;
+      this.appliedAtCheck = this.applied;
+      if (!stalled || this.stopped) return;
+      this.o.log?.warn({ applied: this.applied, last }, 'the change log stalled; starting over');
+      await this.messages?.close();
+    } catch {
+      // NATS away: the next check sees.
+    }
   }
 
   /** Applies a run of the log's messages to the database. */

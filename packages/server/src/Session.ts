@@ -159,6 +159,10 @@ export class Session {
     const db = this.host.db;
     for (;;) {
       const now = db.version();
+      const ahead = this.subs.find((s) => s.cursor && !isAtOrBefore(s.cursor, now));
+      // A node of a deployment behind a client's cursor (from another node) catches up first.
+      if (ahead && (await this.host.reaches(ahead.cursor!))) continue;
+      if (this.isClosed()) return;
       for (const s of this.subs) {
         // A cursor from another server's history (or one restored from an older backup) is no cursor.
         if (s.cursor && !isAtOrBefore(s.cursor, now)) s.cursor = undefined;

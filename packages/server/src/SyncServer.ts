@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_DRIFT_MS } from '@concord/crdt';
+import { DEFAULT_MAX_DRIFT_MS, type VersionVector } from '@concord/crdt';
 import type { ChangeEvent, Database, Doc, Timers, Transport } from '@concord/db';
 import { core, MAX_MESSAGE_BYTES, schemaIssues } from '@concord/db/internal';
 import { pino } from 'pino';
@@ -88,6 +88,13 @@ export interface SyncServerOptions {
    * only after it. Absent: the database's own commit is the durability.
    */
   readonly durable?: () => Promise<void>;
+  /**
+   * Resolves true once the database holds everything `version` names — a client's cursor from
+   * another node of the deployment, which this node's change log has not brought yet — or
+   * false if it will not soon (`ChangeLog.reaches`). Absent: false at once — a cursor ahead of
+   * a lone server is from another history, and the client starts over.
+   */
+  readonly reaches?: (version: VersionVector) => Promise<boolean>;
 }
 
 /** What a session needs from the server it belongs to. */
@@ -95,6 +102,8 @@ export interface SessionHost {
   readonly db: Database;
   /** See `SyncServerOptions.durable`. */
   durable(): Promise<void>;
+  /** See `SyncServerOptions.reaches`. */
+  reaches(version: VersionVector): Promise<boolean>;
   readonly limits: Limits;
   readonly metrics: Metrics;
   readonly log: Log;
@@ -136,6 +145,7 @@ export class SyncServer implements SessionHost {
   private stopping = false;
   private readonly fanouts = new WeakMap<ChangeEvent, Fanout>();
   private readonly durableHook: (() => Promise<void>) | undefined;
+  private readonly reachesHook: ((version: VersionVector) => Promise<boolean>) | undefined;
 
   constructor(options: SyncServerOptions) {
     this.db = options.db;
@@ -146,6 +156,7 @@ export class SyncServer implements SessionHost {
     this.turns = new Turns(this.timers);
     this.clock = options.now ?? Date.now;
     this.durableHook = options.durable;
+    this.reachesHook = options.reaches;
     if (!options.authenticate)
       this.log.warn('DEVELOPMENT MODE: no auth configured — every connection may read and write everything');
     this.authenticate = options.authenticate ?? allowEverything;
@@ -247,6 +258,10 @@ export class SyncServer implements SessionHost {
 
   durable(): Promise<void> {
     return this.durableHook?.() ?? Promise.resolve();
+  }
+
+  reaches(version: VersionVector): Promise<boolean> {
+    return this.reachesHook?.(version) ?? Promise.resolve(false);
   }
 
   fanout(event: ChangeEvent): Fanout {

@@ -102,7 +102,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const sync = new SyncServer({
     db,
     log,
-    ...(changeLog ? { durable: () => changeLog.flush() } : {}),
+    ...(changeLog ? { durable: () => changeLog.flush(), reaches: (v) => changeLog.reaches(v) } : {}),
     ...(secret || publicKey
       ? {
           authenticate: jwtAuthenticator(

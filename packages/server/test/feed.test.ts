@@ -1,12 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { FeedStream, feedRecord, publishFeed } from '@concord/feed';
-import { concordServe, kill9, requireNats, requirePostgres, SeededRng, seeds } from '@concord/testkit';
+import {
+  concordServe,
+  kill9,
+  ownNatsServer,
+  requireNats,
+  requirePostgres,
+  SeededRng,
+  seeds,
+} from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -225,34 +231,7 @@ describe('concord serve --ingest killed mid-ingest', () => {
 describe('concord serve --ingest while NATS restarts', () => {
   it('reports degraded while NATS is down, reconnects when it is back, and goes on ingesting', async () => {
     // A NATS server of this test's own (the machine's serves the other tests meanwhile).
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
-    const store = join(dir, 'nats-store');
-    const url = `nats://127.0.0.1:${port}`;
-    const startNats = async () => {
-      const child = spawn(
-        '/usr/sbin/nats-server',
-        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store],
-        {
-          stdio: 'ignore',
-        },
-      );
-      await until(
-        () =>
-          new Promise<boolean>((r) => {
-            const s = netConnect(port, '127.0.0.1', () => {
-              s.destroy();
-              r(true);
-            }).once('error', () => r(false));
-          }),
-        'NATS to listen',
-      );
-      return child;
-    };
+    const { url, start: startNats } = await ownNatsServer(join(dir, 'nats-store'));
     let nats = await startNats();
     const stream = new FeedStream('restart');
     const publish = async (from: number) => {

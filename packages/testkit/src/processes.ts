@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,4 +33,62 @@ export async function kill9(child: ChildProcess): Promise<void> {
   const gone = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await gone;
+}
+
+/**
+ * `n` distinct TCP ports free on 127.0.0.1 now (for servers a test starts, and restarts on the
+ * same ports): held open together while chosen, so no two are the same.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const probes = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve) => {
+          const probe = createServer().listen(0, '127.0.0.1', () => resolve(probe));
+        }),
+    ),
+  );
+  const ports = probes.map((p) => (p.address() as AddressInfo).port);
+  await Promise.all(probes.map((p) => new Promise((r) => p.close(r))));
+  return ports;
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port` (within 10 s). */
+export async function listening(port: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const up = await new Promise<boolean>((r) => {
+      const s = netConnect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      }).once('error', () => r(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/**
+ * A NATS server with JetStream of a test's own (`nats-server`, as the machine runs it), so the
+ * test may kill and restart it while the machine's serves the others: `start` (again after a
+ * kill, on the same port and store) resolves once it listens. On `chosen`, or a free port.
+ */
+export async function ownNatsServer(
+  store: string,
+  chosen?: number,
+): Promise<{ url: string; start: () => Promise<ChildProcess> }> {
+  const port = chosen ?? (await freePorts(1))[0]!;
+  const start = async () => {
+    const child = spawn(
+      process.env.NATS_SERVER ?? '/usr/sbin/nats-server',
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await listening(port);
+    return child;
+  };
+  return { url: `nats://127.0.0.1:${port}`, start };
 }
