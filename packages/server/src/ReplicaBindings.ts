@@ -5,6 +5,12 @@ const PREFIX = 'bind:';
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
+/** Which principal each replica id belongs to: the first to connect under it. */
+export interface Bindings {
+  /** Binds `replica` to `subject` (durably, before it resolves), or throws `BAD_REPLICA` if another owns it. */
+  bind(replica: string, subject: string): Promise<void>;
+}
+
 /**
  * Which principal each replica id belongs to, kept durably in the server database's meta: the
  * first principal to connect under a replica id owns it, and a connection under a replica id
@@ -12,7 +18,7 @@ const text = new TextDecoder();
  * replica's next sequence numbers, and the server would take them for its own and drop the real
  * ones as duplicates.
  */
-export class ReplicaBindings {
+export class ReplicaBindings implements Bindings {
   /** Bindings being written: a second connection in the meantime sees the first one's claim. */
   private readonly claiming = new Map<string, string>();
 

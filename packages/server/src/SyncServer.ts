@@ -6,7 +6,7 @@ import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
 import { Fanout } from './Fanout.js';
 import { Metrics } from './Metrics.js';
-import { ReplicaBindings } from './ReplicaBindings.js';
+import { type Bindings, ReplicaBindings } from './ReplicaBindings.js';
 import { type Peer, Session } from './Session.js';
 import { Turns } from './Turns.js';
 
@@ -95,6 +95,11 @@ export interface SyncServerOptions {
    * a lone server is from another history, and the client starts over.
    */
   readonly reaches?: (version: VersionVector) => Promise<boolean>;
+  /**
+   * Where replica ↔ principal bindings are kept: by default the database's meta; the nodes of
+   * a deployment share `PostgresBindings`.
+   */
+  readonly bindings?: Bindings;
 }
 
 /** What a session needs from the server it belongs to. */
@@ -119,7 +124,7 @@ export interface SessionHost {
   /** What the sessions share of one commit's delivery: its documents, filter verdicts, encoded updates. */
   fanout(event: ChangeEvent): Fanout;
   readonly admission: Admission;
-  readonly bindings: ReplicaBindings;
+  readonly bindings: Bindings;
 }
 
 /**
@@ -135,7 +140,7 @@ export class SyncServer implements SessionHost {
   readonly log: Log;
   readonly authenticate: Authenticate;
   readonly admission: Admission;
-  readonly bindings: ReplicaBindings;
+  readonly bindings: Bindings;
   private readonly sessions = new Set<Session>();
   private readonly validators = new Map<string, Set<Validator>>();
   private readonly timers: Timers;
@@ -166,7 +171,7 @@ export class SyncServer implements SessionHost {
       now: () => this.clock(),
       maxDriftMs: this.limits.maxDriftMs,
     });
-    this.bindings = new ReplicaBindings(this.db);
+    this.bindings = options.bindings ?? new ReplicaBindings(this.db);
     this.stopEvents = this.db.onChange((event) => {
       const at = this.clock();
       for (const s of this.sessions) s.deliver(event);

@@ -8,12 +8,14 @@ import { SqliteStorage } from '@concord/db/sqlite';
 import { type ColumnType, DEFAULT_STREAM, FeedStream, formatOf, publishFeed, readFeed } from '@concord/feed';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
 import { pino } from 'pino';
 import { jwtAuthenticator } from './Auth.js';
 import { ChangeLog } from './ChangeLog.js';
 import { seedDemo } from './demo.js';
 import { FeedIngest } from './FeedIngest.js';
 import { HttpServer } from './HttpServer.js';
+import { PostgresBindings } from './PostgresBindings.js';
 import { progressBar } from './progressBar.js';
 import { SyncServer } from './SyncServer.js';
 
@@ -97,12 +99,15 @@ async function main(argv: readonly string[]): Promise<void> {
     ? await connect({ servers: values.nats, maxReconnectAttempts: -1, noAsyncTraces: true })
     : undefined;
   const changeLog = node ? await ChangeLog.start({ db, nc: nc!, deployment: values.schema, log }) : undefined;
+  const pool = node ? new pg.Pool({ connectionString: values.postgres }) : undefined;
+  const bindings = pool ? await PostgresBindings.open(pool, values.schema) : undefined;
   const secret = values['auth-secret'];
   const publicKey = values['auth-public-key'];
   const sync = new SyncServer({
     db,
     log,
     ...(changeLog ? { durable: () => changeLog.flush(), reaches: (v) => changeLog.reaches(v) } : {}),
+    ...(bindings ? { bindings } : {}),
     ...(secret || publicKey
       ? {
           authenticate: jwtAuthenticator(
@@ -149,6 +154,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await server.close();
     await changeLog?.stop();
     await nc?.drain().catch(() => undefined);
+    await pool?.end();
     await db.close();
     process.exit(0);
   };

@@ -2,7 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { replicaId } from '@concord/crdt';
 import { counter, Database, type SyncClient } from '@concord/db';
+import type { Grant } from '@concord/server';
 import {
   concordServe,
   freePorts,
@@ -15,6 +17,8 @@ import {
 } from '@concord/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { SignJWT } from 'jose';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from './support.js';
 
@@ -29,13 +33,18 @@ const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const c of children) await kill9(c);
   const nc = await connect({ servers: await requireNats() });
-  await (await jetstreamManager(nc)).streams.delete(`${deployment}_changes`).catch(() => undefined);
+  for (const d of [deployment, `${deployment}_auth`])
+    await (await jetstreamManager(nc)).streams.delete(`${d}_changes`).catch(() => undefined);
   await nc.close();
+  const sql = new pg.Client({ connectionString: await requirePostgres() });
+  await sql.connect();
+  for (const d of [deployment, `${deployment}_auth`]) await sql.query(`DROP SCHEMA IF EXISTS "${d}" CASCADE`);
+  await sql.end();
 });
 
-async function node(): Promise<{ child: ChildProcess; url: string }> {
+async function node(...extra: string[]): Promise<{ child: ChildProcess; url: string }> {
   const args = ['--postgres', await requirePostgres(), '--nats', await requireNats(), '--schema', deployment];
-  const { child, port } = await concordServe([...args, '--port', '0']);
+  const { child, port } = await concordServe([...args, '--port', '0', ...extra]);
   children.push(child);
   return { child, url: `ws://127.0.0.1:${port}/sync` };
 }
@@ -87,6 +96,60 @@ describe('scale-out: nodes of one deployment share a change log', () => {
       await sb.close();
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('scale-out: auth and partial replication the same on every node', () => {
+  it('a store gets its own products whichever node wrote them; its replica id is its own on every node', async () => {
+    const secret = 'a-secret-of-at-least-32-bytes-for-hs256';
+    const token = (sub: string, grants: Grant[]) =>
+      new SignJWT({ grants })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(secret));
+    const store1 = await token('store-1', [
+      { collection: 'products', read: true, write: true, where: { storeId: 1 } },
+    ]);
+    const hq = await token('hq', [{ collection: '*', read: true, write: true }]);
+    const d = `${deployment}_auth`;
+    const args = ['--auth-secret', secret, '--schema', d];
+    const [n0, n1] = [await node(...args), await node(...args)];
+    const store = await Database.open({ replicaId: replicaId('store-1-till') });
+    const office = await Database.open();
+    const s = store.sync(n0.url, { token: store1, subscriptions: [{ collection: 'products' }] });
+    const o = office.sync(n1.url, { token: hq, subscriptions: [{ collection: 'products' }] });
+    const impostor = await Database.open({ replicaId: replicaId('store-1-till') });
+    const errors: string[] = [];
+    let i: SyncClient | undefined;
+
+    try {
+      await Promise.all([s.synced(), o.synced()]);
+      // Written on node 1; node 0 sends the store only its own.
+      await office.collection('products').upsert({ _id: 'p1', storeId: 1, price: 1 });
+      await office.collection('products').upsert({ _id: 'p2', storeId: 2, price: 2 });
+      await o.synced();
+      await until(async () => (await store.collection('products').get('p1'))?.price === 1, 'p1 on the store');
+      await office.collection('products').upsert({ _id: 'p3', storeId: 1, price: 3 });
+      await until(async () => (await store.collection('products').get('p3'))?.price === 3, 'p3 on the store');
+      expect(await store.collection('products').get('p2')).toBeUndefined();
+      // A write outside its grant is refused on node 0, and never reaches node 1.
+      await store.collection('products').upsert({ _id: 'p4', storeId: 2, price: 4 });
+      await store.collection('products').upsert({ _id: 'p5', storeId: 1, price: 5 });
+      await s.synced();
+      await until(
+        async () => (await office.collection('products').get('p5'))?.price === 5,
+        'p5 at the office',
+      );
+      expect(await office.collection('products').get('p4')).toBeUndefined();
+      // The store's replica id, bound on node 0, is refused to another principal on node 1.
+      i = impostor.sync(n1.url, { token: hq, subscriptions: [{ collection: 'products' }] });
+      i.on('error', (e) => errors.push(e.code));
+      await until(() => errors.includes('BAD_REPLICA'), 'BAD_REPLICA for the impostor');
+    } finally {
+      for (const c of [s, o, i]) await c?.close();
+      for (const db of [store, office, impostor]) await db.close();
     }
   });
 });
