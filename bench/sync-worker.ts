@@ -4,6 +4,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
+import { concordServe, requireNats, requirePostgres } from '@concord/testkit';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -125,7 +129,28 @@ const percentile = (xs: number[], p: number) =>
 /** One writer, `clients` subscribers: latency from each write to each client having applied it. */
 async function fanout(system: string, clients: number, writes: number): Promise<void> {
   const suite = `fan-out/${clients}`;
-  const { child, ports } = await startServer(system === 'yjs' ? ['yjs'] : ['concord', '0']);
+  // concord-3-nodes: three `concord serve` nodes of one deployment (PostgreSQL, NATS), the
+  // clients spread over them, the writer on the first.
+  const deployment = `bench_fanout_${process.pid}`;
+  const nodes =
+    system === 'concord-3-nodes'
+      ? await Promise.all(
+          [0, 1, 2].map(async () =>
+            concordServe([
+              ...['--postgres', await requirePostgres(), '--nats', await requireNats()],
+              ...['--schema', deployment, '--port', '0'],
+            ]),
+          ),
+        )
+      : [];
+  const { child, ports } =
+    nodes.length > 0
+      ? { child: nodes[0]!.child, ports: { sync: nodes[0]!.port } }
+      : await startServer(system === 'yjs' ? ['yjs'] : ['concord', '0']);
+  const urls =
+    nodes.length > 0
+      ? nodes.map((n) => `ws://127.0.0.1:${n.port}/sync`)
+      : [`ws://127.0.0.1:${ports.sync}/sync`];
   const latencies: number[] = [];
   let round = 0;
   let sentAt = 0;
@@ -160,18 +185,17 @@ async function fanout(system: string, clients: number, writes: number): Promise<
       for (const s of [...subs, writer]) s.provider.destroy();
     };
   } else {
-    const url = `ws://127.0.0.1:${ports.sync}/sync`;
-    const open = async () => {
+    const open = async (i: number) => {
       const db = await Database.open();
-      const sync: SyncClient = db.sync(url, { subscriptions: [{ collection: 'hot' }] });
+      const sync: SyncClient = db.sync(urls[i % urls.length]!, { subscriptions: [{ collection: 'hot' }] });
       return { db, sync };
     };
-    const subs = await Promise.all(Array.from({ length: clients }, open));
+    const subs = await Promise.all(Array.from({ length: clients }, (_, i) => open(i)));
     for (const s of subs)
       s.db.onChange((e) => {
         for (const d of e.docs) if (d.docId === 'hot') arrived(d.after?.v);
       });
-    const writer = await open();
+    const writer = await open(0);
     await Promise.all([...subs, writer].map((s) => s.sync.synced()));
     write = (v) => writer.db.collection('hot').upsert({ _id: 'hot', v });
     close = async () => {
@@ -188,18 +212,28 @@ async function fanout(system: string, clients: number, writes: number): Promise<
   }
   out({
     suite,
-    system: system === 'yjs' ? 'y-websocket' : 'concord',
+    system: system === 'yjs' ? 'y-websocket' : system,
     metric: 'p50 ms',
     value: percentile(latencies, 0.5),
   });
   out({
     suite,
-    system: system === 'yjs' ? 'y-websocket' : 'concord',
+    system: system === 'yjs' ? 'y-websocket' : system,
     metric: 'p99 ms',
     value: percentile(latencies, 0.99),
   });
   await close();
   child.kill();
+  for (const n of nodes) n.child.kill('SIGKILL');
+  if (nodes.length > 0) {
+    const nc = await connect({ servers: await requireNats() });
+    await (await jetstreamManager(nc)).streams.delete(`${deployment}_changes`).catch(() => undefined);
+    await nc.close();
+    const sql = new pg.Client({ connectionString: await requirePostgres() });
+    await sql.connect();
+    await sql.query(`DROP SCHEMA IF EXISTS "${deployment}" CASCADE`);
+    await sql.end();
+  }
 }
 
 if (mode === 'initial') await initial(Number(a), Number(b));
