@@ -1,7 +1,11 @@
 // Child process of the sync suite: `sync-worker.ts initial <n> <runs>` measures initial sync and
 // reconnect on the n-product catalogue; `sync-worker.ts fanout <system> <clients> <writes>` the
-// latency from one write to every client having applied it. Prints JSON lines (bench Results).
+// latency from one write to every client having applied it; `sync-worker.ts writes <system>
+// <clients> <seconds>` the writes acknowledged per second. Prints JSON lines (bench Results).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
 import { concordServe, requireNats, requirePostgres } from '@concord/testkit';
@@ -132,17 +136,7 @@ async function fanout(system: string, clients: number, writes: number): Promise<
   // concord-3-nodes: three `concord serve` nodes of one deployment (PostgreSQL, NATS), the
   // clients spread over them, the writer on the first.
   const deployment = `bench_fanout_${process.pid}`;
-  const nodes =
-    system === 'concord-3-nodes'
-      ? await Promise.all(
-          [0, 1, 2].map(async () =>
-            concordServe([
-              ...['--postgres', await requirePostgres(), '--nats', await requireNats()],
-              ...['--schema', deployment, '--port', '0'],
-            ]),
-          ),
-        )
-      : [];
+  const nodes = system === 'concord-3-nodes' ? await startNodes(3, deployment) : [];
   const { child, ports } =
     nodes.length > 0
       ? { child: nodes[0]!.child, ports: { sync: nodes[0]!.port } }
@@ -225,18 +219,82 @@ async function fanout(system: string, clients: number, writes: number): Promise<
   await close();
   child.kill();
   for (const n of nodes) n.child.kill('SIGKILL');
-  if (nodes.length > 0) {
-    const nc = await connect({ servers: await requireNats() });
-    await (await jetstreamManager(nc)).streams.delete(`${deployment}_changes`).catch(() => undefined);
-    await nc.close();
-    const sql = new pg.Client({ connectionString: await requirePostgres() });
-    await sql.connect();
-    await sql.query(`DROP SCHEMA IF EXISTS "${deployment}" CASCADE`);
-    await sql.end();
-  }
+  if (nodes.length > 0) await removeDeployment(deployment);
+}
+
+/** `n` nodes of one deployment: `concord serve --postgres … --nats … --schema deployment`. */
+async function startNodes(n: number, deployment: string) {
+  const args = ['--postgres', await requirePostgres(), '--nats', await requireNats(), '--schema', deployment];
+  return Promise.all(Array.from({ length: n }, () => concordServe([...args, '--port', '0'])));
+}
+
+/** A deployment's change log and PostgreSQL schema, gone. */
+async function removeDeployment(deployment: string): Promise<void> {
+  const nc = await connect({ servers: await requireNats() });
+  await (await jetstreamManager(nc)).streams.delete(`${deployment}_changes`).catch(() => undefined);
+  await nc.close();
+  const sql = new pg.Client({ connectionString: await requirePostgres() });
+  await sql.connect();
+  await sql.query(`DROP SCHEMA IF EXISTS "${deployment}" CASCADE`);
+  await sql.end();
+}
+
+/**
+ * Writes acknowledged per second, each only once durable: `clients` clients (in this process)
+ * each writing batches of 20 documents and waiting for the server to hold them, for `seconds`;
+ * against one `concord serve` on a SQLite file, or three nodes of a deployment (durable in the
+ * change log), the clients spread over them.
+ */
+async function writes(system: string, clients: number, seconds: number): Promise<void> {
+  const deployment = `bench_writes_${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'concord-bench-writes-'));
+  const nodes =
+    system === 'concord-3-nodes'
+      ? await startNodes(3, deployment)
+      : [await concordServe(['--data', join(dir, 'writes.db'), '--port', '0'])];
+  const writers = await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      const db = await Database.open();
+      const sync = db.sync(`ws://127.0.0.1:${nodes[i % nodes.length]!.port}/sync`, {
+        subscriptions: [{ collection: `own-${i}` }],
+      });
+      await sync.synced();
+      return { db, sync };
+    }),
+  );
+  let acked = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    writers.map(async ({ db, sync }, i) => {
+      for (let k = 0; performance.now() < end; k += 20) {
+        await db
+          .collection(`own-${i}`)
+          .upsertMany(Array.from({ length: 20 }, (_, j) => ({ _id: `d${k + j}`, by: i, at: k + j })));
+        await sync.synced();
+        acked += 20;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  out({
+    suite: `writes/${clients} clients`,
+    system,
+    metric: 'acknowledged writes/s',
+    value: acked / elapsed,
+  });
+  for (const w of writers) await w.sync.close();
+  for (const w of writers) await w.db.close();
+  for (const n of nodes) n.child.kill('SIGKILL');
+  if (system === 'concord-3-nodes') await removeDeployment(deployment);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 if (mode === 'initial') await initial(Number(a), Number(b));
 else if (mode === 'fanout') await fanout(a!, Number(b), Number(c));
-else throw new Error('usage: sync-worker.ts initial <n> <runs> | fanout <concord|yjs> <clients> <writes>');
+else if (mode === 'writes') await writes(a!, Number(b), Number(c));
+else
+  throw new Error(
+    'usage: sync-worker.ts initial <n> <runs> | fanout <concord|concord-3-nodes|yjs> <clients> <writes> | writes <concord-1-node|concord-3-nodes> <clients> <seconds>',
+  );
 process.exit(0);

@@ -48,5 +48,19 @@ export function syncSuite(sizes: readonly number[], clients: number, runs: numbe
       }
     }
   results.push(...medians(fanout));
+  // Acknowledged writes per second, one durable server beside three nodes, interleaved.
+  const writes: Result[] = [];
+  for (let run = 0; run < runs; run++)
+    for (const system of ['concord-1-node', 'concord-3-nodes']) {
+      if (failed.has(system)) continue;
+      progress(`writes/30 clients ${system} (run ${run + 1} of ${runs})`);
+      try {
+        writes.push(...worker(['writes', system, '30', '10']));
+      } catch (e) {
+        failed.add(system);
+        FAILURES.push(`writes/30 clients: ${system} failed (${String(e).split('\n')[0]})`);
+      }
+    }
+  results.push(...medians(writes));
   return results;
 }
