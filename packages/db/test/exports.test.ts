@@ -52,6 +52,7 @@ describe('@concord/db exports', () => {
       'MAX_MESSAGE_BYTES',
       'PROTOCOL_VERSION',
       'Preview',
+      'SCHEMA_LOCK',
       'Typed',
       'absentStoredDocument',
       'checkCollectionName',

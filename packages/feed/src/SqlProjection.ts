@@ -1,4 +1,5 @@
 import type { Json } from '@concord/crdt';
+import { SCHEMA_LOCK } from '@concord/db/internal';
 import type pg from 'pg';
 import { type FeedMessage, latestPerProduct } from './FeedConsumer.js';
 import type { FeedRecord } from './FeedRecord.js';
@@ -49,13 +50,11 @@ export class SqlProjection {
   async ensure(): Promise<void> {
     const schema = this.table.split('.')[0]!;
     const cols = this.columns.map(([c, t]) => `, "${c}" ${t}`).join('');
-    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await this.pool.query(
-      `CREATE TABLE IF NOT EXISTS ${this.table} (id text PRIMARY KEY, seq bigint NOT NULL${cols}, data jsonb NOT NULL)`,
-    );
-    await this.pool.query(
-      `CREATE TABLE IF NOT EXISTS ${this.deleted} (id text PRIMARY KEY, seq bigint NOT NULL)`,
-    );
+    // One script, one transaction, under the schema lock: consumers on several nodes start together.
+    await this.pool.query(`${SCHEMA_LOCK}
+      CREATE SCHEMA IF NOT EXISTS ${schema};
+      CREATE TABLE IF NOT EXISTS ${this.table} (id text PRIMARY KEY, seq bigint NOT NULL${cols}, data jsonb NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${this.deleted} (id text PRIMARY KEY, seq bigint NOT NULL);`);
   }
 
   /** Why `record` cannot be projected (a field of the wrong type for its column); undefined if it can. */

@@ -1,4 +1,5 @@
 import { SyncError } from '@concord/db';
+import { SCHEMA_LOCK } from '@concord/db/internal';
 import type pg from 'pg';
 import type { Bindings } from './ReplicaBindings.js';
 
@@ -21,10 +22,10 @@ export class PostgresBindings implements Bindings {
 
   static async open(pool: pg.Pool, schema: string): Promise<PostgresBindings> {
     const b = new PostgresBindings(pool, schema);
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}"`);
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${b.table} (replica text PRIMARY KEY, subject text NOT NULL)`,
-    );
+    // One script, one transaction, under the schema lock: the nodes of a deployment start together.
+    await pool.query(`${SCHEMA_LOCK}
+      CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}";
+      CREATE TABLE IF NOT EXISTS ${b.table} (replica text PRIMARY KEY, subject text NOT NULL);`);
     return b;
   }
 

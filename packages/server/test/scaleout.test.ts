@@ -54,7 +54,8 @@ const note = async (db: Database, id: string) => (await db.collection('notes').g
 
 describe('scale-out: nodes of one deployment share a change log', () => {
   it('a write on any node reaches every node’s clients; a client whose node dies moves on, by delta', async () => {
-    const [n0, n1] = [await node(), await node()];
+    // Started together, as a deployment's nodes are: their schema creation must not race.
+    const [n0, n1] = await Promise.all([node(), node()]);
     const a = await Database.open();
     const b = await Database.open();
     const sa = a.sync([n0.url, n1.url], { subscriptions, backoff: { minMs: 10, maxMs: 50 } });

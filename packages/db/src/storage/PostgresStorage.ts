@@ -1,6 +1,7 @@
 import type { ReplicaId } from '@concord/crdt';
 import type { Pool } from 'pg';
 import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
+import { SCHEMA_LOCK } from './schemaLock.js';
 
 export interface PostgresOptions {
   /** libpq connection string; defaults to the PG* environment variables, as `pg` reads them. */
@@ -30,6 +31,7 @@ export class PostgresStorage implements Storage {
     const pool = new pg.Pool(options.connectionString ? { connectionString: options.connectionString } : {});
     const s = ident(options.schema);
     await pool.query(`
+      ${SCHEMA_LOCK}
       CREATE SCHEMA IF NOT EXISTS ${s};
       CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value bytea NOT NULL);
       CREATE TABLE IF NOT EXISTS ${s}.docs (
