@@ -7,12 +7,10 @@
 import { createInterface } from 'node:readline';
 import { Database, type WebSocketLike, WebSocketTransport } from '@concord/db';
 import { WebSocket } from 'ws';
-import { changedIndexes, priceOf } from './retail.suite.js';
+import { changedIndexes, priceOf, skuOf } from './retail.suite.js';
 
 /** Each store's assortment: a range of this many consecutive products. */
 export const ASSORTMENT = 1000;
-/** Product i's id, as the retail catalogue names it. */
-export const idOf = (i: number) => `SKU-${String(i).padStart(7, '0')}`;
 /** Store s's assortment: products lo…hi - 1. */
 export function assortment(s: number, n: number): { lo: number; hi: number } {
   const ranges = Math.max(1, Math.floor(n / ASSORTMENT));
@@ -42,7 +40,7 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
     const db = await Database.open();
     const { lo, hi } = assortment(s, n);
     const sync = db.sync(transport, {
-      subscriptions: [{ collection: 'products', where: { _id: { $gte: idOf(lo), $lt: idOf(hi) } } }],
+      subscriptions: [{ collection: 'products', where: { _id: { $gte: skuOf(lo), $lt: skuOf(hi) } } }],
     });
     await sync.synced();
     return { db, close: () => sync.close() };
@@ -55,7 +53,7 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   const changed = changedIndexes(n);
   const waits = stores.map((store, k) => {
     const { lo, hi } = assortment(first + k, n);
-    const want = new Map(changed.filter((i) => i >= lo && i < hi).map((i) => [idOf(i), priceOf(i, hour)]));
+    const want = new Map(changed.filter((i) => i >= lo && i < hi).map((i) => [skuOf(i), priceOf(i, hour)]));
     return new Promise<number>((resolve) => {
       if (want.size === 0) return resolve(epoch());
       const off = store.db.onChange((e) => {

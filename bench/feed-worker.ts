@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FeedStream, publishFeed, readFeed } from '@concord/feed';
-import { requireNats, requirePostgres } from '@concord/testkit';
+import { concordServe, requireNats, requirePostgres } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -31,31 +31,7 @@ const nats = await requireNats();
 const postgres = await requirePostgres();
 const name = `bench_feed_${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'concord-bench-feed-'));
-const CLI = fileURLToPath(new URL('../packages/server/src/cli.ts', import.meta.url));
 const STORES = fileURLToPath(new URL('./feed-stores.ts', import.meta.url));
-
-/** `concord serve` as a user starts it; resolves with its port once it listens. */
-async function serve(): Promise<{ child: ChildProcess; port: number }> {
-  const args = [
-    ...['--postgres', postgres, '--schema', name, '--nats', nats, '--stream', name],
-    ...['--ingest', 'products', '--columns', 'name:text,price:numeric,category:text,aisle:bigint'],
-    ...['--port', '0'],
-  ];
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.stdout!.on('data', (d) => {
-      text += d;
-      const m = /"url":"http:\/\/[^:]+:(\d+)"/.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`concord serve exited with ${code}`)));
-  });
-  child.stdout!.resume();
-  return { child, port };
-}
 
 /** The consumers' progress, as `/healthz` reports it. */
 async function consumers(port: number) {
@@ -83,7 +59,11 @@ const nc = await connect({ servers: nats, noAsyncTraces: true });
 const jsm = await jetstreamManager(nc);
 const stream = new FeedStream(name);
 await stream.ensure(jsm);
-const { child, port } = await serve();
+const { child, port } = await concordServe([
+  ...['--postgres', postgres, '--schema', name, '--nats', nats, '--stream', name],
+  ...['--ingest', 'products', '--columns', 'name:text,price:numeric,category:text,aisle:bigint'],
+  ...['--port', '0'],
+]);
 const sql = new pg.Client({ connectionString: postgres });
 await sql.connect();
 const storeProcesses: ChildProcess[] = [];

@@ -44,10 +44,13 @@ const BRANDS = Array.from({ length: 40 }, (_, i) => `Brand ${String.fromCharCode
 const UNITS = ['each', 'kg', 'l', 'pack'];
 const NOUNS = ['Milk', 'Bread', 'Apples', 'Coffee', 'Soap', 'Rice', 'Juice', 'Cheese', 'Pasta', 'Tea'];
 
+/** Product i's SKU, which is also its `_id`. */
+export const skuOf = (i: number): string => `SKU-${String(i).padStart(7, '0')}`;
+
 /** The catalogue, deterministic: product i is the same in every process and every system. */
 export function catalogue(n: number): Product[] {
   return Array.from({ length: n }, (_, i) => {
-    const sku = `SKU-${String(i).padStart(7, '0')}`;
+    const sku = skuOf(i);
     const price = priceOf(i, 0);
     return {
       _id: sku,

@@ -90,8 +90,12 @@ export function selectLive(
     for (let i = 0; i < subs.length; i++) {
       const filter = subs[i]!.filter;
       if (filter.collection !== e.collection) continue;
-      // The document's JSON now: read where a decision needs it (no filter, or no transition).
-      const current = !filter.where || !e.transition ? replica.documentValue(e.collection, e.id) : undefined;
+      // The document's JSON now: read only where a decision needs it — a whole-collection
+      // filter told of no changes, or no transition (the common live case reads nothing).
+      const current =
+        !e.transition || (!filter.where && others.length === 0)
+          ? replica.documentValue(e.collection, e.id)
+          : undefined;
       if (!e.transition) {
         decisions.push(filter.decide(others, current, own));
         continue;

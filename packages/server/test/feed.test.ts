@@ -51,21 +51,17 @@ const feed = (changed = -1) =>
     }),
   ).join('\n');
 
+/** `concord feed publish <file>` as a user runs it, to this file's stream; resolves with its output. */
+const publish = (file: string, nats: string) =>
+  run('../../src/cli.ts', ['feed', 'publish', file, '--nats', nats, '--stream', name]);
+
 describe('concord feed publish → concord serve --ingest → SQL and the stores', () => {
   it('projects the feed into SQL and the catalogue, and sends a store only what changed', async () => {
     const nats = await requireNats();
     const postgres = await requirePostgres();
     const file = join(dir, 'products.jsonl');
     writeFileSync(file, feed());
-    const published = await run('../../src/cli.ts', [
-      'feed',
-      'publish',
-      file,
-      '--nats',
-      nats,
-      '--stream',
-      name,
-    ]);
+    const published = await publish(file, nats);
     expect(published).toMatch(/published 100 products .*: 100 stored, 0 unchanged/);
 
     const { child, port } = await concordServe([
@@ -114,15 +110,7 @@ describe('concord feed publish → concord serve --ingest → SQL and the stores
 
       // The hourly feed again with one price changed: stored once, and the store gets it.
       writeFileSync(file, feed(10));
-      const again = await run('../../src/cli.ts', [
-        'feed',
-        'publish',
-        file,
-        '--nats',
-        nats,
-        '--stream',
-        name,
-      ]);
+      const again = await publish(file, nats);
       expect(again).toMatch(/: 1 stored, 99 unchanged/);
       await until(
         async () => (await store.collection('products').get('sku-10'))?.price === 99.5,

@@ -16,11 +16,14 @@ export async function concordServe(args: readonly string[]): Promise<{ child: Ch
     err += d;
   });
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
+    let out: string | undefined = '';
     child.stdout!.on('data', (d) => {
+      if (out === undefined) return; // listening: its later logs are drained, not kept
       out += d;
       const m = /"url":"http:\/\/[^:]+:(\d+)"/.exec(out);
-      if (m) resolve(Number(m[1]));
+      if (!m) return;
+      out = undefined;
+      resolve(Number(m[1]));
     });
     child.once('exit', (code) => reject(new Error(`concord serve exited with ${code}: ${err}`)));
   });
