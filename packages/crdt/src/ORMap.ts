@@ -13,47 +13,12 @@ import type { Timestamp } from './Timestamp.js';
 
 type Field = Causal<unknown>;
 
-/** Wire tags are below 64, so one UTF-16 unit names the field's type. */
+/** Wire tags are below 64: a byte on the wire. */
 const MAX_TAG = 64;
 
-/**
- * Field keys are interned: a collection repeats the same few names in every document, and a key
- * per field per document would cost more than most values. A key is interned when a field is
- * stored, so the table also says which types a name has ever had (see `tags`). Bounded, so
- * names from the wire cannot grow it without limit.
- */
-const KEYS = new Map<string, string[]>();
-const MAX_INTERNED_NAMES = 10_000;
-
-/** The interned key of a field being stored. */
-function internKey(name: string, tag: number): string {
-  let byTag = KEYS.get(name);
-  if (byTag === undefined) {
-    if (KEYS.size >= MAX_INTERNED_NAMES) return String.fromCharCode(tag) + name;
-    byTag = [];
-    KEYS.set(name, byTag);
-  }
-  let key = byTag[tag];
-  if (key === undefined) {
-    key = String.fromCharCode(tag) + name;
-    byTag[tag] = key;
-  }
-  return key;
-}
-
-/** The key to look a field up by: the interned one if there is one, so no string is built. */
-function fieldKey(name: string, tag: number): string {
-  return KEYS.get(name)?.[tag] ?? String.fromCharCode(tag) + name;
-}
-
-/** Orders field keys by name, then tag, without slicing them: code units compare as `<` does. */
-function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 1; i < n; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length || a.charCodeAt(0) - b.charCodeAt(0);
+/** The wire tag of a field's type. */
+function tagOf(field: Field): number {
+  return field instanceof Embedded ? field.type.tag : (field.constructor as unknown as CausalType).tag;
 }
 
 /**
@@ -76,8 +41,12 @@ export class ORMap extends Causal<Record<string, unknown>> {
   static readonly typeName = 'ORMap';
   static readonly causal = true;
 
-  /** Keyed by `fieldKey(name, tag)`. Invariant: no field is bottom. */
-  private readonly fields = new Map<string, Field>();
+  /**
+   * By name: the name's field, or — after concurrent writes of different types, which are rare —
+   * its fields in an array ordered by tag. Keyed by the name alone, so a lookup builds no string
+   * and no table of names is needed. Invariants: no field is bottom, no array is shorter than 2.
+   */
+  private readonly fields = new Map<string, Field | Field[]>();
 
   static empty(): ORMap {
     return new ORMap(new CausalContext());
@@ -89,31 +58,20 @@ export class ORMap extends Causal<Record<string, unknown>> {
 
   /** The field `name` of `type`, or undefined. A plain CRDT is returned as its joined state: read it, don't mutate it. */
   get<T extends Crdt>(name: string, type: CrdtType<T>): T | undefined {
-    const field = this.fields.get(fieldKey(name, type.tag));
+    const field = this.field(name, type.tag);
     if (!field) return undefined;
     return (type.causal ? field : (field as Embedded<T>).view()) as T;
   }
 
   has(name: string, type?: CrdtType): boolean {
-    if (type) return this.fields.has(fieldKey(name, type.tag));
-    return this.tags(name).length > 0;
+    return type ? this.field(name, type.tag) !== undefined : this.fields.has(name);
   }
 
   /** The wire tags of the types field `name` has here: one, or several after concurrent writes of different types. */
   tags(name: string): number[] {
-    const out: number[] = [];
-    const byTag = KEYS.get(name);
-    if (byTag) {
-      byTag.forEach((key, tag) => {
-        if (this.fields.has(key)) out.push(tag);
-      });
-    } else if (KEYS.size >= MAX_INTERNED_NAMES) {
-      // The table filled up before this name came: look at every tag.
-      for (let tag = 1; tag < MAX_TAG; tag++)
-        if (this.fields.has(String.fromCharCode(tag) + name)) out.push(tag);
-    }
-    // Otherwise no map has ever stored a field of that name.
-    return out;
+    const f = this.fields.get(name);
+    if (f === undefined) return [];
+    return Array.isArray(f) ? f.map(tagOf) : [tagOf(f)];
   }
 
   /**
@@ -124,8 +82,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
   update<T extends Crdt>(replica: ReplicaId, name: string, type: CrdtType<T>, fn: (field: T) => T): ORMap {
     if (type.tag < 1 || type.tag >= MAX_TAG)
       throw new InvalidArgumentError('TYPE_MISMATCH', `bad tag ${type.tag}`);
-    const key = internKey(name, type.tag);
-    const field = this.fields.get(key) ?? this.newField(type);
+    const field = this.field(name, type.tag) ?? this.newField(type);
     let fieldDelta: Field;
     if (type.causal) {
       fieldDelta = fn(field as unknown as T) as unknown as Field;
@@ -138,10 +95,10 @@ export class ORMap extends Causal<Record<string, unknown>> {
     } else {
       fieldDelta = (field as Embedded<T>).update(replica, fn);
     }
-    if (field.isBottom()) this.fields.delete(key);
-    else this.fields.set(key, field);
+    if (field.isBottom()) this.drop(name, type.tag);
+    else this.put(name, field);
     const delta = new ORMap(fieldDelta.ctx);
-    if (!fieldDelta.isBottom()) delta.fields.set(key, fieldDelta);
+    if (!fieldDelta.isBottom()) delta.fields.set(name, fieldDelta);
     return delta;
   }
 
@@ -158,9 +115,8 @@ export class ORMap extends Causal<Record<string, unknown>> {
       throw new InvalidArgumentError('TYPE_MISMATCH', 'setRegisters writes into a map that has seen nothing');
     checkWall(ts);
     for (const v of values) assertJson(v);
-    const tag = CausalRegister.tag;
     for (let i = 0; i < names.length; i++) {
-      this.fields.set(internKey(names[i]!, tag), CausalRegister.written(this.ctx, i + 1, ts, values[i]!));
+      this.fields.set(names[i]!, CausalRegister.written(this.ctx, i + 1, ts, values[i]!));
     }
     this.ctx.vv.advance(ts.replica, names.length);
   }
@@ -193,32 +149,35 @@ export class ORMap extends Causal<Record<string, unknown>> {
   remove(name: string, type?: CrdtType): ORMap {
     const dots: Dot[] = [];
     for (const tag of type ? [type.tag] : this.tags(name)) {
-      const key = fieldKey(name, tag);
-      const field = this.fields.get(key);
+      const field = this.field(name, tag);
       if (!field) continue;
       field.collectDots(dots);
-      this.fields.delete(key);
+      this.drop(name, tag);
     }
     return new ORMap(CausalContext.of(dots));
   }
 
   /** Field names, sorted. */
   keys(): string[] {
-    return [...new Set([...this.fields.keys()].map((k) => k.slice(1)))].sort();
+    return [...this.fields.keys()].sort();
   }
 
+  /** The number of fields: names, and a name once more per further type it has. */
   get size(): number {
-    return this.fields.size;
+    let n = 0;
+    this.fields.forEach((f) => {
+      n += Array.isArray(f) ? f.length : 1;
+    });
+    return n;
   }
 
   /** Plain JSON-like view: each field's value, fields sorted by name. */
   value(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    // Sorting by (name, tag) and letting later writes win shows the higher tag on a name clash.
-    const keys = [...this.fields.keys()].sort(compareKeys);
-    for (const k of keys) {
-      const name = k.slice(1);
-      const value = this.fields.get(k)!.value();
+    for (const name of this.keys()) {
+      const f = this.fields.get(name)!;
+      // A name with fields of several types shows the one with the higher tag.
+      const value = (Array.isArray(f) ? f[f.length - 1]! : f).value();
       // A field named __proto__ is data: plain assignment would set the prototype instead.
       if (name === '__proto__')
         Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
@@ -227,28 +186,78 @@ export class ORMap extends Causal<Record<string, unknown>> {
     return out;
   }
 
+  /** The field `name` of the type tagged `tag`. */
+  private field(name: string, tag: number): Field | undefined {
+    const f = this.fields.get(name);
+    if (f === undefined) return undefined;
+    if (!Array.isArray(f)) return tagOf(f) === tag ? f : undefined;
+    return f.find((x) => tagOf(x) === tag);
+  }
+
+  /** Stores `field` as `name`'s field of its type, replacing the one it had. */
+  private put(name: string, field: Field): void {
+    const cur = this.fields.get(name);
+    if (cur === field) return;
+    if (cur === undefined) {
+      this.fields.set(name, field);
+      return;
+    }
+    const tag = tagOf(field);
+    if (!Array.isArray(cur)) {
+      const t = tagOf(cur);
+      this.fields.set(name, t === tag ? field : t < tag ? [cur, field] : [field, cur]);
+      return;
+    }
+    // A new array, never an edit in place: a pass over the fields may be iterating the old one.
+    const rest = cur.filter((x) => tagOf(x) !== tag);
+    const at = rest.findIndex((x) => tagOf(x) > tag);
+    rest.splice(at < 0 ? rest.length : at, 0, field);
+    this.fields.set(name, rest);
+  }
+
+  /** Drops `name`'s field of the type tagged `tag`. */
+  private drop(name: string, tag: number): void {
+    const cur = this.fields.get(name);
+    if (cur === undefined) return;
+    if (!Array.isArray(cur)) {
+      if (tagOf(cur) === tag) this.fields.delete(name);
+      return;
+    }
+    const rest = cur.filter((x) => tagOf(x) !== tag);
+    this.fields.set(name, rest.length === 1 ? rest[0]! : rest);
+  }
+
+  /** Calls `fn` for every field, with its name. forEach, not for-of: no [key, value] array per field. */
+  private forEachField(fn: (field: Field, name: string) => void): void {
+    this.fields.forEach((f, name) => {
+      if (Array.isArray(f)) for (const x of f) fn(x, name);
+      else fn(f, name);
+    });
+  }
+
   private newField<T extends Crdt>(type: CrdtType<T>): Field {
     return type.causal ? (type as unknown as CausalType).emptyIn(this.ctx) : new Embedded(this.ctx, type);
   }
 
-  /** Joins every field the other side holds into this side's field of the same key. */
+  /** Joins every field the other side holds into this side's field of the same name and type. */
   private joinFields(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
-    // forEach, not for-of over entries: no [key, value] array per field (joins run per write).
-    other.fields.forEach((theirField, k) => {
-      const field = this.fields.get(k) ?? theirField.fresh(this.ctx);
+    other.forEachField((theirField, name) => {
+      const tag = tagOf(theirField);
+      const field = this.field(name, tag) ?? theirField.fresh(this.ctx);
       field.joinStore(theirField, mine, theirs);
-      if (field.isBottom()) this.fields.delete(k);
-      else this.fields.set(k, field);
+      if (field.isBottom()) this.drop(name, tag);
+      else this.put(name, field);
     });
   }
 
   joinStore(other: ORMap, mine: CausalContext, theirs: CausalContext): void {
     this.joinFields(other, mine, theirs);
-    this.fields.forEach((field, k) => {
-      if (other.fields.has(k)) return;
+    this.forEachField((field, name) => {
+      const tag = tagOf(field);
+      if (other.field(name, tag)) return;
       // The other side has no such field: its bottom, which drops the dots it saw.
       field.dropSeen(theirs);
-      if (field.isBottom()) this.fields.delete(k);
+      if (field.isBottom()) this.drop(name, tag);
     });
   }
 
@@ -271,7 +280,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
   }
 
   collectDots(out: Dot[]): void {
-    for (const f of this.fields.values()) f.collectDots(out);
+    this.forEachField((f) => f.collectDots(out));
   }
 
   fresh(ctx: CausalContext): this {
@@ -280,30 +289,37 @@ export class ORMap extends Causal<Record<string, unknown>> {
 
   cloneIn(ctx: CausalContext): this {
     const copy = new ORMap(ctx);
-    for (const [k, f] of this.fields) copy.fields.set(k, f.cloneIn(ctx));
+    this.fields.forEach((f, name) => {
+      copy.fields.set(name, Array.isArray(f) ? f.map((x) => x.cloneIn(ctx)) : f.cloneIn(ctx));
+    });
     return copy as this;
   }
 
   storeEquals(other: ORMap): boolean {
     if (this.fields.size !== other.fields.size) return false;
-    for (const [k, f] of this.fields) {
-      const o = other.fields.get(k);
-      if (!o || !f.storeEquals(o)) return false;
+    for (const [name, f] of this.fields) {
+      const o = other.fields.get(name);
+      if (o === undefined) return false;
+      const mine = Array.isArray(f) ? f : [f];
+      const theirs = Array.isArray(o) ? o : [o];
+      if (mine.length !== theirs.length) return false;
+      for (let i = 0; i < mine.length; i++) {
+        if (tagOf(mine[i]!) !== tagOf(theirs[i]!) || !mine[i]!.storeEquals(theirs[i]!)) return false;
+      }
     }
     return true;
   }
 
   /** `beside`: see `encodeBeside`. */
   encodeStore(enc: Encoder, beside?: Readonly<Record<string, unknown>>): void {
-    enc.uint(this.fields.size);
-    for (const [k, f] of this.fields) {
-      const name = k.slice(1);
+    enc.uint(this.size);
+    this.forEachField((f, name) => {
       enc.string(name);
-      enc.byte(k.charCodeAt(0));
+      enc.byte(tagOf(f));
       if (beside) enc.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
       f.encodeStore(enc);
       enc.known = undefined;
-    }
+    });
   }
 
   static decodeStore(dec: Decoder, ctx: CausalContext, beside?: Readonly<Record<string, unknown>>): ORMap {
@@ -313,15 +329,14 @@ export class ORMap extends Causal<Record<string, unknown>> {
     for (let i = 0; i < n; i++) {
       const name = dec.string();
       const type = dec.type(dec.byte());
-      const key = internKey(name, type.tag);
-      if (m.fields.has(key)) dec.fail('BAD_VALUE', `duplicate field ${JSON.stringify(name)}`);
+      if (m.field(name, type.tag)) dec.fail('BAD_VALUE', `duplicate field ${JSON.stringify(name)}`);
       if (beside) dec.known = Object.hasOwn(beside, name) ? beside[name] : undefined;
       const field = type.causal
         ? (type as unknown as CausalType).decodeStore(dec, ctx)
         : Embedded.decodeStore(dec, ctx, type);
       dec.known = undefined;
       if (field.isBottom()) dec.fail('BAD_VALUE', `empty field ${JSON.stringify(name)}`);
-      m.fields.set(key, field);
+      m.put(name, field);
     }
     dec.leave();
     return m;

@@ -6,6 +6,7 @@ export { Causal } from './Causal.js';
 export { CRDT_TYPES } from './codec/codec.js';
 export { Decoder } from './codec/Decoder.js';
 export { Encoder, uintWidth, writeUint } from './codec/Encoder.js';
+export { Interner } from './codec/Interner.js';
 export { readDot, writeDot } from './Dot.js';
 export { assertJson, deepFreeze, isJsonScalar, jsonKey } from './Json.js';
 export { isStorableText } from './ReplicaId.js';

@@ -55,6 +55,7 @@ describe('@concord/crdt exports', () => {
       'Causal',
       'Decoder',
       'Encoder',
+      'Interner',
       'assertJson',
       'deepFreeze',
       'isJsonScalar',

@@ -1,5 +1,5 @@
 import { DecodeError, type Dot, FORMAT_VERSION, ORMap, type ReplicaId, type Timestamp } from '@concord/crdt';
-import { CRDT_TYPES, Decoder, Encoder } from '@concord/crdt/internal';
+import { CRDT_TYPES, Decoder, Encoder, type Interner } from '@concord/crdt/internal';
 import { readChangeHead, writeChangeHead } from './ChangeHead.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { DbError } from './errors.js';
@@ -66,9 +66,9 @@ export function encodeLogged(c: Change): Uint8Array {
 }
 
 /** Reads what `encodeLogged` wrote; throws `DecodeError` for anything else. */
-export function decodeLogged(bytes: Uint8Array): Change {
+export function decodeLogged(bytes: Uint8Array, interner?: Interner): Change {
   if (bytes[0] !== FORMAT_VERSION || bytes[1] !== LOGGED_WRITTEN) {
-    const changes = decodeChanges(bytes);
+    const changes = decodeChanges(bytes, interner);
     if (changes.length !== 1)
       throw new DecodeError('BAD_VALUE', `a logged change holds ${changes.length} changes`, 0);
     return changes[0]!;
@@ -79,12 +79,15 @@ export function decodeLogged(bytes: Uint8Array): Change {
   const stored = dec.bytes(dec.remaining);
   const value = storedValue(stored, head.docId);
   if (!value) dec.fail('BAD_VALUE', 'a logged new document without its JSON');
-  return { ...head, ops: storedDocument(stored, value).state };
+  return { ...head, ops: storedDocument(stored, value, interner).state };
 }
 
-/** Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile. */
-export function decodeChanges(bytes: Uint8Array): Change[] {
-  const dec = new Decoder(inflateMessage(bytes), CRDT_TYPES);
+/**
+ * Decodes `encodeChanges`' output; throws `DecodeError` for anything malformed or hostile.
+ * `interner`: the database's, where the changes go into one.
+ */
+export function decodeChanges(bytes: Uint8Array, interner?: Interner): Change[] {
+  const dec = new Decoder(inflateMessage(bytes), CRDT_TYPES, interner);
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== CHANGES) dec.fail('BAD_TAG', `expected a change batch, got message kind ${kind}`);
   const out = readChanges(dec);

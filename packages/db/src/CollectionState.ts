@@ -1,4 +1,4 @@
-import { deepFreeze } from '@concord/crdt/internal';
+import { deepFreeze, type Interner } from '@concord/crdt/internal';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter, type Where } from './query/Query.js';
@@ -62,6 +62,8 @@ export class CollectionState {
   constructor(
     readonly name: string,
     readonly kinds: ReadonlyMap<string, PropertyKind>,
+    /** The database's: its documents' decoders share it. */
+    readonly interner: Interner,
   ) {}
 
   /** The document's CRDT to read (decoded now and kept if need be), or undefined if this replica never had it. */
@@ -144,7 +146,7 @@ export class CollectionState {
     const doc = this.decoded.get(id);
     if (doc) return doc.clone();
     const evicted = this.evicted.get(id);
-    return this.decode(id) ?? (evicted ? storedDocument(evicted) : new Document());
+    return this.decode(id) ?? (evicted ? storedDocument(evicted, undefined, this.interner) : new Document());
   }
 
   /** The document's CRDT, decoded from its stored form (or made by the change that wrote it). */
@@ -152,7 +154,7 @@ export class CollectionState {
     const s = this.stored.get(id);
     if (s instanceof WrittenChange) return s.document();
     const bytes = s ?? this.storedForm(id);
-    return bytes && storedDocument(bytes, this.values.get(id));
+    return bytes && storedDocument(bytes, this.values.get(id), this.interner);
   }
 
   /** Every document's stored form, removed ones included (reading those still deferred). */

@@ -73,7 +73,7 @@ export class Document {
 
   /** Live documents hold at least their id; a removed one keeps only its causal context. */
   get present(): boolean {
-    return this.state.size > 0;
+    return !this.state.isBottom();
   }
 
   value(id: string): Record<string, unknown> | undefined {

@@ -39,7 +39,10 @@ export class Integration {
 
   /** The document's decoded copy to change (decoding an adopted state if need be). */
   private writable(w: Work): Document {
-    if (!w.doc) w.doc = w.adopt?.length ? storedDocument(w.adopt) : w.collection.writable(w.id);
+    if (!w.doc)
+      w.doc = w.adopt?.length
+        ? storedDocument(w.adopt, undefined, w.collection.interner)
+        : w.collection.writable(w.id);
     w.adopt = undefined;
     return w.doc;
   }
@@ -56,7 +59,8 @@ export class Integration {
     if (!w.doc && !w.adopt?.length && !w.collection.knows(id)) {
       w.adopt = stored;
       w.value = value;
-    } else this.writable(w).state.join((decoded ?? storedDocument(stored, value)).state);
+    } else
+      this.writable(w).state.join((decoded ?? storedDocument(stored, value, w.collection.interner)).state);
   }
 
   join(collection: string, id: string, ops: ORMap): void {
@@ -66,7 +70,7 @@ export class Integration {
   /** Resets the document to the server's state, then re-applies `reapply` (a rollback). */
   replace(collection: string, id: string, stored: Uint8Array, reapply: readonly Change[]): void {
     const w = this.entry(collection, id);
-    w.doc = storedDocument(stored);
+    w.doc = storedDocument(stored, undefined, w.collection.interner);
     w.adopt = undefined;
     for (const c of reapply) w.doc.state.join(c.ops);
   }

@@ -39,7 +39,7 @@ export class PeerExchange {
       for (const [replica, have] of this.r.vv.entries()) {
         if (since.get(replica) >= have) continue;
         for (const s of await this.r.storage.changes(replica, since.get(replica)))
-          changes.push(decodeLogged(s.bytes));
+          changes.push(decodeLogged(s.bytes, this.r.interner));
       }
       return { kind: 'changes', changes, version: this.r.vv.clone() };
     });
@@ -149,7 +149,7 @@ export class PeerExchange {
       // Every state is checked by decoding it: a snapshot comes from a peer, not from this
       // replica's server, and a state that cannot be decoded must not be adopted unread.
       const integration = new Integration((name) => this.r.state(name));
-      const check = new StoredCheck();
+      const check = new StoredCheck(this.r.interner);
       let docs: StagedDocument[];
       try {
         for (const d of snapshot.docs) {

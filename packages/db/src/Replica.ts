@@ -8,7 +8,7 @@ import {
   replicaId as toReplicaId,
   VersionVector,
 } from '@concord/crdt';
-import { Decoder } from '@concord/crdt/internal';
+import { Decoder, Interner } from '@concord/crdt/internal';
 import { type Change, decodeLogged, encodeLogged } from './Change.js';
 import type { Collection } from './Collection.js';
 import { CollectionState, type Doc } from './CollectionState.js';
@@ -46,6 +46,9 @@ export class Replica {
 
   /** The user-facing collections (`Database.collection`), told of every commit that touches theirs. */
   readonly facades = new Map<string, Collection>();
+
+  /** Strings this replica's decoders read (field names, replica ids), kept for the next: per database, never per process. */
+  readonly interner = new Interner();
 
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
 
@@ -144,7 +147,7 @@ export class Replica {
       if (!declared && this.options.strict)
         throw new DbError('UNKNOWN_COLLECTION', `no collection ${name} in the schema`);
       const kinds = new Map(Object.entries({ ...declared?.properties, ...schema?.properties }));
-      state = new CollectionState(name, kinds);
+      state = new CollectionState(name, kinds, this.interner);
       state.schema = declared?.schema;
       for (const path of declared?.indexes ?? []) state.addIndex(path);
       this.collections.set(name, state);
@@ -359,14 +362,15 @@ export class Replica {
   /** The logged change `dot`, if the log still holds it. */
   async loggedChange(dot: Change['dot']): Promise<Change | undefined> {
     const [first] = await this.storage.changes(dot.replica, dot.seq - 1, 1);
-    return first && first.seq === dot.seq ? decodeLogged(first.bytes) : undefined;
+    return first && first.seq === dot.seq ? decodeLogged(first.bytes, this.interner) : undefined;
   }
 
   /** This replica's own logged changes after its `after`-th: what a server holding up to `after` lacks. */
   ownChanges(after: number): Promise<Change[]> {
     return this.exclusive(async () => {
       const out: Change[] = [];
-      for (const s of await this.storage.changes(this.replicaId, after)) out.push(decodeLogged(s.bytes));
+      for (const s of await this.storage.changes(this.replicaId, after))
+        out.push(decodeLogged(s.bytes, this.interner));
       return out;
     });
   }

@@ -47,7 +47,7 @@ export class ServerState {
     return this.r.exclusive(async () => {
       const touched = new Map<string, { collection: string; id: string; keys: Set<string> }>();
       for (const s of await this.r.storage.changes(this.r.replica, this.r.ackedSeq() ?? 0)) {
-        const c = decodeLogged(s.bytes);
+        const c = decodeLogged(s.bytes, this.r.interner);
         const key = docKey(c.collection, c.docId);
         let t = touched.get(key);
         if (!t) {
@@ -209,7 +209,7 @@ export class ServerState {
     const out = new Set<string>();
     if (this.r.vv.get(this.r.replicaId) <= after) return out;
     for (const s of await this.r.storage.changes(this.r.replicaId, after)) {
-      const c = decodeLogged(s.bytes);
+      const c = decodeLogged(s.bytes, this.r.interner);
       out.add(docKey(c.collection, c.docId));
     }
     return out;

@@ -1,5 +1,5 @@
 import { FORMAT_VERSION, type VersionVector, VersionVector as VV } from '@concord/crdt';
-import { Decoder, Encoder } from '@concord/crdt/internal';
+import { Decoder, Encoder, type Interner } from '@concord/crdt/internal';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
 import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
@@ -49,8 +49,8 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
  * the message's structure. A document's CRDT state is decoded when a replica that already has the
  * document joins it, or when one that adopted it first writes to it.
  */
-export function decodeSnapshot(bytes: Uint8Array): Snapshot {
-  const dec = new Decoder(inflateMessage(bytes));
+export function decodeSnapshot(bytes: Uint8Array, interner?: Interner): Snapshot {
+  const dec = new Decoder(inflateMessage(bytes), undefined, interner);
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== SNAPSHOT) dec.fail('BAD_TAG', `expected a snapshot, got message kind ${kind}`);
   const version = VV.decodeFrom(dec);

@@ -1,5 +1,5 @@
 import { FORMAT_VERSION, ORMap } from '@concord/crdt';
-import { CRDT_TYPES, Decoder, Encoder, uintWidth, writeUint } from '@concord/crdt/internal';
+import { CRDT_TYPES, Decoder, Encoder, type Interner, uintWidth, writeUint } from '@concord/crdt/internal';
 import type { Doc } from './CollectionState.js';
 import { Document } from './Document.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
@@ -141,9 +141,9 @@ export function storedValue(bytes: Uint8Array, id?: string): Doc | undefined {
 
 /**
  * The document's CRDT, decoded from its stored form; `value` is its JSON when the caller has it
- * parsed already (`storedValue` of the same bytes).
+ * parsed already (`storedValue` of the same bytes); `interner`, its database's.
  */
-export function storedDocument(bytes: Uint8Array, value?: Doc): Document {
+export function storedDocument(bytes: Uint8Array, value?: Doc, interner?: Interner): Document {
   const outer = new Decoder(bytes);
   let beside: Readonly<Record<string, unknown>>;
   if (value) {
@@ -153,7 +153,7 @@ export function storedDocument(bytes: Uint8Array, value?: Doc): Document {
     const json = outer.string();
     beside = json === '' ? {} : (JSON.parse(json) as Doc);
   }
-  const dec = new Decoder(outer.bytes(outer.remaining), CRDT_TYPES);
+  const dec = new Decoder(outer.bytes(outer.remaining), CRDT_TYPES, interner);
   const kind = dec.header(FORMAT_VERSION);
   if (kind !== STORED_STATE)
     dec.fail('BAD_TAG', `expected a stored document state, got message kind ${kind}`);
@@ -172,11 +172,13 @@ export function storedDocument(bytes: Uint8Array, value?: Doc): Document {
 export class StoredCheck {
   private last: { state: Uint8Array; names: readonly string[] } | undefined;
 
+  constructor(private readonly interner: Interner) {}
+
   /** The decoded CRDT, or undefined when the state was checked already (decode it if you need it). */
   check(stored: Uint8Array, value: Doc | undefined): Document | undefined {
     const last = this.last;
     if (last && hasState(stored, last.state) && holdsAll(value ?? {}, last.names)) return undefined;
-    const doc = storedDocument(stored, value);
+    const doc = storedDocument(stored, value, this.interner);
     this.last = { state: splitStored(stored)[1], names: doc.state.keys() };
     return doc;
   }

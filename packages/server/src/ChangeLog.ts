@@ -1,5 +1,6 @@
 import { VersionVector } from '@concord/crdt';
 import { type Change, type ChangeEvent, type Database, decodeChanges, encodeChanges } from '@concord/db';
+import { core } from '@concord/db/internal';
 import {
   type ConsumerMessages,
   JetStreamApiCodes,
@@ -210,7 +211,7 @@ export class ChangeLog {
     const changes: Change[] = [];
     for (const m of batch) {
       try {
-        changes.push(...decodeChanges(m.data));
+        changes.push(...decodeChanges(m.data, core(this.o.db).interner));
       } catch (e) {
         // Only nodes publish here; a message that is no change batch is skipped, said once.
         this.o.log?.error({ err: e, seq: m.seq }, 'not a change batch in the change log');

@@ -87,7 +87,7 @@ export class Session {
     }
     let m: ReturnType<typeof decodeMessage>;
     try {
-      m = decodeMessage(frame, this.host.limits.maxMessageBytes);
+      m = decodeMessage(frame, this.host.limits.maxMessageBytes, core(this.host.db).interner);
     } catch (e) {
       this.fail(e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e)));
       return;

@@ -1,6 +1,7 @@
 import type { CrdtType } from '../Crdt.js';
 import { DecodeError } from '../errors.js';
 import { MAX_REPLICA_ID_BYTES, type ReplicaId } from '../ReplicaId.js';
+import type { Interner } from './Interner.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Deep enough for any real document, shallow enough that recursion can never exhaust the stack. */
@@ -8,52 +9,17 @@ export const MAX_DEPTH = 64;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
-/**
- * Hex replica ids read lately, by their first four bytes (then compared in full): every message
- * names its replicas, a sync client reads thousands naming the same few, and building the
- * string costs more than the rest of a small message. Bounded.
- */
-const HEX_IDS = new Map<number, { raw: Uint8Array; id: ReplicaId }>();
-const MAX_HEX_IDS = 4096;
-
-/** The id in `buf[at, at + 16)`. */
-function hexId(buf: Uint8Array, at: number): ReplicaId {
-  const key = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-  const hit = HEX_IDS.get(key);
-  if (hit && sameBytes(hit.raw, buf, at)) return hit.id;
+/** `buf[at, at + 16)` as hex. */
+export function hexOf(buf: Uint8Array, at: number): ReplicaId {
   let id = '';
   for (let i = 0; i < 16; i++) id += HEX[buf[at + i]!];
-  if (HEX_IDS.size >= MAX_HEX_IDS) HEX_IDS.clear();
-  HEX_IDS.set(key, { raw: buf.slice(at, at + 16), id: id as ReplicaId });
   return id as ReplicaId;
 }
 
-/**
- * Short ASCII strings read lately, by a hash of their bytes: field names, collection names and
- * enumerated values repeat in every document of a collection. Handing out the same string object
- * spares building it, and lets lookups by it (map keys, property names) use the hash V8 keeps on
- * it. A slot holds the last string that hashed there; a miss just replaces it.
- */
-const RECENT = new Array<string | undefined>(1024);
-const MAX_RECENT_LENGTH = 24;
-
-function recentString(buf: Uint8Array, at: number, n: number): string {
-  const slot = (n * 31 + buf[at]! * 7 + buf[at + (n >> 1)]! * 13 + buf[at + n - 1]!) & 1023;
-  const hit = RECENT[slot];
-  if (hit !== undefined && hit.length === n) {
-    let i = 0;
-    while (i < n && hit.charCodeAt(i) === buf[at + i]) i++;
-    if (i === n) return hit;
-  }
+/** `n` ASCII bytes at `at` as a string. */
+export function asciiOf(buf: Uint8Array, at: number, n: number): string {
   // apply, not spread: spreading a typed array goes through its iterator, ten times slower.
-  const s = String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
-  RECENT[slot] = s;
-  return s;
-}
-
-function sameBytes(raw: Uint8Array, buf: Uint8Array, at: number): boolean {
-  for (let i = 0; i < 16; i++) if (raw[i] !== buf[at + i]) return false;
-  return true;
+  return String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
 }
 
 /** The types of a decoder given none: one map for all (a decoder per small message is common). */
@@ -77,6 +43,8 @@ export class Decoder {
   constructor(
     private readonly buf: Uint8Array,
     private readonly types: ReadonlyMap<number, CrdtType> = NO_TYPES,
+    /** Where strings read before are kept (its owner's: a database, a server); none builds each anew. */
+    private readonly interner?: Interner,
   ) {}
 
   fail(code: DecodeError['code'], message: string): never {
@@ -177,10 +145,7 @@ export class Decoder {
       const buf = this.buf;
       let i = at;
       while (i < at + n && buf[i]! < 0x80) i++;
-      if (i === at + n) {
-        if (n <= MAX_RECENT_LENGTH) return recentString(buf, at, n);
-        return String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
-      }
+      if (i === at + n) return this.interner ? this.interner.ascii(buf, at, n) : asciiOf(buf, at, n);
     }
     return this.utf8(this.buf.subarray(at, at + n));
   }
@@ -229,7 +194,7 @@ export class Decoder {
       let id: string;
       if (form === 0) {
         this.need(16);
-        id = hexId(this.buf, this.pos);
+        id = this.interner ? this.interner.hexId(this.buf, this.pos) : hexOf(this.buf, this.pos);
         this.pos += 16;
       } else if (form === 1) {
         id = this.string();

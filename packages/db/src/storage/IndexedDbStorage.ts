@@ -88,8 +88,11 @@ export class IndexedDbStorage implements Storage {
 /**
  * The bytes in a buffer of their own. Structured cloning keeps a view's whole buffer, and the
  * database hands over views: a snapshot's or a sync chunk's documents are views of one buffer
- * (`readStoredColumns`) — stored as they are, each would take all of it.
+ * (`readStoredColumns`) — stored as they are, each would take all of it. A copy by the
+ * constructor, not `slice`: a Node Buffer's `slice` is a view.
  */
 function own(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : new Uint8Array(bytes);
 }

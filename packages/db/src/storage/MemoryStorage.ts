@@ -62,11 +62,13 @@ export class MemoryStorage implements Storage {
   }
 
   async putAttachment(hash: string, bytes: Uint8Array): Promise<void> {
-    if (!this.attachments.has(hash)) this.attachments.set(hash, bytes.slice());
+    // Copies by the constructor, not `slice`: a Node Buffer's `slice` is a view of the caller's bytes.
+    if (!this.attachments.has(hash)) this.attachments.set(hash, new Uint8Array(bytes));
   }
 
   async getAttachment(hash: string): Promise<Uint8Array | undefined> {
-    return this.attachments.get(hash)?.slice();
+    const bytes = this.attachments.get(hash);
+    return bytes && new Uint8Array(bytes);
   }
 
   async close(): Promise<void> {}

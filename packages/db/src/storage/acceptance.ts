@@ -15,6 +15,13 @@ function check(ok: boolean, what: string): void {
 }
 
 const bytes = (...b: number[]) => new Uint8Array(b);
+
+/** A Uint8Array whose `slice` is a view, as a Node Buffer's is. */
+class ViewSlicing extends Uint8Array {
+  override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+    return this.subarray(start, end);
+  }
+}
 const utf8 = new TextEncoder();
 /** A stored form (see StoredDocument): a JSON naming `state`, then `state` as the CRDT's bytes. */
 const form = (...state: number[]) =>
@@ -153,6 +160,22 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       const t = await open();
       check(same(await t.getAttachment(h), bytes(5, 6)), 'attachment lost on reopen');
       await t.close();
+    },
+  },
+  {
+    name: "an attachment is copied: the caller's bytes changing later change nothing",
+    async run(open) {
+      const s = await open();
+      const h = 'ef'.repeat(32);
+      // Bytes whose `slice` is a view, as a Node Buffer's is: storing a slice would share them.
+      const given = new ViewSlicing([7, 8, 9]);
+      await s.putAttachment(h, given);
+      given.fill(0);
+      const read = await s.getAttachment(h);
+      check(same(read, bytes(7, 8, 9)), 'attachment changed with the bytes it was given');
+      read!.fill(1);
+      check(same(await s.getAttachment(h), bytes(7, 8, 9)), 'attachment changed with the bytes it gave');
+      await s.close();
     },
   },
   {

@@ -6,7 +6,7 @@ import {
   replicaId,
   VersionVector,
 } from '@concord/crdt';
-import { CRDT_TYPES, Decoder, Encoder, readDot, writeDot } from '@concord/crdt/internal';
+import { CRDT_TYPES, Decoder, Encoder, type Interner, readDot, writeDot } from '@concord/crdt/internal';
 import { type Change, readChanges, writeChanges } from '../Change.js';
 import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
@@ -215,13 +215,14 @@ export function encodeMessage(m: Message): Uint8Array {
 
 /**
  * Decodes and validates one frame: a `SyncError` — `TOO_LARGE` past `maxBytes` (before and after
- * inflating), `BAD_MESSAGE` for anything malformed — never anything else.
+ * inflating), `BAD_MESSAGE` for anything malformed — never anything else. `interner`: the
+ * reader's (its database's), where strings read before are kept.
  */
-export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): Message {
+export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES, interner?: Interner): Message {
   try {
     const size = Math.max(frame.length, inflatedSize(frame));
     if (size > maxBytes) throw new SyncError('TOO_LARGE', `a message of ${size} bytes`);
-    return read(inflateMessage(frame));
+    return read(inflateMessage(frame), interner);
   } catch (e) {
     // What decoding can throw: the codec's errors, a bad filter, bad JSON in it, a bad replica id.
     if (e instanceof DbError && e.code === 'BAD_QUERY') throw new SyncError('BAD_QUERY', e.message);
@@ -236,8 +237,8 @@ export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): 
   }
 }
 
-function read(bytes: Uint8Array): Message {
-  const dec = new Decoder(bytes, CRDT_TYPES);
+function read(bytes: Uint8Array, interner: Interner | undefined): Message {
+  const dec = new Decoder(bytes, CRDT_TYPES, interner);
   const kind = dec.header(FORMAT_VERSION);
   const type = TYPES.get(kind);
   if (!type) return dec.fail('BAD_TAG', `message kind ${kind} is not a sync message`);

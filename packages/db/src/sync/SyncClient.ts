@@ -360,7 +360,11 @@ export class SyncClient {
     if (this.transport !== t || this.isClosed()) return;
     let m: ServerMessage;
     try {
-      m = decodeMessage(frame, this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES) as ServerMessage;
+      m = decodeMessage(
+        frame,
+        this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+        this.replica.interner,
+      ) as ServerMessage;
     } catch (e) {
       const err = e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e));
       this.emit('error', { code: err.code, message: err.message });
