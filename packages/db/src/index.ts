@@ -63,6 +63,7 @@ export {
   type AttachmentRef,
   counter,
   flag,
+  isAttachmentRef,
   list,
   map,
   type PropertyKind,

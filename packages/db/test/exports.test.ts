@@ -35,6 +35,7 @@ describe('@concord/db exports', () => {
       'encodeChanges',
       'encodeSnapshot',
       'flag',
+      'isAttachmentRef',
       'list',
       'map',
       'set',

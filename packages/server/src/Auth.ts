@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { type Doc, SyncError, type Where } from '@concord/db';
-import { checkQuery, matches } from '@concord/db/internal';
+import { type Database, type Doc, SyncError, type Where } from '@concord/db';
+import { checkQuery, core, matches } from '@concord/db/internal';
 import { type JWTPayload, jwtVerify } from 'jose';
 
 const ALGORITHMS: Readonly<Record<string, string[]>> = {
@@ -112,6 +112,20 @@ export function scope(p: Principal, collection: string, right: 'read' | 'write')
   }
   if (filters.length === 0) return null;
   return filters.length === 1 ? filters[0] : { $or: filters };
+}
+
+/** The document if it exists and is within the principal's `right`: one outside it is as good as absent. */
+export function visibleDocument(
+  db: Database,
+  p: Principal,
+  collection: string,
+  id: string,
+  right: 'read' | 'write',
+): Doc | undefined {
+  const allowed = scope(p, collection, right);
+  if (allowed === null) return undefined;
+  const doc = core(db).documentValue(collection, id);
+  return doc && (allowed === undefined || matches(doc, allowed)) ? doc : undefined;
 }
 
 /** Whether a write that turns `before` into `after` stays within the principal's write scope (both sides). */

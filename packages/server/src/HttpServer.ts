@@ -9,10 +9,11 @@ import {
   type WebSocketLike,
   WebSocketTransport,
 } from '@concord/db';
-import { checkQuery, core, matches } from '@concord/db/internal';
+import { checkQuery, core } from '@concord/db/internal';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
-import { both, type Principal, scope } from './Auth.js';
+import { both, type Principal, scope, visibleDocument } from './Auth.js';
+import { LabelPrinting, labelQuery, labelRequest } from './LabelPrinting.js';
 import type { SyncServer } from './SyncServer.js';
 
 export interface HttpServerOptions {
@@ -54,6 +55,7 @@ const STATUS: Readonly<Record<string, number>> = {
  * `/api/collections/:name[/:id]` reads the server's materialised documents (GET, with `where`,
  * `sort`, `limit`, `skip` as query parameters) and writes them (PUT replaces, PATCH merges,
  * DELETE removes) as changes like any client's, under the same auth and validation hooks;
+ * `/api/labels.pdf` renders shelf labels of documents the caller may read (`LabelPrinting`);
  * `/api/collections` lists the collections the caller may read, `/api/peers` the clients
  * connected now (to operators); `/healthz`; `/metrics` in Prometheus text format; and the web
  * page, if given. Writes go through the same admission as sync pushes (`Admission`). A request
@@ -68,7 +70,11 @@ export class HttpServer {
       | ((req: IncomingMessage, res: ServerResponse, next: () => void) => void)
       | undefined,
     private readonly health: HttpServerOptions['health'],
-  ) {}
+  ) {
+    this.labels = new LabelPrinting(sync);
+  }
+
+  private readonly labels: LabelPrinting;
 
   static async listen(options: HttpServerOptions): Promise<HttpServer> {
     const { sync } = options;
@@ -155,6 +161,25 @@ export class HttpServer {
       const principal = await this.sync.authenticate(bearer(req));
       if (!principal.operator) throw new SyncError('FORBIDDEN', 'the connected clients are for operators');
       return json(res, 200, this.sync.peers());
+    }
+    if (url.pathname === '/api/labels.pdf' && (req.method === 'GET' || req.method === 'POST')) {
+      const principal = await this.sync.authenticate(bearer(req));
+      const request =
+        req.method === 'GET'
+          ? labelQuery(url.searchParams)
+          : labelRequest(await readJson(req, this.sync.limits.maxMessageBytes));
+      const printed = await this.labels.print(principal, request);
+      res.writeHead(200, {
+        'content-type': 'application/pdf',
+        'content-length': printed.pdf.length,
+        'content-disposition': 'inline; filename="labels.pdf"',
+        'x-concord-labels': String(printed.labels),
+        // The first 20 of each: headers are bounded, and the PDF marks every bad label anyway.
+        'x-concord-warnings': asciiJson(printed.warnings.slice(0, 20)),
+        'x-concord-missing': asciiJson(printed.missing.slice(0, 20)),
+      });
+      res.end(printed.pdf);
+      return;
     }
     if (url.pathname === '/api/collections' && req.method === 'GET')
       return json(res, 200, this.collections(await this.sync.authenticate(bearer(req))));
@@ -247,17 +272,13 @@ export class HttpServer {
     return this.visible(principal, collection, id, 'read');
   }
 
-  /** The document if it exists and is within the principal's `right`. */
   private visible(
     principal: Principal,
     collection: string,
     id: string,
     right: 'read' | 'write',
   ): Doc | undefined {
-    const allowed = scope(principal, collection, right);
-    if (allowed === null) return undefined;
-    const doc = core(this.sync.db).documentValue(collection, id);
-    return doc && (allowed === undefined || matches(doc, allowed)) ? doc : undefined;
+    return visibleDocument(this.sync.db, principal, collection, id, right);
   }
 
   /**
@@ -288,6 +309,14 @@ export class HttpServer {
     }
     json(res, err.status, { error: { code: err.code, message: err.message } });
   }
+}
+
+/** JSON with every character beyond ASCII escaped: what a header value may hold. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -54,6 +54,8 @@ export interface Limits {
   readonly headersTimeoutMs: number;
   /** A whole HTTP request (headers and body) must arrive within this. */
   readonly requestTimeoutMs: number;
+  /** Labels one `/api/labels.pdf` request may render (about a second of work per thousand). */
+  readonly maxLabels: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -68,6 +70,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxDriftMs: DEFAULT_MAX_DRIFT_MS,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  maxLabels: 2_000,
 };
 
 export type Log = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>;

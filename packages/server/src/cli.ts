@@ -2,7 +2,7 @@
 import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Database, type Storage } from '@concord/db';
+import { Database, type Storage, type Where } from '@concord/db';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { type ColumnType, DEFAULT_STREAM, FeedStream, formatOf, publishFeed, readFeed } from '@concord/feed';
@@ -16,6 +16,7 @@ import { seedDemo } from './demo.js';
 import { FeedIngest } from './FeedIngest.js';
 import { HttpServer } from './HttpServer.js';
 import { PostgresBindings } from './PostgresBindings.js';
+import { printFromReplica } from './printFromReplica.js';
 import { progressBar } from './progressBar.js';
 import { SyncServer } from './SyncServer.js';
 
@@ -27,6 +28,10 @@ const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./d
                       [--columns name:text,price:numeric,…] [--ack-wait 30000]]]
        concord feed publish <file.jsonl|file.csv> [--nats nats://127.0.0.1:4222] [--stream catalogue]
        concord demo  [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
+       concord labels --out <labels.pdf> [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
+                      [--store <id> | --where <JSON filter>] [--data <replica.db>]
+                      [--collection products] [--ids a,b,c] [--template shelf-strip|promo-sign]
+                      [--locale en-GB] [--currency EUR] [--timeout 10000]
 
 serve: the sync server. Without --auth-secret or --auth-public-key it runs in development mode:
 no token is needed and every connection may read and write everything. With --postgres and
@@ -38,7 +43,12 @@ SQL table <schema>.products, with the given columns); --ack-wait is how long (ms
 taken by a consumer that died waits before it is delivered again.
 feed publish: publishes a product feed to the stream, one message per product, once per content.
 demo: fills a running server's "kv" collection (the page's key-value editor) and a small
-"products" catalogue.`;
+"products" catalogue.
+labels: a store's print service. Renders shelf labels to a PDF from a local replica (a SQLite
+file, --data, by default ./data/store-<id>.db or ./data/labels.db), caught up with the server
+at --url first if it answers within --timeout ms, printed from the file as it is if it does not.
+--store <id> follows (and prints) the products whose "stores" array holds <id>; --where takes
+any filter instead; --ids prints only those.`;
 
 /** `concord serve` (the sync server over HTTP and WebSocket on one port, until SIGINT or SIGTERM) and `concord demo`. */
 async function main(argv: readonly string[]): Promise<void> {
@@ -48,7 +58,7 @@ async function main(argv: readonly string[]): Promise<void> {
     options: {
       port: { type: 'string', default: process.env.PORT ?? '8787' },
       host: { type: 'string', default: '127.0.0.1' },
-      data: { type: 'string', default: './data/concord.db' },
+      data: { type: 'string' },
       postgres: { type: 'string' },
       schema: { type: 'string', default: 'concord' },
       'auth-secret': { type: 'string', default: process.env.CONCORD_AUTH_SECRET },
@@ -61,6 +71,15 @@ async function main(argv: readonly string[]): Promise<void> {
       stream: { type: 'string', default: DEFAULT_STREAM },
       columns: { type: 'string' },
       'ack-wait': { type: 'string' },
+      out: { type: 'string' },
+      store: { type: 'string' },
+      where: { type: 'string' },
+      collection: { type: 'string', default: 'products' },
+      ids: { type: 'string' },
+      template: { type: 'string', default: 'shelf-strip' },
+      locale: { type: 'string' },
+      currency: { type: 'string' },
+      timeout: { type: 'string', default: '10000' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +95,38 @@ async function main(argv: readonly string[]): Promise<void> {
     await publish(positionals[2], values.nats ?? 'nats://127.0.0.1:4222', values.stream);
     return;
   }
+  if (!values.help && positionals[0] === 'labels' && values.out) {
+    const where = values.where
+      ? (JSON.parse(values.where) as Where)
+      : values.store
+        ? { stores: { $contains: values.store } }
+        : undefined;
+    const printed = await printFromReplica({
+      data: values.data ?? (values.store ? `./data/store-${values.store}.db` : './data/labels.db'),
+      ...(values.url ? { url: values.url } : {}),
+      ...(values.token ? { token: values.token } : {}),
+      collection: values.collection,
+      ...(where ? { where } : {}),
+      ...(values.ids ? { ids: values.ids.split(',').filter((id) => id !== '') } : {}),
+      template: values.template,
+      out: values.out,
+      ...(values.locale ? { locale: values.locale } : {}),
+      ...(values.currency ? { currency: values.currency } : {}),
+      syncTimeoutMs: Number(values.timeout),
+    });
+    const from = !values.url
+      ? 'the local replica'
+      : printed.synced
+        ? 'the replica, caught up with the server'
+        : 'the local replica (the server did not answer)';
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    console.log(
+      `${count(printed.labels, 'label')} on ${count(printed.sheets, 'sheet')} from ${from} → ${values.out}`,
+    );
+    for (const w of printed.warnings) console.error(`warning: ${w.product}: ${w.code}: ${w.message}`);
+    if (printed.missing.length > 0) console.error(`not in the replica: ${printed.missing.join(', ')}`);
+    return;
+  }
   if (values.help || positionals[0] !== 'serve') {
     console.log(USAGE);
     process.exitCode = values.help ? 0 : 2;
@@ -86,13 +137,14 @@ async function main(argv: readonly string[]): Promise<void> {
   // in memory, filled from the deployment's change log (NATS JetStream), which every node
   // publishes what it commits to; a write is acknowledged once the log holds it.
   const node = Boolean(values.postgres && values.nats);
+  const data = values.data ?? './data/concord.db';
   let storage: Storage | undefined;
   if (node) storage = undefined;
   else if (values.postgres)
     storage = await PostgresStorage.open({ connectionString: values.postgres, schema: values.schema });
   else {
-    mkdirSync(dirname(values.data), { recursive: true });
-    storage = await SqliteStorage.open(values.data);
+    mkdirSync(dirname(data), { recursive: true });
+    storage = await SqliteStorage.open(data);
   }
   const db = await Database.open(storage ? { storage } : {});
   const nc = values.nats
@@ -141,7 +193,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (ingest)
     log.info({ nats: values.nats, stream: values.stream, collection: values.ingest }, 'ingesting the feed');
   log.info(
-    { url: server.url, storage: values.postgres ? `postgres schema ${values.schema}` : values.data },
+    { url: server.url, storage: values.postgres ? `postgres schema ${values.schema}` : data },
     `concord serving on ${server.url} (sync at ws://${values.host}:${server.port}/sync)`,
   );
   if (values.web) console.log(`\n  Concord is running: open ${server.url}/\n`);

@@ -8,6 +8,7 @@
 export { type ConcordDoc, concordText } from './concordText.js';
 export { decodeError } from './decodeError.js';
 export { mutate } from './mutate.js';
+export { pdfText, strokeColours } from './pdfText.js';
 export { concordServe, freePorts, kill9, listening, ownNatsServer } from './processes.js';
 export { type Rng, SeededRng, StreamRng, seeds } from './Rng.js';
 export { exampleModule, readmeExamples, runExample } from './readme.js';

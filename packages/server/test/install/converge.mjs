@@ -1,11 +1,14 @@
 // Runs with plain Node in a folder where the packed packages were installed (install.test.ts):
 // no TypeScript, no tsx, nothing from the repository. Starts `concord serve` from the installed
-// bin, syncs two SQLite clients through it, and prints what they hold once both are synced.
+// bin, syncs two SQLite clients through it, and prints what they hold once both are synced,
+// with a label of each rendered by the installed @concord/labels.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
+import { renderLabels, SHELF_STRIP } from '@concord/labels';
+import { defaultFonts } from '@concord/labels/node';
 
 const server = spawn('node_modules/.bin/concord', ['serve', '--port', '0', '--data', 'server.db'], {
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -29,7 +32,14 @@ const all = async (c) => c.db.collection('notes').find({ sort: { _id: 'asc' } })
 while ((await Promise.all(clients.map(all))).some((docs) => docs.length < 2))
   await new Promise((r) => setTimeout(r, 10));
 const [a, b] = await Promise.all(clients.map(all));
-console.log(JSON.stringify({ a, b }));
+// And a shelf label of each note, rendered by the installed @concord/labels with its own fonts.
+const { pdf, labels, warnings } = await renderLabels(
+  a.map((n) => ({ ...n, name: n.text, price: 1.5, barcode: '4006381333931' })),
+  SHELF_STRIP,
+  { fonts: defaultFonts() },
+);
+const label = { labels, warnings: warnings.length, pdf: new TextDecoder().decode(pdf.subarray(0, 5)) };
+console.log(JSON.stringify({ a, b, label }));
 for (const c of clients) {
   await c.sync.close();
   await c.db.close();

@@ -1,0 +1,17 @@
+export { type Gtin, type GtinKind, gtinCheckDigit, parseGtin } from './Gtin.js';
+export type { LabelField, LabelFields, LabelWarning, LabelWarningCode } from './LabelData.js';
+export { type LabelFonts, type RenderedLabels, type RenderOptions, renderLabels } from './renderLabels.js';
+export {
+  type BarcodeElement,
+  type BoxElement,
+  type Condition,
+  checkTemplate,
+  type ImageElement,
+  type LabelElement,
+  type LabelTemplate,
+  type SheetLayout,
+  TemplateError,
+  type TextElement,
+} from './Template.js';
+export { PROMO_SIGN, SHELF_STRIP, TEMPLATES } from './templates.js';
+export { type PackSize, packSize, unitPrice } from './UnitPrice.js';

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+
+/** The package's public API, pinned: adding or removing an export is a decision made here. */
+describe('@concord/labels exports', () => {
+  it('@concord/labels', async () => {
+    expect(Object.keys(await import('@concord/labels')).sort()).toEqual([
+      'PROMO_SIGN',
+      'SHELF_STRIP',
+      'TEMPLATES',
+      'TemplateError',
+      'checkTemplate',
+      'gtinCheckDigit',
+      'packSize',
+      'parseGtin',
+      'renderLabels',
+      'unitPrice',
+    ]);
+  });
+  it('@concord/labels/node', async () => {
+    expect(Object.keys(await import('@concord/labels/node')).sort()).toEqual(['defaultFonts']);
+  });
+});
