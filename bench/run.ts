@@ -6,6 +6,7 @@ import { catalogueSuite } from './catalogue.suite.js';
 import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { feedSuite } from './feed.suite.js';
 import { FAILURES, type Result, round, table } from './harness.js';
+import { labelsSuite } from './labels.suite.js';
 import { retailSuite } from './retail.suite.js';
 import { syncSuite } from './sync.suite.js';
 import { textMergeSuite, textTraceSuite } from './text.suite.js';
@@ -25,6 +26,8 @@ const DESCRIPTIONS: Record<string, string> = {
   feed: "Issue 18's feed pipeline as a user runs it, on this machine's NATS JetStream (nats-server 2.9) and PostgreSQL: `concord serve --postgres … --nats … --ingest products` in its own process — a node of a deployment: the catalogue in memory, each change published to the deployment's change log before the feed message is acknowledged, and the SQL projection in PostgreSQL, the retail catalogue (12 fields) published from a JSON Lines file with `publishFeed`. Rates are products over the time from the start of the publish until that stage holds the whole feed (the consumers run while the publish goes on). Everything shares the 2 cores: publisher, NATS, PostgreSQL, server. For scale, PowerSync documents 2,000–4,000 replicated operations/s into its service and ElectricSQL 4,000–6,000 row changes/s (their figures, not run here). One run.",
   'feed-update':
     "The hourly update: the whole feed republished with 1% of the prices changed, to store clients connected over WebSockets (in two processes of their own), each following an assortment of 1,000 products by partial replication (`_id` range; ten stores per range). Latency from the start of the publish (including its read of the stream's current content) to each store holding every new price of its assortment, p50 and p99 over the stores; the catalogue changes the diff consumer made (exactly the changed prices, none for the 99% unchanged); the bytes the stores received per changed price each store holds.",
+  labels:
+    "Issue 20's shelf labels rendered in Node (`renderLabels`, pdfkit and bwip-js, fonts embedded): the retail catalogue's first 1,000 products on the shelf-strip template (21 to an A4 sheet, each with its EAN-13 barcode as vectors), and 200 on the promotion sign (2 to a sheet), one process, one thread; the median of the runs after an unmeasured one. No public figure exists to compare with; our target is at least 1,000 strip labels a second.",
   text: 'Text CRDTs on the editing traces of bench/data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
 };
 
@@ -40,6 +43,7 @@ const anchored = [
   ...textMergeSuite(quick ? 2000 : 6000, quick ? [2, 44] : [2, 77], runs),
   ...syncSuite(quick ? [20_000] : [100_000], quick ? 100 : 1000, runs),
   ...feedSuite(quick ? 20_000 : 100_000, quick ? 100 : 1000),
+  ...labelsSuite(1000, runs),
 ];
 const all = [...catalogue, ...anchored];
 

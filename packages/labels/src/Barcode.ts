@@ -4,7 +4,8 @@ import type { GtinKind } from './Gtin.js';
 /** A barcode as vectors in a box: bars as rectangles, human-readable digits as text, in points. */
 export interface BarcodeShape {
   readonly bars: ReadonlyArray<{ x: number; y: number; width: number; height: number }>;
-  readonly digits: ReadonlyArray<{ text: string; centerX: number; top: number }>;
+  /** The human-readable digits in groups, one slot (`pitch` points) apart within a group. */
+  readonly digits: ReadonlyArray<{ text: string; firstCenterX: number; pitch: number; top: number }>;
   readonly fontSize: number;
 }
 
@@ -45,18 +46,21 @@ export function barcodeShape(kind: GtinKind, digits: string, width: number, heig
   const outsideLeft = (LEFT - 4) * mw;
   const outsideRight = (LEFT + modules + 4) * mw;
   const top = barBottom + fontSize * 0.02;
-  const d = (i: number) => digits[i]!;
-  const placed: Array<{ text: string; centerX: number; top: number }> = [];
-  if (kind === 'ean13') {
-    placed.push({ text: d(0), centerX: outsideLeft, top });
-    for (let k = 0; k < 6; k++) placed.push({ text: d(1 + k), centerX: slot(0, k), top });
-    for (let k = 0; k < 6; k++) placed.push({ text: d(7 + k), centerX: slot(1, k), top });
-  } else {
-    // UPC-A: the first and last digits are encoded under long bars and printed outside, smaller.
-    placed.push({ text: d(0), centerX: outsideLeft, top });
-    for (let k = 1; k < 6; k++) placed.push({ text: d(k), centerX: slot(0, k), top });
-    for (let k = 0; k < 5; k++) placed.push({ text: d(6 + k), centerX: slot(1, k), top });
-    placed.push({ text: d(11), centerX: outsideRight, top });
-  }
+  const pitch = 7 * mw;
+  const group = (text: string, firstCenterX: number) => ({ text, firstCenterX, pitch, top });
+  const placed =
+    kind === 'ean13'
+      ? [
+          group(digits[0]!, outsideLeft),
+          group(digits.slice(1, 7), slot(0, 0)),
+          group(digits.slice(7), slot(1, 0)),
+        ]
+      : // UPC-A: the first and last digits are encoded under long bars and printed outside.
+        [
+          group(digits[0]!, outsideLeft),
+          group(digits.slice(1, 6), slot(0, 1)),
+          group(digits.slice(6, 11), slot(1, 0)),
+          group(digits[11]!, outsideRight),
+        ];
   return { bars, digits: placed, fontSize };
 }

@@ -146,9 +146,13 @@ function drawLabel(
           for (const b of shape.bars) doc.rect(ex + b.x, ey + b.y, b.width, b.height);
           doc.fill();
           doc.font('regular').fontSize(shape.fontSize);
-          for (const d of shape.digits) {
-            const dw = doc.widthOfString(d.text);
-            doc.text(d.text, ex + d.centerX - dw / 2, ey + d.top, { lineBreak: false });
+          for (const g of shape.digits) {
+            // A group's digits one slot apart: its first centred on its slot, the rest by spacing.
+            const dw = doc.widthOfString(g.text[0]!);
+            doc.text(g.text, ex + g.firstCenterX - dw / 2, ey + g.top, {
+              lineBreak: false,
+              characterSpacing: g.pitch - dw,
+            });
           }
           doc.restore();
         } else {
@@ -204,12 +208,13 @@ function drawText(
   doc.font(e.bold ? 'bold' : 'regular');
   let size = e.size;
   let room = 0;
+  let width = 0;
   for (;;) {
     doc.fontSize(size);
     room = Math.min(h, lines * doc.currentLineHeight(true)) + 0.01;
-    const fits =
-      lines === 1 ? doc.widthOfString(text) <= w : doc.heightOfString(text, { width: w, lineGap: 0 }) <= room;
-    if (fits) break;
+    width = doc.widthOfString(text);
+    // One line wide enough needs no wrapping to know it fits; several lines are wrapped to see.
+    if (width <= w || (lines > 1 && doc.heightOfString(text, { width: w, lineGap: 0 }) <= room)) break;
     if (size <= min) {
       data.warnings.push({
         product: data.id,
@@ -220,18 +225,32 @@ function drawText(
     }
     size = Math.max(min, size - 0.5);
   }
-  doc
-    .save()
-    .fillColor(e.color ?? '#000000')
-    .text(text, x, y, {
+  doc.save().fillColor(e.color ?? '#000000');
+  if (width <= w) {
+    // On one line: placed directly, without pdfkit's line wrapper (most of the time labels take).
+    const dx = e.align === 'right' ? w - width : e.align === 'center' ? (w - width) / 2 : 0;
+    doc.text(text, x + dx, y, { lineBreak: false });
+    // pdfkit strikes only wrapped text: through the middle of the line's figures, as it would.
+    if (e.strike) {
+      const mid = y + doc.currentLineHeight() * 0.45;
+      doc
+        .lineWidth(size < 10 ? 0.5 : Math.floor(size / 10))
+        .strokeColor(e.color ?? '#000000')
+        .moveTo(x + dx, mid)
+        .lineTo(x + dx + width, mid)
+        .stroke();
+    }
+  } else {
+    doc.text(text, x, y, {
       width: w,
       height: room,
       align: e.align ?? 'left',
       ellipsis: true,
       lineGap: 0,
       strike: e.strike ?? false,
-    })
-    .restore();
+    });
+  }
+  doc.restore();
 }
 
 function drawImage(
