@@ -1,46 +1,198 @@
+import { sha256 } from '@noble/hashes/sha2.js';
 import { DbError } from './errors.js';
 import type { Storage } from './storage/Storage.js';
 import type { AttachmentRef } from './values.js';
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes.slice()));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
-}
-
-/** Fetches bytes this replica lacks from a peer (the sync layer installs one). */
-export type AttachmentFetcher = (ref: AttachmentRef) => Promise<Uint8Array | undefined>;
+/**
+ * Attachments larger than this are stored in pieces of this size, each under a key of its own
+ * (`<hash>.<n>`), and read and fetched piece by piece: memory held per attachment is one piece,
+ * whatever its size, and a fetch cut off resumes at the last piece it stored.
+ */
+export const ATTACHMENT_PIECE_BYTES = 1 << 20;
 
 /**
- * Content-addressed bytes (seed 001's attachments): stored once under their SHA-256, referenced
- * from a document by an `AttachmentRef` in a register. A replica that has the document but not
- * the bytes fetches them on first read through the fetcher, and checks the hash.
+ * Fetches an attachment's bytes from `offset` on, as a stream of pieces of any size (the sync
+ * layer installs one: HTTP with a `Range`). It may end early or throw: what arrived is kept.
+ */
+export type AttachmentFetcher = (ref: AttachmentRef, offset: number) => AsyncIterable<Uint8Array>;
+
+/** Where `receive` reads bytes from: all of them, or from an offset it chooses (to resume). */
+type Source =
+  | Iterable<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | ((offset: number) => AsyncIterable<Uint8Array>);
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const utf8 = new TextEncoder();
+
+/**
+ * Content-addressed bytes (seed 001's attachments: images, PDFs, video): stored once under
+ * their SHA-256, referenced from a document by an `AttachmentRef` in a register. A replica that
+ * has the document but not the bytes fetches them on first read through the fetcher, checks
+ * them against the hash, and keeps them for offline use.
+ *
+ * In storage, an attachment up to `ATTACHMENT_PIECE_BYTES` is one entry under its hash; a
+ * larger one is its pieces (`<hash>.0`, `<hash>.1`, …) and, written last once the whole hash
+ * checked out, `<hash>.pieces` saying how many: an attachment is there when one of the two is.
  */
 export class Attachments {
-  private fetcher: AttachmentFetcher | undefined;
+  private current: AttachmentFetcher | undefined;
+  /** Transfers under way, by hash: one at a time per attachment, so two readers share one download. */
+  private readonly transfers = new Map<string, Promise<void>>();
 
   constructor(private readonly storage: Storage) {}
 
+  /** Stores `bytes` (once: the same bytes again change nothing) and returns the reference to put in a document. */
   async put(bytes: Uint8Array, type = 'application/octet-stream'): Promise<AttachmentRef> {
-    const hash = await sha256(bytes);
-    await this.storage.putAttachment(hash, bytes);
-    return { $attachment: hash, size: bytes.length, type };
+    const ref = { $attachment: hex(sha256(bytes)), size: bytes.length, type };
+    await this.receive(ref, [bytes]);
+    return ref;
   }
 
-  /** The bytes, from storage or else from the fetcher; undefined if neither has them. */
+  /** Whether this replica holds the whole attachment. */
+  async has(ref: Pick<AttachmentRef, '$attachment'>): Promise<boolean> {
+    return (await this.size(ref.$attachment)) !== undefined;
+  }
+
+  /** The size of the attachment with this hash, if this replica holds it whole. */
+  async size(hash: string): Promise<number | undefined> {
+    const pieces = await this.storage.getAttachment(`${hash}.pieces`);
+    if (pieces) return (JSON.parse(new TextDecoder().decode(pieces)) as { size: number }).size;
+    return (await this.storage.getAttachment(hash))?.length;
+  }
+
+  /**
+   * The whole bytes, from storage or else fetched (and kept); undefined if neither has them.
+   * For a large attachment, `read` holds one piece at a time instead.
+   */
   async get(ref: AttachmentRef): Promise<Uint8Array | undefined> {
-    const local = await this.storage.getAttachment(ref.$attachment);
-    if (local || !this.fetcher) return local;
-    const fetched = await this.fetcher(ref);
-    if (!fetched) return undefined;
-    if ((await sha256(fetched)) !== ref.$attachment)
-      throw new DbError('BAD_CHANGE', `attachment ${ref.$attachment} fetched with the wrong content`);
-    await this.storage.putAttachment(ref.$attachment, fetched);
-    return fetched;
+    if (!(await this.ensure(ref))) return undefined;
+    const out = new Uint8Array(ref.size);
+    let at = 0;
+    for await (const piece of this.read(ref)) {
+      out.set(piece, at);
+      at += piece.length;
+    }
+    return out;
+  }
+
+  /**
+   * The bytes from `offset` on, piece by piece (at most `ATTACHMENT_PIECE_BYTES` each), fetched
+   * first if this replica lacks them: `UNAVAILABLE` if it cannot, `BAD_ATTACHMENT` if what came
+   * is not what the hash names.
+   */
+  async *read(ref: AttachmentRef, offset = 0): AsyncGenerator<Uint8Array> {
+    if (!(await this.ensure(ref)))
+      throw new DbError(
+        'UNAVAILABLE',
+        `attachment ${ref.$attachment} is not here, and there is no server to fetch it from`,
+      );
+    const whole = await this.storage.getAttachment(ref.$attachment);
+    if (whole) {
+      if (offset < whole.length) yield whole.subarray(offset);
+      return;
+    }
+    const size = (await this.size(ref.$attachment))!;
+    for (let n = Math.floor(offset / ATTACHMENT_PIECE_BYTES); n * ATTACHMENT_PIECE_BYTES < size; n++) {
+      const piece = await this.storage.getAttachment(`${ref.$attachment}.${n}`);
+      if (!piece) throw new DbError('UNAVAILABLE', `attachment ${ref.$attachment} lost its piece ${n}`);
+      yield n * ATTACHMENT_PIECE_BYTES < offset ? piece.subarray(offset - n * ATTACHMENT_PIECE_BYTES) : piece;
+    }
   }
 
   setFetcher(fetcher: AttachmentFetcher | undefined): void {
-    this.fetcher = fetcher;
+    this.current = fetcher;
+  }
+
+  /** Where bytes this replica lacks come from: a synced database's server, or one set by hand. */
+  get fetcher(): AttachmentFetcher | undefined {
+    return this.current;
+  }
+
+  /**
+   * Stores the bytes `source` streams (from `offset`, which `receive` chooses: where an earlier,
+   * cut-off transfer stopped), keeping one piece in memory at a time, and keeps them only if they
+   * are exactly `ref.size` bytes hashing to `ref.$attachment` (else `BAD_ATTACHMENT`, and
+   * nothing of them is kept). A source that ends early or throws leaves the whole pieces it
+   * delivered, for the next call to resume from. A server receives uploads with this.
+   */
+  receive(ref: AttachmentRef, source: Source): Promise<void> {
+    return this.transfer(ref, source);
+  }
+
+  /** Runs `store` for the attachment after any transfer of it under way, unless that one stored it. */
+  private async transfer(ref: AttachmentRef, source: Source): Promise<void> {
+    const hash = ref.$attachment;
+    for (let t = this.transfers.get(hash); t; t = this.transfers.get(hash)) await t.catch(() => undefined);
+    if (await this.has(ref)) return;
+    const done = this.store(ref, source).finally(() => this.transfers.delete(hash));
+    this.transfers.set(hash, done);
+    return done;
+  }
+
+  private async store(ref: AttachmentRef, source: Source): Promise<void> {
+    const hash = ref.$attachment;
+    const pieced = ref.size > ATTACHMENT_PIECE_BYTES;
+    const hasher = sha256.create();
+    // Resume after the whole pieces an earlier transfer stored (their bytes go into the hash).
+    let stored = 0;
+    if (pieced && typeof source === 'function') {
+      for (;;) {
+        const piece = await this.storage.getAttachment(`${hash}.${stored}`);
+        if (!piece || piece.length !== ATTACHMENT_PIECE_BYTES) break;
+        hasher.update(piece);
+        stored++;
+      }
+    }
+    let received = stored * ATTACHMENT_PIECE_BYTES;
+    // The piece being filled: the whole attachment when it is small.
+    let buffer = new Uint8Array(Math.min(ref.size - received, ATTACHMENT_PIECE_BYTES));
+    let filled = 0;
+    const stream = typeof source === 'function' ? source(received) : source;
+    for await (const chunk of stream) {
+      if (received + chunk.length > ref.size)
+        await this.refuse(ref, stored, `more than its ${ref.size} bytes`);
+      for (let at = 0; at < chunk.length; ) {
+        const n = Math.min(chunk.length - at, buffer.length - filled);
+        buffer.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        received += n;
+        at += n;
+        if (pieced && filled === buffer.length) {
+          hasher.update(buffer);
+          // Deleted first: a piece is written once, and one left by a refused transfer may be there.
+          await this.storage.deleteAttachment(`${hash}.${stored}`);
+          await this.storage.putAttachment(`${hash}.${stored}`, buffer);
+          stored++;
+          buffer = new Uint8Array(Math.min(ref.size - received, ATTACHMENT_PIECE_BYTES));
+          filled = 0;
+        }
+      }
+    }
+    if (received !== ref.size)
+      throw new DbError('UNAVAILABLE', `attachment ${hash}: ${received} of its ${ref.size} bytes arrived`);
+    if (!pieced) hasher.update(buffer);
+    if (hex(hasher.digest()) !== hash) await this.refuse(ref, stored, 'bytes that do not match its hash');
+    if (pieced)
+      await this.storage.putAttachment(
+        `${hash}.pieces`,
+        utf8.encode(JSON.stringify({ size: ref.size, pieces: stored })),
+      );
+    else await this.storage.putAttachment(hash, buffer);
+  }
+
+  /** Drops the pieces stored of a transfer that failed its checks, and says why. */
+  private async refuse(ref: AttachmentRef, pieces: number, why: string): Promise<never> {
+    for (let n = 0; n <= pieces; n++) await this.storage.deleteAttachment(`${ref.$attachment}.${n}`);
+    throw new DbError('BAD_ATTACHMENT', `attachment ${ref.$attachment} refused: ${why}`);
+  }
+
+  /** True once this replica holds the attachment, fetching it if it can; one fetch per hash at a time. */
+  private async ensure(ref: AttachmentRef): Promise<boolean> {
+    if (await this.has(ref)) return true;
+    const fetcher = this.current;
+    if (!fetcher) return false;
+    await this.transfer(ref, (offset) => fetcher(ref, offset));
+    return true;
   }
 }

@@ -16,6 +16,8 @@ export type DbErrorCode =
   | 'TOO_DEEP' // a document nesting deeper than MAX_NESTING levels
   | 'INVALID' // a document its collection's schema refuses (the message says where and why)
   | 'UNSUPPORTED' // the runtime lacks what the call needs (a WebSocket for a URL target)
+  | 'BAD_ATTACHMENT' // attachment bytes that do not match their reference's hash or size
+  | 'UNAVAILABLE' // attachment bytes this replica lacks and could not fetch (no server, or cut off: retry resumes)
   | 'CLOSED'; // the database was closed
 
 export class DbError extends Error {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareTimestamps, VersionVector } from '@concord/crdt';
 import {
+  ATTACHMENT_PIECE_BYTES,
   type Change,
   type ChangeEvent,
   counter,
@@ -836,10 +837,66 @@ describe('Database: storage', () => {
     await b.applyChanges(await changesOf(a));
     const got = (await b.collection('p').get('x'))!.label as typeof ref;
     expect(await b.attachments.get(got)).toBeUndefined();
-    b.attachments.setFetcher((r) => a.attachments.get(r));
+    b.attachments.setFetcher((r, offset) => a.attachments.read(r, offset));
     expect(new TextDecoder().decode(await b.attachments.get(got))).toBe('a shelf label');
     const c = await open('c');
-    c.attachments.setFetcher(async () => new Uint8Array([1]));
-    await expect(c.attachments.get(got)).rejects.toMatchObject({ code: 'BAD_CHANGE' });
+    // Bytes of the right size but not those the hash names: refused, and nothing kept.
+    c.attachments.setFetcher(async function* () {
+      yield new Uint8Array(bytes.length);
+    });
+    await expect(c.attachments.get(got)).rejects.toMatchObject({ code: 'BAD_ATTACHMENT' });
+    expect(await c.attachments.has(got)).toBe(false);
+    c.attachments.setFetcher(async function* () {
+      yield new Uint8Array([1]);
+    });
+    await expect(c.attachments.get(got)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('keeps a large attachment in pieces: a fetch cut off resumes where it stopped', async () => {
+    const a = await open('big-a');
+    const size = 3 * ATTACHMENT_PIECE_BYTES + 12_345;
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 11)) & 0xff;
+    const ref = await a.attachments.put(bytes, 'image/png');
+    expect(await a.attachments.size(ref.$attachment)).toBe(size);
+    const pieces: number[] = [];
+    for await (const p of a.attachments.read(ref)) pieces.push(p.length);
+    expect(pieces).toEqual([ATTACHMENT_PIECE_BYTES, ATTACHMENT_PIECE_BYTES, ATTACHMENT_PIECE_BYTES, 12_345]);
+
+    const b = await open('big-b');
+    const offsets: number[] = [];
+    let cut = true;
+    // The source sends 64 KiB at a time; the first transfer is cut off 2.5 pieces in.
+    b.attachments.setFetcher(async function* (r, offset) {
+      offsets.push(offset);
+      for (let at = offset; at < r.size; at += 65_536) {
+        if (cut && at >= 2.5 * ATTACHMENT_PIECE_BYTES) {
+          cut = false;
+          throw new Error('connection reset');
+        }
+        yield bytes.subarray(at, Math.min(r.size, at + 65_536));
+      }
+    });
+    await expect(b.attachments.get(ref)).rejects.toThrow('connection reset');
+    expect(await b.attachments.has(ref)).toBe(false);
+    const got = await b.attachments.get(ref);
+    // Resumed after the two whole pieces the first transfer stored, not from the start.
+    expect(offsets).toEqual([0, 2 * ATTACHMENT_PIECE_BYTES]);
+    expect(got).toEqual(bytes);
+    const tail: Uint8Array[] = [];
+    for await (const p of b.attachments.read(ref, size - 10)) tail.push(p);
+    expect(tail).toEqual([bytes.subarray(size - 10)]);
+
+    // A source that sends other bytes is refused, and what it sent is not kept.
+    const c = await open('big-c');
+    const other = bytes.slice();
+    other[size - 1]! ^= 1;
+    await expect(c.attachments.receive(ref, [other])).rejects.toMatchObject({ code: 'BAD_ATTACHMENT' });
+    expect(await c.attachments.has(ref)).toBe(false);
+    c.attachments.setFetcher(async function* (_r, offset) {
+      expect(offset).toBe(0);
+      yield bytes;
+    });
+    expect(await c.attachments.get(ref)).toEqual(bytes);
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 describe('@concord/db exports', () => {
   it('@concord/db', async () => {
     expect(Object.keys(await import('@concord/db')).sort()).toEqual([
+      'ATTACHMENT_PIECE_BYTES',
       'Attachments',
       'BaseTransport',
       'Collection',

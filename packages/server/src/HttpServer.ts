@@ -12,7 +12,9 @@ import {
 import { checkQuery, core } from '@concord/db/internal';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
+import { AttachmentTransfer } from './AttachmentTransfer.js';
 import { both, type Principal, scope, visibleDocument } from './Auth.js';
+import { HttpError } from './HttpError.js';
 import { LabelPrinting, labelQuery, labelRequest } from './LabelPrinting.js';
 import type { SyncServer } from './SyncServer.js';
 
@@ -27,17 +29,6 @@ export interface HttpServerOptions {
    * 503 `degraded` when it says `ok: false`.
    */
   readonly health?: () => Promise<{ readonly ok: boolean } & Record<string, unknown>>;
-}
-
-/** A failed HTTP request: status and a stable code, sent as `{ error: { code, message } }`. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const STATUS: Readonly<Record<string, number>> = {
@@ -55,7 +46,7 @@ const STATUS: Readonly<Record<string, number>> = {
  * `/api/collections/:name[/:id]` reads the server's materialised documents (GET, with `where`,
  * `sort`, `limit`, `skip` as query parameters) and writes them (PUT replaces, PATCH merges,
  * DELETE removes) as changes like any client's, under the same auth and validation hooks;
- * `/api/labels.pdf` renders shelf labels of documents the caller may read (`LabelPrinting`);
+ * `/api/attachments/<hash>` transfers attachments (`AttachmentTransfer`); `/api/labels.pdf` renders shelf labels of documents the caller may read (`LabelPrinting`);
  * `/api/collections` lists the collections the caller may read, `/api/peers` the clients
  * connected now (to operators); `/healthz`; `/metrics` in Prometheus text format; and the web
  * page, if given. Writes go through the same admission as sync pushes (`Admission`). A request
@@ -72,9 +63,11 @@ export class HttpServer {
     private readonly health: HttpServerOptions['health'],
   ) {
     this.labels = new LabelPrinting(sync);
+    this.attachments = new AttachmentTransfer(sync);
   }
 
   private readonly labels: LabelPrinting;
+  private readonly attachments: AttachmentTransfer;
 
   static async listen(options: HttpServerOptions): Promise<HttpServer> {
     const { sync } = options;
@@ -102,8 +95,16 @@ export class HttpServer {
       options.health,
     );
     http.on('request', (req, res) => {
-      arm(req.socket, requestTimeoutMs);
-      res.once('finish', () => arm(req.socket, headersTimeoutMs + http.keepAliveTimeout));
+      if (req.url?.startsWith('/api/attachments/')) {
+        // A transfer of megabytes may outlast any whole-request deadline on a store's link: it
+        // is cut when it stalls (no bytes either way for headersTimeoutMs) instead.
+        clearTimeout(deadlines.get(req.socket));
+        req.socket.setTimeout(headersTimeoutMs, () => req.socket.destroy());
+      } else arm(req.socket, requestTimeoutMs);
+      res.once('finish', () => {
+        req.socket.setTimeout(0);
+        arm(req.socket, headersTimeoutMs + http.keepAliveTimeout);
+      });
       server.route(req, res).catch((e) => server.fail(res, e));
     });
     http.on('upgrade', (req, socket, head) => {
@@ -161,6 +162,11 @@ export class HttpServer {
       const principal = await this.sync.authenticate(bearer(req));
       if (!principal.operator) throw new SyncError('FORBIDDEN', 'the connected clients are for operators');
       return json(res, 200, this.sync.peers());
+    }
+    const attachment = /^\/api\/attachments\/([^/]+)$/.exec(url.pathname);
+    if (attachment) {
+      const principal = await this.sync.authenticate(bearer(req));
+      return this.attachments.handle(req, res, attachment[1]!, principal);
     }
     if (url.pathname === '/api/labels.pdf' && (req.method === 'GET' || req.method === 'POST')) {
       const principal = await this.sync.authenticate(bearer(req));

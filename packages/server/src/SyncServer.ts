@@ -56,6 +56,8 @@ export interface Limits {
   readonly requestTimeoutMs: number;
   /** Labels one `/api/labels.pdf` request may render (about a second of work per thousand). */
   readonly maxLabels: number;
+  /** The largest attachment an upload may bring (`PUT /api/attachments/<hash>`). */
+  readonly maxAttachmentBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -71,6 +73,7 @@ export const DEFAULT_LIMITS: Limits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   maxLabels: 2_000,
+  maxAttachmentBytes: 256 * 1024 * 1024,
 };
 
 export type Log = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>;

@@ -73,11 +73,16 @@ export class IndexedDbStorage implements Storage {
   }
 
   async putAttachment(hash: string, bytes: Uint8Array): Promise<void> {
-    await this.db.put('attachments', bytes, hash);
+    if ((await this.db.getKey('attachments', hash)) === undefined)
+      await this.db.put('attachments', own(bytes), hash);
   }
 
   async getAttachment(hash: string): Promise<Uint8Array | undefined> {
     return this.db.get('attachments', hash);
+  }
+
+  async deleteAttachment(hash: string): Promise<void> {
+    await this.db.delete('attachments', hash);
   }
 
   async close(): Promise<void> {

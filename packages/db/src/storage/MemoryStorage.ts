@@ -71,5 +71,9 @@ export class MemoryStorage implements Storage {
     return bytes && new Uint8Array(bytes);
   }
 
+  async deleteAttachment(hash: string): Promise<void> {
+    this.attachments.delete(hash);
+  }
+
   async close(): Promise<void> {}
 }

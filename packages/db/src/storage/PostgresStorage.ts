@@ -134,6 +134,10 @@ export class PostgresStorage implements Storage {
     return r.rows[0] ? bytes(r.rows[0].data) : undefined;
   }
 
+  async deleteAttachment(hash: string): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.s}.attachments WHERE hash = $1`, [hash]);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -195,6 +195,10 @@ export class SqliteStorage implements DeferringStorage {
     return row ? bytes(row[0]) : undefined;
   }
 
+  async deleteAttachment(hash: string): Promise<void> {
+    this.db.prepare('DELETE FROM attachments WHERE hash = ?').run(hash);
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

@@ -36,7 +36,9 @@ export interface Commit {
  * - `changes(replica, after, limit?)` returns that replica's logged changes with `seq > after`,
  *   ascending, at most `limit` of them;
  * - `compact(upTo)` drops logged changes with `seq <= upTo.get(replica)`, atomically;
- * - attachments are bytes keyed by their SHA-256 (hex), written once.
+ * - attachments are bytes under a key (an attachment's SHA-256 in hex, or a piece of one, as
+ *   `Attachments` names them), written once; `deleteAttachment` removes one (a download that
+ *   failed its hash check), after which the key may be written again.
  *
  * A commit's byte arrays are handed over: the database never changes them afterwards (nor those
  * `load` returns), so an adapter may keep them as they are. A commit's `bytes` and `state` may
@@ -51,6 +53,7 @@ export interface Storage {
   compact(upTo: ReadonlyMap<ReplicaId, number>): Promise<void>;
   putAttachment(hash: string, bytes: Uint8Array): Promise<void>;
   getAttachment(hash: string): Promise<Uint8Array | undefined>;
+  deleteAttachment(hash: string): Promise<void>;
   close(): Promise<void>;
 }
 

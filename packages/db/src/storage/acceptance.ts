@@ -159,6 +159,11 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       await s.close();
       const t = await open();
       check(same(await t.getAttachment(h), bytes(5, 6)), 'attachment lost on reopen');
+      await t.deleteAttachment(h);
+      check((await t.getAttachment(h)) === undefined, 'deleted attachment found');
+      await t.deleteAttachment(h);
+      await t.putAttachment(h, bytes(7));
+      check(same(await t.getAttachment(h), bytes(7)), 'attachment not written again after its deletion');
       await t.close();
     },
   },

@@ -7,6 +7,7 @@ import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
 import { storedValue } from '../StoredDocument.js';
+import { httpAttachmentFetcher, httpBase } from './AttachmentHttp.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -141,8 +142,16 @@ export class SyncClient {
     this.keys = options.subscriptions.map(subscriptionKey);
     this.timers = options.timers ?? globalThis;
     this.stopLocal = db.onChange((e) => this.onLocal(e));
+    // Bytes of attachments this replica lacks come from the server it syncs with, over HTTP.
+    if (typeof target !== 'function') db.attachments.setFetcher(this.fetcher);
     void this.connect();
   }
+
+  private readonly fetcher = httpAttachmentFetcher(
+    () => (this.url === undefined ? undefined : httpBase(this.url)),
+    async () =>
+      typeof this.options.token === 'function' ? await this.options.token() : (this.options.token ?? ''),
+  );
 
   get status(): SyncStatus {
     return this.statusNow;
@@ -244,6 +253,7 @@ export class SyncClient {
     this.setStatus('closed');
     this.checkSynced();
     this.stopLocal();
+    if (this.db.attachments.fetcher === this.fetcher) this.db.attachments.setFetcher(undefined);
     this.timers.clearTimeout(this.retry);
     this.timers.clearTimeout(this.idle);
     this.transport?.close();

@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Runs a script under tsx to completion; resolves with its stdout. */
-export function run(script: string, args: readonly string[]): Promise<string> {
+/** Runs a script under tsx (with Node's `flags`) to completion; resolves with its stdout. */
+export function run(script: string, args: readonly string[], flags: readonly string[] = []): Promise<string> {
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', join(here, script), ...args],
+    [...flags, '--conditions=source', '--import', 'tsx', join(here, script), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
