@@ -16,6 +16,15 @@ export const ATTACHMENT_PIECE_BYTES = 1 << 20;
  */
 export type AttachmentFetcher = (ref: AttachmentRef, offset: number) => AsyncIterable<Uint8Array>;
 
+/** Sends an attachment this replica made to the server (the sync layer installs one: HTTP PUT). */
+export type AttachmentUploader = (
+  ref: AttachmentRef,
+  bytes: () => AsyncIterable<Uint8Array>,
+) => Promise<void>;
+
+/** The storage key of the attachments put here and not yet uploaded (a JSON list of references). */
+const UPLOADS = 'uploads';
+
 /** Where `receive` reads bytes from: all of them, or from an offset it chooses (to resume). */
 type Source =
   | Iterable<Uint8Array>
@@ -42,11 +51,67 @@ export class Attachments {
 
   constructor(private readonly storage: Storage) {}
 
-  /** Stores `bytes` (once: the same bytes again change nothing) and returns the reference to put in a document. */
+  private uploader: AttachmentUploader | undefined;
+  private uploading: Promise<void> | undefined;
+  private queueEdits: Promise<void> = Promise.resolve();
+
+  /**
+   * Stores `bytes` (once: the same bytes again change nothing) and returns the reference to put
+   * in a document. The attachment is queued for upload (the queue is kept in storage: it
+   * survives a restart), and sent once an uploader is set — a synced database's server.
+   */
   async put(bytes: Uint8Array, type = 'application/octet-stream'): Promise<AttachmentRef> {
     const ref = { $attachment: hex(sha256(bytes)), size: bytes.length, type };
     await this.receive(ref, [bytes]);
+    await this.editUploads((queue) =>
+      queue.some((r) => r.$attachment === ref.$attachment) ? queue : [...queue, ref],
+    );
+    void this.upload().catch(() => undefined);
     return ref;
+  }
+
+  /** Attachments put here that the server does not hold yet, as far as this replica knows. */
+  async uploads(): Promise<AttachmentRef[]> {
+    const bytes = await this.storage.getAttachment(UPLOADS);
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as AttachmentRef[]) : [];
+  }
+
+  /**
+   * Sets where attachments put here go (none: they wait), and sends those waiting. The sync
+   * client sets one, and calls `upload` again on every connection.
+   */
+  setUploader(uploader: AttachmentUploader | undefined): void {
+    this.uploader = uploader;
+    if (uploader) void this.upload().catch(() => undefined);
+  }
+
+  /** Sends the attachments waiting, in order, one at a time; each leaves the queue once the server has it. */
+  upload(): Promise<void> {
+    this.uploading ??= (async () => {
+      try {
+        for (;;) {
+          const uploader = this.uploader;
+          const [next] = await this.uploads();
+          if (!uploader || !next) return;
+          await uploader(next, () => this.read(next));
+          await this.editUploads((queue) => queue.filter((r) => r.$attachment !== next.$attachment));
+        }
+      } finally {
+        this.uploading = undefined;
+      }
+    })();
+    return this.uploading;
+  }
+
+  /** Rewrites the upload queue, one edit at a time (puts and uploads edit it concurrently). */
+  private editUploads(edit: (queue: AttachmentRef[]) => AttachmentRef[]): Promise<void> {
+    const next = this.queueEdits.then(async () => {
+      const refs = edit(await this.uploads());
+      await this.storage.deleteAttachment(UPLOADS);
+      if (refs.length > 0) await this.storage.putAttachment(UPLOADS, utf8.encode(JSON.stringify(refs)));
+    });
+    this.queueEdits = next.catch(() => undefined);
+    return next;
   }
 
   /** Whether this replica holds the whole attachment. */

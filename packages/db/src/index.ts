@@ -4,7 +4,12 @@
  * `@concord/db/sqlite` and `@concord/db/postgres`; what Concord's server builds on, at
  * `@concord/db/internal`.
  */
-export { ATTACHMENT_PIECE_BYTES, type AttachmentFetcher, Attachments } from './Attachments.js';
+export {
+  ATTACHMENT_PIECE_BYTES,
+  type AttachmentFetcher,
+  Attachments,
+  type AttachmentUploader,
+} from './Attachments.js';
 export { type Change, decodeChanges, encodeChanges } from './Change.js';
 export { Collection, type DocInput, type Draft } from './Collection.js';
 export type { Doc } from './CollectionState.js';

@@ -8,6 +8,7 @@ import { SqliteStorage } from '@concord/db/sqlite';
 import { HttpServer, SyncServer } from '@concord/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from './support/processes.js';
+import { until } from './support.js';
 
 let dir: string;
 let http: HttpServer | undefined;
@@ -154,6 +155,38 @@ describe('attachments travel', () => {
     expect(tail.status).toBe(206);
     expect(tail.headers.get('content-range')).toBe(`bytes ${size - 3}-${size - 1}/${size}`);
     expect((await tail.arrayBuffer()).byteLength).toBe(3);
+  });
+
+  it('an attachment put on a device goes up once a server is there, even after a restart', async () => {
+    const server = await start();
+    const bytes = new Uint8Array(2 * ATTACHMENT_PIECE_BYTES + 99).map((_, i) => (i * 7) & 0xff);
+    const file = join(dir, 'device.db');
+    // Offline: the photo is stored, referenced, and queued.
+    let device = await Database.open({ storage: await SqliteStorage.open(file) });
+    const ref = await device.attachments.put(bytes, 'image/jpeg');
+    await device.collection('products').upsert({ _id: 'p9', name: 'Shelf photo', image: ref });
+    expect(await device.attachments.uploads()).toEqual([ref]);
+    await device.close();
+    // Restarted, and syncing: the queue went up with it.
+    device = await Database.open({ storage: await SqliteStorage.open(file) });
+    closers.push(() => device.close());
+    const sync = device.sync(`ws://127.0.0.1:${server.port}/sync`, {
+      subscriptions: [{ collection: 'products' }],
+    });
+    closers.push(() => sync.close());
+    await sync.synced();
+    await until(async () => (await device.attachments.uploads()).length === 0, 'the upload');
+    expect(await server.sync.db.attachments.size(ref.$attachment)).toBe(bytes.length);
+    // Another store reads the product, and its photo comes down on first use.
+    const other = await Database.open();
+    closers.push(() => other.close());
+    const otherSync = other.sync(`ws://127.0.0.1:${server.port}/sync`, {
+      subscriptions: [{ collection: 'products' }],
+    });
+    closers.push(() => otherSync.close());
+    await otherSync.synced();
+    const image = (await other.collection('products').get('p9'))!.image as AttachmentRef;
+    expect(await other.attachments.get(image)).toEqual(bytes);
   });
 
   it('answers a bad request with a code', async () => {

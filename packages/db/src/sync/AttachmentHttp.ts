@@ -1,4 +1,4 @@
-import type { AttachmentFetcher } from '../Attachments.js';
+import type { AttachmentFetcher, AttachmentUploader } from '../Attachments.js';
 import { DbError } from '../errors.js';
 
 /** The HTTP origin (and path prefix) of the sync server at a WebSocket URL: `ws://h:p/sync` → `http://h:p`. */
@@ -55,6 +55,53 @@ export function httpAttachmentFetcher(
       }
     } finally {
       reader.releaseLock();
+    }
+  };
+}
+
+/**
+ * Uploads attachments to the sync server (`PUT /api/attachments/<hash>`), unless it has them
+ * (`HEAD`). Node streams the body piece by piece; a browser, whose fetch streams request bodies
+ * only over HTTP/2, sends it as a Blob of the pieces.
+ */
+export function httpAttachmentUploader(
+  base: () => string | undefined,
+  token: () => Promise<string>,
+): AttachmentUploader {
+  return async (ref, bytes) => {
+    const origin = base();
+    if (!origin) throw new DbError('UNAVAILABLE', 'no sync server to upload attachments to');
+    const url = `${origin}/api/attachments/${ref.$attachment}`;
+    const headers: Record<string, string> = {};
+    const t = await token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    try {
+      const head = await fetch(url, { method: 'HEAD', headers });
+      if (head.ok) return;
+      const node = typeof process !== 'undefined' && process.versions?.node !== undefined;
+      let body: BodyInit;
+      if (node) body = bytes() as unknown as BodyInit;
+      else {
+        const pieces: Uint8Array<ArrayBuffer>[] = [];
+        for await (const p of bytes()) pieces.push(new Uint8Array(p));
+        body = new Blob(pieces);
+      }
+      const res = await fetch(url, {
+        method: 'PUT',
+        headers: {
+          ...headers,
+          'content-type': ref.type,
+          ...(node ? { 'content-length': String(ref.size) } : {}),
+        },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      await res.body?.cancel();
+      if (!res.ok)
+        throw new DbError('UNAVAILABLE', `attachment ${ref.$attachment}: the server answered ${res.status}`);
+    } catch (e) {
+      if (e instanceof DbError) throw e;
+      throw new DbError('UNAVAILABLE', `attachment ${ref.$attachment}: ${(e as Error).message}`);
     }
   };
 }

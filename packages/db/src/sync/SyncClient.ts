@@ -7,7 +7,7 @@ import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
 import { storedValue } from '../StoredDocument.js';
-import { httpAttachmentFetcher, httpBase } from './AttachmentHttp.js';
+import { httpAttachmentFetcher, httpAttachmentUploader, httpBase } from './AttachmentHttp.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -143,15 +143,18 @@ export class SyncClient {
     this.timers = options.timers ?? globalThis;
     this.stopLocal = db.onChange((e) => this.onLocal(e));
     // Bytes of attachments this replica lacks come from the server it syncs with, over HTTP.
-    if (typeof target !== 'function') db.attachments.setFetcher(this.fetcher);
+    if (typeof target !== 'function') {
+      db.attachments.setFetcher(this.fetcher);
+      db.attachments.setUploader(this.uploader);
+    }
     void this.connect();
   }
 
-  private readonly fetcher = httpAttachmentFetcher(
-    () => (this.url === undefined ? undefined : httpBase(this.url)),
-    async () =>
-      typeof this.options.token === 'function' ? await this.options.token() : (this.options.token ?? ''),
-  );
+  private readonly base = () => (this.url === undefined ? undefined : httpBase(this.url));
+  private readonly token = async () =>
+    typeof this.options.token === 'function' ? await this.options.token() : (this.options.token ?? '');
+  private readonly fetcher = httpAttachmentFetcher(this.base, this.token);
+  private readonly uploader = httpAttachmentUploader(this.base, this.token);
 
   get status(): SyncStatus {
     return this.statusNow;
@@ -253,7 +256,10 @@ export class SyncClient {
     this.setStatus('closed');
     this.checkSynced();
     this.stopLocal();
-    if (this.db.attachments.fetcher === this.fetcher) this.db.attachments.setFetcher(undefined);
+    if (this.db.attachments.fetcher === this.fetcher) {
+      this.db.attachments.setFetcher(undefined);
+      this.db.attachments.setUploader(undefined);
+    }
     this.timers.clearTimeout(this.retry);
     this.timers.clearTimeout(this.idle);
     this.transport?.close();
@@ -459,6 +465,8 @@ export class SyncClient {
         if (this.replica.server.forked) await this.replica.server.rewriteForked();
         this.attempt = 0;
         this.setStatus('live');
+        // Attachments put while the server was away go up now (a failed one waits for the next time).
+        if (typeof this.target !== 'function') void this.db.attachments.upload().catch(() => undefined);
         break;
       case 'ack':
         this.acked = Math.max(this.acked, m.seq);
