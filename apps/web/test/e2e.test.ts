@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Database, STORAGE_ACCEPTANCE } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { HttpServer, SyncServer, seedDemo } from '@concord/server';
-import { requireChromium } from '@concord/testkit';
+import { pdfText, requireChromium } from '@concord/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -86,6 +86,21 @@ describe('the web page in Chromium', () => {
     const results = await page.evaluate(() => window.acceptance!);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual(STORAGE_ACCEPTANCE.map((c) => c.name));
+    await page.close();
+  }, 90_000);
+
+  it('renders shelf labels with @concord/labels in the browser', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/labels.html`);
+    await page.waitForFunction(() => window.renderLabels !== undefined, undefined, { timeout: 60_000 });
+    const out = await page.evaluate(() => window.renderLabels!(30));
+    expect(out).toMatchObject({ labels: 30, warnings: 0 });
+    const pages = await pdfText(new Uint8Array(Buffer.from(out.pdf, 'base64')));
+    expect(pages).toHaveLength(2);
+    expect(pages[0]).toContain('Crème fraîche 100g');
+    expect(pages[0]).toContain('Laiterie Française');
+    expect(pages[0]).toContain('€0.89');
+    expect(pages[0]).toContain('€9.90/kg');
     await page.close();
   }, 90_000);
 

@@ -70,6 +70,9 @@ export async function renderLabels(
     size: [mm(template.sheet.width), mm(template.sheet.height)],
     margin: 0,
     autoFirstPage: false,
+    // No default font: pdfkit's (Helvetica, a standard PDF font) is not registered in its
+    // browser build, and every text here names one of ours.
+    font: '',
     info: {
       Title: options.title ?? `Labels (${template.name})`,
       Producer: 'Concord labels',
