@@ -1,5 +1,6 @@
 export { type Gtin, type GtinKind, gtinCheckDigit, parseGtin } from './Gtin.js';
 export type { LabelField, LabelFields, LabelWarning, LabelWarningCode } from './LabelData.js';
+export { labelFingerprint, printQueue } from './printQueue.js';
 export { type LabelFonts, type RenderedLabels, type RenderOptions, renderLabels } from './renderLabels.js';
 export {
   type BarcodeElement,

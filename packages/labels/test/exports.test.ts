@@ -10,8 +10,10 @@ describe('@concord/labels exports', () => {
       'TemplateError',
       'checkTemplate',
       'gtinCheckDigit',
+      'labelFingerprint',
       'packSize',
       'parseGtin',
+      'printQueue',
       'renderLabels',
       'unitPrice',
     ]);

@@ -31,7 +31,7 @@ const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./d
        concord labels --out <labels.pdf> [--url ws://127.0.0.1:8787/sync] [--token <JWT>]
                       [--store <id> | --where <JSON filter>] [--data <replica.db>]
                       [--collection products] [--ids a,b,c] [--template shelf-strip|promo-sign]
-                      [--locale en-GB] [--currency EUR] [--timeout 10000]
+                      [--locale en-GB] [--currency EUR] [--timeout 10000] [--queue]
 
 serve: the sync server. Without --auth-secret or --auth-public-key it runs in development mode:
 no token is needed and every connection may read and write everything. With --postgres and
@@ -48,7 +48,9 @@ labels: a store's print service. Renders shelf labels to a PDF from a local repl
 file, --data, by default ./data/store-<id>.db or ./data/labels.db), caught up with the server
 at --url first if it answers within --timeout ms, printed from the file as it is if it does not.
 --store <id> follows (and prints) the products whose "stores" array holds <id>; --where takes
-any filter instead; --ids prints only those.`;
+any filter instead; --ids prints only those. --queue (with --store) prints the store's print queue:
+the products whose label changed since the store last printed them, and records what it printed
+in the "printed" collection, synced back to the server.`;
 
 /** `concord serve` (the sync server over HTTP and WebSocket on one port, until SIGINT or SIGTERM) and `concord demo`. */
 async function main(argv: readonly string[]): Promise<void> {
@@ -80,6 +82,7 @@ async function main(argv: readonly string[]): Promise<void> {
       locale: { type: 'string' },
       currency: { type: 'string' },
       timeout: { type: 'string', default: '10000' },
+      queue: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,15 +116,19 @@ async function main(argv: readonly string[]): Promise<void> {
       ...(values.locale ? { locale: values.locale } : {}),
       ...(values.currency ? { currency: values.currency } : {}),
       syncTimeoutMs: Number(values.timeout),
+      ...(values.queue ? { queue: values.store ?? fail('--queue needs --store <id>') } : {}),
     });
     const from = !values.url
       ? 'the local replica'
       : printed.synced
         ? 'the replica, caught up with the server'
         : 'the local replica (the server did not answer)';
+    const queue = values.queue
+      ? ` (the print queue of ${values.store}${printed.recorded ? ', recorded on the server' : ''})`
+      : '';
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     console.log(
-      `${count(printed.labels, 'label')} on ${count(printed.sheets, 'sheet')} from ${from} → ${values.out}`,
+      `${count(printed.labels, 'label')} on ${count(printed.sheets, 'sheet')} from ${from}${queue} → ${values.out}`,
     );
     for (const w of printed.warnings) console.error(`warning: ${w.product}: ${w.code}: ${w.message}`);
     if (printed.missing.length > 0) console.error(`not in the replica: ${printed.missing.join(', ')}`);
@@ -212,6 +219,10 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 /** `name:text,price:numeric` as the projection's columns. */

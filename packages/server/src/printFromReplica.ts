@@ -2,9 +2,27 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database, type Doc, type Where } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
-import { type RenderedLabels, renderLabels, TEMPLATES } from '@concord/labels';
+import { labelFingerprint, printQueue, type RenderedLabels, renderLabels, TEMPLATES } from '@concord/labels';
 import { defaultFonts } from '@concord/labels/node';
 import { labelImages } from './labelImages.js';
+
+/** Where stores record what they printed: `{ store, product, fingerprint, printedAt }`. */
+export const PRINTED = 'printed';
+
+/** Whether `p` settles within `ms` (false if it rejects or takes longer). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface PrintFromReplicaOptions {
   /** The store's replica: a SQLite file, kept between runs. */
@@ -23,11 +41,19 @@ export interface PrintFromReplicaOptions {
   readonly currency?: string;
   /** How long to try reaching the server before printing from the replica as it is. */
   readonly syncTimeoutMs: number;
+  /**
+   * Print only this store's print queue — the products whose label changed since the store last
+   * printed it — and record what was printed in the `printed` collection (one document per store
+   * and product, synced back: the head office sees each store's label compliance).
+   */
+  readonly queue?: string;
 }
 
 export interface PrintedFromReplica extends RenderedLabels {
   /** Whether the replica caught up with the server before printing. */
   readonly synced: boolean;
+  /** Whether what was printed reached the server (with `queue`). */
+  readonly recorded: boolean;
   readonly missing: readonly string[];
 }
 
@@ -43,22 +69,16 @@ export async function printFromReplica(o: PrintFromReplicaOptions): Promise<Prin
   mkdirSync(dirname(o.data), { recursive: true });
   const db = await Database.open({ storage: await SqliteStorage.open(o.data) });
   try {
-    let synced = false;
-    if (o.url) {
-      const sync = db.sync(o.url, {
-        ...(o.token ? { token: o.token } : {}),
-        subscriptions: [{ collection: o.collection, ...(o.where ? { where: o.where } : {}) }],
-      });
-      let timer: NodeJS.Timeout | undefined;
-      synced = await Promise.race([
-        sync.synced().then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), o.syncTimeoutMs);
-        }),
-      ]).catch(() => false);
-      clearTimeout(timer);
-      await sync.close();
-    }
+    const sync = o.url
+      ? db.sync(o.url, {
+          ...(o.token ? { token: o.token } : {}),
+          subscriptions: [
+            { collection: o.collection, ...(o.where ? { where: o.where } : {}) },
+            ...(o.queue ? [{ collection: PRINTED, where: { store: o.queue } }] : []),
+          ],
+        })
+      : undefined;
+    const synced = sync ? await within(sync.synced(), o.syncTimeoutMs) : false;
     const docs: Doc[] = [];
     const missing: string[] = [];
     const products = db.collection(o.collection);
@@ -70,6 +90,17 @@ export async function printFromReplica(o: PrintFromReplicaOptions): Promise<Prin
       }
     } else
       docs.push(...(await products.find({ ...(o.where ? { where: o.where } : {}), sort: { _id: 'asc' } })));
+    if (o.queue) {
+      const printed = new Map(
+        (await db.collection(PRINTED).find({ where: { store: o.queue } })).map((d) => [
+          String(d.product),
+          String(d.fingerprint),
+        ]),
+      );
+      const waiting = printQueue(docs, printed);
+      docs.length = 0;
+      docs.push(...waiting);
+    }
     const images = await labelImages(db, docs);
     const rendered = await renderLabels(docs, template, {
       fonts: defaultFonts(),
@@ -79,7 +110,23 @@ export async function printFromReplica(o: PrintFromReplicaOptions): Promise<Prin
     });
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, rendered.pdf);
-    return { ...rendered, synced, missing };
+    let recorded = false;
+    if (o.queue && docs.length > 0) {
+      const at = new Date().toISOString();
+      await db.collection(PRINTED).upsertMany(
+        docs.map((d) => ({
+          _id: `${o.queue}/${d._id}`,
+          store: o.queue!,
+          product: d._id,
+          fingerprint: labelFingerprint(d),
+          printedAt: at,
+        })),
+      );
+      // Sent now if the server is there; kept in the replica and sent next time if not.
+      if (sync && synced) recorded = await within(sync.synced(), o.syncTimeoutMs);
+    }
+    await sync?.close();
+    return { ...rendered, synced, recorded, missing };
   } finally {
     await db.close();
   }

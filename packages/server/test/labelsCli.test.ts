@@ -50,6 +50,47 @@ describe('concord labels: a store prints from its own replica', () => {
     }
   });
 
+  it('prints the print queue: what changed on the label since the store last printed it', async () => {
+    const { child, port } = await concordServe(['--port', '0', '--data', join(dir, 'queue-server.db')]);
+    try {
+      const put = (id: string, body: Record<string, unknown>) =>
+        fetch(`http://127.0.0.1:${port}/api/collections/products/${id}`, {
+          method: 'PUT',
+          body: JSON.stringify(body),
+        });
+      for (let i = 0; i < 3; i++)
+        await put(`q${i}`, { name: `Tea ${i}`, price: 2 + i, stores: ['s7'], stock: 10 });
+      const args = [
+        '--url',
+        `ws://127.0.0.1:${port}/sync`,
+        '--store',
+        's7',
+        '--queue',
+        '--data',
+        join(dir, 's7.db'),
+      ];
+      expect(await labels([...args, '--out', join(dir, 'q1.pdf')])).toContain(
+        '3 labels on 1 sheet from the replica, caught up with the server (the print queue of s7, recorded on the server)',
+      );
+      expect(await labels([...args, '--out', join(dir, 'q2.pdf')])).toContain('0 labels');
+      // A new price goes on the shelf; new stock does not.
+      await put('q1', { name: 'Tea 1', price: 9.99, stores: ['s7'], stock: 10 });
+      await put('q2', { name: 'Tea 2', price: 4, stores: ['s7'], stock: 1 });
+      expect(await labels([...args, '--out', join(dir, 'q3.pdf')])).toContain('1 label on 1 sheet');
+      expect(await text(join(dir, 'q3.pdf'))).toContain('€9.99');
+      // The head office sees what s7 printed, and that it is up to date.
+      const printed = (await (
+        await fetch(`http://127.0.0.1:${port}/api/collections/printed`)
+      ).json()) as Array<{
+        store: string;
+        product: string;
+      }>;
+      expect(printed.map((p) => `${p.store}/${p.product}`).sort()).toEqual(['s7/q0', 's7/q1', 's7/q2']);
+    } finally {
+      await kill9(child);
+    }
+  });
+
   it('says what is wrong with its arguments', async () => {
     await expect(
       labels(['--out', join(dir, 'x.pdf'), '--template', 'poster', '--data', join(dir, 'x.db')]),
