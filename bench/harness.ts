@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 /** One measured number: what `--json` prints, one object per line. */
 export interface Result {
   readonly suite: string;
@@ -27,6 +28,31 @@ export function opsPerSecond(fn: () => void, batch = 1, minMs = 250): number {
 export const FAILURES: string[] = [];
 
 /** Progress on stderr, so a long run shows where it is without disturbing --json on stdout. */
+/**
+ * Runs a bench worker (a TypeScript file under tsx, in a process of its own) and returns the
+ * results it printed as JSON lines. If it fails — no NATS, PostgreSQL or Chromium on this
+ * machine, say — the failure is recorded under `what` and the other suites still report.
+ */
+export function runWorker(script: string, args: readonly (string | number)[], what: string): Result[] {
+  try {
+    const out = execFileSync(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', script, ...args.map(String)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 },
+    );
+    return out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Result);
+  } catch (e) {
+    const why = String((e as { stderr?: string }).stderr ?? e).match(/(MissingService|Error)[^\n]*/)?.[0];
+    progress(`${what} failed: ${why}`);
+    FAILURES.push(`${what}: failed (${why})`);
+    return [];
+  }
+}
+
 export function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }

@@ -134,7 +134,7 @@ export class Attachments {
     if (!(await this.ensure(ref))) return undefined;
     const out = new Uint8Array(ref.size);
     let at = 0;
-    for await (const piece of this.read(ref)) {
+    for await (const piece of this.pieces(ref, 0)) {
       out.set(piece, at);
       at += piece.length;
     }
@@ -152,6 +152,11 @@ export class Attachments {
         'UNAVAILABLE',
         `attachment ${ref.$attachment} is not here, and there is no server to fetch it from`,
       );
+    yield* this.pieces(ref, offset);
+  }
+
+  /** The stored bytes from `offset` on, piece by piece (the attachment is here). */
+  private async *pieces(ref: AttachmentRef, offset: number): AsyncGenerator<Uint8Array> {
     const whole = await this.storage.getAttachment(ref.$attachment);
     if (whole) {
       if (offset < whole.length) yield whole.subarray(offset);

@@ -33,6 +33,8 @@ export interface TextElement extends Placed {
   readonly align?: 'left' | 'center' | 'right';
   /** `#rrggbb`. */
   readonly color?: string;
+  /** The colour instead of `color` when the product is on sale: one price element, red on sale. */
+  readonly saleColor?: string;
   /** A line through it: the regular price beside a sale price. */
   readonly strike?: boolean;
 }
@@ -144,7 +146,8 @@ export function checkTemplate(t: LabelTemplate): SheetLayout {
         bad(`${at}: lines must be 1 or more`);
       if (e.align !== undefined && !['left', 'center', 'right'].includes(e.align))
         bad(`${at}: align must be left, center or right`);
-      if (e.color !== undefined && !COLOR.test(e.color)) bad(`${at}: color must be #rrggbb`);
+      for (const c of [e.color, e.saleColor])
+        if (c !== undefined && !COLOR.test(c)) bad(`${at}: colours must be #rrggbb`);
     }
     if (e.type === 'box') {
       for (const c of [e.fill, e.stroke])

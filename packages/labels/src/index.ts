@@ -14,5 +14,5 @@ export {
   TemplateError,
   type TextElement,
 } from './Template.js';
-export { PROMO_SIGN, SHELF_STRIP, TEMPLATES } from './templates.js';
+export { builtInTemplate, PROMO_SIGN, SHELF_STRIP, TEMPLATES } from './templates.js';
 export { type PackSize, packSize, unitPrice } from './UnitPrice.js';

@@ -50,7 +50,7 @@ const FIXED_DATE = new Date(Date.UTC(2000, 0, 1));
 const PT_PER_MM = 72 / 25.4;
 const mm = (n: number) => n * PT_PER_MM;
 const MARK = '#d0021b';
-/** Labels drawn between two pauses: about 10 ms of work. */
+/** Labels drawn between two pauses: a few milliseconds of work (the bench renders 2,700/s in Node). */
 const SLICE = 16;
 
 /**
@@ -228,7 +228,8 @@ function drawText(
     }
     size = Math.max(min, size - 0.5);
   }
-  doc.save().fillColor(e.color ?? '#000000');
+  const color = (data.onSale ? e.saleColor : undefined) ?? e.color ?? '#000000';
+  doc.save().fillColor(color);
   if (width <= w) {
     // On one line: placed directly, without pdfkit's line wrapper (most of the time labels take).
     const dx = e.align === 'right' ? w - width : e.align === 'center' ? (w - width) / 2 : 0;
@@ -238,7 +239,7 @@ function drawText(
       const mid = y + doc.currentLineHeight() * 0.45;
       doc
         .lineWidth(size < 10 ? 0.5 : Math.floor(size / 10))
-        .strokeColor(e.color ?? '#000000')
+        .strokeColor(color)
         .moveTo(x + dx, mid)
         .lineTo(x + dx + width, mid)
         .stroke();

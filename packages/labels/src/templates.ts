@@ -1,4 +1,4 @@
-import type { LabelTemplate } from './Template.js';
+import { type LabelTemplate, TemplateError } from './Template.js';
 
 const A4 = { width: 210, height: 297 };
 const RED = '#d0021b';
@@ -51,21 +51,7 @@ export const SHELF_STRIP: LabelTemplate = {
       minSize: 14,
       bold: true,
       align: 'right',
-      when: 'notOnSale',
-    },
-    {
-      type: 'text',
-      text: '{price}',
-      x: 26,
-      y: 16,
-      width: 35.5,
-      height: 10,
-      size: 24,
-      minSize: 14,
-      bold: true,
-      align: 'right',
-      color: RED,
-      when: 'onSale',
+      saleColor: RED,
     },
     {
       type: 'text',
@@ -191,21 +177,7 @@ export const PROMO_SIGN: LabelTemplate = {
       minSize: 40,
       bold: true,
       align: 'right',
-      color: RED,
-      when: 'onSale',
-    },
-    {
-      type: 'text',
-      text: '{price}',
-      x: 60,
-      y: 62,
-      width: 125,
-      height: 32,
-      size: 80,
-      minSize: 40,
-      bold: true,
-      align: 'right',
-      when: 'notOnSale',
+      saleColor: RED,
     },
     { type: 'text', text: '{unitPrice}', x: 5, y: 84, width: 55, height: 7, size: 12, minSize: 8 },
     {
@@ -237,3 +209,12 @@ export const TEMPLATES: Readonly<Record<string, LabelTemplate>> = {
   [SHELF_STRIP.name]: SHELF_STRIP,
   [PROMO_SIGN.name]: PROMO_SIGN,
 };
+
+/** The built-in template of that name: `TemplateError BAD_TEMPLATE` naming the built-ins if there is none. */
+export function builtInTemplate(name: string): LabelTemplate {
+  if (Object.hasOwn(TEMPLATES, name)) return TEMPLATES[name]!;
+  throw new TemplateError(
+    'BAD_TEMPLATE',
+    `no template ${JSON.stringify(name)}; built in: ${Object.keys(TEMPLATES).join(', ')}`,
+  );
+}

@@ -8,6 +8,7 @@ describe('@concord/labels exports', () => {
       'SHELF_STRIP',
       'TEMPLATES',
       'TemplateError',
+      'builtInTemplate',
       'checkTemplate',
       'gtinCheckDigit',
       'labelFingerprint',

@@ -12,9 +12,9 @@ const HASH = /^[0-9a-f]{64}$/;
  * download that was cut), `HEAD` says whether the server has one, `PUT` uploads one, checked
  * against its hash as it streams in (`422 BAD_ATTACHMENT` if it does not match; nothing is kept).
  * Reading takes any authenticated caller (the hash, which only a readable document tells, is the
- * capability, as in content-addressed stores); uploading takes one with a write grant. Memory
- * per transfer is one piece (`ATTACHMENT_PIECE_BYTES`), whatever the size; responses wait for a
- * slow reader to drain.
+ * capability, as in content-addressed stores); uploading takes one with a write grant. A
+ * transfer reads or writes one piece (`ATTACHMENT_PIECE_BYTES`) at a time, and a response waits
+ * for a slow reader to drain before the next.
  */
 export class AttachmentTransfer {
   constructor(private readonly sync: SyncServer) {}

@@ -1,12 +1,12 @@
 import { type Doc, SyncError, type Where } from '@concord/db';
 import { checkQuery } from '@concord/db/internal';
 import {
+  builtInTemplate,
   checkTemplate,
   type LabelFonts,
   type LabelTemplate,
   type RenderedLabels,
   renderLabels,
-  TEMPLATES,
   TemplateError,
 } from '@concord/labels';
 import { defaultFonts } from '@concord/labels/node';
@@ -76,19 +76,14 @@ export class LabelPrinting {
   }
 
   private template(t: string | LabelTemplate): LabelTemplate {
-    const template = typeof t === 'string' ? (Object.hasOwn(TEMPLATES, t) ? TEMPLATES[t] : undefined) : t;
-    if (!template)
-      throw new SyncError(
-        'BAD_QUERY',
-        `no template ${JSON.stringify(t)}; built in: ${Object.keys(TEMPLATES).join(', ')}`,
-      );
     try {
+      const template = typeof t === 'string' ? builtInTemplate(t) : t;
       checkTemplate(template);
+      return template;
     } catch (e) {
       if (e instanceof TemplateError) throw new SyncError('BAD_QUERY', e.message);
       throw e;
     }
-    return template;
   }
 }
 

@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database, type Doc, type Where } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
-import { labelFingerprint, printQueue, type RenderedLabels, renderLabels, TEMPLATES } from '@concord/labels';
+import {
+  builtInTemplate,
+  labelFingerprint,
+  printQueue,
+  type RenderedLabels,
+  renderLabels,
+} from '@concord/labels';
 import { defaultFonts } from '@concord/labels/node';
 import { labelImages } from './labelImages.js';
 
@@ -64,8 +70,7 @@ export interface PrintedFromReplica extends RenderedLabels {
  * busy (or offline which happened often)").
  */
 export async function printFromReplica(o: PrintFromReplicaOptions): Promise<PrintedFromReplica> {
-  const template = Object.hasOwn(TEMPLATES, o.template) ? TEMPLATES[o.template] : undefined;
-  if (!template) throw new Error(`no template ${o.template}; built in: ${Object.keys(TEMPLATES).join(', ')}`);
+  const template = builtInTemplate(o.template);
   mkdirSync(dirname(o.data), { recursive: true });
   const db = await Database.open({ storage: await SqliteStorage.open(o.data) });
   try {

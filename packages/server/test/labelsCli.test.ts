@@ -94,6 +94,6 @@ describe('concord labels: a store prints from its own replica', () => {
   it('says what is wrong with its arguments', async () => {
     await expect(
       labels(['--out', join(dir, 'x.pdf'), '--template', 'poster', '--data', join(dir, 'x.db')]),
-    ).rejects.toThrow(/no template poster; built in: shelf-strip, promo-sign/);
+    ).rejects.toThrow(/no template "poster"; built in: shelf-strip, promo-sign/);
   });
 });
