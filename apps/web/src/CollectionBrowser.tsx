@@ -58,7 +58,7 @@ export function CollectionBrowser({ db, connection }: { db: Database; connection
                     <span className="name">{name}</span>
                     <span className="count">
                       {onServer === undefined ? '' : `${onServer} on server`}
-                      {state.collections.includes(name) ? ' · followed' : ''}
+                      {state.subscriptions.some((s) => s.collection === name) ? ' · followed' : ''}
                     </span>
                   </button>
                 </li>

@@ -1,5 +1,12 @@
 import type { VersionVector } from '@concord/crdt';
-import type { Database, SyncClient, SyncErrorEvent, SyncProgress, SyncStatus } from '@concord/db';
+import type {
+  Database,
+  Subscription,
+  SyncClient,
+  SyncErrorEvent,
+  SyncProgress,
+  SyncStatus,
+} from '@concord/db';
 import { Store } from './Store.js';
 
 /** What the page shows of its link to the sync server. */
@@ -10,15 +17,15 @@ export interface ConnectionState {
   /** The initial sync's progress, while a snapshot streams. */
   readonly progress: SyncProgress | undefined;
   readonly error: SyncErrorEvent | undefined;
-  /** Collections this replica subscribes to. */
-  readonly collections: readonly string[];
+  /** What this replica follows. */
+  readonly subscriptions: readonly Subscription[];
   /** The sync client running now (none while offline): what `ConcordProvider` hands the hooks. */
   readonly sync: SyncClient | undefined;
 }
 
 /**
  * The page's sync client, which the user can take offline and back (the choice survives a
- * reload) and point at more collections. Subscriptions are fixed per sync client, so following
+ * reload) and point at more collections (those followed survive a reload too). Subscriptions are fixed per sync client, so following
  * another collection starts a new one; each subscription's cursor is kept in the database, so
  * the collections already followed resume where they were.
  */
@@ -32,15 +39,17 @@ export class Connection extends Store<ConnectionState> {
     private readonly url: string,
     /** localStorage key prefix for this replica's settings. */
     private readonly key: string,
+    /** What a replica new to this page follows. */
+    initial: readonly Subscription[],
   ) {
-    const saved = localStorage.getItem(`${key}:collections`);
+    const saved = localStorage.getItem(`${key}:subscriptions`);
     const online = localStorage.getItem(`${key}:offline`) !== '1';
     super({
       online,
       status: online ? 'connecting' : 'offline',
       progress: undefined,
       error: undefined,
-      collections: saved ? (JSON.parse(saved) as string[]) : ['kv'],
+      subscriptions: saved ? (JSON.parse(saved) as Subscription[]) : initial,
       sync: undefined,
     });
     if (online) this.start();
@@ -61,12 +70,14 @@ export class Connection extends Store<ConnectionState> {
     });
   }
 
-  /** Subscribes to `collection` too (the collection browser opening one this replica lacks). */
-  follow(collection: string): Promise<void> {
-    if (this.state().collections.includes(collection)) return this.queue;
-    const collections = [...this.state().collections, collection];
-    localStorage.setItem(`${this.key}:collections`, JSON.stringify(collections));
-    this.update({ collections });
+  /** Subscribes to these whole collections too (a view opening collections this replica lacks). */
+  follow(...collections: string[]): Promise<void> {
+    const now = this.state().subscriptions;
+    const more = collections.filter((c) => !now.some((s) => s.collection === c && !s.where));
+    if (more.length === 0) return this.queue;
+    const subscriptions = [...now, ...more.map((collection) => ({ collection }))];
+    localStorage.setItem(`${this.key}:subscriptions`, JSON.stringify(subscriptions));
+    this.update({ subscriptions });
     return this.enqueue(async () => {
       if (!this.state().online) return;
       await this.stop();
@@ -81,7 +92,7 @@ export class Connection extends Store<ConnectionState> {
 
   private start(): void {
     const sync = this.db.sync(this.url, {
-      subscriptions: this.state().collections.map((collection) => ({ collection })),
+      subscriptions: this.state().subscriptions,
     });
     this.sync = sync;
     this.update({ status: sync.status, error: undefined, progress: undefined, sync });

@@ -12,8 +12,8 @@ import { clockTime, shortId } from './values.js';
  * the server has not acknowledged), the clients connected to the server, and the latest changes
  * with their dots and hybrid logical clock times.
  */
-export function SyncInspector(props: { db: Database; connection: Connection; log: ChangeLog; slot: number }) {
-  const { db, connection, log, slot } = props;
+export function SyncInspector(props: { db: Database; connection: Connection; log: ChangeLog; name: string }) {
+  const { db, connection, log, name } = props;
   const state = useConnection(connection);
   const version = useDerived(db, async () => entries(db.version()), []);
   const server = useDerived(db, async () => entries(connection.serverVersion()), [state.status]);
@@ -36,9 +36,13 @@ export function SyncInspector(props: { db: Database; connection: Connection; log
               <code data-testid="replica-id">{db.replicaId}</code>
             </dd>
             <dt>Storage</dt>
-            <dd>IndexedDB · concord-{slot}</dd>
+            <dd>IndexedDB · {name}</dd>
             <dt>Following</dt>
-            <dd>{state.collections.join(', ')}</dd>
+            <dd>
+              {state.subscriptions
+                .map((s) => (s.where ? `${s.collection} where ${JSON.stringify(s.where)}` : s.collection))
+                .join(', ')}
+            </dd>
           </dl>
         </div>
         <div className="card">

@@ -1,8 +1,7 @@
 // @concord/labels in this browser: the fonts fetched as assets, labels rendered to a PDF here
 // (the e2e test checks the PDF; the bench times `window.renderLabels`).
 import { gtinCheckDigit, renderLabels, SHELF_STRIP } from '@concord/labels';
-import regularUrl from 'dejavu-fonts-ttf/ttf/DejaVuSans.ttf?url';
-import boldUrl from 'dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf?url';
+import { labelFonts } from './labelFonts.js';
 
 export interface BrowserLabels {
   readonly ms: number;
@@ -18,8 +17,7 @@ declare global {
   }
 }
 
-const bytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-const fonts = { regular: await bytes(regularUrl), bold: await bytes(boldUrl) };
+const fonts = await labelFonts();
 
 /** `n` products of a retail catalogue, with valid EAN-13s. */
 function products(n: number): Record<string, unknown>[] {

@@ -1,17 +1,18 @@
 import { Database, IndexedDbStorage } from '@concord/db';
 
 /**
- * This tab's replica: a database in IndexedDB that no other tab uses at the same time. Two tabs
+ * This tab's replica of `kind` (the page's, or a store's): a database in IndexedDB named
+ * `<kind>-<slot>` that no other tab uses at the same time. Two tabs
  * writing one database would both number their changes as the same replica, so each tab claims
  * a slot with the Web Locks API — the first one free — and keeps it until it closes. A reload
  * releases the slot and claims it again, so a tab keeps its replica (and its offline edits)
  * across reloads; a second tab gets a replica of its own.
  */
-export async function openReplica(): Promise<{ db: Database; slot: number }> {
+export async function openReplica(kind: string): Promise<{ db: Database; name: string }> {
   for (let slot = 0; ; slot++) {
-    if (await claim(`concord-replica-${slot}`)) {
-      const db = await Database.open({ storage: await IndexedDbStorage.open(`concord-${slot}`) });
-      return { db, slot };
+    if (await claim(`${kind}-replica-${slot}`)) {
+      const name = `${kind}-${slot}`;
+      return { db: await Database.open({ storage: await IndexedDbStorage.open(name) }), name };
     }
   }
 }

@@ -43,3 +43,10 @@ export function clockTime(wall: number): string {
   const d = new Date(wall);
   return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
+
+const EUROS = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'EUR' });
+
+/** A price as the labels print it (en-GB, euros); a dash when the product has none. */
+export function money(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? EUROS.format(value) : '—';
+}

@@ -207,4 +207,131 @@ describe('the web page in Chromium', () => {
     await phone.close();
     await context.close();
   }, 120_000);
+
+  it('retail: a store offline keeps printing; back online its queue holds exactly the three repriced products', async () => {
+    await seedDemo(`ws://127.0.0.1:${server.port}/sync`);
+    const office = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const device = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const hq = await office.newPage();
+    await hq.goto(`${server.url}/#Head%20office`);
+    await status(hq, 'live');
+    const compliance = (store: string) => hq.locator(`[data-testid="compliance"][data-store="${store}"]`);
+    await hq.waitForFunction(
+      () => document.querySelector('[data-store="s1"]')?.getAttribute('data-queued') === '24',
+    );
+
+    // Store s1's device follows its own products (all 24); store s2's only the 12 it carries.
+    const store = await device.newPage();
+    await store.goto(`${server.url}/?store=s1`);
+    await status(store, 'live');
+    await queueCount(store, 24);
+    expect(await store.getByTestId('store-name').textContent()).toContain('Lyon Part-Dieu');
+    const s2 = await device.newPage();
+    await s2.goto(`${server.url}/?store=s2`);
+    await status(s2, 'live');
+    await queueCount(s2, 12);
+    await s2.getByTestId('search').fill('frozen');
+    expect(await s2.getByTestId('search-summary').textContent()).toMatch(/^0 of 12 products/);
+    await s2.close();
+
+    // s1 prints every label; the head office sees it up to date.
+    const first = await printQueue(store);
+    expect(first).toContain('Milk 1l');
+    expect(first).toContain('Crème fraîche 200g');
+    expect(first).toContain('€4.49');
+    await queueCount(store, 0);
+    await compliance('s1').getByTestId('up-to-date').waitFor();
+
+    // The store goes offline; the head office changes three prices.
+    await setOnline(store, false);
+    await device.setOffline(true);
+    const reprice = async (id: string, price: string) => {
+      const row = hq.locator(`[data-testid="catalogue-item"][data-id="${id}"]`);
+      await row.getByTestId('edit-price').click();
+      await row.getByTestId('price-input').fill(price);
+      await row.getByTestId('price-save').click();
+      await row
+        .getByTestId('price')
+        .filter({ hasText: `€${price}` })
+        .waitFor();
+    };
+    await reprice('sku-0001', '9.11');
+    await reprice('sku-0002', '9.22');
+    await reprice('sku-0003', '9.33');
+    await hq.waitForFunction(
+      () => document.querySelector('[data-store="s1"]')?.getAttribute('data-queued') === '3',
+    );
+    await hq.screenshot({ path: join(SHOTS, 'head-office.png'), fullPage: true });
+
+    // Offline, the store searches and prints from its own replica: the old price.
+    await store.getByTestId('search').fill('milk alpen');
+    await store.locator('[data-testid="result"][data-id="sku-0001"]').waitFor();
+    expect(await store.locator('[data-testid="result"]').count()).toBe(1);
+    await store.locator('[data-testid="result"][data-id="sku-0001"]').getByTestId('print-one').click();
+    await store.getByTestId('printout-summary').filter({ hasText: 'Milk 1l' }).waitFor();
+    const old = await pdfOf(store);
+    expect(old).toContain('€4.49');
+    expect(old).not.toContain('€9.11');
+    await queueCount(store, 0);
+    // A reload while offline: its products, queue and search come from IndexedDB.
+    await device.setOffline(false);
+    await store.reload();
+    await status(store, 'offline');
+    await queueCount(store, 0);
+    await store.getByTestId('search').fill('creme fraiche');
+    await store.locator('[data-testid="result"][data-id="sku-0004"]').waitFor();
+
+    // Back online: exactly the three repriced products wait; their labels print the new prices.
+    await setOnline(store, true);
+    await queueCount(store, 3);
+    const queued = await store
+      .locator('[data-testid="queue-item"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    expect(queued).toEqual(['sku-0001', 'sku-0002', 'sku-0003']);
+    await store.getByTestId('search').fill('');
+    await store.screenshot({ path: join(SHOTS, 'store-queue.png'), fullPage: true });
+    const reprinted = await printQueue(store);
+    for (const price of ['€9.11', '€9.22', '€9.33']) expect(reprinted).toContain(price);
+    expect(reprinted).not.toContain('€4.49');
+    await queueCount(store, 0);
+    await store.screenshot({ path: join(SHOTS, 'store-printed.png'), fullPage: true });
+
+    // The head office sees the store up to date, from the records the store synced back.
+    await compliance('s1').getByTestId('up-to-date').waitFor();
+    const records = await server.sync.db.collection('printed').find({ where: { store: 's1' } });
+    expect(records).toHaveLength(24);
+    await hq.screenshot({ path: join(SHOTS, 'head-office-compliance.png'), fullPage: true });
+    await office.close();
+    await device.close();
+  }, 120_000);
 });
+
+async function queueCount(page: Page, n: number): Promise<void> {
+  await page
+    .locator(`[data-testid="queue-count"]`)
+    .filter({ hasText: new RegExp(`^${n}$`) })
+    .waitFor();
+}
+
+/** The text of the PDF the page shows last, page after page. */
+async function pdfOf(page: Page): Promise<string> {
+  const base64 = await page.evaluate(async () => {
+    const href = document.querySelector<HTMLAnchorElement>('[data-testid="pdf-link"]')!.href;
+    const bytes = new Uint8Array(await (await fetch(href)).arrayBuffer());
+    let binary = '';
+    for (const b of bytes) binary += String.fromCharCode(b);
+    return btoa(binary);
+  });
+  return (await pdfText(new Uint8Array(Buffer.from(base64, 'base64')))).join('\n');
+}
+
+/** Prints the store's queue; the PDF's text. */
+async function printQueue(page: Page): Promise<string> {
+  const n = Number(await page.getByTestId('queue-count').textContent());
+  await page.getByTestId('print-queue').click();
+  await page
+    .getByTestId('printout-summary')
+    .filter({ hasText: `${n} label` })
+    .waitFor();
+  return pdfOf(page);
+}

@@ -142,7 +142,8 @@ export function fill(text: string, values: ReadonlyMap<string, string>): string 
   return text.replace(/\{([A-Za-z0-9_.$-]+)\}/g, (_, key: string) => values.get(key) ?? '');
 }
 
-function imageKey(v: unknown): string | undefined {
+/** The key a label's image is looked up by: a string as is, or an attachment reference's hash. */
+export function imageKey(v: unknown): string | undefined {
   if (typeof v === 'string') return v === '' ? undefined : v;
   if (typeof v === 'object' && v !== null) {
     const hash = (v as { $attachment?: unknown }).$attachment;

@@ -1,6 +1,15 @@
 export { type Gtin, type GtinKind, gtinCheckDigit, parseGtin } from './Gtin.js';
+export { gatherImages } from './gatherImages.js';
 export type { LabelField, LabelFields, LabelWarning, LabelWarningCode } from './LabelData.js';
-export { labelFingerprint, printQueue } from './printQueue.js';
+export {
+  labelChanged,
+  labelFingerprint,
+  PRINTED,
+  type PrintedLabel,
+  printedFingerprints,
+  printedLabels,
+  printQueue,
+} from './printQueue.js';
 export { type LabelFonts, type RenderedLabels, type RenderOptions, renderLabels } from './renderLabels.js';
 export {
   type BarcodeElement,

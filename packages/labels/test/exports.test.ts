@@ -4,17 +4,22 @@ import { describe, expect, it } from 'vitest';
 describe('@concord/labels exports', () => {
   it('@concord/labels', async () => {
     expect(Object.keys(await import('@concord/labels')).sort()).toEqual([
+      'PRINTED',
       'PROMO_SIGN',
       'SHELF_STRIP',
       'TEMPLATES',
       'TemplateError',
       'builtInTemplate',
       'checkTemplate',
+      'gatherImages',
       'gtinCheckDigit',
+      'labelChanged',
       'labelFingerprint',
       'packSize',
       'parseGtin',
       'printQueue',
+      'printedFingerprints',
+      'printedLabels',
       'renderLabels',
       'unitPrice',
     ]);

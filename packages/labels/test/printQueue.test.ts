@@ -1,4 +1,4 @@
-import { labelFingerprint, printQueue } from '@concord/labels';
+import { labelFingerprint, printedFingerprints, printedLabels, printQueue } from '@concord/labels';
 import { describe, expect, it } from 'vitest';
 
 const milk = { _id: 'p1', name: 'Milk 1l', price: 1.09, barcode: '4006381333931', stock: 40 };
@@ -22,5 +22,19 @@ describe('the print queue', () => {
     const printedJam = new Map([['p3', labelFingerprint(renamed, fields)]]);
     expect(printQueue([{ ...renamed, retail: 3.5 }], printedJam, fields)).toHaveLength(1);
     expect(printQueue([{ ...renamed, other: 1 }], printedJam, fields)).toHaveLength(0);
+  });
+
+  it('records what a store printed, one record per store and product, read back as the queue reads it', () => {
+    const records = printedLabels('s1', [milk, tea], '2026-12-01T08:00:00.000Z');
+    expect(records[0]).toEqual({
+      _id: 's1/p1',
+      store: 's1',
+      product: 'p1',
+      fingerprint: labelFingerprint(milk),
+      printedAt: '2026-12-01T08:00:00.000Z',
+    });
+    expect(printQueue([milk, { ...tea, price: 2.75 }], printedFingerprints(records))).toEqual([
+      { ...tea, price: 2.75 },
+    ]);
   });
 });

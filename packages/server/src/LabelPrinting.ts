@@ -69,7 +69,7 @@ export class LabelPrinting {
       fonts: this.fonts,
       ...(r.locale ? { locale: r.locale } : {}),
       ...(r.currency ? { currency: r.currency } : {}),
-      images: (key) => images.get(key),
+      images,
       pause: () => this.sync.turn(),
     });
     return { ...rendered, missing };

@@ -42,8 +42,8 @@ of them, and moves to another with its cursors when its node goes away. With --n
 SQL table <schema>.products, with the given columns); --ack-wait is how long (ms) a message
 taken by a consumer that died waits before it is delivered again.
 feed publish: publishes a product feed to the stream, one message per product, once per content.
-demo: fills a running server's "kv" collection (the page's key-value editor) and a small
-"products" catalogue.
+demo: fills a running server's "kv" collection (the page's key-value editor), a small
+"products" catalogue and the "stores" carrying it (the page's store app, ?store=s1).
 labels: a store's print service. Renders shelf labels to a PDF from a local replica (a SQLite
 file, --data, by default ./data/store-<id>.db or ./data/labels.db), caught up with the server
 at --url first if it answers within --timeout ms, printed from the file as it is if it does not.
@@ -90,7 +90,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const url = values.url ?? `ws://127.0.0.1:${values.port}/sync`;
     const written = await seedDemo(url, values.token);
     console.log(
-      `demo data at ${url}: ${written.kv} key-value entries and ${written.products} products written (those already there were kept)`,
+      `demo data at ${url}: ${written.kv} key-value entries, ${written.products} products and ${written.stores} stores written (those already there were kept)`,
     );
     return;
   }

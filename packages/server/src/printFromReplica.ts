@@ -4,16 +4,15 @@ import { Database, type Doc, type Where } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import {
   builtInTemplate,
-  labelFingerprint,
+  PRINTED,
+  printedFingerprints,
+  printedLabels,
   printQueue,
   type RenderedLabels,
   renderLabels,
 } from '@concord/labels';
 import { defaultFonts } from '@concord/labels/node';
 import { labelImages } from './labelImages.js';
-
-/** Where stores record what they printed: `{ store, product, fingerprint, printedAt }`. */
-export const PRINTED = 'printed';
 
 /** Whether `p` settles within `ms` (false if it rejects or takes longer). */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -96,12 +95,7 @@ export async function printFromReplica(o: PrintFromReplicaOptions): Promise<Prin
     } else
       docs.push(...(await products.find({ ...(o.where ? { where: o.where } : {}), sort: { _id: 'asc' } })));
     if (o.queue) {
-      const printed = new Map(
-        (await db.collection(PRINTED).find({ where: { store: o.queue } })).map((d) => [
-          String(d.product),
-          String(d.fingerprint),
-        ]),
-      );
+      const printed = printedFingerprints(await db.collection(PRINTED).find({ where: { store: o.queue } }));
       const waiting = printQueue(docs, printed);
       docs.length = 0;
       docs.push(...waiting);
@@ -111,22 +105,13 @@ export async function printFromReplica(o: PrintFromReplicaOptions): Promise<Prin
       fonts: defaultFonts(),
       ...(o.locale ? { locale: o.locale } : {}),
       ...(o.currency ? { currency: o.currency } : {}),
-      images: (key) => images.get(key),
+      images,
     });
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, rendered.pdf);
     let recorded = false;
     if (o.queue && docs.length > 0) {
-      const at = new Date().toISOString();
-      await db.collection(PRINTED).upsertMany(
-        docs.map((d) => ({
-          _id: `${o.queue}/${d._id}`,
-          store: o.queue!,
-          product: d._id,
-          fingerprint: labelFingerprint(d),
-          printedAt: at,
-        })),
-      );
+      await db.collection(PRINTED).upsertMany(printedLabels(o.queue, docs, new Date().toISOString()));
       // Sent now if the server is there; kept in the replica and sent next time if not.
       if (sync && synced) recorded = await within(sync.synced(), o.syncTimeoutMs);
     }

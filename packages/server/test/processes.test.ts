@@ -76,7 +76,7 @@ describe('processes: concord serve, devices with SQLite files', () => {
     }
   });
 
-  it('concord serve --web serves the page beside the API; concord demo fills kv and products once', async () => {
+  it('concord serve --web serves the page beside the API; concord demo fills kv, products and stores once', async () => {
     const web = join(dir, 'web');
     mkdirSync(web);
     writeFileSync(join(web, 'index.html'), '<h1>the page</h1>');
@@ -100,11 +100,12 @@ describe('processes: concord serve, devices with SQLite files', () => {
       expect(await api.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
 
       const demo = ['../../src/cli.ts', ['demo', '--url', `ws://127.0.0.1:${port}/sync`]] as const;
-      expect(await run(...demo)).toContain('7 key-value entries and 24 products written');
-      expect(await run(...demo)).toContain('0 key-value entries and 0 products written');
+      expect(await run(...demo)).toContain('7 key-value entries, 24 products and 3 stores written');
+      expect(await run(...demo)).toContain('0 key-value entries, 0 products and 0 stores written');
       expect(await (await fetch(`${http}/api/collections`)).json()).toEqual([
         { name: 'kv', documents: 7 },
         { name: 'products', documents: 24 },
+        { name: 'stores', documents: 3 },
       ]);
 
       const db = await Database.open();

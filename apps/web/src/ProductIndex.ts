@@ -1,0 +1,207 @@
+import type { ChangeEvent, Database, Doc } from '@concord/db';
+import { labelChanged, PRINTED } from '@concord/labels';
+import { Store } from './Store.js';
+
+/** The collections the retail views read. */
+export const PRODUCTS = 'products';
+export const STORES = 'stores';
+
+/** What a view reads of the index; `version` changes whenever anything in it does. */
+export interface ProductIndexState {
+  readonly version: number;
+  /** False until the products are read from the database. */
+  readonly ready: boolean;
+  readonly products: number;
+}
+
+export interface SearchResult {
+  readonly products: readonly Doc[];
+  /** How many products match in all (`products` holds the first `limit`). */
+  readonly total: number;
+}
+
+/** One store's labels as the head office sees them. */
+export interface StoreCompliance {
+  readonly store: string;
+  /** Products the store carries. */
+  readonly carried: number;
+  /** Of those, the labels it has not printed since they changed. */
+  readonly queued: number;
+  /** When it last printed (ISO 8601), if ever. */
+  readonly lastPrinted: string | undefined;
+}
+
+/** Lower case without accents, so "creme" finds "Crème fraîche". */
+function fold(s: string): string {
+  const lower = s.toLowerCase();
+  // Most product text is ASCII: skip the decomposition for it.
+  return /[^\p{ASCII}]/u.test(lower) ? lower.normalize('NFD').replace(/\p{M}/gu, '') : lower;
+}
+
+/** The text a search looks in: name, brand, SKU, barcode and id. */
+function haystack(p: Doc): string {
+  return fold(
+    [p.name, p.brand, p.sku, p.barcode, p._id].filter((v) => v !== undefined && v !== null).join(' '),
+  );
+}
+
+/**
+ * The replica's products held in memory for the retail views: search as you type over 100,000 of
+ * them (a scan of folded strings, no index to build or keep), and each store's print queue — the
+ * products whose label fields changed since the store last printed them.
+ *
+ * A store's replica holds only its own products, so all of them are in its queue's reach; the
+ * head office holds every product and reads which stores carry one from its `stores` array.
+ *
+ * It reads the replica once, then follows the database's change events (each gives every changed
+ * document's state after), so a change costs its own documents, never a re-read of the
+ * catalogue: a store's queue stays current while the head office reprices.
+ */
+export class ProductIndex extends Store<ProductIndexState> {
+  private readonly docs = new Map<string, Doc>();
+  private readonly text = new Map<string, string>();
+  /** By store: fingerprints of the labels it printed, by product id. */
+  private readonly printed = new Map<string, Map<string, string>>();
+  private readonly lastPrinted = new Map<string, string>();
+  /** By store: the products it carries, and those of them in its print queue. */
+  private readonly carried = new Map<string, Set<string>>();
+  private readonly queue = new Map<string, Set<string>>();
+  private readonly stop: () => void;
+
+  /** `store`: the replica is that store's (its products only); none at the head office. */
+  constructor(
+    private readonly db: Database,
+    private readonly store?: string,
+  ) {
+    super({ version: 0, ready: false, products: 0 });
+    // Events that arrive before the first read are applied after it, in order.
+    const early: ChangeEvent[] = [];
+    let loaded = false;
+    this.stop = db.onChange((e) => {
+      if (loaded) this.apply(e);
+      else early.push(e);
+    });
+    void this.load().then(() => {
+      loaded = true;
+      for (const e of early) this.apply(e);
+      this.publish(true);
+    });
+  }
+
+  close(): void {
+    this.stop();
+  }
+
+  /** The first `limit` products (by id) holding every word of `query`, and how many hold them. */
+  search(query: string, limit: number): SearchResult {
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    const products: Doc[] = [];
+    let total = 0;
+    for (const [id, text] of this.text) {
+      if (!words.every((w) => text.includes(w))) continue;
+      total++;
+      if (products.length < limit) products.push(this.docs.get(id)!);
+    }
+    return { products, total };
+  }
+
+  get(id: string): Doc | undefined {
+    return this.docs.get(id);
+  }
+
+  /** `store`'s print queue, by product id. */
+  queued(store: string): Doc[] {
+    return [...(this.queue.get(store) ?? [])].sort().map((id) => this.docs.get(id)!);
+  }
+
+  /** Every store that carries a product or printed a label, with how up to date its labels are. */
+  compliance(): StoreCompliance[] {
+    const stores = new Set([...this.carried.keys(), ...this.printed.keys()]);
+    return [...stores].sort().map((store) => ({
+      store,
+      carried: this.carried.get(store)?.size ?? 0,
+      queued: this.queue.get(store)?.size ?? 0,
+      lastPrinted: this.lastPrinted.get(store),
+    }));
+  }
+
+  private async load(): Promise<void> {
+    for (const p of await this.db.collection(PRODUCTS).find()) this.setProduct(p._id, p);
+    for (const r of await this.db
+      .collection(PRINTED)
+      .find(this.store ? { where: { store: this.store } } : {}))
+      this.setPrinted(r, r);
+  }
+
+  private apply(e: ChangeEvent): void {
+    let touched = false;
+    for (const d of e.docs) {
+      if (d.collection === PRODUCTS) this.setProduct(d.docId, d.after);
+      else if (d.collection === PRINTED) this.setPrinted((d.after ?? d.before)!, d.after);
+      else continue;
+      touched = true;
+    }
+    if (touched) this.publish(this.state().ready);
+  }
+
+  /** The stores `p` is in the reach of. */
+  private storesOf(p: Doc | undefined): string[] {
+    if (!p) return [];
+    if (this.store) return [this.store];
+    return Array.isArray(p.stores) ? p.stores.filter((s): s is string => typeof s === 'string') : [];
+  }
+
+  private setProduct(id: string, p: Doc | undefined): void {
+    const before = this.storesOf(this.docs.get(id));
+    if (p) {
+      this.docs.set(id, p);
+      this.text.set(id, haystack(p));
+    } else {
+      this.docs.delete(id);
+      this.text.delete(id);
+    }
+    const after = this.storesOf(p);
+    for (const store of new Set([...before, ...after])) {
+      if (after.includes(store)) entry(this.carried, store, () => new Set<string>()).add(id);
+      else this.carried.get(store)?.delete(id);
+      this.requeue(store, id);
+    }
+  }
+
+  /** `record`'s identity (store and product) from `key`, its content (none once removed) from `record`. */
+  private setPrinted(key: Doc, record: Doc | undefined): void {
+    const store = String(key.store);
+    const product = String(key.product);
+    if (this.store && store !== this.store) return;
+    const fingerprints = entry(this.printed, store, () => new Map<string, string>());
+    if (record) {
+      fingerprints.set(product, String(record.fingerprint));
+      const at = String(record.printedAt);
+      if (at > (this.lastPrinted.get(store) ?? '')) this.lastPrinted.set(store, at);
+    } else fingerprints.delete(product);
+    this.requeue(store, product);
+  }
+
+  private requeue(store: string, id: string): void {
+    const p = this.docs.get(id);
+    const stale =
+      p !== undefined &&
+      this.storesOf(p).includes(store) &&
+      labelChanged(p, this.printed.get(store)?.get(id));
+    if (stale) entry(this.queue, store, () => new Set<string>()).add(id);
+    else this.queue.get(store)?.delete(id);
+  }
+
+  private publish(ready: boolean): void {
+    this.set({ version: this.state().version + 1, ready, products: this.docs.size });
+  }
+}
+
+/** `map`'s entry for `key`, made empty first if it has none. */
+function entry<K, V>(map: Map<K, V>, key: K, empty: () => V): V {
+  const found = map.get(key);
+  if (found !== undefined) return found;
+  const made = empty();
+  map.set(key, made);
+  return made;
+}

@@ -1,0 +1,255 @@
+import type { Database, Doc } from '@concord/db';
+import { type LabelWarning, PRINTED, printedLabels, TEMPLATES } from '@concord/labels';
+import { ConcordProvider, useDocument } from '@concord/react';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import type { Connection } from './Connection.js';
+import { ConnectionBar } from './ConnectionBar.js';
+import { useConnection } from './hooks.js';
+import { Price } from './Price.js';
+import { ProductIndex, STORES } from './ProductIndex.js';
+
+/** Search results shown at once; the count says how many match. */
+const SHOWN = 50;
+
+/** A PDF rendered here, shown beside the queue. */
+interface Printout {
+  readonly url: string;
+  readonly labels: number;
+  readonly warnings: readonly LabelWarning[];
+  readonly at: string;
+  readonly what: string;
+}
+
+/**
+ * A store's device (`?store=s1`): the store's products, replicated to this tab alone (partial
+ * replication: the products whose `stores` holds this store), searched as you type; its print
+ * queue — the products whose label changed since the store last printed them — and printing,
+ * rendered to a PDF in this browser from local data, so it works with the server away. What is
+ * printed is recorded in `printed`, which syncs back: the head office sees the store's labels.
+ */
+export function StoreApp({ db, connection, store }: { db: Database; connection: Connection; store: string }) {
+  const { sync } = useConnection(connection);
+  const index = useMemo(() => new ProductIndex(db, store), [db, store]);
+  useEffect(() => () => index.close(), [index]);
+  return (
+    <ConcordProvider db={db} sync={sync}>
+      <div className="app store-app">
+        <header className="top">
+          <div className="brand">
+            <span className="logo" aria-hidden="true" />
+            <h1>
+              Concord <StoreName store={store} />
+            </h1>
+          </div>
+          <ConnectionBar connection={connection} />
+        </header>
+        <main className="store-main">
+          <Shelf db={db} index={index} store={store} />
+        </main>
+      </div>
+    </ConcordProvider>
+  );
+}
+
+function StoreName({ store }: { store: string }) {
+  const doc = useDocument<{ name?: string }>(STORES, store);
+  return (
+    <span className="store-name" data-testid="store-name">
+      · store {store}
+      {doc?.name ? ` — ${doc.name}` : ''}
+    </span>
+  );
+}
+
+function Shelf({ db, index, store }: { db: Database; index: ProductIndex; store: string }) {
+  const state = useSyncExternalStore(index.subscribe, index.state);
+  const [query, setQuery] = useState('');
+  const [template, setTemplate] = useState<string>('shelf-strip');
+  const [printout, setPrintout] = useState<Printout | undefined>();
+  const [printing, setPrinting] = useState(false);
+  const [failure, setFailure] = useState<string | undefined>();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
+  const found = useMemo(() => {
+    const start = performance.now();
+    const result = index.search(query, SHOWN);
+    return { ...result, ms: performance.now() - start };
+  }, [index, query, state.version]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
+  const queue = useMemo(() => index.queued(store), [index, store, state.version]);
+  useEffect(() => () => (printout ? URL.revokeObjectURL(printout.url) : undefined), [printout]);
+
+  const print = async (products: readonly Doc[], what: string) => {
+    setPrinting(true);
+    setFailure(undefined);
+    try {
+      const { labelsPdf } = await import('./labelsPdf.js');
+      const out = await labelsPdf(db, products, template);
+      const at = new Date().toISOString();
+      setPrintout({
+        url: URL.createObjectURL(new Blob([out.pdf as BlobPart], { type: 'application/pdf' })),
+        labels: out.labels,
+        warnings: out.warnings,
+        at,
+        what,
+      });
+      await db.collection(PRINTED).upsertMany(printedLabels(store, products, at));
+    } catch (e) {
+      setFailure((e as Error).message);
+    } finally {
+      setPrinting(false);
+    }
+  };
+
+  if (!state.ready) return <p className="empty">Opening this store’s products…</p>;
+  return (
+    <>
+      <section className="panel queue" aria-labelledby="queue-title">
+        <header className="panel-header">
+          <h2 id="queue-title">
+            Print queue{' '}
+            <span className="count" data-testid="queue-count">
+              {queue.length}
+            </span>
+          </h2>
+          <p className="hint">
+            Labels whose price, sale, name or barcode changed since this store printed them.
+          </p>
+        </header>
+        <div className="print-bar">
+          <label>
+            Template{' '}
+            <select value={template} onChange={(e) => setTemplate(e.target.value)} data-testid="template">
+              {Object.entries(TEMPLATES).map(([name, t]) => (
+                <option key={name} value={name}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            className="primary"
+            disabled={queue.length === 0 || printing}
+            onClick={() => void print(queue, `the print queue (${queue.length})`)}
+            data-testid="print-queue"
+          >
+            {printing ? 'Printing…' : `Print ${queue.length} label${queue.length === 1 ? '' : 's'}`}
+          </button>
+        </div>
+        {queue.length === 0 ? (
+          <p className="empty" data-testid="queue-empty">
+            Every label on the shelves is up to date.
+          </p>
+        ) : (
+          <ProductTable products={queue} testid="queue-item" />
+        )}
+      </section>
+
+      {(printout || failure) && (
+        <section className="panel printout" aria-labelledby="printout-title">
+          <header className="panel-header">
+            <h2 id="printout-title">Printed</h2>
+            {printout && (
+              <p className="hint" data-testid="printout-summary">
+                {printout.labels} label{printout.labels === 1 ? '' : 's'} of {printout.what} at{' '}
+                {new Date(printout.at).toLocaleTimeString()} ·{' '}
+                <a href={printout.url} download={`labels-${store}.pdf`} data-testid="pdf-link">
+                  Download the PDF
+                </a>
+              </p>
+            )}
+          </header>
+          {failure && (
+            <p className="conn-error" role="alert">
+              {failure}
+            </p>
+          )}
+          {printout && printout.warnings.length > 0 && (
+            <ul className="warnings" data-testid="warnings">
+              {printout.warnings.map((w) => (
+                <li key={`${w.product}:${w.code}`}>
+                  <code>{w.product}</code> {w.message}
+                </li>
+              ))}
+            </ul>
+          )}
+          {printout && <iframe className="pdf" src={printout.url} title="The labels printed" />}
+        </section>
+      )}
+
+      <section className="panel" aria-labelledby="search-title">
+        <header className="panel-header">
+          <h2 id="search-title">Products</h2>
+          <p className="hint" data-testid="search-summary">
+            {found.total.toLocaleString()} of {state.products.toLocaleString()} products ·{' '}
+            <span data-testid="search-ms">{found.ms.toFixed(1)}</span> ms
+          </p>
+        </header>
+        <input
+          type="search"
+          className="search"
+          placeholder="Search by name, brand, SKU or barcode"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+          aria-label="Search products"
+          data-testid="search"
+        />
+        <ProductTable
+          products={found.products}
+          testid="result"
+          action={(p) => (
+            <button
+              type="button"
+              disabled={printing}
+              onClick={() => void print([p], String(p.name ?? p._id))}
+              data-testid="print-one"
+            >
+              Print
+            </button>
+          )}
+        />
+      </section>
+    </>
+  );
+}
+
+function ProductTable(props: {
+  products: readonly Doc[];
+  testid: string;
+  action?: (p: Doc) => React.ReactNode;
+}) {
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th>SKU</th>
+          <th>Name</th>
+          <th>Brand</th>
+          <th className="num">Price</th>
+          <th className="num">Aisle</th>
+          <th>Barcode</th>
+          {props.action && <th />}
+        </tr>
+      </thead>
+      <tbody>
+        {props.products.map((p) => (
+          <tr key={p._id} data-testid={props.testid} data-id={p._id}>
+            <td>
+              <code>{String(p.sku ?? p._id)}</code>
+            </td>
+            <td>{String(p.name ?? '')}</td>
+            <td>{String(p.brand ?? '')}</td>
+            <td className="num" data-testid="price">
+              <Price product={p} />
+            </td>
+            <td className="num">{String(p.aisle ?? '')}</td>
+            <td>
+              <code>{String(p.barcode ?? '')}</code>
+            </td>
+            {props.action && <td className="actions">{props.action(p)}</td>}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
