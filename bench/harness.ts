@@ -53,6 +53,17 @@ export function runWorker(script: string, args: readonly (string | number)[], wh
   }
 }
 
+/** Builds apps/web for production (as `npm start` does) and returns its `dist` directory. */
+export function buildWebPage(): string {
+  const web = new URL('../apps/web/', import.meta.url).pathname;
+  execFileSync('npm', ['run', 'build', '--silent', '--workspace', '@concord/web'], {
+    cwd: web,
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return `${web}dist`;
+}
+
 export function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }

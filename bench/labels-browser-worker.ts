@@ -2,14 +2,12 @@
 // (apps/web, whose labels.html renders with @concord/labels), serves it, and times rendering n
 // shelf labels in Debian's Chromium: in a fresh page (the first render: fonts parsed, code
 // compiled) and then again (the median of `runs`). Prints JSON lines.
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { requireChromium } from '@concord/testkit';
 import { chromium } from 'playwright-core';
 import sirv from 'sirv';
-import { median, type Result } from './harness.js';
+import { buildWebPage, median, type Result } from './harness.js';
 
 declare global {
   interface Window {
@@ -19,13 +17,7 @@ declare global {
 }
 
 const [n, runs] = process.argv.slice(2).map(Number) as [number, number];
-const WEB = fileURLToPath(new URL('../apps/web/', import.meta.url));
-execFileSync('npm', ['run', 'build', '--silent', '--workspace', '@concord/web'], {
-  cwd: WEB,
-  env: { ...process.env, NODE_ENV: 'production' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const assets = sirv(`${WEB}dist`);
+const assets = sirv(buildWebPage());
 const server = createServer((req, res) =>
   assets(req, res, () => {
     res.statusCode = 404;

@@ -8,6 +8,7 @@ import { feedSuite } from './feed.suite.js';
 import { FAILURES, type Result, round, table } from './harness.js';
 import { labelsSuite } from './labels.suite.js';
 import { retailSuite } from './retail.suite.js';
+import { storeAppSuite } from './store.suite.js';
 import { syncSuite } from './sync.suite.js';
 import { textMergeSuite, textTraceSuite } from './text.suite.js';
 
@@ -28,6 +29,8 @@ const DESCRIPTIONS: Record<string, string> = {
     "The hourly update: the whole feed republished with 1% of the prices changed, to store clients connected over WebSockets (in two processes of their own), each following an assortment of 1,000 products by partial replication (`_id` range; ten stores per range). Latency from the start of the publish (including its read of the stream's current content) to each store holding every new price of its assortment, p50 and p99 over the stores; the catalogue changes the diff consumer made (exactly the changed prices, none for the 99% unchanged); the bytes the stores received per changed price each store holds.",
   labels:
     "Issue 20's shelf labels rendered in Node (`renderLabels`, pdfkit and bwip-js, fonts embedded): the retail catalogue's first 1,000 products on the shelf-strip template (21 to an A4 sheet, each with its EAN-13 barcode as vectors), and 200 on the promotion sign (2 to a sheet), one process, one thread; the median of the runs after an unmeasured one. `concord-chromium`: 100 strip labels rendered in Debian's Chromium by the page's build of @concord/labels (fonts fetched as assets): the first render in a fresh page (fonts parsed, code compiled), then the median of 5 more. No public figure exists to compare with; our target is at least 1,000 strip labels a second.",
+  'store-app':
+    "Issue 20's store app in Debian's Chromium: the page's store view (`?store=s1`, a replica of its own in IndexedDB following the store's products by partial replication) with every product of the retail catalogue carried by s1, against `concord serve`'s sync server in the bench process (SQLite file, WebSocket on loopback) serving the built page. First sync: from navigating to the store view until all n products are searchable (synced, durable in IndexedDB, indexed for search and the print queue), beside the same tab fetching and parsing the catalogue as one gzip JSON file from a static server (the median of 3) — the target is at most twice that. Usable after a reload while offline: from navigation until all n products are searchable, from IndexedDB alone (target: under 1 s). Search as you type: from a keystroke's input event to the next paint, over 10 queries typed in each run (target: under 50 ms). The median of the runs.",
   text: 'Text CRDTs on the editing traces of bench/data, and the crdt-benchmarks merge shapes (2 and √N replicas inserting concurrently, then all updates merged into a fresh document). Memory is measured in a fresh process holding the loaded documents.',
 };
 
@@ -44,6 +47,7 @@ const anchored = [
   ...syncSuite(quick ? [20_000] : [100_000], quick ? 100 : 1000, runs),
   ...feedSuite(quick ? 20_000 : 100_000, quick ? 100 : 1000),
   ...labelsSuite(1000, 100, quick ? 3 : 5),
+  ...storeAppSuite(quick ? 20_000 : 100_000, runs),
 ];
 const all = [...catalogue, ...anchored];
 
@@ -61,6 +65,7 @@ function anchor(suite: string, metric: string): string {
     return metric.startsWith('reconnect') ? 'raw changed values' : 'http-gzip-json';
   if (suite.startsWith('fan-out/')) return 'y-websocket';
   if (suite.startsWith('writes/')) return 'concord-1-node';
+  if (suite.startsWith('store-app/')) return 'gzip-json';
   return 'yjs';
 }
 

@@ -6,6 +6,9 @@ import { Store } from './Store.js';
 export const PRODUCTS = 'products';
 export const STORES = 'stores';
 
+/** How often, at most, views are told of changes (see `publishSoon`). */
+const PUBLISH_MS = 50;
+
 /** What a view reads of the index; `version` changes whenever anything in it does. */
 export interface ProductIndexState {
   readonly version: number;
@@ -67,6 +70,7 @@ export class ProductIndex extends Store<ProductIndexState> {
   private readonly carried = new Map<string, Set<string>>();
   private readonly queue = new Map<string, Set<string>>();
   private readonly stop: () => void;
+  private pending: ReturnType<typeof setTimeout> | undefined;
 
   /** `store`: the replica is that store's (its products only); none at the head office. */
   constructor(
@@ -90,6 +94,7 @@ export class ProductIndex extends Store<ProductIndexState> {
 
   close(): void {
     this.stop();
+    clearTimeout(this.pending);
   }
 
   /** The first `limit` products (by id) holding every word of `query`, and how many hold them. */
@@ -109,9 +114,10 @@ export class ProductIndex extends Store<ProductIndexState> {
     return this.docs.get(id);
   }
 
-  /** `store`'s print queue, by product id. */
-  queued(store: string): Doc[] {
-    return [...(this.queue.get(store) ?? [])].sort().map((id) => this.docs.get(id)!);
+  /** `store`'s print queue: the first `limit` products by id (all without one), and how many it holds. */
+  queued(store: string, limit = Number.POSITIVE_INFINITY): SearchResult {
+    const ids = this.queue.get(store) ?? new Set<string>();
+    return { products: firstSorted(ids, limit).map((id) => this.docs.get(id)!), total: ids.size };
   }
 
   /** Every store that carries a product or printed a label, with how up to date its labels are. */
@@ -141,7 +147,19 @@ export class ProductIndex extends Store<ProductIndexState> {
       else continue;
       touched = true;
     }
-    if (touched) this.publish(this.state().ready);
+    if (touched) this.publishSoon();
+  }
+
+  /**
+   * Views re-read after a change (a search scans every product); while an initial sync streams
+   * thousands of documents a second, they are told at most every `PUBLISH_MS`.
+   */
+  private publishSoon(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.publish(this.state().ready);
+    }, PUBLISH_MS);
   }
 
   /** The stores `p` is in the reach of. */
@@ -195,6 +213,21 @@ export class ProductIndex extends Store<ProductIndexState> {
   private publish(ready: boolean): void {
     this.set({ version: this.state().version + 1, ready, products: this.docs.size });
   }
+}
+
+/** The `limit` least of `ids`, in order, without sorting all of them (a queue may hold 100,000). */
+function firstSorted(ids: Iterable<string>, limit: number): string[] {
+  const all = [...ids];
+  if (all.length <= limit) return all.sort();
+  const kept: string[] = [];
+  for (const id of all) {
+    if (kept.length === limit && id >= kept[limit - 1]!) continue;
+    let at = kept.length;
+    while (at > 0 && kept[at - 1]! > id) at--;
+    kept.splice(at, 0, id);
+    if (kept.length > limit) kept.pop();
+  }
+  return kept;
 }
 
 /** `map`'s entry for `key`, made empty first if it has none. */

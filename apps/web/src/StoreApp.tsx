@@ -8,8 +8,13 @@ import { useConnection } from './hooks.js';
 import { Price } from './Price.js';
 import { ProductIndex, STORES } from './ProductIndex.js';
 
-/** Search results shown at once; the count says how many match. */
+/** Search results and queued products shown at once; the counts say how many there are. */
 const SHOWN = 50;
+/**
+ * Labels printed at once: a store's first print of a whole catalogue goes in sheets a printer
+ * (and a browser, at about a label a millisecond) gets through in a minute or so.
+ */
+const BATCH = 1000;
 
 /** A PDF rendered here, shown beside the queue. */
 interface Printout {
@@ -75,7 +80,7 @@ function Shelf({ db, index, store }: { db: Database; index: ProductIndex; store:
     return { ...result, ms: performance.now() - start };
   }, [index, query, state.version]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
-  const queue = useMemo(() => index.queued(store), [index, store, state.version]);
+  const queue = useMemo(() => index.queued(store, SHOWN), [index, store, state.version]);
   useEffect(() => () => (printout ? URL.revokeObjectURL(printout.url) : undefined), [printout]);
 
   const print = async (products: readonly Doc[], what: string) => {
@@ -108,7 +113,7 @@ function Shelf({ db, index, store }: { db: Database; index: ProductIndex; store:
           <h2 id="queue-title">
             Print queue{' '}
             <span className="count" data-testid="queue-count">
-              {queue.length}
+              {queue.total.toLocaleString()}
             </span>
           </h2>
           <p className="hint">
@@ -129,19 +134,31 @@ function Shelf({ db, index, store }: { db: Database; index: ProductIndex; store:
           <button
             type="button"
             className="primary"
-            disabled={queue.length === 0 || printing}
-            onClick={() => void print(queue, `the print queue (${queue.length})`)}
+            disabled={queue.total === 0 || printing}
+            onClick={() => {
+              const next = index.queued(store, BATCH).products;
+              void print(next, `the print queue (${next.length} of ${queue.total.toLocaleString()})`);
+            }}
             data-testid="print-queue"
           >
-            {printing ? 'Printing…' : `Print ${queue.length} label${queue.length === 1 ? '' : 's'}`}
+            {printing
+              ? 'Printing…'
+              : queue.total > BATCH
+                ? `Print the first ${BATCH.toLocaleString()} of ${queue.total.toLocaleString()} labels`
+                : `Print ${queue.total} label${queue.total === 1 ? '' : 's'}`}
           </button>
         </div>
-        {queue.length === 0 ? (
+        {queue.total === 0 ? (
           <p className="empty" data-testid="queue-empty">
             Every label on the shelves is up to date.
           </p>
         ) : (
-          <ProductTable products={queue} testid="queue-item" />
+          <>
+            <ProductTable products={queue.products} testid="queue-item" />
+            {queue.total > queue.products.length && (
+              <p className="hint">and {(queue.total - queue.products.length).toLocaleString()} more</p>
+            )}
+          </>
         )}
       </section>
 

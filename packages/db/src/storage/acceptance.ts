@@ -1,6 +1,6 @@
 import { type ReplicaId, replicaId } from '@concord/crdt';
 import { joinStored } from '../StoredDocument.js';
-import type { DeferringStorage, Storage } from './Storage.js';
+import type { Commit, DeferringStorage, Storage } from './Storage.js';
 
 /** Opens the same store each time it is called: the first call creates it, later calls reopen it. */
 export type StorageFactory = () => Promise<Storage>;
@@ -181,6 +181,49 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       read!.fill(1);
       check(same(await s.getAttachment(h), bytes(7, 8, 9)), 'attachment changed with the bytes it gave');
       await s.close();
+    },
+  },
+  {
+    name: 'the latest state wins however documents were written: large commits and small, deleted and written again',
+    async run(open) {
+      const s = await open();
+      const docs = (from: number, to: number, state: Uint8Array) =>
+        Array.from({ length: to - from }, (_, i) => ({ collection: 'p', id: `d${from + i}`, state }));
+      const commit = (d: Commit['docs']) => s.commit({ changes: [], docs: d, meta: NO_META });
+      await commit(docs(0, 300, form(1)));
+      await commit([
+        { collection: 'p', id: 'd1', state: form(2) },
+        { collection: 'p', id: 'd2', state: bytes() },
+      ]);
+      await commit([...docs(100, 400, form(3)), { collection: 'p', id: 'd5', state: bytes() }]);
+      await commit([
+        { collection: 'p', id: 'd150', state: form(4) },
+        { collection: 'p', id: 'd2', state: form(5) },
+      ]);
+      const expected = (id: number) =>
+        id === 1 ? 2 : id === 2 ? 5 : id === 150 ? 4 : id >= 100 ? 3 : id === 5 ? undefined : 1;
+      const holds = async (t: Storage, when: string) => {
+        const got = new Map((await t.load()).docs.map((d) => [d.id, d.state]));
+        check(got.size === 399, `${when}: ${got.size} documents, not 399`);
+        for (let i = 0; i < 400; i++) {
+          const want = expected(i);
+          const state = got.get(`d${i}`);
+          check(
+            want === undefined ? state === undefined : state !== undefined && same(state, form(want)),
+            `${when}: d${i} is not its latest state`,
+          );
+        }
+      };
+      await holds(s, 'before reopening');
+      await s.close();
+      const t = await open();
+      await holds(t, 'reopened');
+      await t.commit({ changes: [], docs: [{ collection: 'p', id: 'd7', state: bytes() }], meta: NO_META });
+      await t.close();
+      const u = await open();
+      const ids = new Set((await u.load()).docs.map((d) => d.id));
+      check(ids.size === 398 && !ids.has('d7') && ids.has('d8'), 'a deletion after reopening lost or spread');
+      await u.close();
     },
   },
   {

@@ -1,0 +1,125 @@
+// Child process of the store suite: `store-browser-worker.ts <n> <runs>` measures the page's store
+// app (`?store=s1`, apps/web) holding an n-product catalogue in Debian's Chromium, against a
+// real sync server (SQLite file, WebSocket on loopback) serving the built page:
+// - first sync: from navigating to the store view to its n products searchable, beside the same
+//   tab fetching and parsing the same products as one gzip JSON file (the lower bound a page
+//   could reach: no storage, no sync);
+// - usable after a reload while offline: from navigation to the n products searchable, from
+//   IndexedDB alone;
+// - search as you type: from a keystroke to the results painted (the median and the slowest of
+//   `runs` queries typed one after another).
+// Prints JSON lines.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Database } from '@concord/db';
+import { SqliteStorage } from '@concord/db/sqlite';
+import { HttpServer, SyncServer } from '@concord/server';
+import { requireChromium } from '@concord/testkit';
+import { chromium, type Page } from 'playwright-core';
+import { buildWebPage, median, type Result } from './harness.js';
+import { catalogue } from './retail.suite.js';
+
+const [n, runs] = process.argv.slice(2).map(Number) as [number, number];
+const suite = `store-app/${n / 1000}k`;
+const out = (system: string, metric: string, value: number) =>
+  console.log(JSON.stringify({ suite, system, metric, value } satisfies Result));
+
+const dist = buildWebPage();
+const products = catalogue(n).map((p) => ({ ...p, stores: ['s1'], validFrom: '2026-12-01' }));
+const dir = mkdtempSync(join(tmpdir(), 'concord-store-bench-'));
+const db = await Database.open({ storage: await SqliteStorage.open(join(dir, 'server.db')) });
+for (let i = 0; i < products.length; i += 10_000)
+  await db.collection('products').upsertMany(products.slice(i, i + 10_000));
+const server = await HttpServer.listen({ sync: new SyncServer({ db }), port: 0, web: dist });
+
+// The same products as a static gzip JSON file, as a CDN would serve it (compressed once).
+const gzipped = gzipSync(JSON.stringify(products));
+const files = createServer((_req, res) => {
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-encoding': 'gzip',
+    'access-control-allow-origin': '*',
+    'cache-control': 'no-store',
+  });
+  res.end(gzipped);
+});
+await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+const jsonUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/catalogue.json`;
+
+const browser = await chromium.launch({
+  executablePath: requireChromium(),
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+
+/** Milliseconds since the page's navigation began, once it shows all n products searchable. */
+async function usable(page: Page): Promise<number> {
+  const all = `${n.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} products`;
+  await page.waitForFunction(
+    (text) => document.querySelector('[data-testid="search-summary"]')?.textContent?.startsWith(text),
+    all,
+    { timeout: 300_000, polling: 10 },
+  );
+  return page.evaluate(() => performance.now());
+}
+
+try {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+
+  await page.goto(`${server.url}/labels.html`);
+  const json: number[] = [];
+  for (let i = 0; i < Math.max(3, runs); i++)
+    json.push(
+      await page.evaluate(async (url) => {
+        const start = performance.now();
+        const body = (await (await fetch(url)).json()) as unknown[];
+        if (body.length === 0) throw new Error('empty');
+        return performance.now() - start;
+      }, jsonUrl),
+    );
+  out('gzip-json', 'first sync ms', median(json));
+
+  await page.goto(`${server.url}/?store=s1`);
+  out('concord', 'first sync ms', await usable(page));
+  await page.locator('[data-testid="status"][data-status="live"]').waitFor();
+
+  await page.getByTestId('toggle-online').click();
+  await page.locator('[data-testid="status"][data-status="offline"]').waitFor();
+  const reloads: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await page.reload();
+    reloads.push(await usable(page));
+  }
+  out('concord', 'usable after reload offline ms', median(reloads));
+
+  // Typed as a person types: each keystroke is an input event; the time to the next paint.
+  const queries = ['b', 'br', 'bre', 'brea', 'bread', 'bread 1', 'bread 12', 'SKU-0001', '4000', 'oat milk'];
+  const typed: number[] = [];
+  for (let r = 0; r < runs; r++)
+    for (const q of queries)
+      typed.push(
+        await page.evaluate(async (query) => {
+          const input = document.querySelector<HTMLInputElement>('[data-testid="search"]')!;
+          const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+          const start = performance.now();
+          setValue.call(input, query);
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+          await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+          return performance.now() - start;
+        }, q),
+      );
+  out('concord', 'search keystroke to paint p50 ms', median(typed));
+  out('concord', 'search keystroke to paint max ms', Math.max(...typed));
+  await context.close();
+} finally {
+  await browser.close();
+  files.close();
+  await server.close();
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
