@@ -12,6 +12,8 @@ export default defineConfig({
     target: 'es2022',
     // The labels page carries pdfkit, fontkit and bwip-js (1.5 MB; the main page none of it).
     chunkSizeWarningLimit: 1600,
+    // The service worker (public/sw.js) caches every file the manifest lists.
+    manifest: 'asset-manifest.json',
     rollupOptions: {
       // The page; the storage acceptance suite and the shelf labels, run inside the browser by
       // the e2e test (and the labels by the bench).

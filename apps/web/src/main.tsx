@@ -16,6 +16,9 @@ const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}
 /** `?store=s1`: the store app of store s1, on a replica of its own; otherwise the page's views. */
 const store = new URLSearchParams(location.search).get('store');
 
+// The page opens without the server (public/sw.js); not in development, where Vite serves it.
+if ('serviceWorker' in navigator && import.meta.env.PROD) void navigator.serviceWorker.register('/sw.js');
+
 try {
   if (store) {
     const { db, name } = await openReplica(`concord-store-${store}`);

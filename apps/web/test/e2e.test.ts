@@ -242,7 +242,9 @@ describe('the web page in Chromium', () => {
     await queueCount(store, 0);
     await compliance('s1').getByTestId('up-to-date').waitFor();
 
-    // The store goes offline; the head office changes three prices.
+    // The store goes offline (its service worker holds the page by now); the head office
+    // changes three prices.
+    await store.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await setOnline(store, false);
     await device.setOffline(true);
     const reprice = async (id: string, price: string) => {
@@ -268,18 +270,20 @@ describe('the web page in Chromium', () => {
     await store.locator('[data-testid="result"][data-id="sku-0001"]').waitFor();
     expect(await store.locator('[data-testid="result"]').count()).toBe(1);
     await store.locator('[data-testid="result"][data-id="sku-0001"]').getByTestId('print-one').click();
-    await store.getByTestId('printout-summary').filter({ hasText: 'Milk 1l' }).waitFor();
-    const old = await pdfOf(store);
+    const old = await pdfOf(store, 'Milk 1l');
     expect(old).toContain('€4.49');
     expect(old).not.toContain('€9.11');
     await queueCount(store, 0);
-    // A reload while offline: its products, queue and search come from IndexedDB.
-    await device.setOffline(false);
+    // A reload with no network: the page from its service worker's cache; products, queue and
+    // search from IndexedDB; printing still works.
     await store.reload();
     await status(store, 'offline');
     await queueCount(store, 0);
     await store.getByTestId('search').fill('creme fraiche');
     await store.locator('[data-testid="result"][data-id="sku-0004"]').waitFor();
+    await store.locator('[data-testid="result"][data-id="sku-0004"]').getByTestId('print-one').click();
+    expect(await pdfOf(store, 'Crème fraîche 200g')).toContain('Laiterie Française');
+    await device.setOffline(false);
 
     // Back online: exactly the three repriced products wait; their labels print the new prices.
     await setOnline(store, true);
@@ -313,8 +317,9 @@ async function queueCount(page: Page, n: number): Promise<void> {
     .waitFor();
 }
 
-/** The text of the PDF the page shows last, page after page. */
-async function pdfOf(page: Page): Promise<string> {
+/** The text of the PDF the page shows once its summary holds `what`, page after page. */
+async function pdfOf(page: Page, what: string): Promise<string> {
+  await page.getByTestId('printout-summary').filter({ hasText: what }).waitFor();
   const base64 = await page.evaluate(async () => {
     const href = document.querySelector<HTMLAnchorElement>('[data-testid="pdf-link"]')!.href;
     const bytes = new Uint8Array(await (await fetch(href)).arrayBuffer());
@@ -329,9 +334,5 @@ async function pdfOf(page: Page): Promise<string> {
 async function printQueue(page: Page): Promise<string> {
   const n = Number(await page.getByTestId('queue-count').textContent());
   await page.getByTestId('print-queue').click();
-  await page
-    .getByTestId('printout-summary')
-    .filter({ hasText: `${n} label` })
-    .waitFor();
-  return pdfOf(page);
+  return pdfOf(page, `${n} label`);
 }
