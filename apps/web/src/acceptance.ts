@@ -1,6 +1,6 @@
 // The storage acceptance suite of packages/db, run against IndexedDB in this browser (the e2e
-// test opens this page in Chromium and reads `window.acceptance`).
-import { IndexedDbStorage, STORAGE_ACCEPTANCE } from '@concord/db';
+// test opens this page in Chromium and reads `window.acceptance`); IndexedDB defers, as SQLite.
+import { DEFERRING_ACCEPTANCE, IndexedDbStorage, STORAGE_ACCEPTANCE } from '@concord/db';
 
 export interface AcceptanceResult {
   readonly name: string;
@@ -16,7 +16,7 @@ declare global {
 
 const results: AcceptanceResult[] = [];
 const run = `${Date.now()}`;
-for (const [i, c] of STORAGE_ACCEPTANCE.entries()) {
+for (const [i, c] of [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE].entries()) {
   const name = `concord-acceptance-${run}-${i}`;
   try {
     await c.run(() => IndexedDbStorage.open(name));

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Database, STORAGE_ACCEPTANCE } from '@concord/db';
+import { Database, DEFERRING_ACCEPTANCE, STORAGE_ACCEPTANCE } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { HttpServer, SyncServer, seedDemo } from '@concord/server';
 import { pdfText, requireChromium } from '@concord/testkit';
@@ -79,13 +79,15 @@ async function setOnline(page: Page, online: boolean): Promise<void> {
 }
 
 describe('the web page in Chromium', () => {
-  it('passes the storage acceptance suite against IndexedDB', async () => {
+  it('passes the storage acceptance suites against IndexedDB', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/acceptance.html`);
     await page.waitForFunction(() => window.acceptance !== undefined, undefined, { timeout: 60_000 });
     const results = await page.evaluate(() => window.acceptance!);
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results.map((r) => r.name)).toEqual(STORAGE_ACCEPTANCE.map((c) => c.name));
+    expect(results.map((r) => r.name)).toEqual(
+      [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE].map((c) => c.name),
+    );
     await page.close();
   }, 90_000);
 

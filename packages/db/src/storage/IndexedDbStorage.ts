@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 import type { ReplicaId } from '@concord/crdt';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
+import { splitStored } from '../StoredDocument.js';
+import type { CollectionJson, Commit, DeferringStorage, StoredChange, StoredDoc } from './Storage.js';
 
 /** A document written on its own: `seq` orders it against runs (absent in version 1's rows: 0). */
 interface DocRow extends StoredDoc {
@@ -9,12 +10,14 @@ interface DocRow extends StoredDoc {
 }
 
 /**
- * The documents of one large commit, in one record: their keys (`<collection>\u0000<id>`) and
- * their states end to end (an empty state deletes). Its `seq` orders it against rows and other runs.
+ * The documents of one collection in one large commit, in one record: their ids (one JSON text:
+ * a string structured-clones far quicker than an array of them) and their states end to end (an
+ * empty state deletes). `seq` orders it against rows and other runs.
  */
 interface DocRun {
   readonly seq: number;
-  readonly keys: readonly string[];
+  readonly collection: string;
+  readonly ids: string;
   readonly states: Uint8Array;
   /** Where each state ends in `states`. */
   readonly ends: Uint32Array;
@@ -23,7 +26,7 @@ interface DocRun {
 interface Schema extends DBSchema {
   meta: { key: string; value: Uint8Array };
   docs: { key: [string, string]; value: DocRow };
-  runs: { key: number; value: DocRun };
+  runs: { key: [number, string]; value: DocRun };
   /** The last commit's sequence number, under `seq`. */
   counters: { key: string; value: number };
   changes: { key: [string, number]; value: StoredChange };
@@ -31,15 +34,20 @@ interface Schema extends DBSchema {
 }
 
 /**
- * Commits of at least this many documents are stored as one run: an initial sync's chunks of a
- * thousand documents each become one record instead of a thousand. IndexedDB's cost is per
- * record — a put structured-clones its value on the page's thread, ~30 µs each, and a load
- * deserialises each row — so a 100,000-product catalogue took 3.3 s of puts and 0.5 s to read
- * back in Chromium (profiled), where a hundred runs take milliseconds.
+ * Commits of at least this many documents of a collection store them as one run: an initial
+ * sync's chunks of a thousand documents each become one record instead of a thousand.
+ * IndexedDB's cost is per record — a put structured-clones its value on the page's thread,
+ * ~30 µs each, and a load deserialises each row — so a 100,000-product catalogue took 3.3 s of
+ * puts and 0.5 s to read back in Chromium (profiled), where a hundred runs take milliseconds.
  */
 const RUN = 64;
+/** Documents whose JSON `loadJson` hands over as one text (see CollectionJson). */
+const JSON_RUN = 10_000;
 
 type StoreName = StoreNames<Schema>;
+
+/** What a load found: each document's latest state, by collection and id. */
+type Latest = Map<string, Map<string, Uint8Array>>;
 
 /**
  * The browser's IndexedDB through `idb`. A commit is one readwrite transaction over every store,
@@ -47,12 +55,20 @@ type StoreName = StoreNames<Schema>;
  * default to 'relaxed'). Values are structured-cloned, so stored bytes never alias the caller's.
  *
  * Documents live in two forms: rows (`docs`, one per document, what small commits write) and
- * runs (`runs`, one per large commit). Every commit takes the next sequence number; a
- * document's state is the one written last — by sequence — in either form. Loading drops what
- * a later write superseded: rows older than a run holding their document, runs with nothing
- * left, deletions that no longer hide anything.
+ * runs (`runs`, per collection of a large commit). Every commit takes the next sequence
+ * number; a document's state is the one written last — by sequence — in either form. Loading
+ * drops what a later write superseded: rows older than a run holding their document, runs with
+ * nothing left, deletions that no longer hide anything.
+ *
+ * It defers like SQLite (`DeferringStorage`): `loadJson` hands the database each collection's
+ * JSON as a few texts — the documents' JSON bytes copied end to end and decoded at once — and
+ * keeps the stored forms it read, which the database then takes without waiting.
  */
-export class IndexedDbStorage implements Storage {
+export class IndexedDbStorage implements DeferringStorage {
+  /** The stored forms `loadJson` read, kept current by later commits; its ids sorted, per collection. */
+  private forms: Latest | undefined;
+  private readonly sorted = new Map<string, string[]>();
+
   private constructor(
     private readonly db: IDBPDatabase<Schema>,
     private readonly unwrap: (tx: IDBPTransaction<Schema, StoreName[], 'readwrite'>) => IDBTransaction,
@@ -71,7 +87,7 @@ export class IndexedDbStorage implements Storage {
           db.createObjectStore('attachments');
         }
         if (from < 2) {
-          db.createObjectStore('runs', { keyPath: 'seq' });
+          db.createObjectStore('runs', { keyPath: ['seq', 'collection'] });
           db.createObjectStore('counters');
         }
       },
@@ -80,8 +96,60 @@ export class IndexedDbStorage implements Storage {
   }
 
   async load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }> {
-    // Read-write: what the reads show superseded is deleted in the same transaction, before any
-    // commit can write again.
+    const { meta, latest } = await this.read();
+    const docs: StoredDoc[] = [];
+    for (const [collection, states] of latest)
+      for (const [id, state] of states) docs.push({ collection, id, state });
+    return { meta, docs };
+  }
+
+  async loadJson(): Promise<{ meta: Map<string, Uint8Array>; collections: CollectionJson[] }> {
+    const { meta, latest } = await this.read();
+    this.forms = latest;
+    this.sorted.clear();
+    const collections: CollectionJson[] = [];
+    for (const [collection, states] of latest) {
+      const live: string[] = [];
+      const removed: string[] = [];
+      let run: Uint8Array[] = [];
+      for (const [id, state] of states) {
+        const json = splitStored(state)[0];
+        if (json.length === 0) removed.push(id);
+        else run.push(json);
+        if (run.length === JSON_RUN) {
+          live.push(jsonArray(run));
+          run = [];
+        }
+      }
+      if (run.length > 0) live.push(jsonArray(run));
+      collections.push({ collection, live, removed });
+    }
+    return { meta, collections };
+  }
+
+  storedForm(collection: string, id: string): Uint8Array | undefined {
+    return this.forms?.get(collection)?.get(id);
+  }
+
+  storedForms(collection: string, after: string, limit: number): StoredDoc[] {
+    const states = this.forms?.get(collection);
+    if (!states) return [];
+    const ids = entry(this.sorted, collection, () => [...states.keys()].sort());
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return ids.slice(lo, lo + limit).map((id) => ({ collection, id, state: states.get(id)! }));
+  }
+
+  /**
+   * Every document's latest state, and the meta. Read-write: what the reads show superseded is
+   * deleted in the same transaction, before any commit can write again.
+   */
+  private async read(): Promise<{ meta: Map<string, Uint8Array>; latest: Latest }> {
     const tx = this.db.transaction(['meta', 'docs', 'runs'], 'readwrite');
     const [keys, values, rows, runs] = await Promise.all([
       tx.objectStore('meta').getAllKeys(),
@@ -92,47 +160,44 @@ export class IndexedDbStorage implements Storage {
     const meta = new Map<string, Uint8Array>();
     for (const [i, k] of keys.entries()) meta.set(k, values[i]!);
 
-    // The latest state of each document, runs in order of sequence, then rows where later.
-    const latest = new Map<string, { seq: number; state: Uint8Array; collection: string; id: string }>();
-    const live = new Map<number, number>();
-    for (const run of runs) {
+    // Runs in order of sequence, then rows where later. `from`: where each latest state came
+    // from (a run, by its index, or a row); `live`: how many latest states each run holds.
+    const latest: Latest = new Map();
+    const from = new Map<string, Map<string, { seq: number; run?: number }>>();
+    const live = new Array<number>(runs.length).fill(0);
+    for (const [r, run] of runs.entries()) {
+      const states = entry(latest, run.collection);
+      const origins = entry(from, run.collection);
       let start = 0;
-      for (const [i, key] of run.keys.entries()) {
+      for (const [i, id] of (JSON.parse(run.ids) as string[]).entries()) {
         const end = run.ends[i]!;
-        const sep = key.indexOf('\u0000');
-        const was = latest.get(key);
-        if (was) live.set(was.seq, (live.get(was.seq) ?? 0) - 1);
-        latest.set(key, {
-          seq: run.seq,
-          state: run.states.subarray(start, end),
-          collection: key.slice(0, sep),
-          id: key.slice(sep + 1),
-        });
-        live.set(run.seq, (live.get(run.seq) ?? 0) + 1);
+        const was = origins.get(id);
+        if (was?.run !== undefined) live[was.run]!--;
+        states.set(id, run.states.subarray(start, end));
+        origins.set(id, { seq: run.seq, run: r });
+        live[r]!++;
         start = end;
       }
     }
     const raw = this.unwrap(tx);
-    const stale: Array<[string, string]> = [];
     for (const row of rows) {
-      const key = `${row.collection}\u0000${row.id}`;
       const seq = row.seq ?? 0;
-      const was = latest.get(key);
-      if (was && was.seq > seq) stale.push([row.collection, row.id]);
-      else if (was) {
-        live.set(was.seq, (live.get(was.seq) ?? 0) - 1);
-        latest.set(key, { seq, state: row.state, collection: row.collection, id: row.id });
-      } else if (row.state.length === 0) stale.push([row.collection, row.id]);
-      else latest.set(key, { seq, state: row.state, collection: row.collection, id: row.id });
+      const was = from.get(row.collection)?.get(row.id);
+      if (was && was.seq > seq) raw.objectStore('docs').delete([row.collection, row.id]);
+      else if (!was && row.state.length === 0) raw.objectStore('docs').delete([row.collection, row.id]);
+      else {
+        if (was?.run !== undefined) live[was.run]!--;
+        entry(latest, row.collection).set(row.id, row.state);
+        entry(from, row.collection).set(row.id, { seq });
+      }
     }
-    for (const k of stale) raw.objectStore('docs').delete(k);
-    for (const [seq, n] of live) if (n === 0) raw.objectStore('runs').delete(seq);
+    for (const [r, n] of live.entries())
+      if (n === 0) raw.objectStore('runs').delete([runs[r]!.seq, runs[r]!.collection]);
     await tx.done;
-
-    const docs: StoredDoc[] = [];
-    for (const d of latest.values())
-      if (d.state.length > 0) docs.push({ collection: d.collection, id: d.id, state: d.state });
-    return { meta, docs };
+    // An empty state is a deletion: it hid older states, and is no document.
+    for (const states of latest.values())
+      for (const [id, state] of states) if (state.length === 0) states.delete(id);
+    return { meta, latest };
   }
 
   async commit(commit: Commit): Promise<void> {
@@ -146,17 +211,28 @@ export class IndexedDbStorage implements Storage {
     const seq = this.seq + 1;
     const changes = raw.objectStore('changes');
     for (const c of commit.changes) changes.put({ replica: c.replica, seq: c.seq, bytes: own(c.bytes) });
-    if (commit.docs.length >= RUN) raw.objectStore('runs').put(run(seq, commit.docs));
-    else {
-      const docs = raw.objectStore('docs');
-      for (const d of commit.docs)
-        docs.put({ collection: d.collection, id: d.id, state: own(d.state), seq } satisfies DocRow);
+    const byCollection = new Map<string, StoredDoc[]>();
+    for (const d of commit.docs) entry(byCollection, d.collection, () => []).push(d);
+    for (const [collection, docs] of byCollection) {
+      if (docs.length >= RUN) raw.objectStore('runs').put(run(seq, collection, docs));
+      else
+        for (const d of docs)
+          raw.objectStore('docs').put({ collection, id: d.id, state: own(d.state), seq } satisfies DocRow);
     }
     const meta = raw.objectStore('meta');
     for (const [k, v] of commit.meta) meta.put(v, k);
     raw.objectStore('counters').put(seq, 'seq');
     await tx.done;
     this.seq = seq;
+    if (this.forms)
+      for (const [collection, docs] of byCollection) {
+        const states = entry(this.forms, collection);
+        for (const d of docs) {
+          if (d.state.length === 0) states.delete(d.id);
+          else states.set(d.id, d.state);
+        }
+        this.sorted.delete(collection);
+      }
   }
 
   async changes(replica: ReplicaId, after: number, limit?: number): Promise<StoredChange[]> {
@@ -191,8 +267,33 @@ export class IndexedDbStorage implements Storage {
   }
 }
 
-/** `docs` as one run: their states copied end to end into one buffer. */
-function run(seq: number, docs: readonly StoredDoc[]): DocRun {
+/** The JSON texts `jsons` (UTF-8) as the text of one JSON array, decoded at once. */
+function jsonArray(jsons: readonly Uint8Array[]): string {
+  let size = jsons.length + 1;
+  for (const j of jsons) size += j.length;
+  const out = new Uint8Array(size);
+  out[0] = 0x5b; // [
+  let at = 1;
+  for (const j of jsons) {
+    out.set(j, at);
+    at += j.length;
+    out[at++] = 0x2c; // ,
+  }
+  out[size - 1] = 0x5d; // ] (over the last comma)
+  return new TextDecoder().decode(out);
+}
+
+/** `map`'s entry for `key`, made first if it has none. */
+function entry<K, V>(map: Map<K, V>, key: K, make: () => V = () => new Map() as V): V {
+  const found = map.get(key);
+  if (found !== undefined) return found;
+  const made = make();
+  map.set(key, made);
+  return made;
+}
+
+/** A collection's documents of one commit as one run: their states copied end to end into one buffer. */
+function run(seq: number, collection: string, docs: readonly StoredDoc[]): DocRun {
   let size = 0;
   for (const d of docs) size += d.state.length;
   const states = new Uint8Array(size);
@@ -203,7 +304,7 @@ function run(seq: number, docs: readonly StoredDoc[]): DocRun {
     at += d.state.length;
     ends[i] = at;
   }
-  return { seq, keys: docs.map((d) => `${d.collection}\u0000${d.id}`), states, ends };
+  return { seq, collection, ids: JSON.stringify(docs.map((d) => d.id)), states, ends };
 }
 
 /**
