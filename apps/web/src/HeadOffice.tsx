@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { Connection } from './Connection.js';
 import { Price } from './Price.js';
 import { PRODUCTS, ProductIndex, STORES } from './ProductIndex.js';
+import { PublishFeed } from './PublishFeed.js';
 
 /** Catalogue rows shown at once; the count says how many match. */
 const SHOWN = 50;
@@ -29,6 +30,7 @@ export function HeadOffice({ db, connection }: { db: Database; connection: Conne
   return (
     <>
       <Compliance index={index} version={state.version} />
+      <PublishFeed />
       <section className="panel" aria-labelledby="catalogue-title">
         <header className="panel-header">
           <h2 id="catalogue-title">Catalogue</h2>

@@ -221,6 +221,14 @@ describe('the web page in Chromium', () => {
     await hq.waitForFunction(
       () => document.querySelector('[data-store="s1"]')?.getAttribute('data-queued') === '24',
     );
+    // This server ingests no feed (no NATS): the head office is told so, not left waiting.
+    await hq.getByTestId('feed-file').setInputFiles({
+      name: 'hourly.jsonl',
+      mimeType: 'application/x-ndjson',
+      buffer: Buffer.from(`${JSON.stringify({ _id: 'sku-0001', price: 1 })}\n`),
+    });
+    await hq.getByTestId('feed-publish').click();
+    expect(await hq.getByTestId('feed-error').textContent()).toContain('ingests no feed');
 
     // Store s1's device follows its own products (all 24); store s2's only the 12 it carries.
     const store = await device.newPage();

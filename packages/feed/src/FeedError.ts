@@ -8,8 +8,9 @@ export class FeedError extends Error {
   override readonly name = 'FeedError';
   constructor(
     readonly code: FeedErrorCode,
-    message: string,
+    /** What is wrong, without the code (the message says both). */
+    readonly reason: string,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${reason}`);
   }
 }

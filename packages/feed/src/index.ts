@@ -9,5 +9,5 @@ export { FeedError, type FeedErrorCode } from './FeedError.js';
 export { type PublishProgress, publishFeed } from './FeedPublisher.js';
 export { contentId, type FeedRecord, feedRecord } from './FeedRecord.js';
 export { DEFAULT_STREAM, FeedStream } from './FeedStream.js';
-export { type FeedFormat, formatOf, readFeed } from './readFeed.js';
+export { type FeedFormat, formatOf, readFeed, readFeedStream } from './readFeed.js';
 export { type ColumnType, type ProjectionOptions, SqlProjection } from './SqlProjection.js';

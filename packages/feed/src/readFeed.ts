@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parse } from 'csv-parse';
+import type { Readable } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
 import { FeedError } from './FeedError.js';
 import { type FeedRecord, feedRecord } from './FeedRecord.js';
 
@@ -18,37 +19,54 @@ export function formatOf(path: string): FeedFormat {
  * CSV's values are typed the way csv-parse casts them (numbers, and `true`/`false`); an empty
  * cell is no field. A line that is no record is `BAD_RECORD`, with its line number.
  */
-export async function* readFeed(
-  path: string,
-  format: FeedFormat = formatOf(path),
+export function readFeed(path: string, format: FeedFormat = formatOf(path)): AsyncGenerator<FeedRecord> {
+  return readFeedStream(createReadStream(path), format, path);
+}
+
+/**
+ * The records of a feed arriving as a byte stream (an HTTP request's body, say), as `readFeed`
+ * reads a file; `name` is what errors call it.
+ */
+export async function* readFeedStream(
+  input: Readable,
+  format: FeedFormat,
+  name: string,
 ): AsyncGenerator<FeedRecord> {
   if (format === 'jsonl') {
     let line = 0;
-    for await (const text of createInterface({
-      input: createReadStream(path),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    })) {
+    for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
       line++;
       if (text.trim() === '') continue;
       let value: unknown;
       try {
         value = JSON.parse(text);
       } catch {
-        throw new FeedError('BAD_RECORD', `${path}:${line}: not JSON`);
+        throw new FeedError('BAD_RECORD', `${name}:${line}: not JSON`);
       }
-      yield feedRecord(value, `${path}:${line}`);
+      yield feedRecord(value, `${name}:${line}`);
     }
     return;
   }
-  const rows = createReadStream(path).pipe(
+  const rows = input.pipe(
     parse({ columns: true, cast: castCell, skip_empty_lines: true, bom: true, trim: true }),
   );
+  // A pipe does not pass its source's failure on (an upload cut, say): the rows end with it.
+  input.once('error', (e) => rows.destroy(e));
   let line = 1;
-  for await (const row of rows as AsyncIterable<Record<string, unknown>>) {
-    line++;
-    const product: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row)) if (v !== '' && v !== undefined) product[k] = v;
-    yield feedRecord(product, `${path}:${line}`);
+  try {
+    for await (const row of rows as AsyncIterable<Record<string, unknown>>) {
+      line++;
+      const product: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row)) if (v !== '' && v !== undefined) product[k] = v;
+      yield feedRecord(product, `${name}:${line}`);
+    }
+  } catch (e) {
+    // csv-parse's own errors (a row of the wrong width, say) are the feed's; others pass.
+    if (!(e instanceof CsvError)) throw e;
+    // The parser reads ahead of the rows taken: its own count says where it stopped.
+    const at =
+      typeof (e as { lines?: unknown }).lines === 'number' ? (e as { lines: number }).lines : line + 1;
+    throw new FeedError('BAD_RECORD', `${name}:${at}: ${e.message}`);
   }
 }
 

@@ -15,6 +15,7 @@ describe('@concord/feed exports', () => {
       'formatOf',
       'publishFeed',
       'readFeed',
+      'readFeedStream',
     ]);
   });
 });

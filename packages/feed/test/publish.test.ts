@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FeedError, FeedStream, publishFeed, readFeed } from '@concord/feed';
+import { PassThrough, Readable } from 'node:stream';
+import { FeedError, FeedStream, publishFeed, readFeed, readFeedStream } from '@concord/feed';
 import { requireNats } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -97,5 +98,19 @@ describe('publishing a feed', () => {
     };
     await expect(read()).rejects.toThrow(FeedError);
     await expect(read()).rejects.toThrow(/bad\.jsonl:2: no _id/);
+  });
+
+  it('a CSV row of the wrong width is BAD_RECORD; a stream that fails fails the read', async () => {
+    const rows = async (input: Readable) => {
+      for await (const _ of readFeedStream(input, 'csv', 'upload'));
+    };
+    const wide = rows(Readable.from(['_id,price\nsku-1,1\nsku-2,2,extra\n']));
+    await expect(wide).rejects.toThrow(FeedError);
+    await expect(rows(Readable.from(['_id,price\nsku-1,1\nsku-2,2,extra\n']))).rejects.toThrow(/upload:3:/);
+    const cut = new PassThrough();
+    const reading = rows(cut);
+    cut.write('_id,price\nsku-1,1\n');
+    cut.destroy(new Error('connection reset'));
+    await expect(reading).rejects.toThrow('connection reset');
   });
 });

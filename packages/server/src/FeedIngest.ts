@@ -1,5 +1,15 @@
 import type { Database } from '@concord/db';
-import { CatalogueIngest, type ColumnType, FeedConsumer, FeedStream, SqlProjection } from '@concord/feed';
+import {
+  CatalogueIngest,
+  type ColumnType,
+  FeedConsumer,
+  type FeedRecord,
+  FeedStream,
+  type PublishProgress,
+  publishFeed,
+  SqlProjection,
+} from '@concord/feed';
+import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Gauge } from 'prom-client';
@@ -38,6 +48,7 @@ export class FeedIngest {
 
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly stream: FeedStream,
     private readonly consumers: ReadonlyMap<string, FeedConsumer>,
     private readonly pool: pg.Pool | undefined,
     private readonly catalogue: CatalogueIngest,
@@ -87,9 +98,26 @@ export class FeedIngest {
         }),
       );
     }
-    const ingestion = new FeedIngest(nc, consumers, pool, ingest);
+    const ingestion = new FeedIngest(nc, stream, consumers, pool, ingest);
     ingestion.register(o.metrics);
     return ingestion;
+  }
+
+  /** The collection the feed goes to. */
+  get collection(): string {
+    return this.catalogue.collection;
+  }
+
+  /**
+   * Publishes feed records to the stream this server ingests — the head office uploading its
+   * feed (`POST /api/feed`) instead of running `concord feed publish` — as `publishFeed` does:
+   * only what changed is stored, and it resolves once JetStream holds every message.
+   */
+  publish(
+    records: AsyncIterable<FeedRecord>,
+    onProgress?: (p: PublishProgress) => void,
+  ): Promise<PublishProgress> {
+    return publishFeed(jetstream(this.nc), this.stream, records, onProgress);
   }
 
   /** Whether NATS is connected, and each consumer's lag. */

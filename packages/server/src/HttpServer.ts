@@ -14,6 +14,8 @@ import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { AttachmentTransfer } from './AttachmentTransfer.js';
 import { both, type Principal, scope, visibleDocument } from './Auth.js';
+import type { FeedIngest } from './FeedIngest.js';
+import { FeedUpload } from './FeedUpload.js';
 import { HttpError } from './HttpError.js';
 import { LabelPrinting, labelQuery, labelRequest } from './LabelPrinting.js';
 import type { SyncServer } from './SyncServer.js';
@@ -29,6 +31,8 @@ export interface HttpServerOptions {
    * 503 `degraded` when it says `ok: false`.
    */
   readonly health?: () => Promise<{ readonly ok: boolean } & Record<string, unknown>>;
+  /** The feed this server ingests: `POST /api/feed` publishes to it (`FeedUpload`). */
+  readonly feed?: Pick<FeedIngest, 'collection' | 'publish'>;
 }
 
 const STATUS: Readonly<Record<string, number>> = {
@@ -46,7 +50,8 @@ const STATUS: Readonly<Record<string, number>> = {
  * `/api/collections/:name[/:id]` reads the server's materialised documents (GET, with `where`,
  * `sort`, `limit`, `skip` as query parameters) and writes them (PUT replaces, PATCH merges,
  * DELETE removes) as changes like any client's, under the same auth and validation hooks;
- * `/api/attachments/<hash>` transfers attachments (`AttachmentTransfer`); `/api/labels.pdf` renders shelf labels of documents the caller may read (`LabelPrinting`);
+ * `/api/attachments/<hash>` transfers attachments (`AttachmentTransfer`); `/api/feed` takes the
+ * head office's feed (`FeedUpload`); `/api/labels.pdf` renders shelf labels of documents the caller may read (`LabelPrinting`);
  * `/api/collections` lists the collections the caller may read, `/api/peers` the clients
  * connected now (to operators); `/healthz`; `/metrics` in Prometheus text format; and the web
  * page, if given. Writes go through the same admission as sync pushes (`Admission`). A request
@@ -61,13 +66,16 @@ export class HttpServer {
       | ((req: IncomingMessage, res: ServerResponse, next: () => void) => void)
       | undefined,
     private readonly health: HttpServerOptions['health'],
+    feed: HttpServerOptions['feed'],
   ) {
     this.labels = new LabelPrinting(sync);
     this.attachments = new AttachmentTransfer(sync);
+    this.feed = new FeedUpload(sync, feed);
   }
 
   private readonly labels: LabelPrinting;
   private readonly attachments: AttachmentTransfer;
+  private readonly feed: FeedUpload;
 
   static async listen(options: HttpServerOptions): Promise<HttpServer> {
     const { sync } = options;
@@ -93,9 +101,10 @@ export class HttpServer {
       wss,
       options.web ? sirv(options.web, { etag: true }) : undefined,
       options.health,
+      options.feed,
     );
     http.on('request', (req, res) => {
-      if (req.url?.startsWith('/api/attachments/')) {
+      if (req.url?.startsWith('/api/attachments/') || req.url?.startsWith('/api/feed')) {
         // A transfer of megabytes may outlast any whole-request deadline on a store's link: it
         // is cut when it stalls (no bytes either way for headersTimeoutMs) instead.
         clearTimeout(deadlines.get(req.socket));
@@ -168,6 +177,8 @@ export class HttpServer {
       const principal = await this.sync.authenticate(bearer(req));
       return this.attachments.handle(req, res, attachment[1]!, principal);
     }
+    if (url.pathname === '/api/feed')
+      return this.feed.handle(req, res, await this.sync.authenticate(bearer(req)));
     if (url.pathname === '/api/labels.pdf' && (req.method === 'GET' || req.method === 'POST')) {
       const principal = await this.sync.authenticate(bearer(req));
       const request =

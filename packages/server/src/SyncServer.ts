@@ -58,6 +58,8 @@ export interface Limits {
   readonly maxLabels: number;
   /** The largest attachment an upload may bring (`PUT /api/attachments/<hash>`). */
   readonly maxAttachmentBytes: number;
+  /** The largest feed an upload may bring (`POST /api/feed`; a 100,000-product feed is ~25 MB). */
+  readonly maxFeedBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -74,6 +76,7 @@ export const DEFAULT_LIMITS: Limits = {
   requestTimeoutMs: 30_000,
   maxLabels: 2_000,
   maxAttachmentBytes: 256 * 1024 * 1024,
+  maxFeedBytes: 256 * 1024 * 1024,
 };
 
 export type Log = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>;

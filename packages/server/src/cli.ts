@@ -195,7 +195,7 @@ async function main(argv: readonly string[]): Promise<void> {
     port: Number(values.port),
     host: values.host,
     ...(values.web ? { web: values.web } : {}),
-    ...(ingest ? { health: () => ingest.health() } : {}),
+    ...(ingest ? { health: () => ingest.health(), feed: ingest } : {}),
   });
   if (ingest)
     log.info({ nats: values.nats, stream: values.stream, collection: values.ingest }, 'ingesting the feed');

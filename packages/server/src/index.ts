@@ -12,6 +12,7 @@ export {
   type Principal,
 } from './Auth.js';
 export { seedDemo } from './demo.js';
+export { FeedIngest, type FeedIngestOptions } from './FeedIngest.js';
 export { HttpServer, type HttpServerOptions } from './HttpServer.js';
 export type { Peer } from './Session.js';
 export {

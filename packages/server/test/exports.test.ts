@@ -10,6 +10,7 @@ describe('@concord/server exports', () => {
   it('@concord/server', async () => {
     expect(Object.keys(await import('@concord/server')).sort()).toEqual([
       'DEFAULT_LIMITS',
+      'FeedIngest',
       'HttpServer',
       'SyncServer',
       'allowEverything',

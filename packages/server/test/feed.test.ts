@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { FeedStream, feedRecord, publishFeed } from '@concord/feed';
+import { FeedIngest, type Grant, HttpServer, jwtAuthenticator, SyncServer } from '@concord/server';
 import {
   concordServe,
   kill9,
@@ -15,6 +16,7 @@ import {
 } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { SignJWT } from 'jose';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from './support/processes.js';
@@ -132,6 +134,128 @@ describe('concord feed publish → concord serve --ingest → SQL and the stores
       await sync.close();
       await store.close();
       await kill9(child);
+    }
+  });
+});
+
+describe('POST /api/feed: the head office uploads its feed to the server that ingests it', () => {
+  it('publishes JSON Lines and CSV, stores only what changed, refuses bad feeds with their reason', async () => {
+    const nats = await requireNats();
+    const stream = `${name}_http`;
+    const { child, port } = await concordServe([
+      ...['--data', join(dir, 'http.db'), '--port', '0'],
+      ...['--nats', nats, '--ingest', 'products', '--stream', stream],
+    ]);
+    const post = (body: string, type: string) =>
+      fetch(`http://127.0.0.1:${port}/api/feed`, { method: 'POST', headers: { 'content-type': type }, body });
+    const price = async (id: string) =>
+      (
+        (await (await fetch(`http://127.0.0.1:${port}/api/collections/products/${id}`)).json()) as {
+          price?: number;
+        }
+      ).price;
+    try {
+      const first = await post(feed(), 'application/x-ndjson');
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ published: 100, stored: 100, duplicates: 0 });
+      await until(async () => (await price('sku-99')) === 99, 'the uploaded catalogue', 20_000);
+
+      // The same feed again stores nothing; a CSV with one price changed stores that one.
+      expect(await (await post(feed(), 'application/x-ndjson')).json()).toEqual({
+        published: 100,
+        stored: 0,
+        duplicates: 100,
+      });
+      const csv = `_id,name,price,store\nsku-7,Product 7,7.25,s1\nsku-8,Product 8,8,s0\n`;
+      expect(await (await post(csv, 'text/csv; charset=utf-8')).json()).toEqual({
+        published: 2,
+        stored: 1,
+        duplicates: 1,
+      });
+      await until(async () => (await price('sku-7')) === 7.25, 'the CSV price', 20_000);
+
+      // A line that is no product: 400 with its line; a body of another type: 415.
+      const bad = await post(
+        `${JSON.stringify({ _id: 'sku-1', price: 1 })}\nnot json\n`,
+        'application/x-ndjson',
+      );
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: { code: 'BAD_RECORD', message: 'the feed:2: not JSON' } });
+      const untyped = await post('{}', 'application/json');
+      expect(untyped.status).toBe(415);
+      expect(((await untyped.json()) as { error: { code: string } }).error.code).toBe('BAD_FORMAT');
+      expect((await fetch(`http://127.0.0.1:${port}/api/feed`)).status).toBe(405);
+    } finally {
+      await kill9(child);
+      const nc = await connect({ servers: nats });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+  });
+});
+
+describe('POST /api/feed: who may upload, and how much', () => {
+  it('takes a token that may write the whole collection, refuses a feed over the limit, answers 404 without a feed', async () => {
+    const nats = await requireNats();
+    const stream = `${name}_limits`;
+    const secret = 'feed-upload-secret-of-enough-length';
+    const sign = (grants: Grant[]) =>
+      new SignJWT({ grants })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('hq')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(secret));
+    const db = await Database.open();
+    const sync = new SyncServer({
+      db,
+      authenticate: jwtAuthenticator({ secret }),
+      limits: { maxFeedBytes: 2000 },
+    });
+    const metrics = sync.metrics;
+    const ingest = await FeedIngest.start({ db, nats, stream, collection: 'products', metrics });
+    const server = await HttpServer.listen({ sync, port: 0, feed: ingest });
+    const plain = await HttpServer.listen({ sync: new SyncServer({ db: await Database.open() }), port: 0 });
+    const post = (url: string, token: string, body: string) =>
+      fetch(`${url}/api/feed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` },
+        body,
+      });
+    try {
+      const hq = await sign([{ collection: 'products', read: true, write: true }]);
+      const store = await sign([{ collection: 'products', read: true, write: true, where: { store: 's1' } }]);
+      const small = JSON.stringify({ _id: 'sku-1', name: 'Milk', price: 1.09 });
+      expect(await (await post(server.url, hq, small)).json()).toEqual({
+        published: 1,
+        stored: 1,
+        duplicates: 0,
+      });
+      const scoped = await post(server.url, store, small);
+      expect(scoped.status).toBe(403);
+      expect(((await scoped.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+      expect((await post(server.url, '', small)).status).toBe(401);
+      const big = Array.from({ length: 100 }, (_, i) => JSON.stringify({ _id: `sku-${i}`, price: i })).join(
+        '\n',
+      );
+      const tooLarge = await post(server.url, hq, big);
+      expect(tooLarge.status).toBe(413);
+      expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe('TOO_LARGE');
+      const none = await fetch(`${plain.url}/api/feed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: small,
+      });
+      expect(none.status).toBe(404);
+      expect(((await none.json()) as { error: { code: string } }).error.code).toBe('NO_FEED');
+      await until(async () => (await db.collection('products').get('sku-1'))?.price === 1.09, 'the product');
+    } finally {
+      await server.close();
+      await plain.close();
+      await ingest.stop();
+      await db.close();
+      const nc = await connect({ servers: nats });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+      await nc.close();
     }
   });
 });
