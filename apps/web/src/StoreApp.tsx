@@ -241,10 +241,10 @@ function ProductTable(props: {
         <tr>
           <th>SKU</th>
           <th>Name</th>
-          <th>Brand</th>
+          <th className="wide">Brand</th>
           <th className="num">Price</th>
-          <th className="num">Aisle</th>
-          <th>Barcode</th>
+          <th className="num wide">Aisle</th>
+          <th className="wide">Barcode</th>
           {props.action && <th />}
         </tr>
       </thead>
@@ -255,12 +255,12 @@ function ProductTable(props: {
               <code>{String(p.sku ?? p._id)}</code>
             </td>
             <td>{String(p.name ?? '')}</td>
-            <td>{String(p.brand ?? '')}</td>
+            <td className="wide">{String(p.brand ?? '')}</td>
             <td className="num" data-testid="price">
               <Price product={p} />
             </td>
-            <td className="num">{String(p.aisle ?? '')}</td>
-            <td>
+            <td className="num wide">{String(p.aisle ?? '')}</td>
+            <td className="wide">
               <code>{String(p.barcode ?? '')}</code>
             </td>
             {props.action && <td className="actions">{props.action(p)}</td>}

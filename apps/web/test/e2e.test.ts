@@ -315,6 +315,19 @@ describe('the web page in Chromium', () => {
     const records = await server.sync.db.collection('printed').find({ where: { store: 's1' } });
     expect(records).toHaveLength(24);
     await hq.screenshot({ path: join(SHOTS, 'head-office-compliance.png'), fullPage: true });
+
+    // A store's handheld: the store view fits a phone's width.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const handheld = await phone.newPage();
+    await handheld.goto(`${server.url}/?store=s2`);
+    await status(handheld, 'live');
+    await handheld.getByTestId('search').fill('bread');
+    await handheld.locator('[data-testid="result"][data-id="sku-0005"]').waitFor();
+    expect(await handheld.evaluate(() => document.documentElement.scrollWidth > window.innerWidth)).toBe(
+      false,
+    );
+    await handheld.screenshot({ path: join(SHOTS, 'store-phone.png'), fullPage: true });
+    await phone.close();
     await office.close();
     await device.close();
   }, 120_000);
