@@ -140,6 +140,52 @@ export function storedValue(bytes: Uint8Array, id?: string): Doc | undefined {
 }
 
 /**
+ * The JSON of many stored documents at once (undefined for removed ones), as `storedValue`
+ * reads each: their JSON bytes joined into one array's text, decoded and parsed in one go. A
+ * snapshot's chunk holds a thousand documents; decoding and parsing each apart took a quarter of
+ * a 100,000-product initial sync in Chromium (profiled). Any fault is looked for document by
+ * document, so the error is `storedValue`'s.
+ */
+export function storedValues(stored: readonly Uint8Array[]): Array<Doc | undefined> {
+  const jsons = stored.map((s) => splitStored(s)[0]);
+  let values: unknown;
+  try {
+    values = JSON.parse(jsonArrayText(jsons.map((j) => (j.length === 0 ? NULL : j))));
+  } catch {
+    return stored.map((s) => storedValue(s));
+  }
+  const docs = values as Array<Doc | null>;
+  // A JSON that is more than one value (or less) shifts the array: read them one by one. (Two
+  // broken ones could still join into the right count; only a sender writing them on purpose
+  // makes such a pair, and its documents are taken from it anyway.)
+  if (docs.length !== stored.length) return stored.map((s) => storedValue(s));
+  for (const doc of docs)
+    if (doc !== null && (typeof doc !== 'object' || typeof doc._id !== 'string' || doc._id === ''))
+      return stored.map((s) => storedValue(s));
+  return docs.map((d) => d ?? undefined);
+}
+
+const NULL = new TextEncoder().encode('null');
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of a JSON array of `jsons` (each a JSON text in UTF-8): their bytes joined, then decoded once. */
+export function jsonArrayText(jsons: readonly Uint8Array[]): string {
+  if (jsons.length === 0) return '[]';
+  let size = jsons.length + 1;
+  for (const j of jsons) size += j.length;
+  const out = new Uint8Array(size);
+  out[0] = 0x5b; // [
+  let at = 1;
+  for (const j of jsons) {
+    out.set(j, at);
+    at += j.length;
+    out[at++] = 0x2c; // ,
+  }
+  out[size - 1] = 0x5d; // ] over the last comma
+  return STRICT_UTF8.decode(out);
+}
+
+/**
  * The document's CRDT, decoded from its stored form; `value` is its JSON when the caller has it
  * parsed already (`storedValue` of the same bytes); `interner`, its database's.
  */

@@ -13,7 +13,7 @@ import { decodeError, mutate, SeededRng, seeds } from '@concord/testkit';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeLogged } from '../src/Change.js';
-import { joinStored, splitStored } from '../src/StoredDocument.js';
+import { joinStored, splitStored, storedValue, storedValues } from '../src/StoredDocument.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 
@@ -193,4 +193,26 @@ describe('change batches and snapshots on the wire', () => {
       }
     });
   }
+});
+
+describe('stored documents read many at once', () => {
+  const utf8 = new TextEncoder();
+  const stored = (json: string) => joinStored(utf8.encode(json), new Uint8Array([1, 2, 3]));
+
+  it('gives what reading each alone gives: documents, and undefined for removed ones', () => {
+    const forms = [
+      stored(JSON.stringify({ _id: 'p1', name: 'Crème fraîche', price: 2.49 })),
+      stored(''),
+      stored(JSON.stringify({ _id: 'p2', tags: ['a', { b: null }] })),
+    ];
+    expect(storedValues(forms)).toEqual(forms.map((f) => storedValue(f)));
+    expect(storedValues([])).toEqual([]);
+  });
+
+  it('a bad one fails as it fails alone', () => {
+    for (const bad of ['{"_id":', '[1]', '{"name":"no id"}', '"text"', '{"_id":"x"}, {"_id":"y"}']) {
+      const forms = [stored(JSON.stringify({ _id: 'ok' })), stored(bad)];
+      expect(decodeError(() => storedValues(forms))).toEqual(decodeError(() => storedValue(forms[1]!)));
+    }
+  });
 });

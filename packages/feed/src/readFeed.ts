@@ -64,8 +64,7 @@ export async function* readFeedStream(
     // csv-parse's own errors (a row of the wrong width, say) are the feed's; others pass.
     if (!(e instanceof CsvError)) throw e;
     // The parser reads ahead of the rows taken: its own count says where it stopped.
-    const at =
-      typeof (e as { lines?: unknown }).lines === 'number' ? (e as { lines: number }).lines : line + 1;
+    const at = typeof e.lines === 'number' ? e.lines : line + 1;
     throw new FeedError('BAD_RECORD', `${name}:${at}: ${e.message}`);
   }
 }

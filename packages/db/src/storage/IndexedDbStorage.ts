@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import type { ReplicaId } from '@concord/crdt';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import { splitStored } from '../StoredDocument.js';
+import { jsonArrayText, splitStored } from '../StoredDocument.js';
 import type { CollectionJson, Commit, DeferringStorage, StoredChange, StoredDoc } from './Storage.js';
 
 /** A document written on its own: `seq` orders it against runs (absent in version 1's rows: 0). */
@@ -117,11 +117,11 @@ export class IndexedDbStorage implements DeferringStorage {
         if (json.length === 0) removed.push(id);
         else run.push(json);
         if (run.length === JSON_RUN) {
-          live.push(jsonArray(run));
+          live.push(jsonArrayText(run));
           run = [];
         }
       }
-      if (run.length > 0) live.push(jsonArray(run));
+      if (run.length > 0) live.push(jsonArrayText(run));
       collections.push({ collection, live, removed });
     }
     return { meta, collections };
@@ -265,22 +265,6 @@ export class IndexedDbStorage implements DeferringStorage {
   async close(): Promise<void> {
     this.db.close();
   }
-}
-
-/** The JSON texts `jsons` (UTF-8) as the text of one JSON array, decoded at once. */
-function jsonArray(jsons: readonly Uint8Array[]): string {
-  let size = jsons.length + 1;
-  for (const j of jsons) size += j.length;
-  const out = new Uint8Array(size);
-  out[0] = 0x5b; // [
-  let at = 1;
-  for (const j of jsons) {
-    out.set(j, at);
-    at += j.length;
-    out[at++] = 0x2c; // ,
-  }
-  out[size - 1] = 0x5d; // ] (over the last comma)
-  return new TextDecoder().decode(out);
 }
 
 /** `map`'s entry for `key`, made first if it has none. */

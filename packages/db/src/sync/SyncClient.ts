@@ -6,7 +6,7 @@ import type { ChangeEvent, Database } from '../Database.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
-import { storedValue } from '../StoredDocument.js';
+import { storedValues } from '../StoredDocument.js';
 import { httpAttachmentFetcher, httpAttachmentUploader, httpBase } from './AttachmentHttp.js';
 import {
   decodeMessage,
@@ -420,8 +420,9 @@ export class SyncClient {
         const key = this.keys[m.sub];
         const sub = this.options.subscriptions[m.sub];
         if (key === undefined || !sub) throw new SyncError('BAD_MESSAGE', `no subscription ${m.sub}`);
-        const docs = m.docs.map((stored) => {
-          const value = storedValue(stored);
+        const values = storedValues(m.docs);
+        const docs = m.docs.map((stored, i) => {
+          const value = values[i];
           if (!value) throw new SyncError('BAD_MESSAGE', 'a removed document in a snapshot');
           return { collection: sub.collection, id: value._id, stored, value };
         });
