@@ -3,6 +3,7 @@ import { Decoder, Encoder } from '@concord/crdt/internal';
 import type { Change } from '../Change.js';
 import { core } from '../core.js';
 import type { ChangeEvent, Database } from '../Database.js';
+import { INFLATES_NATIVELY, inflatedSize, inflateMessageAsync } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
@@ -90,6 +91,8 @@ export interface SyncEvents {
  * It is written when the link closes, too.
  */
 const CURSOR_EVERY = 32;
+/** Inflated bytes of frames waiting their turn at most (`inflateAhead`): a few snapshot chunks. */
+const AHEAD_BYTES = 32 * 1024 * 1024;
 
 /** Codes after which reconnecting cannot help without something changing (a new token, an upgrade, a limit). */
 const FATAL = new Set<string>(['UNAUTHORIZED', 'FORBIDDEN', 'UNSUPPORTED_VERSION', 'TOO_LARGE']);
@@ -117,6 +120,8 @@ export class SyncClient {
   private unsaved = 0;
   /** Messages are handled one at a time, in order. */
   private inbox: Promise<void> = Promise.resolve();
+  /** Bytes of frames inflated ahead of their turn (`inflateAhead`). */
+  private ahead = 0;
   /** The server holds this replica's changes up to here (from `welcome` and `ack`). */
   private acked = 0;
   /** This replica's changes sent on the current connection, up to here. */
@@ -308,7 +313,8 @@ export class SyncClient {
     this.inbox = Promise.resolve();
     t.onMessage((frame) => {
       this.touch();
-      this.inbox = this.inbox.then(() => this.handle(t, frame));
+      const ready = this.inflateAhead(frame);
+      this.inbox = this.inbox.then(async () => this.handle(t, await ready));
     });
     t.onClose((info) => {
       this.timers.clearTimeout(this.idle);
@@ -370,6 +376,35 @@ export class SyncClient {
       // The link broke under us: its close handler reconnects, and unacknowledged changes are resent.
       if (!(e instanceof DbError && e.code === 'CLOSED')) throw e;
     }
+  }
+
+  /**
+   * Starts inflating a frame as it arrives where that runs natively beside the work on earlier
+   * frames (`inflateMessageAsync`), up to `AHEAD_BYTES` inflated and waiting; resolves with the
+   * frame to decode. Anything amiss (a size over the limit, a corrupt stream) is left for
+   * `decodeMessage` to find and report as it always does.
+   */
+  private inflateAhead(frame: Uint8Array): Promise<Uint8Array> {
+    if (!INFLATES_NATIVELY) return Promise.resolve(frame);
+    let size: number;
+    try {
+      size = inflatedSize(frame);
+    } catch {
+      return Promise.resolve(frame);
+    }
+    const max = this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    if (size === frame.length || size > max || this.ahead + size > AHEAD_BYTES) return Promise.resolve(frame);
+    this.ahead += size;
+    return inflateMessageAsync(frame).then(
+      (raw) => {
+        this.ahead -= size;
+        return raw;
+      },
+      () => {
+        this.ahead -= size;
+        return frame;
+      },
+    );
   }
 
   private async handle(t: Transport, frame: Uint8Array): Promise<void> {
