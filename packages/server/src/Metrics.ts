@@ -21,6 +21,14 @@ export class Metrics {
     'concord_changes_out_total',
     'Changes and document states sent to clients',
   );
+  readonly snapshotsBuilt = this.counter(
+    'concord_snapshots_built_total',
+    'Initial syncs built from the documents (selected, encoded, deflated)',
+  );
+  readonly snapshotsCached = this.counter(
+    'concord_snapshots_cached_total',
+    'Initial syncs sent as the frames built for an earlier client (SnapshotCache)',
+  );
   readonly bytesIn = this.counter('concord_bytes_in_total', 'Bytes received on sync connections');
   readonly bytesOut = this.counter('concord_bytes_out_total', 'Bytes sent on sync connections');
   readonly errors = this.counter('concord_session_errors_total', 'Sessions ended by an error, by code', [

@@ -1,7 +1,8 @@
 import type { VersionVector } from '@concord/crdt';
-import { core, filterTerms, matches } from '@concord/db/internal';
+import { core, encodeMessage, filterTerms, matches } from '@concord/db/internal';
 import type { Outbound } from './Outbound.js';
 import type { Sub } from './Selection.js';
+import { SnapshotBuild, SnapshotCache } from './SnapshotCache.js';
 import type { SessionHost } from './SyncServer.js';
 import { isAtOrBefore } from './versions.js';
 
@@ -11,10 +12,12 @@ const SMALL_FILTER = 16;
 const MATCH_SLICE = 128;
 
 /**
- * Streams what subscription `s` selects at version `now` in chunks of stored forms of about
+ * Sends what subscription `s` selects at version `now` in chunks of stored forms of about
  * `chunkBytes`, waiting whenever the client lags; afterwards the subscription's cursor is the
- * version the stream started from (later changes come from the log). Resumes after the last
- * document a previous, interrupted stream delivered. False if the session ended meanwhile.
+ * version the stream started from (later changes come from the log). From scratch, the chunks
+ * are the ones built for every client asking the same (`SnapshotCache`); resuming after the
+ * last document a previous, interrupted stream delivered, they are built for this client. False
+ * if the session ended meanwhile.
  */
 export async function streamSnapshot(
   host: SessionHost,
@@ -23,42 +26,87 @@ export async function streamSnapshot(
   now: VersionVector,
 ): Promise<boolean> {
   const resume = s.resume && isAtOrBefore(s.resume.version, now) ? s.resume : undefined;
-  const base = resume ? resume.version : now;
-  let ids = await selected(host, out, s);
-  if (out.isClosed()) return false;
-  if (resume) ids = ids.filter((id) => id > resume.after);
-  const replica = core(host.db);
-  const forms = ids.map((id) => replica.storedDocument(s.filter.collection, id)!);
-  let done = resume?.done ?? 0;
-  const totalDocs = done + forms.length;
-  const totalBytes = forms.reduce((n, f) => n + f.length, 0);
-  let bytes = 0;
-  let chunk: Uint8Array[] = [];
-  let chunkBytes = 0;
-  const flush = async (): Promise<boolean> => {
-    done += chunk.length;
-    out.send({
-      type: 'chunk',
-      sub: s.index,
-      version: base,
-      docs: chunk,
-      progress: { docs: done, totalDocs, bytes, totalBytes },
-    });
-    host.metrics.changesOut.inc(chunk.length);
-    chunk = [];
-    chunkBytes = 0;
-    return out.drained();
-  };
-  for (const stored of forms) {
-    chunk.push(stored);
-    chunkBytes += stored.length;
-    bytes += stored.length;
-    if (chunkBytes >= host.limits.chunkBytes && !(await flush())) return false;
+  if (resume) {
+    // The rest of an interrupted snapshot: this client's alone.
+    const build = new SnapshotBuild();
+    void buildSnapshot(host, s, resume.version, build, resume, out.isClosed);
+    return send(host, out, s, build, resume.version);
   }
-  if ((chunk.length > 0 || forms.length === 0) && !(await flush())) return false;
-  s.cursor = base;
+  // From scratch, the snapshot is every such client's: built once (see SnapshotCache).
+  const key = SnapshotCache.key(s.filter.key, s.index, now);
+  let build = host.snapshots.get(key);
+  if (build) host.metrics.snapshotsCached.inc();
+  else {
+    build = host.snapshots.start(key);
+    const started = build;
+    void buildSnapshot(host, s, now, build, undefined, () => false).finally(() =>
+      host.snapshots.ended(key, started),
+    );
+  }
+  return send(host, out, s, build, now);
+}
+
+/** Sends `build`'s frames as they come, waiting for the client between them; then the cursor is `version`. */
+async function send(host: SessionHost, out: Outbound, s: Sub, build: SnapshotBuild, version: VersionVector) {
+  for (let i = 0; await build.has(i); i++) {
+    out.sendFrame(build.frames[i]!);
+    host.metrics.changesOut.inc(build.docs[i]!);
+    if (!(await out.drained())) return false;
+  }
+  if (out.isClosed()) return false;
+  s.cursor = version;
   s.resume = undefined;
   return true;
+}
+
+/**
+ * Builds what subscription `s` selects at `version` into `build`, in chunk frames of stored forms
+ * of about `chunkBytes`, a turn of the event loop between them; after `resume.after` when
+ * resuming. Stops early once `abandoned()` says no one is left to send it to.
+ */
+async function buildSnapshot(
+  host: SessionHost,
+  s: Sub,
+  version: VersionVector,
+  build: SnapshotBuild,
+  resume: { readonly after: string; readonly done: number } | undefined,
+  abandoned: () => boolean,
+): Promise<void> {
+  try {
+    host.metrics.snapshotsBuilt.inc();
+    let ids = await selected(host, s, abandoned);
+    if (resume) ids = ids.filter((id) => id > resume.after);
+    const replica = core(host.db);
+    const forms = ids.map((id) => replica.storedDocument(s.filter.collection, id)!);
+    let done = resume?.done ?? 0;
+    const totalDocs = done + forms.length;
+    const totalBytes = forms.reduce((n, f) => n + f.length, 0);
+    let bytes = 0;
+    let chunk: Uint8Array[] = [];
+    let chunkBytes = 0;
+    const flush = async () => {
+      done += chunk.length;
+      const progress = { docs: done, totalDocs, bytes, totalBytes };
+      build.push(
+        encodeMessage({ type: 'chunk', sub: s.index, version, docs: chunk, progress }),
+        chunk.length,
+      );
+      chunk = [];
+      chunkBytes = 0;
+      await host.turn();
+    };
+    for (const stored of forms) {
+      if (abandoned()) break;
+      chunk.push(stored);
+      chunkBytes += stored.length;
+      bytes += stored.length;
+      if (chunkBytes >= host.limits.chunkBytes) await flush();
+    }
+    if (!abandoned() && (chunk.length > 0 || forms.length === 0)) await flush();
+    build.finish();
+  } catch (e) {
+    build.fail(e as Error);
+  }
 }
 
 /**
@@ -67,7 +115,7 @@ export async function streamSnapshot(
  * matched a slice at a time and the server answers everyone else in between — hundreds of
  * conditions over a large collection would otherwise hold the event loop for seconds.
  */
-async function selected(host: SessionHost, out: Outbound, s: Sub): Promise<string[]> {
+async function selected(host: SessionHost, s: Sub, abandoned: () => boolean): Promise<string[]> {
   const replica = core(host.db);
   const { collection, where } = s.filter;
   if (!where || filterTerms(where) <= SMALL_FILTER) return replica.documentIds(collection, where);
@@ -77,7 +125,7 @@ async function selected(host: SessionHost, out: Outbound, s: Sub): Promise<strin
     for (const id of all.slice(i, i + MATCH_SLICE))
       if (matches(replica.documentValue(collection, id), where)) ids.push(id);
     await host.turn();
-    if (out.isClosed()) return [];
+    if (abandoned()) return [];
   }
   return ids;
 }

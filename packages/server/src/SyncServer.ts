@@ -8,6 +8,7 @@ import { Fanout } from './Fanout.js';
 import { Metrics } from './Metrics.js';
 import { type Bindings, ReplicaBindings } from './ReplicaBindings.js';
 import { type Peer, Session } from './Session.js';
+import { SnapshotCache } from './SnapshotCache.js';
 import { Turns } from './Turns.js';
 
 /** What a validation hook sees: an incoming change to one document, as the document before and after it. */
@@ -58,6 +59,11 @@ export interface Limits {
   readonly maxLabels: number;
   /** The largest attachment an upload may bring (`PUT /api/attachments/<hash>`). */
   readonly maxAttachmentBytes: number;
+  /**
+   * Encoded initial syncs kept for the next clients that ask for the same (`SnapshotCache`); a
+   * 100,000-product assortment takes about 2.6 MB.
+   */
+  readonly snapshotCacheBytes: number;
   /** The largest feed an upload may bring (`POST /api/feed`; a 100,000-product feed is ~25 MB). */
   readonly maxFeedBytes: number;
 }
@@ -77,6 +83,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxLabels: 2_000,
   maxAttachmentBytes: 256 * 1024 * 1024,
   maxFeedBytes: 256 * 1024 * 1024,
+  snapshotCacheBytes: 128 * 1024 * 1024,
 };
 
 export type Log = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>;
@@ -134,6 +141,8 @@ export interface SessionHost {
   fanout(event: ChangeEvent): Fanout;
   readonly admission: Admission;
   readonly bindings: Bindings;
+  /** Initial syncs built once and sent to every client that asks for the same (`SnapshotCache`). */
+  readonly snapshots: SnapshotCache;
 }
 
 /**
@@ -150,6 +159,7 @@ export class SyncServer implements SessionHost {
   readonly authenticate: Authenticate;
   readonly admission: Admission;
   readonly bindings: Bindings;
+  readonly snapshots: SnapshotCache;
   private readonly sessions = new Set<Session>();
   private readonly validators = new Map<string, Set<Validator>>();
   private readonly timers: Timers;
@@ -165,6 +175,7 @@ export class SyncServer implements SessionHost {
     this.db = options.db;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.metrics = options.metrics ?? new Metrics();
+    this.snapshots = new SnapshotCache(this.limits.snapshotCacheBytes);
     this.log = options.log ?? pino({ level: 'silent' });
     this.timers = options.timers ?? globalThis;
     this.turns = new Turns(this.timers);

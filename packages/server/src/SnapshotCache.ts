@@ -1,0 +1,106 @@
+import type { VersionVector } from '@concord/crdt';
+
+/**
+ * One snapshot's frames, as sent, with the documents each carries: appended while it is built,
+ * read by every client sending it meanwhile and after.
+ */
+export class SnapshotBuild {
+  readonly frames: Uint8Array[] = [];
+  readonly docs: number[] = [];
+  bytes = 0;
+  private done = false;
+  private failure: Error | undefined;
+  private waiting: Array<() => void> = [];
+
+  push(frame: Uint8Array, docs: number): void {
+    this.frames.push(frame);
+    this.docs.push(docs);
+    this.bytes += frame.length;
+    this.wake();
+  }
+
+  finish(): void {
+    this.done = true;
+    this.wake();
+  }
+
+  fail(e: Error): void {
+    this.failure = e;
+    this.finish();
+  }
+
+  get complete(): boolean {
+    return this.done && !this.failure;
+  }
+
+  /** Waits until frame `i` exists (true) or the build ended before it (false); throws if it failed. */
+  async has(i: number): Promise<boolean> {
+    while (i >= this.frames.length && !this.done) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.failure) throw this.failure;
+    return i < this.frames.length;
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w();
+  }
+}
+
+/**
+ * Initial syncs built once. A subscription's snapshot at a version is the same bytes for every
+ * client that asks for it from scratch — the same filter (the client's, narrowed by its grants),
+ * the same place among its subscriptions, the server at the same version — so the encoded,
+ * deflated chunk frames are built once, by whichever client asks first, and every client asking
+ * meanwhile or later is sent them as they are. Seed 000's morning: a chain's stores sync their
+ * assortments at once; each assortment costs the server its selection, encoding and deflate
+ * once (about a second for 100,000 products), and the sending per store. ElectricSQL serves a
+ * shape's log to many clients the same way.
+ *
+ * Finished snapshots go least recently used first, within `maxBytes`. A write moves the
+ * server's version on, so later clients get a snapshot built anew; the older one ages out.
+ */
+export class SnapshotCache {
+  private readonly builds = new Map<string, SnapshotBuild>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  static key(filter: string, sub: number, version: VersionVector): string {
+    const entries = Object.entries(version.toJSON()).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `${filter}\u0000${sub}\u0000${JSON.stringify(entries)}`;
+  }
+
+  /** The snapshot under `key`, built or being built; undefined if it is to be built (`start`). */
+  get(key: string): SnapshotBuild | undefined {
+    const found = this.builds.get(key);
+    if (found) {
+      this.builds.delete(key);
+      this.builds.set(key, found);
+    }
+    return found;
+  }
+
+  /** A build of the snapshot under `key`, found by later clients while it runs and, if kept, after. */
+  start(key: string): SnapshotBuild {
+    const build = new SnapshotBuild();
+    this.builds.set(key, build);
+    return build;
+  }
+
+  /** Called when `build` ended: kept within the budget if it completed, dropped if not. */
+  ended(key: string, build: SnapshotBuild): void {
+    if (this.builds.get(key) !== build) return;
+    if (!build.complete || build.bytes > this.maxBytes) {
+      this.builds.delete(key);
+      return;
+    }
+    this.bytes += build.bytes;
+    for (const [k, b] of this.builds) {
+      if (this.bytes <= this.maxBytes) break;
+      if (!b.complete) continue;
+      this.builds.delete(k);
+      this.bytes -= b.bytes;
+    }
+  }
+}

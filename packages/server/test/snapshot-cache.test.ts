@@ -1,0 +1,66 @@
+import { Database } from '@concord/db';
+import { HttpServer, SyncServer } from '@concord/server';
+import { describe, expect, it } from 'vitest';
+import { contents } from './support.js';
+
+const products = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    _id: `sku-${String(i).padStart(4, '0')}`,
+    name: `Product ${i}`,
+    price: 1 + i / 100,
+    stores: i % 2 === 0 ? ['s1', 's2'] : ['s2'],
+  }));
+
+/** Reads a counter of the server's `/metrics`. */
+const metric = async (server: HttpServer, name: string) =>
+  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await server.sync.metrics.text())?.[1] ?? 0);
+
+describe('initial syncs built once (SnapshotCache)', () => {
+  it('stores syncing one assortment at once get the frames the first one built; a write builds anew', async () => {
+    const db = await Database.open();
+    await db.collection('products').upsertMany(products(3000));
+    // Small chunks: the snapshot is several frames.
+    const server = await HttpServer.listen({
+      sync: new SyncServer({ db, limits: { chunkBytes: 16 * 1024 } }),
+      port: 0,
+    });
+    const url = `ws://127.0.0.1:${server.port}/sync`;
+    const store = async (id: string) => {
+      const replica = await Database.open();
+      const sync = replica.sync(url, {
+        subscriptions: [{ collection: 'products', where: { stores: { $contains: id } } }],
+      });
+      await sync.synced();
+      return { replica, sync };
+    };
+    try {
+      const s1 = await Promise.all(Array.from({ length: 5 }, () => store('s1')));
+      const s2 = await store('s2');
+      expect(await metric(server, 'concord_snapshots_built_total')).toBe(2);
+      expect(await metric(server, 'concord_snapshots_cached_total')).toBe(4);
+      const expected = products(3000).filter((p) => p.stores.includes('s1'));
+      for (const { replica } of s1) expect(await contents(replica, 'products')).toEqual(expected);
+      expect(await s2.replica.collection('products').count()).toBe(3000);
+
+      // A write moves the server on: the next store's snapshot is built again, and holds it.
+      await db.collection('products').update('sku-0000', (d) => {
+        d.price = 9.99;
+      });
+      const late = await store('s1');
+      expect(await metric(server, 'concord_snapshots_built_total')).toBe(3);
+      expect((await late.replica.collection('products').get('sku-0000'))?.price).toBe(9.99);
+      // The stores synced earlier got the write live.
+      for (const { replica } of s1)
+        await expect
+          .poll(async () => (await replica.collection('products').get('sku-0000'))?.price)
+          .toBe(9.99);
+      for (const { sync, replica } of [...s1, s2, late]) {
+        await sync.close();
+        await replica.close();
+      }
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+});
