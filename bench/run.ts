@@ -20,6 +20,8 @@ const DESCRIPTIONS: Record<string, string> = {
   database:
     "What only Concord's database does, on the same catalogue: the hourly feed re-upserted whole with 1% of prices changed (it must record exactly n/100 changes), reopening from a SQLite file until every document is a JavaScript object (`open` + `find()`) beside JSON.parse of the same catalogue as one JSON array (the two in turn, each from a collected heap, values checked after the clock stops), and queries served by secondary indexes (ms per query, and how many documents the index hands to the filter).",
   sync: "Issue 5's sync over WebSockets on loopback, the server in its own process: a fresh client's initial sync of the retail catalogue (time to `synced()` and every value read, bytes on the wire both ways) beside downloading the same catalogue as gzip JSON from a static HTTP server and JSON.parse; then reconnecting after the hourly update changed 1% of the prices while the client was away (bytes both ways) beside the raw size of the changed values (the prices as JSON text; and with their ids).",
+  'initial-sync':
+    "Issue 19's morning: 20 stores start their initial sync of the retail catalogue at once against one `concord serve`-like server in its own process, the stores spread over two client processes (10 each, every one checking the whole catalogue it got), beside the same 20 downloads of the catalogue as one pre-gzipped JSON file from a static server in the same two processes (JSON.parse, checked). Wall time until every store holds it, and the server process's CPU seconds for the lot (from /proc): each assortment's snapshot is built once and its frames sent to every store asking (`SnapshotCache`). The gzip JSON runs before and after Concord; the table holds the mean of the two. Target: at most 1.5× the gzip JSON wall time.",
   'fan-out':
     'One writer and 1,000 subscribed clients (all in one process, the server in another; for `concord-3-nodes`, three `concord serve --postgres … --nats …` nodes of one deployment, the clients spread over them, the writer on the first, each change crossing the change log of the deployment on NATS JetStream): latency from a write to each client having applied it, over 50 writes after 5 unmeasured ones, beside a y-websocket server (@y/websocket-server) and 1,000 Yjs WebsocketProvider clients doing the same; each system runs 3 times, interleaved, and the table holds the median of the runs. (More writes per run would measure something else: after about 15 s, the awareness renewals of y-websocket — from every client, to every client — swamp the process of its clients.)',
   writes:
@@ -64,6 +66,7 @@ function anchor(suite: string, metric: string): string {
   if (suite.startsWith('sync/'))
     return metric.startsWith('reconnect') ? 'raw changed values' : 'http-gzip-json';
   if (suite.startsWith('fan-out/')) return 'y-websocket';
+  if (suite.startsWith('initial-sync/')) return 'http-gzip-json';
   if (suite.startsWith('writes/')) return 'concord-1-node';
   if (suite.startsWith('store-app/')) return 'gzip-json';
   return 'yjs';

@@ -1,12 +1,15 @@
 // Child process of the sync suite: `sync-worker.ts initial <n> <runs>` measures initial sync and
 // reconnect on the n-product catalogue; `sync-worker.ts fanout <system> <clients> <writes>` the
 // latency from one write to every client having applied it; `sync-worker.ts writes <system>
-// <clients> <seconds>` the writes acknowledged per second. Prints JSON lines (bench Results).
+// <clients> <seconds>` the writes acknowledged per second; `sync-worker.ts stores <n> <count>` the
+// initial sync of `count` stores at once (their clients in two processes of `store-clients`).
+// Prints JSON lines (bench Results).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Database, type SyncClient, type WebSocketLike, WebSocketTransport } from '@concord/db';
 import { concordServe, requireNats, requirePostgres } from '@concord/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -290,11 +293,105 @@ async function writes(system: string, clients: number, seconds: number): Promise
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Server CPU seconds (user + system) of a process, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Issue 19's morning: `stores` stores start their initial sync of the n-product catalogue at
+ * once, spread over two client processes (`store-clients`), beside the same number of
+ * downloads of it as gzip JSON from a static server, also in two processes. Wall time until
+ * every store holds it, and the server's CPU seconds for the lot.
+ */
+async function stores(n: number, count: number): Promise<void> {
+  const suite = `initial-sync/${count} stores × ${n / 1000}k`;
+  progress(`${suite}: building the server's catalogue`);
+  const { child, ports } = await startServer(['concord', String(n)]);
+  const run = async (system: 'concord' | 'http-gzip-json') => {
+    const target =
+      system === 'concord'
+        ? `ws://127.0.0.1:${ports.sync}/sync`
+        : `http://127.0.0.1:${ports.http}/catalogue.json`;
+    const procs = [0, 1].map(() =>
+      spawn(
+        process.execPath,
+        [
+          '--conditions=source',
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          'store-clients',
+          system,
+          target,
+          String(n),
+          String(count / 2),
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      ),
+    );
+    const ready = procs.map((p) => createInterface({ input: p.stdout! })[Symbol.asyncIterator]());
+    for (const r of ready)
+      if ((await r.next()).value !== 'ready') throw new Error('store clients failed to start');
+    const cpu = cpuSeconds(child.pid!);
+    const start = performance.now();
+    for (const p of procs) p.stdin!.write('go\n');
+    for (const r of ready)
+      if ((await r.next()).value !== 'done') throw new Error(`${system}: a store failed`);
+    const ms = performance.now() - start;
+    const serverCpu = cpuSeconds(child.pid!) - cpu;
+    for (const p of procs) p.kill();
+    return { ms, serverCpu };
+  };
+  // The baseline before and after, its mean kept: drift on the machine hits both alike.
+  const before = await run('http-gzip-json');
+  const concord = await run('concord');
+  const after = await run('http-gzip-json');
+  const http = { ms: (before.ms + after.ms) / 2, serverCpu: (before.serverCpu + after.serverCpu) / 2 };
+  for (const [system, r] of [
+    ['concord', concord],
+    ['http-gzip-json', http],
+  ] as const) {
+    out({ suite, system, metric: 'all stores synced ms', value: r.ms });
+    out({ suite, system, metric: 'server CPU s', value: r.serverCpu });
+  }
+  child.kill();
+}
+
+/** A client process of `stores`: `count` stores that start when told, and say when all hold the catalogue. */
+async function storeClients(system: string, target: string, n: number, count: number): Promise<void> {
+  const expected = checksum(catalogue(n));
+  const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  console.log('ready');
+  await input.next();
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      if (system === 'concord') {
+        const db = await Database.open();
+        const sync = db.sync(target, { subscriptions: [{ collection: 'products' }] });
+        await sync.synced();
+        const docs = await db.collection('products').find();
+        if (docs.length !== n || checksum(docs) !== expected)
+          throw new Error('a store got a wrong catalogue');
+        await sync.close();
+      } else {
+        const res = await fetch(target);
+        if (checksum(JSON.parse(await res.text()) as object[]) !== expected)
+          throw new Error('wrong catalogue');
+      }
+    }),
+  );
+  console.log('done');
+}
+
 if (mode === 'initial') await initial(Number(a), Number(b));
+else if (mode === 'stores') await stores(Number(a), Number(b));
+else if (mode === 'store-clients') await storeClients(a!, b!, Number(c), Number(process.argv[6]));
 else if (mode === 'fanout') await fanout(a!, Number(b), Number(c));
 else if (mode === 'writes') await writes(a!, Number(b), Number(c));
 else
   throw new Error(
-    'usage: sync-worker.ts initial <n> <runs> | fanout <concord|concord-3-nodes|yjs> <clients> <writes> | writes <concord-1-node|concord-3-nodes> <clients> <seconds>',
+    'usage: sync-worker.ts initial <n> <runs> | stores <n> <count> | fanout <concord|concord-3-nodes|yjs> <clients> <writes> | writes <concord-1-node|concord-3-nodes> <clients> <seconds>',
   );
 process.exit(0);

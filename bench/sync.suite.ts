@@ -30,6 +30,8 @@ export function syncSuite(sizes: readonly number[], clients: number, runs: numbe
   for (const n of sizes) {
     progress(`sync/${n / 1000}k`);
     results.push(...worker(['initial', String(n), String(runs)]));
+    progress(`initial-sync/20 stores × ${n / 1000}k`);
+    results.push(...worker(['stores', String(n), '20']));
   }
   // A p99 over 50 writes rests on a few slow rounds (a collection, a neighbour on the machine):
   // each system runs `runs` times, interleaved so that drift hits both alike, and its median is kept.
