@@ -1,11 +1,13 @@
 import type { Database, Doc } from '@concord/db';
 import { PRINTED } from '@concord/labels';
 import { useQuery } from '@concord/react';
-import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { Connection } from './Connection.js';
+import { useProductIndex } from './hooks.js';
 import { Price } from './Price.js';
-import { PRODUCTS, ProductIndex, STORES } from './ProductIndex.js';
+import { PRODUCTS, type ProductIndex, STORES } from './ProductIndex.js';
 import { PublishFeed } from './PublishFeed.js';
+import { SearchBox } from './SearchBox.js';
 
 /** Catalogue rows shown at once; the count says how many match. */
 const SHOWN = 50;
@@ -21,9 +23,7 @@ const today = () => new Date().toISOString().slice(0, 10);
  */
 export function HeadOffice({ db, connection }: { db: Database; connection: Connection }) {
   useEffect(() => void connection.follow(PRODUCTS, PRINTED, STORES), [connection]);
-  const index = useMemo(() => new ProductIndex(db), [db]);
-  useEffect(() => () => index.close(), [index]);
-  const state = useSyncExternalStore(index.subscribe, index.state);
+  const [index, state] = useProductIndex(db);
   const [query, setQuery] = useState('');
   // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
   const found = useMemo(() => index.search(query, SHOWN), [index, query, state.version]);
@@ -39,15 +39,7 @@ export function HeadOffice({ db, connection }: { db: Database; connection: Conne
             from today; stores carrying the product see it in their print queue.
           </p>
         </header>
-        <input
-          type="search"
-          className="search"
-          placeholder="Search by name, brand, SKU or barcode"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-          aria-label="Search the catalogue"
-          data-testid="hq-search"
-        />
+        <SearchBox query={query} onChange={setQuery} label="Search the catalogue" testid="hq-search" />
         {state.products === 0 && state.ready ? (
           <p className="empty">
             No products yet: run <code>npm run demo</code> with the server running, or publish a feed.

@@ -1,12 +1,13 @@
 import type { Database, Doc } from '@concord/db';
 import { type LabelWarning, PRINTED, printedLabels, TEMPLATES } from '@concord/labels';
 import { ConcordProvider, useDocument } from '@concord/react';
-import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { Connection } from './Connection.js';
 import { ConnectionBar } from './ConnectionBar.js';
-import { useConnection } from './hooks.js';
+import { useConnection, useProductIndex } from './hooks.js';
 import { Price } from './Price.js';
-import { ProductIndex, STORES } from './ProductIndex.js';
+import { type ProductIndex, type ProductIndexState, STORES } from './ProductIndex.js';
+import { SearchBox } from './SearchBox.js';
 
 /** Search results and queued products shown at once; the counts say how many there are. */
 const SHOWN = 50;
@@ -34,8 +35,7 @@ interface Printout {
  */
 export function StoreApp({ db, connection, store }: { db: Database; connection: Connection; store: string }) {
   const { sync } = useConnection(connection);
-  const index = useMemo(() => new ProductIndex(db, store), [db, store]);
-  useEffect(() => () => index.close(), [index]);
+  const [index, state] = useProductIndex(db, store);
   return (
     <ConcordProvider db={db} sync={sync}>
       <div className="app store-app">
@@ -49,7 +49,7 @@ export function StoreApp({ db, connection, store }: { db: Database; connection: 
           <ConnectionBar connection={connection} />
         </header>
         <main className="store-main">
-          <Shelf db={db} index={index} store={store} />
+          <Shelf db={db} index={index} state={state} store={store} />
         </main>
       </div>
     </ConcordProvider>
@@ -66,8 +66,8 @@ function StoreName({ store }: { store: string }) {
   );
 }
 
-function Shelf({ db, index, store }: { db: Database; index: ProductIndex; store: string }) {
-  const state = useSyncExternalStore(index.subscribe, index.state);
+function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexState; store: string }) {
+  const { db, index, state, store } = props;
   const [query, setQuery] = useState('');
   const [template, setTemplate] = useState<string>('shelf-strip');
   const [printout, setPrintout] = useState<Printout | undefined>();
@@ -202,15 +202,7 @@ function Shelf({ db, index, store }: { db: Database; index: ProductIndex; store:
             <span data-testid="search-ms">{found.ms.toFixed(1)}</span> ms
           </p>
         </header>
-        <input
-          type="search"
-          className="search"
-          placeholder="Search by name, brand, SKU or barcode"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-          aria-label="Search products"
-          data-testid="search"
-        />
+        <SearchBox query={query} onChange={setQuery} label="Search products" testid="search" />
         <ProductTable
           products={found.products}
           testid="result"

@@ -1,6 +1,7 @@
 import type { Database } from '@concord/db';
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { Connection, ConnectionState } from './Connection.js';
+import { ProductIndex, type ProductIndexState } from './ProductIndex.js';
 
 export function useConnection(connection: Connection): ConnectionState {
   return useSyncExternalStore(connection.subscribe, connection.state);
@@ -70,4 +71,11 @@ export function usePolled<T>(path: string, everyMs: number, enabled: boolean): T
     };
   }, [path, everyMs, enabled]);
   return value;
+}
+
+/** The replica's products held for a retail view (a store's, given `store`), closed with the view. */
+export function useProductIndex(db: Database, store?: string): [ProductIndex, ProductIndexState] {
+  const index = useMemo(() => new ProductIndex(db, store), [db, store]);
+  useEffect(() => () => index.close(), [index]);
+  return [index, useSyncExternalStore(index.subscribe, index.state)];
 }

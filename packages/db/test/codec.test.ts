@@ -143,6 +143,7 @@ describe('change batches and snapshots on the wire', () => {
     const ok = deflateSync(new Uint8Array(2000));
     const code = async (bytes: Uint8Array) =>
       (await inflateNatively(bytes).catch((e: DecodeError) => e)) as DecodeError;
+    expect(await code(deflatedMessage(3000, ok))).toBeInstanceOf(DecodeError);
     expect((await code(deflatedMessage(3000, ok))).code).toBe('BAD_LENGTH');
     expect((await code(deflatedMessage(1000, ok))).code).toBe('BAD_LENGTH');
     expect((await code(deflatedMessage(2000, Uint8Array.of(0xff, 0xff, 0xff)))).code).toMatch(
@@ -150,7 +151,6 @@ describe('change batches and snapshots on the wire', () => {
     );
     const inner = deflatedMessage(2000, ok);
     expect((await code(deflatedMessage(inner.length, deflateSync(inner)))).code).toBe('BAD_TAG');
-    expect(await code(deflatedMessage(3000, ok))).toBeInstanceOf(DecodeError);
   });
 
   it('the log keeps a new document’s change as its stored form, read back as the change it was', async () => {
