@@ -9,11 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
  * Concord as a user installs it (issue 17): the packages built and packed (`npm pack`), the
  * tarballs installed into a fresh folder outside the repository, and there plain Node — no
  * TypeScript, no tsx — opens SQLite databases, starts the installed `concord` bin and syncs two
- * clients through it, then renders their shelf labels (`install/converge.mjs`). publint and arethetypeswrong check every package
+ * clients through it, then renders their shelf labels and counts them on two cluster nodes (`install/converge.mjs`). publint and arethetypeswrong check every package
  * as it would be published.
  */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const PACKAGES = ['crdt', 'db', 'server', 'react', 'feed', 'labels'];
+const PACKAGES = ['crdt', 'db', 'server', 'react', 'feed', 'labels', 'cluster'];
 const dir = mkdtempSync(join(tmpdir(), 'concord-install-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -58,7 +58,7 @@ describe('the packages as a user installs them', () => {
         '--prefer-offline',
         '--ignore-scripts',
         // No React app here: @concord/react is checked above, and by the page that uses it.
-        ...['crdt', 'db', 'feed', 'labels', 'server'].map((p) => join(tarballs, `concord-${p}-0.1.0.tgz`)),
+        ...['crdt', 'db', 'feed', 'labels', 'server', 'cluster'].map((p) => join(tarballs, `concord-${p}-0.1.0.tgz`)),
         join(ROOT, 'node_modules/better-sqlite3'),
       ],
       app,
@@ -67,7 +67,8 @@ describe('the packages as a user installs them', () => {
       fileURLToPath(new URL('./install/converge.mjs', import.meta.url)),
       join(app, 'converge.mjs'),
     );
-    const { a, b, label } = JSON.parse(run(process.execPath, ['converge.mjs'], app));
+    const { a, b, label, counted } = JSON.parse(run(process.execPath, ['converge.mjs'], app));
+    expect(counted).toBe(5);
     expect(label).toEqual({ labels: 2, warnings: 0, pdf: '%PDF-' });
     expect(a).toEqual([
       { _id: 'from-a', text: 'written on a' },

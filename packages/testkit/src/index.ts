@@ -7,6 +7,7 @@
 
 export { type ConcordDoc, concordText } from './concordText.js';
 export { decodeError } from './decodeError.js';
+export { LinkProxy } from './LinkProxy.js';
 export { mutate } from './mutate.js';
 export { pdfText, strokeColours } from './pdfText.js';
 export { concordServe, freePorts, kill9, listening, ownNatsServer } from './processes.js';

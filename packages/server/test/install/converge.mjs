@@ -1,10 +1,14 @@
 // Runs with plain Node in a folder where the packed packages were installed (install.test.ts):
 // no TypeScript, no tsx, nothing from the repository. Starts `concord serve` from the installed
 // bin, syncs two SQLite clients through it, and prints what they hold once both are synced,
-// with a label of each rendered by the installed @concord/labels.
+// with a label of each rendered by the installed @concord/labels and a count kept by two
+// installed @concord/cluster nodes.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { ClusterNode, Replicator } from '@concord/cluster';
+import { SqliteReplicatorStore } from '@concord/cluster/sqlite';
+import { GCounter } from '@concord/crdt';
 import { Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { renderLabels, SHELF_STRIP } from '@concord/labels';
@@ -39,7 +43,20 @@ const { pdf, labels, warnings } = await renderLabels(
   { fonts: defaultFonts() },
 );
 const label = { labels, warnings: warnings.length, pdf: new TextDecoder().decode(pdf.subarray(0, 5)) };
-console.log(JSON.stringify({ a, b, label }));
+// And two nodes of the installed @concord/cluster counting together, one kept in SQLite.
+const n1 = await ClusterNode.start({ id: 'n1' });
+const n2 = await ClusterNode.start({ id: 'n2', seeds: [n1.self.address] });
+const dd1 = new Replicator(n1, { store: new SqliteReplicatorStore('ddata.db') });
+const dd2 = new Replicator(n2);
+while (n1.reachable().length < 2 || n2.reachable().length < 2) await new Promise((r) => setTimeout(r, 10));
+await dd1.update('labels', GCounter, (c, me) => c.increment(me, 2), { write: 'all' });
+await dd2.update('labels', GCounter, (c, me) => c.increment(me, 3), { write: 'all' });
+const counted = (await dd1.get('labels', GCounter)).value();
+for (const [dd, node] of [[dd1, n1], [dd2, n2]]) {
+  dd.close();
+  await node.stop();
+}
+console.log(JSON.stringify({ a, b, label, counted }));
 for (const c of clients) {
   await c.sync.close();
   await c.db.close();

@@ -1,0 +1,246 @@
+import {
+  type Crdt,
+  type CrdtType,
+  decodeCrdt,
+  encodeCrdt,
+  type ReplicaId,
+  VersionVector,
+} from '@concord/crdt';
+import { CRDT_TYPES } from '@concord/crdt/internal';
+import { ClusterError } from './ClusterError.js';
+
+/**
+ * One life of a key: from the write that found it absent to the delete that removed it. Named
+ * by the node that began it and that node's count of lives it began for the key.
+ */
+interface Incarnation {
+  readonly node: string;
+  readonly n: number;
+  readonly state: Crdt;
+}
+
+/** An entry as it travels and as it is stored: plain JSON, states in the CRDT codec (base64). */
+export interface EntryJson {
+  /** The CRDT type's wire tag. */
+  t: number;
+  /** Writes (updates and deletes) applied, counted per node. */
+  vv: Record<string, number>;
+  /** Lives removed: every incarnation of node r numbered ≤ tomb[r]. */
+  tomb: Record<string, number>;
+  inc: [node: string, n: number, state: string][];
+}
+
+/** One write as it is gossiped the moment it happens (Almeida et al.'s delta-state propagation). */
+export interface DeltaJson {
+  k: string;
+  t: number;
+  /** The write's dot: the writing node and its count of writes to this key. */
+  d: [string, number];
+  tomb: Record<string, number>;
+  /** For an update: the life it extends, and the CRDT delta (base64). */
+  inc?: [string, number];
+  s?: string;
+}
+
+export type DeltaResult = 'applied' | 'duplicate' | 'gap';
+
+/**
+ * A key of the replicated store: a CRDT state that can be deleted and written again.
+ *
+ * A CRDT state cannot be un-joined, so a delete cannot subtract what it saw from a counter.
+ * Instead a key holds *incarnations*: a write to an absent key begins a new one, a delete
+ * removes the ones it observed (recording, per node, the highest it removed: `tomb`) and a
+ * later write begins a fresh one. An update concurrent with a delete of the life it extended
+ * is removed with it (remove-wins for what the delete saw); a write that began a new life the
+ * delete did not see survives. Akka's Replicator keeps a deleted key deleted forever instead.
+ *
+ * Every write also advances `vv`, the per-node count of writes to the key: two nodes with the
+ * same `vv` hold the same entry, so anti-entropy compares these small vectors, never states.
+ * A gossiped delta applies only in its writer's order (`gap` otherwise): a node missing one
+ * gets the whole entry instead, as Akka's delta propagation falls back to full state.
+ */
+export class Entry {
+  private readonly lives = new Map<string, Incarnation>();
+
+  private constructor(
+    readonly type: CrdtType,
+    readonly vv: VersionVector,
+    readonly tomb: VersionVector,
+  ) {}
+
+  static empty(type: CrdtType): Entry {
+    return new Entry(type, new VersionVector(), new VersionVector());
+  }
+
+  /** The value users see: the join of the live incarnations, or undefined when deleted or never written. */
+  state(): Crdt | undefined {
+    const lives = this.sortedLives();
+    if (lives.length === 0) return undefined;
+    if (lives.length === 1) return lives[0]!.state;
+    const joined = lives[0]!.state.clone();
+    for (const l of lives.slice(1)) joined.join(l.state);
+    return joined;
+  }
+
+  get deleted(): boolean {
+    return this.lives.size === 0;
+  }
+
+  /**
+   * Applies a local update: `mutate` receives the current value (or the type's bottom for an
+   * absent key) and returns the delta it made (undefined: the whole state is the delta).
+   */
+  update<T extends Crdt>(
+    node: ReplicaId,
+    mutate: (state: T, node: ReplicaId) => T | undefined,
+  ): Omit<DeltaJson, 'k'> {
+    let life = this.sortedLives().at(-1);
+    if (!life) {
+      life = { node, n: this.tomb.get(node as ReplicaId) + 1, state: this.type.empty() };
+      this.lives.set(lifeKey(life.node, life.n), life);
+    }
+    // With one life the update mutates it in place; with several it sees their join, and its
+    // delta goes into the newest (joined in, it has the same effect on the value).
+    const joined = this.lives.size === 1 ? life.state : (this.state() as Crdt);
+    const delta = mutate(joined as T, node) ?? joined;
+    if (joined !== life.state) life.state.join(delta);
+    const k = this.vv.get(node) + 1;
+    this.vv.advance(node, k);
+    return {
+      t: this.type.tag,
+      d: [node, k],
+      tomb: this.tomb.toJSON(),
+      inc: [life.node, life.n],
+      s: base64(encodeCrdt(delta)),
+    };
+  }
+
+  /** Applies a local delete: every live incarnation is removed. */
+  delete(node: ReplicaId): Omit<DeltaJson, 'k'> {
+    for (const l of this.lives.values()) this.tomb.advance(l.node as ReplicaId, l.n);
+    this.lives.clear();
+    const k = this.vv.get(node) + 1;
+    this.vv.advance(node, k);
+    return { t: this.type.tag, d: [node, k], tomb: this.tomb.toJSON() };
+  }
+
+  /** Applies a delta gossiped by another node, only in its writer's order. */
+  applyDelta(delta: DeltaJson): DeltaResult {
+    const [node, k] = delta.d;
+    const have = this.vv.get(node as ReplicaId);
+    if (k <= have) return 'duplicate';
+    if (k !== have + 1) return 'gap';
+    if (delta.t !== this.type.tag)
+      throw new ClusterError('TYPE_MISMATCH', `delta of type ${delta.t} for a ${this.type.typeName}`);
+    const state = delta.s === undefined ? undefined : decodeCrdt(fromBase64(delta.s), this.type);
+    this.tomb.merge(vvOf(delta.tomb));
+    if (delta.inc && state) this.joinLife(delta.inc[0], delta.inc[1], state);
+    this.dropRemoved();
+    this.vv.advance(node as ReplicaId, k);
+    return 'applied';
+  }
+
+  /** Joins a whole entry (anti-entropy, a read, a node catching up). */
+  join(other: Entry): void {
+    if (other.type !== this.type) {
+      throw new ClusterError('TYPE_MISMATCH', `a ${other.type.typeName} joined into a ${this.type.typeName}`);
+    }
+    this.vv.merge(other.vv);
+    this.tomb.merge(other.tomb);
+    for (const l of other.lives.values()) this.joinLife(l.node, l.n, l.state.clone());
+    this.dropRemoved();
+  }
+
+  /**
+   * A short string equal on two nodes exactly when their entries are: the write and removal
+   * counters, in a fixed order (the states follow from them).
+   */
+  digest(): string {
+    return `${canonical(this.vv)}|${canonical(this.tomb)}`;
+  }
+
+  toJSON(): EntryJson {
+    return {
+      t: this.type.tag,
+      vv: this.vv.toJSON(),
+      tomb: this.tomb.toJSON(),
+      inc: this.sortedLives().map((l) => [l.node, l.n, base64(encodeCrdt(l.state))]),
+    };
+  }
+
+  /** Reads an entry from JSON; throws for anything malformed (a peer's message is not trusted). */
+  static fromJSON(json: EntryJson): Entry {
+    const type = typeOfTag(json?.t);
+    if (!Array.isArray(json.inc)) throw new ClusterError('BAD_ARGUMENT', 'entry without incarnations');
+    const entry = new Entry(type, vvOf(json.vv), vvOf(json.tomb));
+    for (const life of json.inc) {
+      if (
+        !Array.isArray(life) ||
+        typeof life[0] !== 'string' ||
+        !Number.isSafeInteger(life[1]) ||
+        typeof life[2] !== 'string'
+      ) {
+        throw new ClusterError('BAD_ARGUMENT', 'malformed incarnation');
+      }
+      entry.joinLife(life[0], life[1], decodeCrdt(fromBase64(life[2]), type));
+    }
+    entry.dropRemoved();
+    return entry;
+  }
+
+  private joinLife(node: string, n: number, state: Crdt): void {
+    if (n <= this.tomb.get(node as ReplicaId)) return;
+    const key = lifeKey(node, n);
+    const life = this.lives.get(key);
+    if (life) life.state.join(state);
+    else this.lives.set(key, { node, n, state });
+  }
+
+  private dropRemoved(): void {
+    for (const [key, l] of this.lives) if (l.n <= this.tomb.get(l.node as ReplicaId)) this.lives.delete(key);
+  }
+
+  private sortedLives(): Incarnation[] {
+    return [...this.lives.values()].sort(
+      (a, b) => a.n - b.n || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0),
+    );
+  }
+}
+
+export function typeOfTag(tag: unknown): CrdtType {
+  const type = typeof tag === 'number' ? CRDT_TYPES.get(tag) : undefined;
+  if (!type) throw new ClusterError('BAD_ARGUMENT', `unknown CRDT type tag ${String(tag)}`);
+  return type;
+}
+
+function lifeKey(node: string, n: number): string {
+  return `${n}\u0000${node}`;
+}
+
+export function vvOf(json: unknown): VersionVector {
+  if (typeof json !== 'object' || json === null)
+    throw new ClusterError('BAD_ARGUMENT', 'malformed version vector');
+  const vv = new VersionVector();
+  for (const [r, n] of Object.entries(json)) {
+    if (!Number.isSafeInteger(n) || (n as number) < 0)
+      throw new ClusterError('BAD_ARGUMENT', 'malformed version vector');
+    vv.advance(r as ReplicaId, n as number);
+  }
+  return vv;
+}
+
+function canonical(vv: VersionVector): string {
+  return [...vv.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([r, n]) => `${r}:${n}`)
+    .join(',');
+}
+
+export function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+export function fromBase64(s: string): Uint8Array {
+  if (typeof s !== 'string') throw new ClusterError('BAD_ARGUMENT', 'a state must be base64 text');
+  return new Uint8Array(Buffer.from(s, 'base64'));
+}
