@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 /** The package's public API, pinned: adding or removing an export is a decision made here. */
 describe('@concord/cluster exports', () => {
   it('@concord/cluster', async () => {
-    expect(Object.keys(await import('@concord/cluster')).sort()).toEqual(['ClusterError', 'ClusterNode', 'Replicator']);
+    expect(Object.keys(await import('@concord/cluster')).sort()).toEqual([
+      'ClusterError',
+      'ClusterNode',
+      'Replicator',
+    ]);
   });
   it('@concord/cluster/sqlite', async () => {
     expect(Object.keys(await import('@concord/cluster/sqlite')).sort()).toEqual(['SqliteReplicatorStore']);

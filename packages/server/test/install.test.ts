@@ -58,7 +58,9 @@ describe('the packages as a user installs them', () => {
         '--prefer-offline',
         '--ignore-scripts',
         // No React app here: @concord/react is checked above, and by the page that uses it.
-        ...['crdt', 'db', 'feed', 'labels', 'server', 'cluster'].map((p) => join(tarballs, `concord-${p}-0.1.0.tgz`)),
+        ...['crdt', 'db', 'feed', 'labels', 'server', 'cluster'].map((p) =>
+          join(tarballs, `concord-${p}-0.1.0.tgz`),
+        ),
         join(ROOT, 'node_modules/better-sqlite3'),
       ],
       app,

@@ -52,7 +52,10 @@ while (n1.reachable().length < 2 || n2.reachable().length < 2) await new Promise
 await dd1.update('labels', GCounter, (c, me) => c.increment(me, 2), { write: 'all' });
 await dd2.update('labels', GCounter, (c, me) => c.increment(me, 3), { write: 'all' });
 const counted = (await dd1.get('labels', GCounter)).value();
-for (const [dd, node] of [[dd1, n1], [dd2, n2]]) {
+for (const [dd, node] of [
+  [dd1, n1],
+  [dd2, n2],
+]) {
   dd.close();
   await node.stop();
 }
