@@ -10,21 +10,39 @@ const run = (file: string) =>
   });
 
 describe('examples', () => {
-  it('shopping-cart-orset: removals win over what they saw, concurrent adds survive, both carts converge', () => {
-    const out = run('shopping-cart-orset.ts');
+  it("crdt/shopping-cart-orset: in the cluster's store, removals win over what they saw, concurrent adds survive", () => {
+    const out = run('crdt/shopping-cart-orset.ts');
     expect(out).toContain('phone while apart:   milk');
     expect(out).toMatch(/laptop while apart: +bread, coffee, eggs, milk/);
     expect(out).toMatch(/phone after merge: +bread, coffee, milk\n/);
     expect(out).toMatch(/laptop after merge: +bread, coffee, milk\n/);
-    expect(out).toContain('converged: true | same as merge(a, b): true');
+    expect(out).toContain('converged: true');
   });
 
-  it('replicated-counter: every device ends at the same total', () => {
-    const out = run('replicated-counter.ts');
+  it('crdt/pn-counter: every device ends at the same total', () => {
+    const out = run('crdt/pn-counter.ts');
     expect(out).toContain('printer-1 alone: 150');
     expect(out).toContain('tablet    alone: -5');
     for (const d of ['printer-1', 'printer-2', 'tablet   ']) expect(out).toContain(`${d} after sync: 220`);
     expect(out).toMatch(/converged: true, total labels: 220/);
+  });
+
+  it('persistence/replicated-counter: three replicas write partitioned, heal and end equal', () => {
+    const out = run('persistence/replicated-counter.ts');
+    expect(out).toContain('hq       partitioned: 100');
+    expect(out).toContain('store-1  partitioned: 25');
+    expect(out).toContain('store-2  partitioned: 5');
+    for (const r of ['hq      ', 'store-1 ', 'store-2 ']) expect(out).toContain(`${r} healed: 130`);
+    expect(out).toContain('converged: true');
+  });
+
+  it('cluster/container-power: the core validates, the worker reacts, the client sees it', () => {
+    const out = run('cluster/container-power.ts');
+    expect(out).toContain('client sees: container/42 running on worker-1 (pid 4042)');
+    expect(out).toContain('client sees: container/7 refused: needs 64 CPUs, has 8');
+    const record = '{"cpus":2,"host":"worker-1","pid":4042,"power":"on","status":"running"}';
+    for (const m of ['web       ', 'logic-core', 'worker-1  '])
+      expect(out).toContain(`${m} container/42: ${record}`);
   });
 
   it('store-sync: each store holds its own products, works offline, and catches up both ways', () => {
@@ -51,8 +69,9 @@ describe('examples', () => {
 
   it('npm run examples runs them all', () => {
     const out = run('run-all.ts');
-    expect(out).toContain('── examples/shopping-cart-orset.ts ──');
-    expect(out).toContain('── examples/replicated-counter.ts ──');
+    expect(out).toContain('── examples/crdt/shopping-cart-orset.ts ──');
+    expect(out).toContain('── examples/persistence/replicated-counter.ts ──');
+    expect(out).toContain('── examples/cluster/container-power.ts ──');
     expect(out).toContain('── examples/retail-feed.ts ──');
   });
 });

@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 for (const example of [
-  'shopping-cart-orset.ts',
-  'replicated-counter.ts',
+  'crdt/shopping-cart-orset.ts',
+  'crdt/pn-counter.ts',
+  'persistence/replicated-counter.ts',
+  'cluster/container-power.ts',
   'store-sync.ts',
   'retail-feed.ts',
 ]) {

@@ -193,6 +193,12 @@ export class ClusterNode extends EventEmitter {
     });
   }
 
+  /** Joins the cluster a node at `url` belongs to (as a seed given at start does). */
+  join(url: string): void {
+    if (this.stopped) throw new ClusterError('STOPPED', 'the node stopped');
+    this.dialSeed(url);
+  }
+
   /** Leaves the cluster: every member is told (and tells the others), then the node stops. */
   async leave(): Promise<void> {
     for (const id of this.links.keys()) this.sendFrame(id, { c: 'm', t: 'leave', uid: this.self.uid });

@@ -6,10 +6,17 @@ describe('@concord/cluster exports', () => {
     expect(Object.keys(await import('@concord/cluster')).sort()).toEqual([
       'ClusterError',
       'ClusterNode',
+      'ClusterReplication',
+      'MemoryJournal',
+      'ReplicatedEntity',
       'Replicator',
+      'compareEvents',
     ]);
   });
   it('@concord/cluster/sqlite', async () => {
-    expect(Object.keys(await import('@concord/cluster/sqlite')).sort()).toEqual(['SqliteReplicatorStore']);
+    expect(Object.keys(await import('@concord/cluster/sqlite')).sort()).toEqual([
+      'SqliteJournal',
+      'SqliteReplicatorStore',
+    ]);
   });
 });

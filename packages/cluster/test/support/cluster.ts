@@ -91,7 +91,14 @@ export class TestCluster {
       const routes = Object.fromEntries(
         ids.flatMap((peer, j) => (i === j ? [] : [[peer, proxies[i]![j]!.url()]])),
       );
-      return new NodeProc({ id, port: ports[i]!, dir, seeds: i === 0 ? [] : [routes.n1!], routes });
+      return new NodeProc({
+        id,
+        port: ports[i]!,
+        dir,
+        seeds: i === 0 ? [] : [routes.n1!],
+        routes,
+        replicas: ids,
+      });
     });
     for (const node of nodes) await node.start();
     return new TestCluster(nodes, proxies);

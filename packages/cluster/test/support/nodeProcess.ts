@@ -1,8 +1,14 @@
 // A cluster node in a process of its own, driven by its test over IPC: the test starts it,
 // cuts its links with proxies, kills it with SIGKILL and restarts it from its SQLite file.
 import { join } from 'node:path';
-import { ClusterNode, type Consistency, Replicator } from '@concord/cluster';
-import { SqliteReplicatorStore } from '@concord/cluster/sqlite';
+import {
+  ClusterNode,
+  ClusterReplication,
+  type Consistency,
+  ReplicatedEntity,
+  Replicator,
+} from '@concord/cluster';
+import { SqliteJournal, SqliteReplicatorStore } from '@concord/cluster/sqlite';
 import { GCounter, ORSet, PNCounter } from '@concord/crdt';
 
 export interface NodeConfig {
@@ -12,6 +18,8 @@ export interface NodeConfig {
   seeds: string[];
   /** The URL this node dials for each peer id (a proxy the test controls). */
   routes: Record<string, string>;
+  /** Every node's id: the replicas of the entity each node hosts. */
+  replicas: string[];
 }
 
 export type Command =
@@ -19,6 +27,8 @@ export type Command =
   | { op: 'inc'; key: string; amount: number; write?: Consistency; timeout?: number }
   | { op: 'delete'; key: string; write?: Consistency; timeout?: number }
   | { op: 'value'; key: string }
+  | { op: 'record'; order: string }
+  | { op: 'orders' }
   | { op: 'reachable' }
   | { op: 'members' };
 
@@ -37,6 +47,21 @@ const dd = new Replicator(node, {
   store: new SqliteReplicatorStore(join(config.dir, `${config.id}.db`)),
 });
 
+// A replicated event-sourced log of orders: appends do not commute, so the replicas agree
+// only because every one applies events in the same ('timestamp') order.
+const orders = await ReplicatedEntity.open<string[], string, string>({
+  persistenceId: 'orders',
+  replica: config.id,
+  replicas: config.replicas,
+  emptyState: [],
+  commandHandler: (_state, order) => order,
+  eventHandler: (state, order) => [...state, order],
+  ordering: 'timestamp',
+  journal: new SqliteJournal(join(config.dir, `${config.id}-journal.db`)),
+  replication: new ClusterReplication(node, { pullIntervalMs: 100 }),
+  snapshotEvery: 25,
+});
+
 async function run(cmd: Command): Promise<unknown> {
   const opts = 'write' in cmd ? { write: cmd.write ?? 'local', timeout: cmd.timeout ?? 1000 } : {};
   switch (cmd.op) {
@@ -53,6 +78,10 @@ async function run(cmd: Command): Promise<unknown> {
       return true;
     case 'value':
       return (await dd.get(cmd.key))?.value() ?? null;
+    case 'record':
+      return (await orders.command(cmd.order)).length;
+    case 'orders':
+      return orders.state;
     case 'reachable':
       return node.reachable().sort();
     case 'members':

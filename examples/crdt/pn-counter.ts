@@ -1,6 +1,6 @@
 // Three store devices count printed shelf labels in a replicated PN-counter. They keep counting
 // while partitioned, ship only deltas when they can, and converge whatever the order or
-// duplication of delivery. Run: npx tsx examples/replicated-counter.ts
+// duplication of delivery. Run: npx tsx examples/crdt/pn-counter.ts
 import { encodeCrdt, PNCounter, replicaId } from '@concord/crdt';
 
 const devices = ['printer-1', 'printer-2', 'tablet'].map((name) => ({
