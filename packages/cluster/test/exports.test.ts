@@ -13,6 +13,12 @@ describe('@concord/cluster exports', () => {
       'compareEvents',
     ]);
   });
+  it('@concord/cluster/postgres', async () => {
+    expect(Object.keys(await import('@concord/cluster/postgres')).sort()).toEqual(['PostgresJournal']);
+  });
+  it('@concord/cluster/jetstream', async () => {
+    expect(Object.keys(await import('@concord/cluster/jetstream')).sort()).toEqual(['JetStreamReplication']);
+  });
   it('@concord/cluster/sqlite', async () => {
     expect(Object.keys(await import('@concord/cluster/sqlite')).sort()).toEqual([
       'SqliteJournal',
