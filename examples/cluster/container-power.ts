@@ -30,8 +30,8 @@ while (all.some((m) => m.node.reachable().length < 3)) await new Promise((r) => 
 // The logic core validates every request to power a container on.
 const CAPACITY_CPUS = 8;
 core.dd.subscribePrefix<LWWMap>('container/', (record, key) => {
-  const c = record?.value();
-  if (!c || c.power !== 'on' || c.host !== undefined || c.rejected !== undefined) return;
+  const c = record?.value() ?? {};
+  if (c.power !== 'on' || c.host !== undefined || c.rejected !== undefined) return;
   if (Number(c.cpus) > CAPACITY_CPUS)
     void core.set(key, { power: 'off', rejected: `needs ${c.cpus} CPUs, has ${CAPACITY_CPUS}` });
   else void core.set(key, { host: 'worker-1' });
@@ -39,8 +39,8 @@ core.dd.subscribePrefix<LWWMap>('container/', (record, key) => {
 
 // The worker starts what is assigned to it and records that it runs.
 worker.dd.subscribePrefix<LWWMap>('container/', (record, key) => {
-  const c = record?.value();
-  if (!c || c.host !== 'worker-1' || c.power !== 'on' || c.status === 'running') return;
+  const c = record?.value() ?? {};
+  if (c.host !== 'worker-1' || c.power !== 'on' || c.status === 'running') return;
   const pid = 4000 + Number(key.split('/')[1]); // the simulated container's process
   void worker.set(key, { status: 'running', pid });
 });
