@@ -340,15 +340,25 @@ export class Replicator {
 
   /** Joins whole entries from a peer, durably, and tells subscribers of those that changed. */
   private mergeEntries(entries: readonly [string, EntryJson][]): void {
-    const changed: [string, Entry][] = [];
+    // Every entry is read before any is merged: a malformed one is skipped, and never leaves
+    // the others merged in memory but not saved.
+    const read: [string, Entry][] = [];
     for (const item of entries) {
       if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
-      const [key, json] = item;
-      const theirs = Entry.fromJSON(json);
+      try {
+        read.push([item[0], Entry.fromJSON(item[1])]);
+      } catch {
+        this.node.badMessages++;
+      }
+    }
+    const changed: [string, Entry][] = [];
+    for (const [key, theirs] of read) {
       const mine = this.entries.get(key);
       if (!mine) {
         this.entries.set(key, theirs);
         changed.push([key, theirs]);
+      } else if (mine.type !== theirs.type) {
+        this.node.badMessages++; // a peer holding another type under this key: its entry is refused
       } else if (mine.digest() !== theirs.digest()) {
         const before = mine.digest();
         mine.join(theirs);

@@ -141,3 +141,62 @@ describe('Replicator', () => {
     expect(a!.node.members().map((m) => m.id)).toEqual(['n1']);
   });
 });
+
+describe('ClusterNode', () => {
+  it('members join through any seed, leave for all, and a downed member is removed everywhere', async () => {
+    const [a, b, c] = await cluster(3);
+    const d = await start('n4', [c!.node.self.address]); // joins through the newest member
+    await until(() => [a, b, c, d].every((m) => m!.node.members().length === 4), 'n4 known to all');
+    await stop(d);
+    // Unreachable is not gone: n4 stays a member (a majority counts it) until downed.
+    await until(() => !a!.node.reachable().includes('n4'), 'n4 unreachable');
+    expect(a!.node.members().map((m) => m.id)).toContain('n4');
+    b!.node.down('n4');
+    await until(() => [a, b, c].every((m) => m!.node.members().length === 3), 'n4 downed everywhere');
+    await c!.node.leave();
+    running.splice(running.indexOf(c!), 1);
+    c!.dd.close();
+    await until(() => [a, b].every((m) => m!.node.members().length === 2), 'n3 left');
+    // A majority of the two left is two.
+    await a!.dd.update('k', GCounter, (s, me) => s.increment(me), { write: 'majority', timeout: 2000 });
+  });
+
+  it('a hostile or broken peer is refused or ignored; the node keeps serving', async () => {
+    const [a, b] = await cluster(2);
+    const socket = new WebSocket(a!.node.self.address, { headers: { 'x-concord-cluster': 'test' } });
+    await new Promise((r) => socket.once('open', r));
+    const closed = new Promise((r) => socket.once('close', (code) => r(code)));
+    socket.send('not json');
+    socket.send(Buffer.from([1, 2, 3]));
+    socket.send(JSON.stringify({ c: 'ddata', b: { op: 'delta' } })); // before any hello
+    expect(await closed).toBe(1008);
+    // A member sending nonsense on every channel: each is counted and dropped.
+    const liar = new WebSocket(a!.node.self.address, { headers: { 'x-concord-cluster': 'test' } });
+    await new Promise((r) => liar.once('open', r));
+    const hello = {
+      c: 'm',
+      t: 'hello',
+      from: { id: 'liar', address: 'ws://127.0.0.1:1', uid: 'x' },
+      members: [],
+      removed: [],
+    };
+    liar.send(JSON.stringify(hello));
+    for (const b of [
+      { op: 'delta', delta: { k: 'x', t: 99, d: ['liar', 1], tomb: {} } },
+      { op: 'delta', delta: { k: 'x', t: 1, d: 'nope', tomb: {} } },
+      { op: 'entries', entries: [['x', { t: 1, vv: { liar: -1 }, tomb: {}, inc: [] }]] },
+      { op: 'entries', entries: [['x', { t: 1, vv: {}, tomb: {}, inc: [['liar', 1, 'not a crdt']] }]] },
+      { op: 'digest', buckets: 'many' },
+      { op: 'pull', keys: [{}] },
+      null,
+    ])
+      liar.send(JSON.stringify({ c: 'ddata', rq: 1, b }));
+    liar.send(JSON.stringify({ c: 'r', rs: 12345, b: 'a reply to nothing' }));
+    liar.send(JSON.stringify({ c: 'm', t: 'members', members: [{ id: 7 }], removed: [42] }));
+    liar.close();
+    await a!.dd.update('still', GCounter, (s, me) => s.increment(me, 2), { write: 'all', timeout: 2000 });
+    expect((await b!.dd.get('still', GCounter))?.value()).toBe(2);
+    expect(a!.dd.keys()).toEqual(['still']);
+    expect(a!.node.badMessages).toBeGreaterThanOrEqual(3);
+  });
+});
