@@ -63,6 +63,9 @@ interface Link {
   readonly member: Member;
   socket: WebSocket | undefined;
   open: boolean;
+  /** Frames sent while the link was (re)connecting: flushed when it opens. */
+  queue: string[];
+  queued: number;
   awaitingPong: boolean;
   retry: unknown;
 }
@@ -75,6 +78,8 @@ interface Pending {
 }
 
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+/** Bytes held per member while its link is down; beyond it, frames are dropped (gossip repairs). */
+const MAX_QUEUED = 8 * 1024 * 1024;
 
 /**
  * A node of a cluster: it listens for the other nodes' links, dials every member it learns of,
@@ -170,7 +175,10 @@ export class ClusterNode extends EventEmitter {
     this.handlers.set(channel, handler);
   }
 
-  /** Sends without waiting for anything; false if there is no open link to `to` (then nothing is queued). */
+  /**
+   * Sends without waiting for anything. While the link to `to` is (re)connecting the frame is
+   * queued (up to 8 MiB a member); false if `to` is no member or the queue is full.
+   */
   send(to: string, channel: string, body: unknown): boolean {
     return this.sendFrame(to, { c: channel, b: body });
   }
@@ -233,10 +241,7 @@ export class ClusterNode extends EventEmitter {
   private dialSeed(url: string): void {
     // A seed is known by its URL only until its hello answers: dial it as an unnamed member.
     const seed: Member = { id: `seed:${url}`, address: url, uid: '' };
-    this.connect(
-      { member: seed, socket: undefined, open: false, awaitingPong: false, retry: undefined },
-      true,
-    );
+    this.connect(newLink(seed), true);
   }
 
   private connect(link: Link, isSeed = false): void {
@@ -254,6 +259,9 @@ export class ClusterNode extends EventEmitter {
       link.open = !isSeed;
       link.awaitingPong = false;
       socket.send(JSON.stringify(this.membership('hello')));
+      for (const frame of link.queue) socket.send(frame);
+      link.queue = [];
+      link.queued = 0;
       if (!isSeed) this.emit('reachable', link.member.id);
       else this.seedLinks.add(socket);
     });
@@ -307,8 +315,15 @@ export class ClusterNode extends EventEmitter {
 
   private sendFrame(to: string, frame: Frame): boolean {
     const link = this.links.get(to);
-    if (!link?.open || !link.socket) return false;
-    link.socket.send(JSON.stringify(frame));
+    if (!link) return false;
+    const text = JSON.stringify(frame);
+    if (link.open && link.socket) {
+      link.socket.send(text);
+      return true;
+    }
+    if (link.queued + text.length > MAX_QUEUED) return false;
+    link.queue.push(text);
+    link.queued += text.length;
     return true;
   }
 
@@ -434,7 +449,7 @@ export class ClusterNode extends EventEmitter {
 
   private add(member: Member): void {
     this.membersById.set(member.id, member);
-    const link: Link = { member, socket: undefined, open: false, awaitingPong: false, retry: undefined };
+    const link = newLink(member);
     this.links.set(member.id, link);
     this.connect(link);
     this.emit('member-up', member);
@@ -457,6 +472,18 @@ export class ClusterNode extends EventEmitter {
     const frame = this.membership('members');
     for (const id of this.links.keys()) this.sendFrame(id, frame);
   }
+}
+
+function newLink(member: Member): Link {
+  return {
+    member,
+    socket: undefined,
+    open: false,
+    queue: [],
+    queued: 0,
+    awaitingPong: false,
+    retry: undefined,
+  };
 }
 
 function isMember(m: unknown): m is Member {

@@ -13,6 +13,9 @@ import type { EventReplication, ReplicationEndpoint } from './EventReplication.j
 import type { JournalEvent } from './ReplicatedEvent.js';
 import { realTimers, type Timers } from './Timers.js';
 
+/** How often a follower checks that its consumer still delivers. */
+const STALL_CHECK_MS = 1000;
+
 export interface JetStreamReplicationOptions {
   /** A connection to NATS with JetStream; the caller's to close. */
   readonly nc: NatsConnection;
@@ -28,8 +31,9 @@ export interface JetStreamReplicationOptions {
 
 interface Follow {
   messages: ConsumerMessages | undefined;
-  /** The stream sequence of the last message delivered. */
+  /** The stream sequence of the last message delivered, and at the last stall check. */
   applied: number;
+  appliedAtCheck: number;
 }
 
 interface Attached {
@@ -39,6 +43,7 @@ interface Attached {
   published: number;
   publishing: Promise<void>;
   retry: unknown;
+  watchdog: unknown;
 }
 
 /**
@@ -87,18 +92,21 @@ export class JetStreamReplication implements EventReplication {
       published: -1,
       publishing: Promise.resolve(),
       retry: undefined,
+      watchdog: undefined,
     };
+    a.watchdog = this.timers.setInterval(() => void this.checkProgress(a), STALL_CHECK_MS);
     this.attached.set(endpoint.persistenceId, a);
     this.catchUpPublishing(a);
     for (const r of this.o.replicas) {
       if (r === this.o.replica) continue;
-      const follow: Follow = { messages: undefined, applied: 0 };
+      const follow: Follow = { messages: undefined, applied: 0, appliedAtCheck: 0 };
       a.follows.set(r, follow);
       void this.follow(a, r, follow);
     }
     return () => {
       this.attached.delete(endpoint.persistenceId);
       this.timers.clearTimeout(a.retry);
+      this.timers.clearInterval(a.watchdog);
       for (const f of a.follows.values()) void f.messages?.close().catch(() => undefined);
     };
   }
@@ -116,6 +124,7 @@ export class JetStreamReplication implements EventReplication {
     this.stopped = true;
     for (const a of this.attached.values()) {
       this.timers.clearTimeout(a.retry);
+      this.timers.clearInterval(a.watchdog);
       for (const f of a.follows.values()) await f.messages?.close().catch(() => undefined);
     }
     await Promise.all([...this.attached.values()].map((a) => a.publishing));
@@ -156,6 +165,9 @@ export class JetStreamReplication implements EventReplication {
         a.published = e.seq;
       }
     } catch {
+      // Nothing more goes out until catching up has learnt what the broker holds: a later
+      // event stored before an earlier one would leave a hole its followers wait on forever.
+      a.published = -1;
       this.retryLater(a);
     }
   }
@@ -175,6 +187,7 @@ export class JetStreamReplication implements EventReplication {
           });
         a.published = last ? (JSON.parse(new TextDecoder().decode(last.data)) as JournalEvent).seq : 0;
       } catch {
+        a.published = -1;
         this.retryLater(a);
         return;
       }
@@ -185,13 +198,30 @@ export class JetStreamReplication implements EventReplication {
     });
   }
 
+  /**
+   * A consumer that stopped delivering while its stream holds more (after NATS restarts, a
+   * pull the client never learns is dead) is closed; `follow` starts another after the last
+   * message delivered.
+   */
+  private async checkProgress(a: Attached): Promise<void> {
+    for (const [r, f] of a.follows) {
+      try {
+        const last = await this.jsm.streams.getMessage(this.streamOf(r), {
+          last_by_subj: this.subject(r, a.endpoint.persistenceId),
+        });
+        const stalled = last !== null && last.seq > f.applied && f.applied === f.appliedAtCheck;
+        f.appliedAtCheck = f.applied;
+        if (stalled) await f.messages?.close();
+      } catch {
+        // No such message or stream yet, or NATS away: the next check sees.
+      }
+    }
+  }
+
   private retryLater(a: Attached): void {
     if (this.stopped) return;
     this.timers.clearTimeout(a.retry);
-    a.retry = this.timers.setTimeout(() => {
-      a.published = -1;
-      this.catchUpPublishing(a);
-    }, this.o.retryMs ?? 500);
+    a.retry = this.timers.setTimeout(() => this.catchUpPublishing(a), this.o.retryMs ?? 500);
   }
 
   /**

@@ -31,6 +31,8 @@ export function runExample(code: string, name: string): void {
       cwd,
       stdio: 'pipe',
       encoding: 'utf8',
+      // An example that never ends fails, rather than hanging the suite.
+      timeout: 120_000,
     });
   } catch (e) {
     const stderr = String((e as { stderr?: string }).stderr ?? e).replace(/sourceMappingURL=\S+/g, '');
