@@ -15,6 +15,7 @@ export type { ServerState } from './ServerState.js';
 export { absentStoredDocument } from './StoredDocument.js';
 export { SCHEMA_LOCK } from './storage/schemaLock.js';
 export {
+  type ChunkRef,
   type ClientMessage,
   type DocRef,
   type DocState,

@@ -23,6 +23,8 @@ export const MESSAGE_KINDS = {
   ack: 108,
   reject: 109,
   error: 110,
+  /** Where a subscription's initial snapshot chunks are to be fetched over HTTP (sync/Protocol). */
+  manifest: 113,
   /** A batch of changes (`Change`). */
   changes: 111,
   /** A logged change that wrote a new document whole: its ops are its stored form's state (`WrittenDocument`). */

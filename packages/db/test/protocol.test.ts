@@ -39,6 +39,7 @@ async function everyMessage(): Promise<Message[]> {
         { collection: 'orders', cursor: version },
         { collection: 'stores', resume: { version, after: 'sku-010', done: 11 } },
       ],
+      chunksOverHttp: true,
     },
     { type: 'push', changes },
     { type: 'ping', n: 3 },
@@ -50,6 +51,15 @@ async function everyMessage(): Promise<Message[]> {
       version,
       docs: stored,
       progress: { docs: 50, totalDocs: 50, bytes: 999, totalBytes: 999 },
+    },
+    {
+      type: 'manifest',
+      sub: 2,
+      version,
+      chunks: [
+        { hash: 'a'.repeat(64), docs: 1000, bytes: 65_536 },
+        { hash: '0123456789abcdef'.repeat(4), docs: 7, bytes: 300 },
+      ],
     },
     {
       type: 'update',
@@ -134,6 +144,26 @@ describe('the sync protocol’s messages', () => {
       });
       expect(() => decodeMessage(frame)).toThrow(expect.objectContaining({ code: 'BAD_MESSAGE' }));
     }
+  });
+
+  it('a hello from a client that predates chunks over HTTP asks for none; a manifest names chunks by SHA-256', () => {
+    const hello = encodeMessage({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      replica: REPLICA,
+      token: '',
+      subscriptions: [],
+    });
+    // The hello as such a client wrote it: without the last byte.
+    const raw = hello.slice(0, -1); // small: not deflated
+    expect(decodeMessage(raw)).toMatchObject({ type: 'hello', chunksOverHttp: false });
+    const manifest = encodeMessage({
+      type: 'manifest',
+      sub: 0,
+      version: new VersionVector(),
+      chunks: [{ hash: 'z'.repeat(64), docs: 1, bytes: 1 }],
+    });
+    expect(() => decodeMessage(manifest)).toThrow(expect.objectContaining({ code: 'BAD_MESSAGE' }));
   });
 
   it('every error code has its own close code', () => {

@@ -172,6 +172,8 @@ export class HttpServer {
       if (!principal.operator) throw new SyncError('FORBIDDEN', 'the connected clients are for operators');
       return json(res, 200, this.sync.peers());
     }
+    const chunk = /^\/sync\/chunks\/([0-9a-f]{64})$/.exec(url.pathname);
+    if (chunk && (req.method === 'GET' || req.method === 'HEAD')) return this.chunk(req, res, chunk[1]!);
     const attachment = /^\/api\/attachments\/([^/]+)$/.exec(url.pathname);
     if (attachment) {
       const principal = await this.sync.authenticate(bearer(req));
@@ -258,6 +260,31 @@ export class HttpServer {
   }
 
   /** The collections holding documents the principal may read, with how many it may read. */
+  /**
+   * A chunk of an initial snapshot by its SHA-256, as named in a manifest: immutable (its name
+   * is its content), so cacheable for a year by a browser, and — when no token is needed to
+   * read it — by any CDN between. The name is only ever given in a session entitled to read
+   * it, and the caller must still hold a valid token when the server checks tokens.
+   */
+  private async chunk(req: IncomingMessage, res: ServerResponse, hash: string): Promise<void> {
+    await this.sync.authenticate(bearer(req));
+    const frame = this.sync.snapshots.chunk(hash);
+    if (!frame) throw new HttpError(404, 'NOT_FOUND', 'no such chunk (the snapshot is no longer kept)');
+    const etag = `"${hash}"`;
+    const headers = {
+      'cache-control': `${req.headers.authorization ? 'private' : 'public'}, max-age=31536000, immutable`,
+      etag,
+      'content-type': 'application/octet-stream',
+    };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    this.sync.metrics.chunksServed.inc();
+    res.writeHead(200, { ...headers, 'content-length': frame.length });
+    res.end(req.method === 'HEAD' ? undefined : frame);
+  }
+
   private collections(principal: Principal): Array<{ name: string; documents: number }> {
     const out: Array<{ name: string; documents: number }> = [];
     for (const name of core(this.sync.db).collectionNames()) {

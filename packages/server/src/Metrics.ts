@@ -29,6 +29,14 @@ export class Metrics {
     'concord_snapshots_cached_total',
     'Initial syncs sent as the frames built for an earlier client (SnapshotCache)',
   );
+  readonly snapshotsOverHttp = this.counter(
+    'concord_snapshots_http_total',
+    'Initial syncs sent as a manifest of chunks the client fetches over HTTP (GET /sync/chunks/<sha-256>)',
+  );
+  readonly chunksServed = this.counter(
+    'concord_snapshot_chunks_served_total',
+    'Snapshot chunks served over HTTP (a CDN in front serves the rest)',
+  );
   readonly bytesIn = this.counter('concord_bytes_in_total', 'Bytes received on sync connections');
   readonly bytesOut = this.counter('concord_bytes_out_total', 'Bytes sent on sync connections');
   readonly errors = this.counter('concord_session_errors_total', 'Sessions ended by an error, by code', [

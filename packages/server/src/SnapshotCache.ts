@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { VersionVector } from '@concord/crdt';
+import type { ChunkRef } from '@concord/db/internal';
 
 /**
  * One snapshot's frames, as sent, with the documents each carries: appended while it is built,
@@ -8,6 +10,8 @@ export class SnapshotBuild {
   readonly frames: Uint8Array[] = [];
   readonly docs: number[] = [];
   bytes = 0;
+  /** Once complete and kept: each frame's SHA-256, the name it is fetched by over HTTP. */
+  refs: ChunkRef[] | undefined;
   private done = false;
   private failure: Error | undefined;
   private waiting: Array<() => void> = [];
@@ -62,6 +66,8 @@ export class SnapshotBuild {
  */
 export class SnapshotCache {
   private readonly builds = new Map<string, SnapshotBuild>();
+  /** The frames of kept snapshots by their SHA-256: what `GET /sync/chunks/<hash>` serves. */
+  private readonly byHash = new Map<string, Uint8Array>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -92,15 +98,44 @@ export class SnapshotCache {
   ended(key: string, build: SnapshotBuild): void {
     if (this.builds.get(key) !== build) return;
     if (!build.complete || build.bytes > this.maxBytes) {
-      this.builds.delete(key);
+      this.drop(key, build);
       return;
     }
     this.bytes += build.bytes;
     for (const [k, b] of this.builds) {
       if (this.bytes <= this.maxBytes) break;
       if (!b.complete) continue;
-      this.builds.delete(k);
+      this.drop(k, b);
       this.bytes -= b.bytes;
     }
+  }
+
+  /**
+   * The chunks of the complete snapshot under `key`, named by their SHA-256 and served by
+   * `chunk(hash)` while the snapshot is kept; undefined if it is not kept (too large for the
+   * budget): it is then sent over the WebSocket.
+   */
+  refs(key: string, build: SnapshotBuild): ChunkRef[] | undefined {
+    if (!build.complete || this.builds.get(key) !== build || build.bytes > this.maxBytes) return undefined;
+    if (!build.refs) {
+      build.refs = build.frames.map((frame, i) => {
+        const hash = createHash('sha256').update(frame).digest('hex');
+        this.byHash.set(hash, frame);
+        return { hash, docs: build.docs[i]!, bytes: frame.length };
+      });
+    }
+    return build.refs;
+  }
+
+  /** A kept snapshot's frame by its SHA-256 (hex). */
+  chunk(hash: string): Uint8Array | undefined {
+    return this.byHash.get(hash);
+  }
+
+  private drop(key: string, build: SnapshotBuild): void {
+    this.builds.delete(key);
+    // Two snapshots may share a chunk (the same documents); it stays while either is kept.
+    const kept = new Set([...this.builds.values()].flatMap((b) => (b.refs ?? []).map((r) => r.hash)));
+    for (const r of build.refs ?? []) if (!kept.has(r.hash)) this.byHash.delete(r.hash);
   }
 }

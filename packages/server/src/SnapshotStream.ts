@@ -15,15 +15,18 @@ const MATCH_SLICE = 128;
  * Sends what subscription `s` selects at version `now` in chunks of stored forms of about
  * `chunkBytes`, waiting whenever the client lags; afterwards the subscription's cursor is the
  * version the stream started from (later changes come from the log). From scratch, the chunks
- * are the ones built for every client asking the same (`SnapshotCache`); resuming after the
- * last document a previous, interrupted stream delivered, they are built for this client. False
- * if the session ended meanwhile.
+ * are the ones built for every client asking the same (`SnapshotCache`) — and a client that
+ * fetches over HTTP (`overHttp`) is sent only their names, a manifest: it fetches them from
+ * `GET /sync/chunks/<sha-256>`, immutable and cacheable, so a CDN can serve a chain's stores.
+ * Resuming after the last document a previous, interrupted stream delivered, they are built for
+ * this client and sent on the WebSocket. False if the session ended meanwhile.
  */
 export async function streamSnapshot(
   host: SessionHost,
   out: Outbound,
   s: Sub,
   now: VersionVector,
+  overHttp = false,
 ): Promise<boolean> {
   const resume = s.resume && isAtOrBefore(s.resume.version, now) ? s.resume : undefined;
   if (resume) {
@@ -42,6 +45,18 @@ export async function streamSnapshot(
     void buildSnapshot(host, s, now, build, undefined, () => false).finally(() =>
       host.snapshots.ended(key, started),
     );
+  }
+  if (overHttp) {
+    for (let i = 0; await build.has(i); i++);
+    const chunks = host.snapshots.refs(key, build);
+    if (chunks && !out.isClosed()) {
+      host.metrics.snapshotsOverHttp.inc();
+      out.send({ type: 'manifest', sub: s.index, version: now, chunks });
+      if (!(await out.drained())) return false;
+      s.cursor = now;
+      s.resume = undefined;
+      return true;
+    }
   }
   return send(host, out, s, build, now);
 }

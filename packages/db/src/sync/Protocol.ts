@@ -57,6 +57,13 @@ export interface Progress {
   readonly totalBytes: number;
 }
 
+/** One chunk of a manifest: its SHA-256 (hex), documents and bytes. */
+export interface ChunkRef {
+  readonly hash: string;
+  readonly docs: number;
+  readonly bytes: number;
+}
+
 /** Client to server. */
 export type ClientMessage =
   | {
@@ -65,6 +72,8 @@ export type ClientMessage =
       readonly replica: string;
       readonly token: string;
       readonly subscriptions: readonly SubscriptionState[];
+      /** The client fetches initial snapshots' chunks over HTTP when the server offers a manifest. */
+      readonly chunksOverHttp?: boolean;
     }
   /** Changes from the client's log (its outbox), in each replica's order. */
   | { readonly type: 'push'; readonly changes: readonly Change[] }
@@ -92,6 +101,16 @@ export type ServerMessage =
       /** Stored forms, in id order; each one's id is its JSON's `_id`. */
       readonly docs: readonly Uint8Array[];
       readonly progress: Progress;
+    }
+  /**
+   * Subscription `sub`'s initial snapshot at `version` as chunks to fetch over HTTP, in order:
+   * each is a `chunk` message's frame, named by the SHA-256 of its bytes (immutable, cacheable).
+   */
+  | {
+      readonly type: 'manifest';
+      readonly sub: number;
+      readonly version: VersionVector;
+      readonly chunks: readonly ChunkRef[];
     }
   /**
    * What changed: deltas for documents the client holds, whole states for documents entering a
@@ -135,6 +154,7 @@ const PROTOCOL_TYPES = [
   'pong',
   'welcome',
   'chunk',
+  'manifest',
   'update',
   'synced',
   'ack',
@@ -162,6 +182,7 @@ export function encodeMessage(m: Message): Uint8Array {
           enc.uint(r.done);
         });
       }
+      enc.byte(m.chunksOverHttp ? 1 : 0);
       break;
     case 'push':
       writeChanges(enc, m.changes);
@@ -184,6 +205,16 @@ export function encodeMessage(m: Message): Uint8Array {
       writeStoredColumns(enc, m.docs);
       for (const n of [m.progress.docs, m.progress.totalDocs, m.progress.bytes, m.progress.totalBytes])
         enc.uint(n);
+      break;
+    case 'manifest':
+      enc.uint(m.sub);
+      m.version.encodeTo(enc);
+      enc.uint(m.chunks.length);
+      for (const c of m.chunks) {
+        enc.string(c.hash);
+        enc.uint(c.docs);
+        enc.uint(c.bytes);
+      }
       break;
     case 'update':
       writeChanges(enc, m.changes);
@@ -264,7 +295,9 @@ function read(bytes: Uint8Array, interner: Interner | undefined): Message {
         }));
         subscriptions.push({ collection, where, cursor, resume });
       }
-      m = { type, protocol, replica, token, subscriptions };
+      // Absent from clients that predate it: they take snapshots over the WebSocket.
+      const chunksOverHttp = dec.remaining > 0 ? dec.byte() === 1 : false;
+      m = { type, protocol, replica, token, subscriptions, chunksOverHttp };
       break;
     }
     case 'push':
@@ -286,6 +319,19 @@ function read(bytes: Uint8Array, interner: Interner | undefined): Message {
       const docs = readStoredColumns(dec, dec.count(2));
       const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
       m = { type, sub, version, docs, progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes } };
+      break;
+    }
+    case 'manifest': {
+      const sub = dec.uint();
+      const version = VersionVector.decodeFrom(dec);
+      const n = dec.count(3);
+      const chunks: ChunkRef[] = [];
+      for (let i = 0; i < n; i++) {
+        const hash = dec.string();
+        if (!/^[0-9a-f]{64}$/.test(hash)) dec.fail('BAD_VALUE', 'a chunk hash is 64 hex digits');
+        chunks.push({ hash, docs: dec.uint(), bytes: dec.uint() });
+      }
+      m = { type, sub, version, chunks };
       break;
     }
     case 'update': {

@@ -9,6 +9,7 @@ import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
 import { storedValues } from '../StoredDocument.js';
 import { httpAttachmentFetcher, httpAttachmentUploader, httpBase } from './AttachmentHttp.js';
+import { fetchChunk } from './ChunkHttp.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -61,6 +62,12 @@ export interface SyncOptions {
   readonly maxMessageBytes?: number;
   /** Changes per `push` message. */
   readonly pushBatch?: number;
+  /**
+   * Fetch initial snapshots as immutable chunks over HTTP (`GET /sync/chunks/<sha-256>`, which a
+   * browser or CDN caches) when the server offers them (default: for URL targets, where `fetch`
+   * exists); off, they come on the WebSocket.
+   */
+  readonly chunksOverHttp?: boolean;
 }
 
 export interface SyncProgress extends Progress {
@@ -91,6 +98,8 @@ export interface SyncEvents {
  * It is written when the link closes, too.
  */
 const CURSOR_EVERY = 32;
+/** Snapshot chunks fetched over HTTP ahead of the one being applied. */
+const CHUNKS_AHEAD = 4;
 /** Inflated bytes of frames waiting their turn at most (`inflateAhead`): a few snapshot chunks. */
 const AHEAD_BYTES = 32 * 1024 * 1024;
 
@@ -339,7 +348,9 @@ export class SyncClient {
       replica: this.db.replicaId,
       token,
       subscriptions: this.options.subscriptions.map((s, i) => ({ ...s, ...this.position(this.keys[i]!) })),
+      chunksOverHttp: this.chunksOverHttp,
     });
+    this.helloToken = token;
   }
 
   private scheduleReconnect(): void {
@@ -407,6 +418,42 @@ export class SyncClient {
     );
   }
 
+  /** Whether this client takes snapshot chunks over HTTP: a URL target, and `fetch` to get them with. */
+  private get chunksOverHttp(): boolean {
+    return typeof this.target !== 'function' && (this.options.chunksOverHttp ?? typeof fetch === 'function');
+  }
+
+  /** The token the current connection said hello with: chunks are fetched with it. */
+  private helloToken = '';
+
+  /**
+   * A snapshot offered as a manifest: its chunks fetched over HTTP, a few ahead, each checked
+   * against its hash and applied in order exactly as a chunk sent on the WebSocket (its resume
+   * position saved with it), so a link lost midway resumes after the last chunk applied.
+   */
+  private async fetchSnapshot(t: Transport, m: Extract<ServerMessage, { type: 'manifest' }>): Promise<void> {
+    const base = this.base();
+    if (!base) throw new SyncError('BAD_MESSAGE', 'a manifest for a client with no HTTP server');
+    const max = this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    const token = this.helloToken;
+    const fetches: Promise<Uint8Array>[] = [];
+    const start = (i: number) => {
+      if (i >= m.chunks.length) return;
+      fetches[i] = fetchChunk(base, m.chunks[i]!, token, max);
+      fetches[i]!.catch(() => undefined); // awaited in turn below; a link lost first never awaits it
+    };
+    for (let i = 0; i < CHUNKS_AHEAD; i++) start(i);
+    for (let i = 0; i < m.chunks.length; i++) {
+      start(i + CHUNKS_AHEAD);
+      const frame = await fetches[i]!;
+      if (this.transport !== t || this.isClosed()) return;
+      const chunk = decodeMessage(await this.inflateAhead(frame), max, this.replica.interner);
+      if (chunk.type !== 'chunk' || chunk.sub !== m.sub || !chunk.version.equals(m.version))
+        throw new SyncError('BAD_MESSAGE', `chunk ${i} of the manifest is not subscription ${m.sub}'s`);
+      await this.apply(t, chunk);
+    }
+  }
+
   private async handle(t: Transport, frame: Uint8Array): Promise<void> {
     if (this.transport !== t || this.isClosed()) return;
     let m: ServerMessage;
@@ -425,9 +472,11 @@ export class SyncClient {
     try {
       await this.apply(t, m);
     } catch (e) {
-      // What the server sent cannot be taken in (a malformed state): drop the link, retry later.
-      this.emit('error', { code: 'BAD_MESSAGE', message: (e as Error).message });
-      t.close({ code: 4400, reason: 'bad message from the server' });
+      // What the server sent cannot be taken in (a malformed state, a chunk that cannot be
+      // fetched): drop the link, retry later.
+      const err = e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', (e as Error).message);
+      this.emit('error', { code: err.code, message: err.message });
+      t.close({ code: err.closeCode, reason: err.message.slice(0, 120) });
     }
   }
 
@@ -476,6 +525,9 @@ export class SyncClient {
         this.emit('progress', { collection: sub.collection, ...m.progress });
         break;
       }
+      case 'manifest':
+        await this.fetchSnapshot(t, m);
+        break;
       case 'update': {
         // A live update's version names only the entries that moved since the last one sent.
         if (m.version) {

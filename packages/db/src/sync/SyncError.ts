@@ -21,7 +21,8 @@ export type SyncErrorCode =
   | 'CLOCK_DRIFT' // a change's timestamp too far ahead of the server's clock
   | 'BUFFER_FULL' // more changes (or bytes) held waiting for their predecessors than allowed
   | 'BAD_QUERY' // a subscription's filter that is malformed or over the query limits
-  | 'SERVER_ERROR'; // the server failed to handle a valid message
+  | 'SERVER_ERROR' // the server failed to handle a valid message
+  | 'UNAVAILABLE'; // a snapshot chunk the client could not fetch over HTTP (it resumes on a new link)
 
 const CLOSE_CODES: Readonly<Record<SyncErrorCode, number>> = {
   BAD_MESSAGE: 4400,
@@ -42,6 +43,7 @@ const CLOSE_CODES: Readonly<Record<SyncErrorCode, number>> = {
   BUFFER_FULL: 4507,
   BAD_QUERY: 4416,
   SERVER_ERROR: 4500,
+  UNAVAILABLE: 4504,
 };
 
 export const SYNC_ERROR_CODES = Object.keys(CLOSE_CODES) as SyncErrorCode[];

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { Database, SyncError } from '@concord/db';
+import { type Authenticate, HttpServer, SyncServer } from '@concord/server';
+import { LinkProxy } from '@concord/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { contents } from './support.js';
+
+const products = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    _id: `sku-${String(i).padStart(4, '0')}`,
+    name: `Product ${i}`,
+    price: 1 + i / 100,
+    stores: i % 2 === 0 ? ['s1', 's2'] : ['s2'],
+  }));
+
+const metric = async (server: HttpServer, name: string) =>
+  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await server.sync.metrics.text())?.[1] ?? 0);
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function serve(authenticate?: Authenticate): Promise<{ server: HttpServer; db: Database }> {
+  const db = await Database.open();
+  await db.collection('products').upsertMany(products(3000));
+  // Small chunks: the snapshot is several of them.
+  const sync = new SyncServer({
+    db,
+    limits: { chunkBytes: 16 * 1024 },
+    ...(authenticate ? { authenticate } : {}),
+  });
+  const server = await HttpServer.listen({ sync, port: 0 });
+  cleanup.push(async () => {
+    await server.close();
+    await db.close();
+  });
+  return { server, db };
+}
+
+async function store(url: string, options: { token?: string; chunksOverHttp?: boolean } = {}) {
+  const replica = await Database.open();
+  const chunks: string[] = [];
+  const sync = replica.sync(url, { subscriptions: [{ collection: 'products' }], ...options });
+  sync.on('progress', (p) => chunks.push(`${p.docs}/${p.totalDocs}`));
+  cleanup.push(async () => {
+    await sync.close();
+    await replica.close();
+  });
+  return { replica, sync, chunks };
+}
+
+describe('initial syncs as immutable chunks over HTTP', () => {
+  it('stores fetch the chunks built once; each is named by its SHA-256 and cacheable for good', async () => {
+    const { server } = await serve();
+    const url = `ws://127.0.0.1:${server.port}/sync`;
+    const a = await store(url);
+    const b = await store(url);
+    await Promise.all([a.sync.synced(), b.sync.synced()]);
+    for (const s of [a, b]) expect(await contents(s.replica, 'products')).toEqual(products(3000));
+    expect(a.chunks.length).toBeGreaterThan(3);
+    expect(await metric(server, 'concord_snapshots_built_total')).toBe(1);
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(2);
+    expect(await metric(server, 'concord_snapshot_chunks_served_total')).toBe(2 * a.chunks.length);
+
+    // The chunks as a CDN sees them.
+    const hash = [
+      ...(server.sync.snapshots as unknown as { byHash: Map<string, Uint8Array> }).byHash.keys(),
+    ][0]!;
+    const res = await fetch(`http://127.0.0.1:${server.port}/sync/chunks/${hash}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(res.headers.get('etag')).toBe(`"${hash}"`);
+    const body = new Uint8Array(await res.arrayBuffer());
+    expect(createHash('sha256').update(body).digest('hex')).toBe(hash);
+    const again = await fetch(`http://127.0.0.1:${server.port}/sync/chunks/${hash}`, {
+      headers: { 'if-none-match': `"${hash}"` },
+    });
+    expect(again.status).toBe(304);
+    const unknown = await fetch(`http://127.0.0.1:${server.port}/sync/chunks/${'0'.repeat(64)}`);
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe('NOT_FOUND');
+
+    // A client that asks for none gets the snapshot on the WebSocket.
+    const c = await store(url, { chunksOverHttp: false });
+    await c.sync.synced();
+    expect(await c.replica.collection('products').count()).toBe(3000);
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(2);
+  });
+
+  it('with tokens checked, a chunk needs a valid token and is cached privately', async () => {
+    const authenticate: Authenticate = async (token) => {
+      if (token !== 'store-token') throw new SyncError('UNAUTHORIZED', 'unknown token');
+      return {
+        subject: 's1',
+        grants: [{ collection: 'products', read: true, where: { stores: { $contains: 's1' } } }],
+      };
+    };
+    const { server } = await serve(authenticate);
+    const a = await store(`ws://127.0.0.1:${server.port}/sync`, { token: 'store-token' });
+    await a.sync.synced();
+    expect(await a.replica.collection('products').count()).toBe(1500);
+    const hash = [
+      ...(server.sync.snapshots as unknown as { byHash: Map<string, Uint8Array> }).byHash.keys(),
+    ][0]!;
+    const chunkUrl = `http://127.0.0.1:${server.port}/sync/chunks/${hash}`;
+    expect((await fetch(chunkUrl)).status).toBe(401);
+    expect((await fetch(chunkUrl, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    const ok = await fetch(chunkUrl, { headers: { authorization: 'Bearer store-token' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+  });
+
+  it('a store cut off midway resumes after the last chunk it applied, and ends equal', async () => {
+    const { server } = await serve();
+    const proxy = await LinkProxy.start(`ws://127.0.0.1:${server.port}`);
+    cleanup.push(() => proxy.close());
+    const a = await store(`${proxy.url()}/sync`);
+    let cut = false;
+    a.sync.on('progress', () => {
+      if (cut) return;
+      cut = true;
+      proxy.cut();
+      setImmediate(() => proxy.heal());
+    });
+    await a.sync.synced();
+    expect(await contents(a.replica, 'products')).toEqual(products(3000));
+    expect(cut).toBe(true);
+    // The rest was built for this store alone, after what it had.
+    expect(await metric(server, 'concord_snapshots_built_total')).toBe(2);
+  });
+});
