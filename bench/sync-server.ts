@@ -39,6 +39,9 @@ if (mode === 'yjs') {
     });
     res.end(gz);
   });
+  // Longer than any pause of the stores between fetches: Node's 5 s default closed kept-alive
+  // sockets as undici reused them on a slow run ("other side closed"), failing the baseline.
+  http.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   console.log(JSON.stringify({ sync: server.port, http: (http.address() as AddressInfo).port }));
   for await (const line of createInterface({ input: process.stdin })) {
