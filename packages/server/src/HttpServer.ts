@@ -173,6 +173,11 @@ export class HttpServer {
       return json(res, 200, this.sync.peers());
     }
     const chunk = /^\/sync\/chunks\/([0-9a-f]{64})$/.exec(url.pathname);
+    if (chunk && req.method === 'OPTIONS') {
+      // A page on another origin than the server fetches chunks with its token: allowed.
+      res.writeHead(204, { ...CHUNK_CORS, 'access-control-max-age': '86400' }).end();
+      return;
+    }
     if (chunk && (req.method === 'GET' || req.method === 'HEAD')) return this.chunk(req, res, chunk[1]!);
     const attachment = /^\/api\/attachments\/([^/]+)$/.exec(url.pathname);
     if (attachment) {
@@ -272,6 +277,7 @@ export class HttpServer {
     if (!frame) throw new HttpError(404, 'NOT_FOUND', 'no such chunk (the snapshot is no longer kept)');
     const etag = `"${hash}"`;
     const headers = {
+      ...CHUNK_CORS,
       'cache-control': `${req.headers.authorization ? 'private' : 'public'}, max-age=31536000, immutable`,
       etag,
       'content-type': 'application/octet-stream',
@@ -354,6 +360,18 @@ export class HttpServer {
     json(res, err.status, { error: { code: err.code, message: err.message } });
   }
 }
+
+/**
+ * Snapshot chunks may be fetched by a page of any origin: a name is a capability handed out only
+ * in an entitled session, the token (a header, never a cookie) is still checked, and nothing
+ * else is readable cross-origin.
+ */
+const CHUNK_CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD',
+  'access-control-allow-headers': 'authorization, if-none-match',
+  'access-control-expose-headers': 'etag',
+};
 
 /** JSON with every character beyond ASCII escaped: what a header value may hold. */
 function asciiJson(value: unknown): string {

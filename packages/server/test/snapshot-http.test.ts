@@ -77,6 +77,14 @@ describe('initial syncs as immutable chunks over HTTP', () => {
       headers: { 'if-none-match': `"${hash}"` },
     });
     expect(again.status).toBe(304);
+    // A page on another origin may fetch them, token and all.
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const preflight = await fetch(`http://127.0.0.1:${server.port}/sync/chunks/${hash}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-headers': 'authorization' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
     const unknown = await fetch(`http://127.0.0.1:${server.port}/sync/chunks/${'0'.repeat(64)}`);
     expect(unknown.status).toBe(404);
     expect((await unknown.json()).error.code).toBe('NOT_FOUND');
@@ -109,6 +117,26 @@ describe('initial syncs as immutable chunks over HTTP', () => {
     const ok = await fetch(chunkUrl, { headers: { authorization: 'Bearer store-token' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+  });
+
+  it('a client that cannot fetch chunks (blocked, unreachable) takes the snapshot on the WebSocket', async () => {
+    const { server } = await serve();
+    const realFetch = globalThis.fetch;
+    // What a page on an origin the network blocks sees: fetch fails, the WebSocket works.
+    globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+      String(input).includes('/sync/chunks/')
+        ? Promise.reject(new TypeError('Failed to fetch'))
+        : realFetch(input, init)) as typeof fetch;
+    cleanup.push(async () => {
+      globalThis.fetch = realFetch;
+    });
+    const a = await store(`ws://127.0.0.1:${server.port}/sync`);
+    const errors: string[] = [];
+    a.sync.on('error', (e) => errors.push(e.code));
+    await a.sync.synced();
+    expect(await contents(a.replica, 'products')).toEqual(products(3000));
+    expect(errors).toEqual(['UNAVAILABLE']);
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(1);
   });
 
   it('a store cut off midway resumes after the last chunk it applied, and ends equal', async () => {

@@ -420,8 +420,19 @@ export class SyncClient {
 
   /** Whether this client takes snapshot chunks over HTTP: a URL target, and `fetch` to get them with. */
   private get chunksOverHttp(): boolean {
-    return typeof this.target !== 'function' && (this.options.chunksOverHttp ?? typeof fetch === 'function');
+    return (
+      !this.chunksFailed &&
+      typeof this.target !== 'function' &&
+      (this.options.chunksOverHttp ?? typeof fetch === 'function')
+    );
   }
+
+  /**
+   * Set once a chunk could not be fetched (no route to the server's HTTP, a page on another
+   * origin the server does not allow, a proxy that drops it): this client then takes snapshots
+   * on the WebSocket, rather than being offered the same manifest on every reconnect.
+   */
+  private chunksFailed = false;
 
   /** The token the current connection said hello with: chunks are fetched with it. */
   private helloToken = '';
@@ -439,15 +450,23 @@ export class SyncClient {
     const fetches: Promise<Uint8Array>[] = [];
     const start = (i: number) => {
       if (i >= m.chunks.length) return;
-      fetches[i] = fetchChunk(base, m.chunks[i]!, token, max);
+      // Inflated as soon as it arrives (natively, beside the work on earlier chunks), as frames
+      // from the WebSocket are.
+      fetches[i] = fetchChunk(base, m.chunks[i]!, token, max).then((frame) => this.inflateAhead(frame));
       fetches[i]!.catch(() => undefined); // awaited in turn below; a link lost first never awaits it
     };
     for (let i = 0; i < CHUNKS_AHEAD; i++) start(i);
     for (let i = 0; i < m.chunks.length; i++) {
       start(i + CHUNKS_AHEAD);
-      const frame = await fetches[i]!;
+      let frame: Uint8Array;
+      try {
+        frame = await fetches[i]!;
+      } catch (e) {
+        if (e instanceof SyncError && e.code === 'UNAVAILABLE') this.chunksFailed = true;
+        throw e;
+      }
       if (this.transport !== t || this.isClosed()) return;
-      const chunk = decodeMessage(await this.inflateAhead(frame), max, this.replica.interner);
+      const chunk = decodeMessage(frame, max, this.replica.interner);
       if (chunk.type !== 'chunk' || chunk.sub !== m.sub || !chunk.version.equals(m.version))
         throw new SyncError('BAD_MESSAGE', `chunk ${i} of the manifest is not subscription ${m.sub}'s`);
       await this.apply(t, chunk);
