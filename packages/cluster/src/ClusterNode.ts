@@ -164,6 +164,11 @@ export class ClusterNode extends EventEmitter {
     return [this.self.id, ...[...this.links.values()].filter((l) => l.open).map((l) => l.member.id)];
   }
 
+  /** The other members this node has an open link to. */
+  peers(): string[] {
+    return [...this.links.values()].filter((l) => l.open).map((l) => l.member.id);
+  }
+
   isReachable(id: string): boolean {
     return id === this.self.id || this.links.get(id)?.open === true;
   }

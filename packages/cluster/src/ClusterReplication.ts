@@ -41,13 +41,13 @@ export class ClusterReplication implements EventReplication {
       for (const e of this.endpoints.values()) void this.pull(e, id);
     });
     this.timer = this.timers.setInterval(() => {
-      for (const e of this.endpoints.values()) for (const id of this.peers()) void this.pull(e, id);
+      for (const e of this.endpoints.values()) for (const id of this.node.peers()) void this.pull(e, id);
     }, options.pullIntervalMs ?? 1000);
   }
 
   attach(endpoint: ReplicationEndpoint): () => void {
     this.endpoints.set(endpoint.persistenceId, endpoint);
-    for (const id of this.peers()) void this.pull(endpoint, id);
+    for (const id of this.node.peers()) void this.pull(endpoint, id);
     return () => {
       if (this.endpoints.get(endpoint.persistenceId) === endpoint)
         this.endpoints.delete(endpoint.persistenceId);
@@ -55,7 +55,7 @@ export class ClusterReplication implements EventReplication {
   }
 
   publish(endpoint: ReplicationEndpoint, events: readonly JournalEvent[]): void {
-    for (const id of this.peers())
+    for (const id of this.node.peers())
       this.node.send(id, CHANNEL, { op: 'events', pid: endpoint.persistenceId, events });
   }
 
@@ -63,10 +63,6 @@ export class ClusterReplication implements EventReplication {
   close(): void {
     this.timers.clearInterval(this.timer);
     this.endpoints.clear();
-  }
-
-  private peers(): string[] {
-    return this.node.reachable().filter((id) => id !== this.node.id);
   }
 
   private async pull(endpoint: ReplicationEndpoint, peer: string): Promise<void> {

@@ -5,9 +5,9 @@ export const BUCKETS = 256;
  * The digests anti-entropy compares, kept up to date as entries change: a digest per key and,
  * per bucket of keys, an order-independent sum of their hashes. Two nodes first compare the
  * 256 bucket sums, then the key digests of the buckets that differ, then send whole entries
- * only for the keys that differ — so a store of 100,000 keys in which one changed costs a
- * few kilobytes, where Akka's gossip sends whole digests of every key (akka#19131's
- * complaint is the same with whole 100k-entry maps).
+ * only for the keys that differ — one changed key costs the sums, the digests of about
+ * 1/256 of the keys and one entry, where Akka's gossip sends digests of every key
+ * (akka#19131's complaint is the same with whole 100k-entry maps).
  */
 export class KeyDigests {
   private readonly digests = new Map<string, string>();

@@ -124,7 +124,7 @@ export class Replicator {
     this.checkKey(key);
     const needed = this.needed(options.read ?? 'local');
     if (needed > 1) {
-      const others = this.node.reachable().filter((id) => id !== this.node.id);
+      const others = this.node.peers();
       await this.quorum(
         needed - 1,
         options.timeout ?? DEFAULT_TIMEOUT,
@@ -221,7 +221,7 @@ export class Replicator {
     this.options.store?.save([[key, entry.toJSON()]]);
     this.changed(key, entry);
     const needed = this.needed(options.write ?? 'local');
-    const others = this.node.reachable().filter((id) => id !== this.node.id);
+    const others = this.node.peers();
     if (needed <= 1) {
       for (const id of others) this.node.send(id, CHANNEL, { op: 'delta', delta });
       return;
@@ -359,8 +359,9 @@ export class Replicator {
         changed.push([key, theirs]);
       } else if (mine.type !== theirs.type) {
         this.node.badMessages++; // a peer holding another type under this key: its entry is refused
-      } else if (mine.digest() !== theirs.digest()) {
+      } else {
         const before = mine.digest();
+        if (before === theirs.digest()) continue;
         mine.join(theirs);
         if (mine.digest() !== before) changed.push([key, mine]);
       }
@@ -381,7 +382,7 @@ export class Replicator {
   }
 
   private gossipRound(): void {
-    const peers = this.node.reachable().filter((id) => id !== this.node.id);
+    const peers = this.node.peers();
     if (peers.length === 0) return;
     void this.antiEntropy(peers[Math.floor(this.random() * peers.length)]!);
   }

@@ -1,19 +1,7 @@
 import { Database } from '@concord/db';
 import { HttpServer, SyncServer } from '@concord/server';
 import { describe, expect, it } from 'vitest';
-import { contents } from './support.js';
-
-const products = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    _id: `sku-${String(i).padStart(4, '0')}`,
-    name: `Product ${i}`,
-    price: 1 + i / 100,
-    stores: i % 2 === 0 ? ['s1', 's2'] : ['s2'],
-  }));
-
-/** Reads a counter of the server's `/metrics`. */
-const metric = async (server: HttpServer, name: string) =>
-  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await server.sync.metrics.text())?.[1] ?? 0);
+import { contents, metric, storeProducts as products } from './support.js';
 
 describe('initial syncs built once (SnapshotCache)', () => {
   it('stores syncing one assortment at once get the frames the first one built; a write builds anew', async () => {

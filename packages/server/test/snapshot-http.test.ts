@@ -3,18 +3,7 @@ import { Database, SyncError } from '@concord/db';
 import { type Authenticate, HttpServer, SyncServer } from '@concord/server';
 import { LinkProxy } from '@concord/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { contents } from './support.js';
-
-const products = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    _id: `sku-${String(i).padStart(4, '0')}`,
-    name: `Product ${i}`,
-    price: 1 + i / 100,
-    stores: i % 2 === 0 ? ['s1', 's2'] : ['s2'],
-  }));
-
-const metric = async (server: HttpServer, name: string) =>
-  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await server.sync.metrics.text())?.[1] ?? 0);
+import { contents, metric, storeProducts as products } from './support.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { Database, MemoryTransport, type SyncClient, type SyncOptions, type Transport } from '@concord/db';
-import { SyncServer, type SyncServerOptions } from '@concord/server';
+import { type HttpServer, SyncServer, type SyncServerOptions } from '@concord/server';
 
 /** A transport factory that connects to `server` in memory (what `db.sync` takes instead of a URL). */
 export function linkTo(server: () => SyncServer): () => Promise<Transport> {
@@ -30,5 +30,18 @@ export async function client(
 export async function contents(db: Database, collection: string): Promise<unknown[]> {
   return db.collection(collection).find({ sort: { _id: 'asc' } });
 }
+
+/** A product catalogue over two stores' assortments: s1 carries every other product, s2 all. */
+export const storeProducts = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    _id: `sku-${String(i).padStart(4, '0')}`,
+    name: `Product ${i}`,
+    price: 1 + i / 100,
+    stores: i % 2 === 0 ? ['s1', 's2'] : ['s2'],
+  }));
+
+/** Reads a counter of the server's `/metrics`. */
+export const metric = async (server: HttpServer, name: string) =>
+  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await server.sync.metrics.text())?.[1] ?? 0);
 
 export { until } from '@concord/testkit';
