@@ -1,5 +1,13 @@
 import { VersionVector } from '@concord/crdt';
-import { type Change, type ChangeEvent, type Database, decodeChanges, encodeChanges } from '@concord/db';
+import {
+  type Change,
+  type ChangeEvent,
+  type Database,
+  decodeChanges,
+  decodeSnapshot,
+  encodeChanges,
+  encodeSnapshot,
+} from '@concord/db';
 import { core } from '@concord/db/internal';
 import {
   type ConsumerMessages,
@@ -10,6 +18,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { LogSnapshots } from './LogSnapshots.js';
 import type { Log } from './SyncServer.js';
 import { isAtOrBefore } from './versions.js';
 
@@ -25,6 +34,14 @@ export interface ChangeLogOptions {
   readonly log?: Log;
   /** How long a failed publish waits before it is tried again (default 500 ms). */
   readonly retryMs?: number;
+  /** The deployment's compacted states, in PostgreSQL. */
+  readonly snapshots: LogSnapshots;
+  /**
+   * How many of the log's messages come between snapshots (default 100,000). The stream keeps
+   * between one and two such spans: a node starting replays at most that much, and a client's
+   * cursor within it catches up by delta on a node that started since.
+   */
+  readonly compactEvery?: number;
 }
 
 /**
@@ -37,8 +54,13 @@ export interface ChangeLogOptions {
  *
  * A node acknowledges a write only once the log holds it (`flush`), so a node killed after
  * acknowledging loses nothing; one killed before never acknowledged, and the client sends the
- * write again, to whichever node it reaches next. A node starting replays the stream into its
- * database and serves once caught up.
+ * write again, to whichever node it reaches next.
+ *
+ * Every `compactEvery` messages one node (they take turns, `LogSnapshots`) stores its database
+ * whole in PostgreSQL with the sequence it stands for, and the stream is purged up to the older
+ * of the two snapshots kept. A node starting loads the snapshot the stream's first message
+ * continues, replays the tail, and serves once caught up; so does a node that finds the stream
+ * trimmed past what it applied (it was cut from NATS a long while).
  */
 export class ChangeLog {
   /** The dots this node took from the log: its commits of them are not published again. */
@@ -56,6 +78,9 @@ export class ChangeLog {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private following: Promise<void> | undefined;
   private stopped = false;
+  /** The sequence of the deployment's newest snapshot, as last seen. */
+  private newestSnapshot = 0;
+  private compaction: Promise<void> | undefined;
 
   private constructor(private readonly o: ChangeLogOptions) {
     if (!/^[A-Za-z0-9_-]+$/.test(o.deployment))
@@ -70,6 +95,7 @@ export class ChangeLog {
   static async start(o: ChangeLogOptions): Promise<ChangeLog> {
     const log = new ChangeLog(o);
     await log.ensureStream();
+    log.newestSnapshot = await o.snapshots.newest();
     await log.follow();
     return log;
   }
@@ -106,6 +132,7 @@ export class ChangeLog {
     this.stopEvents();
     await this.messages?.close().catch(() => undefined);
     await this.following;
+    await this.compaction;
     await this.flush();
   }
 
@@ -142,6 +169,8 @@ export class ChangeLog {
     this.following = (async () => {
       while (!this.stopped) {
         try {
+          await this.continueFromSnapshot();
+          if (this.applied >= last) caughtUp();
           const consumer = await this.js.consumers.get(
             this.stream,
             this.applied > 0 ? { opt_start_seq: this.applied + 1 } : {},
@@ -158,18 +187,21 @@ export class ChangeLog {
             this.applied = batch[batch.length - 1]!.seq;
             if (this.applied >= last) caughtUp();
             batch = [];
+            this.compactIfDue();
           };
           for await (const m of messages) {
             const next = (batch.length > 0 ? batch[batch.length - 1]!.seq : this.applied) + 1;
             if (m.seq < next) continue; // a consumer started over: already applied
-            if (m.seq > next && this.applied > 0) {
-              // The stream's sequences have no holes (nothing is deleted from it), so a message
-              // came that skipped others: seen after NATS restarts, when the client's ordered
-              // consumer resumed past messages it never delivered. Start over after the last.
+            if (m.seq > next) {
+              // The stream's sequences have no holes (only its start is purged), so a message
+              // came that skipped others: the stream was trimmed past what this node applied,
+              // or the client's ordered consumer resumed past messages it never delivered
+              // (seen after NATS restarts). Start over after the last, from a snapshot if trimmed.
               this.o.log?.warn(
                 { expected: next, got: m.seq },
                 'the change log skipped messages; starting over',
               );
+              await flush();
               break;
             }
             batch.push(m);
@@ -185,6 +217,79 @@ export class ChangeLog {
       }
     })();
     await ready;
+  }
+
+  /**
+   * If the stream no longer holds the message after the last applied (it was trimmed: a node
+   * starting, or one cut off from NATS meanwhile), joins the snapshot the stream continues.
+   */
+  private async continueFromSnapshot(): Promise<void> {
+    const jsm = await jetstreamManager(this.o.nc);
+    const first = (await jsm.streams.info(this.stream)).state.first_seq;
+    if (first <= this.applied + 1) return;
+    const s = await this.o.snapshots.continuedAt(first);
+    if (!s) {
+      // Trimmed by hand, or by limits someone set on the stream: what is gone is gone here.
+      this.o.log?.error(
+        { applied: this.applied, first },
+        'the change log was trimmed past every snapshot: this node lacks what was purged',
+      );
+      this.applied = first - 1;
+      return;
+    }
+    const snapshot = decodeSnapshot(s.bytes, core(this.o.db).interner);
+    // Everything in it is in the log: none of it is this node's to publish.
+    this.fromLog.merge(snapshot.version);
+    await this.o.db.applySnapshot(snapshot);
+    this.applied = s.seq;
+    this.o.log?.info({ seq: s.seq, first }, 'loaded the change log snapshot');
+  }
+
+  /**
+   * Every `compactEvery` messages, unless another node is at it: the database whole goes to
+   * PostgreSQL with the sequence it stands for, then the stream is purged up to the older
+   * snapshot kept. The database holds at least the log up to `applied`; what more it holds
+   * (this node's commits on their way) is in the log once `flush` resolves, and joining it
+   * twice is harmless.
+   */
+  private compactIfDue(): void {
+    const every = this.o.compactEvery ?? 100_000;
+    if (this.compaction || this.applied - this.newestSnapshot < every) return;
+    this.compaction = (async () => {
+      try {
+        let taken = 0;
+        let myTurn = false;
+        const trimTo = await this.o.snapshots.takeTurn(
+          (newest) => {
+            myTurn = true;
+            this.newestSnapshot = newest;
+            return this.applied - newest >= every;
+          },
+          async () => {
+            const seq = this.applied;
+            const snapshot = this.o.db.snapshot();
+            await this.flush();
+            taken = seq;
+            return { seq, bytes: encodeSnapshot(snapshot) };
+          },
+        );
+        if (trimTo === undefined) {
+          // Another node is taking one: not due here for another span.
+          if (!myTurn) this.newestSnapshot = Math.max(this.newestSnapshot, this.applied);
+          return;
+        }
+        this.newestSnapshot = taken;
+        if (trimTo > 0)
+          await (await jetstreamManager(this.o.nc)).streams.purge(this.stream, { seq: trimTo + 1 });
+        this.o.log?.info({ seq: taken, trimmedTo: trimTo }, 'stored a change log snapshot');
+      } catch (e) {
+        this.o.log?.warn({ err: e }, 'storing a change log snapshot failed; trying again later');
+      } finally {
+        this.compaction = undefined;
+      }
+      // Messages that came meanwhile may make the next one due already.
+      if (!this.stopped) this.compactIfDue();
+    })();
   }
 
   /**

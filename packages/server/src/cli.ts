@@ -15,13 +15,14 @@ import { ChangeLog } from './ChangeLog.js';
 import { seedDemo } from './demo.js';
 import { FeedIngest } from './FeedIngest.js';
 import { HttpServer } from './HttpServer.js';
+import { LogSnapshots } from './LogSnapshots.js';
 import { PostgresBindings } from './PostgresBindings.js';
 import { printFromReplica } from './printFromReplica.js';
 import { progressBar } from './progressBar.js';
 import { SyncServer } from './SyncServer.js';
 
 const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./data/concord.db]
-                     [--postgres <url> [--schema concord]]
+                     [--postgres <url> [--schema concord] [--compact-every 100000]]
                      [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
                      [--web <directory of the built page>]
                      [--nats <url> [--ingest <collection> [--stream catalogue]
@@ -37,7 +38,10 @@ serve: the sync server. Without --auth-secret or --auth-public-key it runs in de
 no token is needed and every connection may read and write everything. With --postgres and
 --nats it is one node of the deployment named by --schema: nodes share every change through
 its change log on NATS JetStream (a stream <schema>_changes), so a client may sync with any
-of them, and moves to another with its cursors when its node goes away. With --nats and
+of them, and moves to another with its cursors when its node goes away. Every --compact-every
+messages of the change log, a node stores its database whole in <schema>.log_snapshots and the
+stream is trimmed up to the older of the two snapshots kept: a node starting loads a snapshot
+and replays the rest; a client whose cursor is older than the stream resyncs. With --nats and
 --ingest it consumes the feed's stream into that collection (and, with --postgres, into the
 SQL table <schema>.products, with the given columns); --ack-wait is how long (ms) a message
 taken by a consumer that died waits before it is delivered again.
@@ -63,6 +67,7 @@ async function main(argv: readonly string[]): Promise<void> {
       data: { type: 'string' },
       postgres: { type: 'string' },
       schema: { type: 'string', default: 'concord' },
+      'compact-every': { type: 'string', default: '100000' },
       'auth-secret': { type: 'string', default: process.env.CONCORD_AUTH_SECRET },
       'auth-public-key': { type: 'string' },
       web: { type: 'string' },
@@ -157,8 +162,20 @@ async function main(argv: readonly string[]): Promise<void> {
   const nc = values.nats
     ? await connect({ servers: values.nats, maxReconnectAttempts: -1, noAsyncTraces: true })
     : undefined;
-  const changeLog = node ? await ChangeLog.start({ db, nc: nc!, deployment: values.schema, log }) : undefined;
   const pool = node ? new pg.Pool({ connectionString: values.postgres }) : undefined;
+  const compactEvery = Number(values['compact-every']);
+  if (!Number.isSafeInteger(compactEvery) || compactEvery < 1)
+    throw new Error(`--compact-every is a number of messages: ${values['compact-every']}`);
+  const changeLog = pool
+    ? await ChangeLog.start({
+        db,
+        nc: nc!,
+        deployment: values.schema,
+        log,
+        snapshots: await LogSnapshots.open(pool, values.schema),
+        compactEvery,
+      })
+    : undefined;
   const bindings = pool ? await PostgresBindings.open(pool, values.schema) : undefined;
   const secret = values['auth-secret'];
   const publicKey = values['auth-public-key'];

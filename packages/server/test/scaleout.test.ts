@@ -158,7 +158,8 @@ describe('scale-out: auth and partial replication the same on every node', () =>
 /**
  * A Jepsen-style run: 30 clients spread over 3 nodes write (a document each time, and an
  * increment of one shared counter) while nodes are SIGKILLed and restarted on their ports, a
- * fourth node joins, and NATS itself restarts. At the end every client holds every write — none
+ * fourth node joins, and NATS itself restarts; the log is compacted and trimmed meanwhile, so
+ * nodes starting load a snapshot. At the end every client holds every write — none
  * lost, none doubled (the counter equals the writes) — and no client was sent the whole
  * collection again after losing its node. Seeded; replay with SEED=<n>.
  */
@@ -190,7 +191,8 @@ async function jepsen(seed: number): Promise<void> {
     (
       await concordServe([
         ...['--postgres', await requirePostgres(), '--nats', nats.url, '--schema', name],
-        ...['--port', String(ports[i])],
+        // Snapshots and trims every 300 messages: a node restarted or joining loads one.
+        ...['--port', String(ports[i]), '--compact-every', '300'],
       ])
     ).child;
   const nodes: Array<ChildProcess | undefined> = [await start(0), await start(1), await start(2)];
@@ -306,6 +308,11 @@ async function jepsen(seed: number): Promise<void> {
       // a client sent the collection again after losing its node would get hundreds more.
       expect(c.received).toBeLessThan(2 * written + 50);
     }
+    // The log was compacted meanwhile: its start is purged.
+    const nc = await connect({ servers: nats.url });
+    const info = await (await jetstreamManager(nc)).streams.info(`${name}_changes`);
+    await nc.close();
+    expect(info.state.first_seq).toBeGreaterThan(300);
   } finally {
     for (const c of clients) await c?.sync.close();
     for (const c of clients) await c?.db.close();
@@ -315,5 +322,9 @@ async function jepsen(seed: number): Promise<void> {
     await nc.close();
     await kill9(natsChild);
     rmSync(dir, { recursive: true, force: true });
+    const sql = new pg.Client({ connectionString: await requirePostgres() });
+    await sql.connect();
+    await sql.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    await sql.end();
   }
 }
