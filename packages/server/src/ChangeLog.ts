@@ -326,20 +326,31 @@ export class ChangeLog {
     if (changes.length > 0) await this.o.db.applyChanges(changes);
   }
 
-  /** A commit of this node's database: what did not come from the log goes to it. */
+  /**
+   * A commit of this node's database: what did not come from the log goes to it, the commit's
+   * changes in one message (in several if they exceed half NATS's payload limit). One message
+   * per change made a feed's 100,000 upserts 100,000 publish round trips, the node's largest
+   * cost in the feed pipeline.
+   */
   private committed(e: ChangeEvent): void {
-    for (const c of e.changes) {
-      if (c.dot.seq <= this.fromLog.get(c.dot.replica)) continue;
-      const sent = this.publish(c);
+    const mine = e.changes.filter((c) => c.dot.seq > this.fromLog.get(c.dot.replica));
+    if (mine.length === 0) return;
+    const limit = (this.o.nc.info?.max_payload ?? 1024 * 1024) / 2;
+    for (const part of encodeParts(mine, limit)) {
+      const sent = this.publish(part.data, part.changes[0]!, part.changes.length);
       this.pending.add(sent);
       void sent.finally(() => this.pending.delete(sent));
     }
   }
 
-  /** Publishes one change, again and again until the log holds it (NATS may be away a while). */
-  private async publish(c: Change): Promise<void> {
-    const data = encodeChanges([c]);
-    const msgID = `${c.dot.replica}.${c.dot.seq}`;
+  /**
+   * Publishes encoded changes, again and again until the log holds them (NATS may be away a
+   * while). Its `Nats-Msg-Id` names the first change's dot and how many: a retried publish is
+   * stored once; a client's changes pushed again to another node after a failover may be
+   * grouped otherwise and stored twice, which nodes' idempotent apply makes harmless.
+   */
+  private async publish(data: Uint8Array, first: Change, n: number): Promise<void> {
+    const msgID = `${first.dot.replica}.${first.dot.seq}+${n}`;
     for (;;) {
       try {
         await this.js.publish(this.subject, data, { msgID });
@@ -351,4 +362,19 @@ export class ChangeLog {
       }
     }
   }
+}
+
+/** `changes` encoded in runs of at most `limit` bytes (a single change may exceed it). */
+function* encodeParts(
+  changes: readonly Change[],
+  limit: number,
+): Generator<{ data: Uint8Array; changes: readonly Change[] }> {
+  const data = encodeChanges(changes);
+  if (data.length <= limit || changes.length === 1) {
+    yield { data, changes };
+    return;
+  }
+  const half = changes.length >> 1;
+  yield* encodeParts(changes.slice(0, half), limit);
+  yield* encodeParts(changes.slice(half), limit);
 }
