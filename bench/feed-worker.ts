@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FeedStream, publishFeed, readFeed } from '@concord/feed';
 import { concordServe, requireNats, requirePostgres } from '@concord/testkit';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { assortment } from './feed-stores.js';
@@ -72,7 +72,7 @@ try {
   const first = writeFeed(0);
   progress(`${suite}: publishing ${n} products`);
   const start = performance.now();
-  const published = await publishFeed(jetstream(nc), stream, readFeed(first));
+  const published = await publishFeed(nc, stream, readFeed(first));
   const publishedAt = performance.now();
   let sqlDone = 0;
   let diffDone = 0;
@@ -128,7 +128,7 @@ try {
   progress(`${suite}: the hourly update`);
   const t0 = performance.timeOrigin + performance.now();
   for (const c of storeProcesses) c.stdin!.write('go\n');
-  const update = await publishFeed(jetstream(nc), stream, readFeed(next));
+  const update = await publishFeed(nc, stream, readFeed(next));
   const publishMs = performance.timeOrigin + performance.now() - t0;
   const reports = await Promise.all(
     answers.map(

@@ -14,7 +14,7 @@ import {
   SqlProjection,
 } from '@concord/feed';
 import { HttpServer, SyncServer } from '@concord/server';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
@@ -74,7 +74,7 @@ const settle = async () => {
 };
 
 const first = await publishFeed(
-  jetstream(nc),
+  nc,
   stream,
   catalogue(() => false),
 );
@@ -87,7 +87,7 @@ console.log(`SQL rows: ${await projection.count()}`);
 const before = stores.map((s) => s.received());
 const changes = hq.version().get(hq.replicaId);
 const hourly = await publishFeed(
-  jetstream(nc),
+  nc,
   stream,
   // 1% changed, in both stores: sku-7, 207, … (store 2) and sku-100, 300, … (store 1).
   catalogue((i) => i % 200 === 7 || i % 200 === 100),

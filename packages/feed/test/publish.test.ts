@@ -40,40 +40,52 @@ const file = (name: string, text: string) => {
 };
 
 describe('publishing a feed', () => {
-  it('stores one message per product, once per content: the same feed twice is stored once', async () => {
-    const stream = await freshStream();
-    const js = jetstream(nc);
-    const feed = file(
-      'products.jsonl',
-      [
-        { _id: 'sku-1', name: 'Milk', price: 1.99 },
-        { _id: 'sku 2.x*', name: 'Bread', price: 2.49 },
-        { _id: 'sku-3', name: 'Wine', price: 9 },
-      ]
-        .map((p) => JSON.stringify(p))
-        .join('\n'),
-    );
-    expect(await publishFeed(js, stream, readFeed(feed))).toEqual({ published: 3, stored: 3, duplicates: 0 });
-    expect(await publishFeed(js, stream, readFeed(feed))).toEqual({ published: 3, stored: 0, duplicates: 3 });
-    // Key order does not make another content; a changed price does.
-    const again = file(
-      'again.jsonl',
-      `${JSON.stringify({ price: 1.99, name: 'Milk', _id: 'sku-1' })}\n${JSON.stringify({ _id: 'sku-3', name: 'Wine', price: 8.5 })}\n`,
-    );
-    expect(await publishFeed(js, stream, readFeed(again))).toEqual({
-      published: 2,
-      stored: 1,
-      duplicates: 1,
-    });
-    const info = await (await jetstreamManager(nc)).streams.info(stream.name);
-    // One message per product: the stream holds the catalogue's current state.
-    expect(info.state.messages).toBe(3);
-    const last = await (await jetstreamManager(nc)).streams.getMessage(stream.name, {
-      last_by_subj: stream.subject('sku-3'),
-    });
-    expect(last?.json()).toEqual({ _id: 'sku-3', name: 'Wine', price: 8.5 });
-    expect(stream.idOf(stream.subject('sku 2.x*'))).toBe('sku 2.x*');
-  });
+  it.each(['connection', 'JetStream client'])(
+    'stores one message per product, once per content: the same feed twice is stored once (given a %s)',
+    async (given) => {
+      const stream = await freshStream();
+      // The connection's messages go pipelined, the client's one request each: the same result.
+      const js = given === 'connection' ? nc : jetstream(nc);
+      const feed = file(
+        'products.jsonl',
+        [
+          { _id: 'sku-1', name: 'Milk', price: 1.99 },
+          { _id: 'sku 2.x*', name: 'Bread', price: 2.49 },
+          { _id: 'sku-3', name: 'Wine', price: 9 },
+        ]
+          .map((p) => JSON.stringify(p))
+          .join('\n'),
+      );
+      expect(await publishFeed(js, stream, readFeed(feed))).toEqual({
+        published: 3,
+        stored: 3,
+        duplicates: 0,
+      });
+      expect(await publishFeed(js, stream, readFeed(feed))).toEqual({
+        published: 3,
+        stored: 0,
+        duplicates: 3,
+      });
+      // Key order does not make another content; a changed price does.
+      const again = file(
+        'again.jsonl',
+        `${JSON.stringify({ price: 1.99, name: 'Milk', _id: 'sku-1' })}\n${JSON.stringify({ _id: 'sku-3', name: 'Wine', price: 8.5 })}\n`,
+      );
+      expect(await publishFeed(js, stream, readFeed(again))).toEqual({
+        published: 2,
+        stored: 1,
+        duplicates: 1,
+      });
+      const info = await (await jetstreamManager(nc)).streams.info(stream.name);
+      // One message per product: the stream holds the catalogue's current state.
+      expect(info.state.messages).toBe(3);
+      const last = await (await jetstreamManager(nc)).streams.getMessage(stream.name, {
+        last_by_subj: stream.subject('sku-3'),
+      });
+      expect(last?.json()).toEqual({ _id: 'sku-3', name: 'Wine', price: 8.5 });
+      expect(stream.idOf(stream.subject('sku 2.x*'))).toBe('sku 2.x*');
+    },
+  );
 
   it('reads CSV with a header row, typed cells, and tombstones', async () => {
     const stream = await freshStream();

@@ -9,7 +9,6 @@ import {
   publishFeed,
   SqlProjection,
 } from '@concord/feed';
-import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Gauge } from 'prom-client';
@@ -117,7 +116,7 @@ export class FeedIngest {
     records: AsyncIterable<FeedRecord>,
     onProgress?: (p: PublishProgress) => void,
   ): Promise<PublishProgress> {
-    return publishFeed(jetstream(this.nc), this.stream, records, onProgress);
+    return publishFeed(this.nc, this.stream, records, onProgress);
   }
 
   /** Whether NATS is connected, and each consumer's lag. */

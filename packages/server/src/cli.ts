@@ -6,7 +6,7 @@ import { Database, type Storage, type Where } from '@concord/db';
 import { PostgresStorage } from '@concord/db/postgres';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { type ColumnType, DEFAULT_STREAM, FeedStream, formatOf, publishFeed, readFeed } from '@concord/feed';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -266,7 +266,7 @@ async function publish(file: string, nats: string, streamName: string): Promise<
     const tty = process.stdout.isTTY;
     const total = tty ? await recordsIn(file) : 0;
     let last = 0;
-    const result = await publishFeed(jetstream(nc), stream, readFeed(file), (p) => {
+    const result = await publishFeed(nc, stream, readFeed(file), (p) => {
       const now = performance.now();
       if (!tty || now - last < 200) return;
       last = now;
