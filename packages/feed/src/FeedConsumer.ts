@@ -91,7 +91,7 @@ export class FeedConsumer {
       stream,
       consumer,
       apply,
-      options.batch ?? 500,
+      options.batch ?? 2000,
       options.check ?? (() => undefined),
     );
     c.loop = c.run();
