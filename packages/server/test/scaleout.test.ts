@@ -156,8 +156,8 @@ describe('scale-out: auth and partial replication the same on every node', () =>
 });
 
 /**
- * A Jepsen-style run: 30 clients spread over 3 nodes write (a document each time, and an
- * increment of one shared counter) while nodes are SIGKILLed and restarted on their ports, a
+ * A Jepsen-style run: 30 clients spread over 3 nodes write for a minute (a document each time,
+ * and an increment of one shared counter) while nodes are SIGKILLed and restarted on their ports, a
  * fourth node joins, and NATS itself restarts; the log is compacted and trimmed meanwhile, so
  * nodes starting load a snapshot. At the end every client holds every write — none
  * lost, none doubled (the counter equals the writes) — and no client was sent the whole
@@ -175,7 +175,7 @@ describe('scale-out under failures', () => {
         );
       }
     },
-    180_000,
+    240_000,
   );
 });
 
@@ -228,26 +228,31 @@ async function jepsen(seed: number): Promise<void> {
           d.n = (d.n as number) + 1;
         });
         c.writes++;
-        await new Promise((r) => setTimeout(r, 50 + rng.int(250)));
+        await new Promise((r) => setTimeout(r, 300 + rng.int(500)));
       }
     });
-    // The faults, seeded: kill a node and bring it back on its port, three times; a fourth
-    // node joins, with a client of its own; NATS restarts.
+    // The faults, seeded, spread over the run (a minute; SCALEOUT_SECONDS=<n> for another
+    // length): a node killed and brought back on its port, four times; a fourth node joins,
+    // with a client of its own; NATS restarts; more kills.
+    const end = Date.now() + Number(process.env.SCALEOUT_SECONDS ?? 60) * 1_000;
+    const step = (end - Date.now()) / 8;
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    for (let round = 0; round < 3; round++) {
-      await pause(1_000 + rng.int(1_000));
+    const killRound = async () => {
+      await pause((step * (50 + rng.int(100))) / 100);
       const victim = rng.int(3);
       await kill9(nodes[victim]!);
       await pause(300 + rng.int(700));
       nodes[victim] = await start(victim);
-    }
+    };
+    for (let round = 0; round < 3; round++) await killRound();
     nodes[3] = await start(3);
     await open(30, [url(3), url(0)]);
-    await pause(1_000);
+    await pause(step / 2);
     await kill9(natsChild);
     await pause(500 + rng.int(500));
     natsChild = await nats.start();
-    await pause(1_500);
+    await killRound();
+    await pause(Math.max(0, end - Date.now()));
     writing = false;
     await Promise.all(writers);
 
