@@ -1,5 +1,6 @@
-import { DeliverPolicy, type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream';
+import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { ContentIndex } from './ContentIndex.js';
 import { contentId, type FeedRecord, recordJson } from './FeedRecord.js';
 import type { FeedStream } from './FeedStream.js';
 import { PublishPipeline } from './PublishPipeline.js';
@@ -21,8 +22,8 @@ const WINDOW = 4;
 
 /**
  * Publishes feed records to a feed's stream, one message per product on its own subject, and
- * only what changed: first it reads the content id of every product's current message (one
- * pass over the stream, headers only), then it skips each record whose content is the current
+ * only what changed: first it reads the content id of every product's current message (the
+ * index the last publish left, and the headers of what came since: `ContentIndex`), then it skips each record whose content is the current
  * one, so publishing the same feed twice stores it once and an unchanged product costs the
  * consumers nothing. A changed record's `Nats-Msg-Id` names its content and the stream
  * sequence of the message it replaces (`<content>.<sequence>`): a publish retried after a lost
@@ -60,7 +61,10 @@ async function publishRecords(
   records: AsyncIterable<FeedRecord> | Iterable<FeedRecord>,
   onProgress?: (p: PublishProgress) => void,
 ): Promise<PublishProgress> {
-  const current = await currentContent(js, stream);
+  const index = await ContentIndex.read(js, stream);
+  const current = index.current;
+  /** The stream sequences of the messages this publish stored. */
+  const storedAt: number[] = [];
   let published = 0;
   let stored = 0;
   let duplicates = 0;
@@ -84,7 +88,10 @@ async function publishRecords(
         publish(stream.subject(r.id), encoder.encode(JSON.stringify(recordJson(r))), msgID).then((ack) => {
           entry.seq = ack.seq;
           if (ack.duplicate) duplicates++;
-          else stored++;
+          else {
+            stored++;
+            storedAt.push(ack.seq);
+          }
         }),
       );
     }
@@ -114,35 +121,8 @@ async function publishRecords(
     await Promise.allSettled(window);
     throw e;
   }
+  // The index only saves the next publish time: a publish that stored everything succeeded
+  // even if NATS went away before the index was written.
+  await index.save(js, stream, storedAt).catch(() => undefined);
   return { published, stored, duplicates };
-}
-
-/** Each product's current message: its content id (from its `Nats-Msg-Id`) and stream sequence. */
-async function currentContent(
-  js: JetStreamClient,
-  stream: FeedStream,
-): Promise<Map<string, { content: string; seq: number }>> {
-  const out = new Map<string, { content: string; seq: number }>();
-  const consumer = await js.consumers.get(stream.name, {
-    filter_subjects: `${stream.name}.product.>`,
-    deliver_policy: DeliverPolicy.LastPerSubject,
-    headers_only: true,
-  });
-  try {
-    let pending = (await consumer.info()).num_pending;
-    while (pending > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(pending, 10_000), expires: 5_000 });
-      let taken = 0;
-      for await (const m of batch) {
-        taken++;
-        const id = m.headers?.get('Nats-Msg-Id');
-        out.set(stream.idOf(m.subject), { content: id?.split('.')[0] ?? '', seq: m.seq });
-        pending = m.info.pending;
-      }
-      if (taken === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-  return out;
 }

@@ -9,8 +9,9 @@ const DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
  * A feed's JetStream stream and its subjects: one subject per product, `<stream>.product.<id>`
  * (the id in base64url: subjects cannot hold `.`, `*`, `>` or spaces), keeping the product's
  * latest message only — a catalogue's stream holds its current state, as NATS's key-value
- * buckets do — and `<stream>.dead.<sequence>`, the dead letters of its consumers (one subject
- * each, so the per-subject limit keeps them all).
+ * buckets do — `<stream>.dead.<sequence>`, the dead letters of its consumers (one subject
+ * each, so the per-subject limit keeps them all), and `<stream>.index.>`, where publishers
+ * leave what the stream holds per product (`ContentIndex`).
  */
 export class FeedStream {
   constructor(readonly name: string = DEFAULT_STREAM) {
@@ -42,7 +43,7 @@ export class FeedStream {
   /** Creates the stream, or brings an existing one's configuration to this one. */
   async ensure(jsm: JetStreamManager): Promise<void> {
     const config = {
-      subjects: [`${this.name}.product.>`, this.deadLetters],
+      subjects: [`${this.name}.product.>`, this.deadLetters, `${this.name}.index.>`],
       max_msgs_per_subject: 1,
       duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
     } satisfies Partial<StreamConfig>;

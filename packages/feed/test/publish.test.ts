@@ -76,9 +76,11 @@ describe('publishing a feed', () => {
         stored: 1,
         duplicates: 1,
       });
-      const info = await (await jetstreamManager(nc)).streams.info(stream.name);
+      const info = await (await jetstreamManager(nc)).streams.info(stream.name, {
+        subjects_filter: `${stream.name}.product.>`,
+      });
       // One message per product: the stream holds the catalogue's current state.
-      expect(info.state.messages).toBe(3);
+      expect(Object.values(info.state.subjects ?? {})).toEqual([1, 1, 1]);
       const last = await (await jetstreamManager(nc)).streams.getMessage(stream.name, {
         last_by_subj: stream.subject('sku-3'),
       });
@@ -86,6 +88,35 @@ describe('publishing a feed', () => {
       expect(stream.idOf(stream.subject('sku 2.x*'))).toBe('sku 2.x*');
     },
   );
+
+  it('the index a publish leaves is read with what was stored since; a broken one is ignored', async () => {
+    const stream = await freshStream();
+    const js = jetstream(nc);
+    const feed = [
+      { id: 'a', product: { price: 1 } },
+      { id: 'b', product: { price: 2 } },
+      { id: 'c', product: { price: 3 } },
+    ];
+    expect(await publishFeed(nc, stream, feed)).toMatchObject({ stored: 3 });
+    const head = await (await jetstreamManager(nc)).streams.getMessage(stream.name, {
+      last_by_subj: `${stream.name}.index.head`,
+    });
+    expect(head?.json()).toMatchObject({ upTo: 3 });
+    // Someone else changes b without a publisher (no index written): the next publish sees it.
+    await js.publish(stream.subject('b'), new TextEncoder().encode('{"_id":"b","price":9}'), {
+      msgID: 'elsewhere',
+    });
+    expect(await publishFeed(nc, stream, feed)).toEqual({ published: 3, stored: 1, duplicates: 2 });
+    expect(await publishFeed(nc, stream, feed)).toEqual({ published: 3, stored: 0, duplicates: 3 });
+    // A head naming a chunk that cannot be read: the headers are read instead, same answer.
+    const garbage = await js.publish(`${stream.name}.index.0`, new Uint8Array([1, 2, 3]));
+    await js.publish(`${stream.name}.index.head`, JSON.stringify({ upTo: 1_000, chunks: [garbage.seq] }));
+    expect(await publishFeed(nc, stream, [...feed, { id: 'd', product: { price: 4 } }])).toEqual({
+      published: 4,
+      stored: 1,
+      duplicates: 3,
+    });
+  });
 
   it('reads CSV with a header row, typed cells, and tombstones', async () => {
     const stream = await freshStream();
