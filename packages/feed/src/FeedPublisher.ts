@@ -1,6 +1,7 @@
 import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ContentIndex } from './ContentIndex.js';
+import { FeedError } from './FeedError.js';
 import { contentId, type FeedRecord, recordJson } from './FeedRecord.js';
 import type { FeedStream } from './FeedStream.js';
 import { PublishPipeline } from './PublishPipeline.js';
@@ -46,7 +47,11 @@ export async function publishFeed(
   const js = 'consumers' in target ? target : jetstream(target);
   const pipeline = 'consumers' in target ? undefined : new PublishPipeline(target);
   const publish = (subject: string, data: Uint8Array, msgID: string): Promise<PubAck> =>
-    pipeline ? pipeline.publish(subject, data, msgID) : js.publish(subject, data, { msgID });
+    pipeline
+      ? pipeline.publish(subject, data, msgID)
+      : js.publish(subject, data, { msgID }).catch((e: unknown) => {
+          throw new FeedError('UNAVAILABLE', `JetStream did not store a message: ${(e as Error).message}`);
+        });
   try {
     return await publishRecords(js, publish, stream, records, onProgress);
   } finally {

@@ -58,9 +58,12 @@ describe('the feed into Concord', () => {
       feed[4] = catalogue(200, 4)[4]!;
       feed[7] = catalogue(200, 7)[7]!;
       expect(await publishFeed(js, stream, feed)).toMatchObject({ stored: 2, duplicates: 198 });
+      // Applied as they arrive: the two may come in two batches.
       await until(
-        async () => (await store.collection('products').get('sku-4'))?.price === 104,
-        'the new price',
+        async () =>
+          (await store.collection('products').get('sku-4'))?.price === 104 &&
+          (await db.collection('products').get('sku-7'))?.price === 107,
+        'the new prices',
       );
       expect(own()).toBe(afterFirst + 2);
 

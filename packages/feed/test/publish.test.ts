@@ -118,6 +118,22 @@ describe('publishing a feed', () => {
     });
   });
 
+  it('a stream deleted midway fails the publish with UNAVAILABLE, given a connection or a client', async () => {
+    for (const target of [nc, jetstream(nc)]) {
+      const stream = await freshStream();
+      async function* records() {
+        for (let i = 0; i < 1_000; i++) {
+          // Midway, the stream goes: JetStream answers the pipeline's messages "no responders".
+          if (i === 300) await (await jetstreamManager(nc)).streams.delete(stream.name);
+          yield { id: `p${i}`, product: { price: i } };
+        }
+      }
+      const failed = await publishFeed(target, stream, records()).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(FeedError);
+      expect(failed).toMatchObject({ code: 'UNAVAILABLE' });
+    }
+  });
+
   it('reads CSV with a header row, typed cells, and tombstones', async () => {
     const stream = await freshStream();
     const feed = file(
