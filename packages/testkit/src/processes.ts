@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,22 +41,44 @@ export async function kill9(child: ChildProcess): Promise<void> {
 }
 
 /**
- * `n` distinct TCP ports free on 127.0.0.1 now (for servers a test starts, and restarts on the
- * same ports): held open together while chosen, so no two are the same.
+ * `n` distinct TCP ports free on 127.0.0.1 now, for servers a test starts (and restarts on the
+ * same ports), held open together while chosen so no two are the same. Chosen below the
+ * kernel's ephemeral range: a port the kernel handed out for `listen(0)` and took back could be
+ * handed out again — to a proxy or an outgoing connection of this test or another — before the
+ * server the test starts binds it (seen: a cluster node's EADDRINUSE in CI). Nothing takes a
+ * port below that range unless asked for it by number.
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const probes = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve) => {
-          const probe = createServer().listen(0, '127.0.0.1', () => resolve(probe));
-        }),
-    ),
-  );
-  const ports = probes.map((p) => (p.address() as AddressInfo).port);
-  await Promise.all(probes.map((p) => new Promise((r) => p.close(r))));
-  return ports;
+  const [low] = ephemeralRange();
+  const held: Array<ReturnType<typeof createServer>> = [];
+  try {
+    while (held.length < n) {
+      const port = randomInt(10_000, low);
+      const probe = await new Promise<ReturnType<typeof createServer> | undefined>((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve(undefined));
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      });
+      if (probe) held.push(probe);
+    }
+    return held.map((p) => (p.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(held.map((p) => new Promise((r) => p.close(r))));
+  }
+}
+
+/** The kernel's range for ports it assigns (Linux; elsewhere the usual default). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low! > 10_100 && high! >= low!) return [low!, high!];
+  } catch {
+    // Not Linux.
+  }
+  return [32_768, 60_999];
 }
 
 /** Resolves once something accepts connections on 127.0.0.1:`port` (within 10 s). */
