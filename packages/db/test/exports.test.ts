@@ -67,6 +67,7 @@ describe('@concord/db exports', () => {
       'encodeMessage',
       'filterTerms',
       'matches',
+      'pgIdent',
       'schemaIssues',
       'subscriptionKey',
     ]);

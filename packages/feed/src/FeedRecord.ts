@@ -38,7 +38,7 @@ export function recordJson(r: FeedRecord): Record<string, Json> {
 /**
  * A message id that names the record's content (`Nats-Msg-Id`): the same product with the same
  * fields, in any key order, has the same id, so JetStream stores a feed published twice once.
- * The first 128 bits of a SHA-256, hex; `node:crypto`'s one-shot `hash` (a third of
+ * The first 128 bits of a SHA-256, hex; `node:crypto`'s one-shot `hash` (two fifths of
  * `createHash`'s cost on a product), as WebCrypto's promise per digest cost 20 times more.
  */
 export function contentId(r: FeedRecord): string {

@@ -16,8 +16,9 @@ const ACK_TIMEOUT_MS = 10_000;
  * `PublishAsync` does: each message is a core publish whose reply subject is a token under one
  * inbox, and the stream's acknowledgements (`PubAck` JSON, or an error) come back on one
  * subscription. `JetStreamClient.publish` makes every message a request of its own, and the
- * nats.js client builds an Error with a stack trace as each request ends: that was a third of
- * the feed publisher's CPU (25,000 products/s on this machine, the pipeline 38,000).
+ * nats.js client builds an Error with a stack trace as each request ends (12 % of the feed
+ * publisher's CPU in a profile). Timed by hand, 100,000 products alone: 2.6 s by request,
+ * 1.56 s pipelined.
  */
 export class PublishPipeline {
   private readonly inbox = `${createInbox()}.`;

@@ -28,6 +28,8 @@ export class SqlProjection {
   private readonly table: string;
   private readonly deleted: string;
   private readonly columns: ReadonlyArray<[string, ColumnType]>;
+  /** The batch upsert, built once from the mapping. */
+  private readonly upsert: string;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -43,6 +45,7 @@ export class SqlProjection {
         throw new TypeError(`not a usable column name: ${c}`);
     this.table = `"${schema}"."${table}"`;
     this.deleted = `"${schema}"."${table}_deleted"`;
+    this.upsert = this.upsertSql();
   }
 
   /** Creates the schema and the tables if they are not there. */
@@ -81,7 +84,7 @@ export class SqlProjection {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      if (upserts.length > 0) await client.query(this.upsertSql(), [this.upsertRows(upserts)]);
+      if (upserts.length > 0) await client.query(this.upsert, [this.upsertRows(upserts)]);
       if (deletes.length > 0) {
         const ids = deletes.map((m) => m.record.id);
         const seqs = deletes.map((m) => m.seq);
@@ -117,18 +120,15 @@ export class SqlProjection {
    * array literal — more of the node's CPU than the statement cost PostgreSQL.
    */
   private upsertSql(): string {
-    const names = ['id', 'seq', ...this.columns.map(([c]) => c)];
-    const types = ['text', 'bigint', ...this.columns.map(([, t]) => t)];
-    const quoted = [...names, 'data'].map((n) => `"${n}"`);
-    const fields = this.columns.map(([c]) => `, r.data -> '${c}' AS "${c}"`).join('');
-    const updates = quoted.slice(1).map((q) => `${q} = excluded.${q}`);
-    const values = names.map((n, i) =>
-      i < 2 || types[i] === 'jsonb' ? `v."${n}"` : `(v."${n}" #>> '{}')::${types[i]}`,
+    const quoted = ['id', 'seq', ...this.columns.map(([c]) => c), 'data'].map((n) => `"${n}"`);
+    // A mapped field as its column's type: jsonb as it is, the others from the value's text.
+    const fields = this.columns.map(([c, t]) =>
+      t === 'jsonb' ? `v.data -> '${c}'` : `(v.data ->> '${c}')::${t}`,
     );
+    const updates = quoted.slice(1).map((q) => `${q} = excluded.${q}`);
     return `INSERT INTO ${this.table} (${quoted.join(', ')})
-      SELECT ${values.join(', ')}, v.data FROM (
-        SELECT r.id, r.seq, r.data${fields} FROM jsonb_to_recordset($1::jsonb) AS r(id text, seq bigint, data jsonb)
-      ) AS v
+      SELECT ${['v.id', 'v.seq', ...fields, 'v.data'].join(', ')}
+      FROM jsonb_to_recordset($1::jsonb) AS v(id text, seq bigint, data jsonb)
       WHERE NOT EXISTS (SELECT 1 FROM ${this.deleted} d WHERE d.id = v.id AND d.seq > v.seq)
       ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')} WHERE ${this.table}.seq < excluded.seq`;
   }

@@ -265,31 +265,23 @@ export class ChangeLog {
     if (this.compaction || this.applied - this.newestSnapshot < every) return;
     this.compaction = (async () => {
       try {
-        let taken = 0;
-        let myTurn = false;
-        const trimTo = await this.o.snapshots.takeTurn(
-          (newest) => {
-            myTurn = true;
-            this.newestSnapshot = newest;
-            return this.applied - newest >= every;
-          },
+        const turn = await this.o.snapshots.takeTurn(
+          (newest) => this.applied - newest >= every,
           async () => {
             const seq = this.applied;
             const snapshot = this.o.db.snapshot();
             await this.flush();
-            taken = seq;
             return { seq, bytes: encodeSnapshot(snapshot) };
           },
         );
-        if (trimTo === undefined) {
-          // Another node is taking one: not due here for another span.
-          if (!myTurn) this.newestSnapshot = Math.max(this.newestSnapshot, this.applied);
-          return;
-        }
-        this.newestSnapshot = taken;
-        if (trimTo > 0)
-          await (await jetstreamManager(this.o.nc)).streams.purge(this.stream, { seq: trimTo + 1 });
-        this.o.log?.info({ seq: taken, trimmedTo: trimTo }, 'stored a change log snapshot');
+        // Another node taking one: not due here for another span.
+        if (turn.kind === 'busy') this.newestSnapshot = Math.max(this.newestSnapshot, this.applied);
+        if (turn.kind === 'fresh') this.newestSnapshot = turn.newest;
+        if (turn.kind !== 'stored') return;
+        this.newestSnapshot = turn.seq;
+        if (turn.trimTo > 0)
+          await (await jetstreamManager(this.o.nc)).streams.purge(this.stream, { seq: turn.trimTo + 1 });
+        this.o.log?.info({ seq: turn.seq, trimmedTo: turn.trimTo }, 'stored a change log snapshot');
       } catch (e) {
         this.o.log?.warn({ err: e }, 'storing a change log snapshot failed; trying again later');
       } finally {

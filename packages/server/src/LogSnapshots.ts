@@ -1,4 +1,4 @@
-import { SCHEMA_LOCK } from '@concord/db/internal';
+import { pgIdent, SCHEMA_LOCK } from '@concord/db/internal';
 import type pg from 'pg';
 
 /** A node's database, whole, once it had applied the change log up to `seq`. */
@@ -7,6 +7,15 @@ export interface LogSnapshot {
   /** `encodeSnapshot` of the database. */
   readonly bytes: Uint8Array;
 }
+
+/**
+ * A node's turn at taking a snapshot: another node holds the turn; the newest snapshot is
+ * recent enough; or one was stored, and the log may be trimmed to `trimTo` (0: not yet).
+ */
+export type Turn =
+  | { readonly kind: 'busy' }
+  | { readonly kind: 'fresh'; readonly newest: number }
+  | { readonly kind: 'stored'; readonly seq: number; readonly trimTo: number };
 
 /** How many snapshots a deployment keeps: the stream is trimmed up to the oldest of them. */
 const KEPT = 2;
@@ -27,22 +36,22 @@ export class LogSnapshots {
     private readonly pool: pg.Pool,
     schema: string,
   ) {
-    this.table = `"${schema.replaceAll('"', '""')}".log_snapshots`;
+    this.table = `${pgIdent(schema)}.log_snapshots`;
     this.lockKey = `concord log snapshots ${schema}`;
   }
 
   static async open(pool: pg.Pool, schema: string): Promise<LogSnapshots> {
     const s = new LogSnapshots(pool, schema);
     await pool.query(`${SCHEMA_LOCK}
-      CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}";
+      CREATE SCHEMA IF NOT EXISTS ${pgIdent(schema)};
       CREATE TABLE IF NOT EXISTS ${s.table} (
         seq bigint PRIMARY KEY, bytes bytea NOT NULL, taken_at timestamptz NOT NULL DEFAULT now());`);
     return s;
   }
 
-  /** The sequence of the newest snapshot (0 if none). */
-  async newest(): Promise<number> {
-    const { rows } = await this.pool.query(`SELECT coalesce(max(seq), 0)::text AS seq FROM ${this.table}`);
+  /** The sequence of the newest snapshot (0 if none), read on `on` (a pooled client in a turn). */
+  async newest(on: pg.Pool | pg.PoolClient = this.pool): Promise<number> {
+    const { rows } = await on.query(`SELECT coalesce(max(seq), 0)::text AS seq FROM ${this.table}`);
     return Number(rows[0].seq);
   }
 
@@ -60,24 +69,17 @@ export class LogSnapshots {
   }
 
   /**
-   * Runs `take` if no other node is taking a snapshot and the newest is still older than
-   * `due`; `take` returns the snapshot, which is stored and all but the newest two dropped.
-   * Resolves with the sequence the log may be trimmed to (the oldest kept; 0: not yet), or
-   * undefined if nothing was taken.
+   * Runs `take` if no other node is taking a snapshot and `due` says the newest is too old;
+   * `take` returns the snapshot, which is stored and all but the newest two dropped.
    */
-  async takeTurn(
-    due: (newest: number) => boolean,
-    take: () => Promise<LogSnapshot>,
-  ): Promise<number | undefined> {
+  async takeTurn(due: (newest: number) => boolean, take: () => Promise<LogSnapshot>): Promise<Turn> {
     const client = await this.pool.connect();
     try {
       const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtext($1)) AS got', [this.lockKey]);
-      if (!rows[0].got) return undefined;
+      if (!rows[0].got) return { kind: 'busy' };
       try {
-        const { rows: n } = await client.query(
-          `SELECT coalesce(max(seq), 0)::text AS seq FROM ${this.table}`,
-        );
-        if (!due(Number(n[0].seq))) return undefined;
+        const newest = await this.newest(client);
+        if (!due(newest)) return { kind: 'fresh', newest };
         const s = await take();
         await client.query('BEGIN');
         await client.query(
@@ -90,7 +92,7 @@ export class LogSnapshots {
         const oldest = kept.length < KEPT ? 0 : Number(kept[KEPT - 1].seq);
         await client.query(`DELETE FROM ${this.table} WHERE seq < $1`, [oldest]);
         await client.query('COMMIT');
-        return oldest;
+        return { kind: 'stored', seq: s.seq, trimTo: oldest };
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw e;

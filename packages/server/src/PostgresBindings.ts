@@ -1,5 +1,5 @@
 import { SyncError } from '@concord/db';
-import { SCHEMA_LOCK } from '@concord/db/internal';
+import { pgIdent, SCHEMA_LOCK } from '@concord/db/internal';
 import type pg from 'pg';
 import type { Bindings } from './ReplicaBindings.js';
 
@@ -17,14 +17,14 @@ export class PostgresBindings implements Bindings {
     private readonly pool: pg.Pool,
     schema: string,
   ) {
-    this.table = `"${schema.replaceAll('"', '""')}".replica_bindings`;
+    this.table = `${pgIdent(schema)}.replica_bindings`;
   }
 
   static async open(pool: pg.Pool, schema: string): Promise<PostgresBindings> {
     const b = new PostgresBindings(pool, schema);
     // One script, one transaction, under the schema lock: the nodes of a deployment start together.
     await pool.query(`${SCHEMA_LOCK}
-      CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}";
+      CREATE SCHEMA IF NOT EXISTS ${pgIdent(schema)};
       CREATE TABLE IF NOT EXISTS ${b.table} (replica text PRIMARY KEY, subject text NOT NULL);`);
     return b;
   }

@@ -1,5 +1,6 @@
 import type { ReplicaId } from '@concord/crdt';
 import type { Pool } from 'pg';
+import { pgIdent as ident } from './pgIdent.js';
 import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
 import { SCHEMA_LOCK } from './schemaLock.js';
 
@@ -10,7 +11,6 @@ export interface PostgresOptions {
   readonly schema: string;
 }
 
-const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const buffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
