@@ -101,6 +101,14 @@ export class ProductIndex extends Store<ProductIndexState> {
   search(query: string, limit: number): SearchResult {
     const words = fold(query).split(/\s+/).filter(Boolean);
     const products: Doc[] = [];
+    if (words.length === 0) {
+      // Everything: shown while a first sync streams in, every time the index is published.
+      for (const doc of this.docs.values()) {
+        if (products.length === limit) break;
+        products.push(doc);
+      }
+      return { products, total: this.docs.size };
+    }
     let total = 0;
     for (const [id, text] of this.text) {
       if (!words.every((w) => text.includes(w))) continue;

@@ -43,7 +43,8 @@ export class DeferredEvictions {
   }
 
   delete(collection: string, id: string): void {
-    if (this.docs.delete(docKey(collection, id))) this.dirty = true;
+    // Mostly empty: a snapshot's every document is taken out of it.
+    if (this.docs.size > 0 && this.docs.delete(docKey(collection, id))) this.dirty = true;
   }
 
   entries(): IterableIterator<{ readonly collection: string; readonly id: string }> {

@@ -45,7 +45,8 @@ export function labelChanged(
   printed: string | undefined,
   fields: LabelFields = {},
 ): boolean {
-  return printed !== labelFingerprint(product, fields);
+  // Never printed: its label is due, with no fingerprint to compare (a store's first sync queues all).
+  return printed === undefined || printed !== labelFingerprint(product, fields);
 }
 
 /** The collection where stores record what they printed; it syncs back to the head office. */

@@ -42,7 +42,9 @@ describe('the packages as a user installs them', () => {
         ROOT,
       );
     }
-  });
+    // Seven packages built, packed and checked one after another: about 50 s alone on a slow
+    // night, past the default 60 s beside the other test files.
+  }, 240_000);
 
   it('installed elsewhere, plain Node serves with the concord bin and two SQLite clients converge', () => {
     mkdirSync(app);

@@ -39,15 +39,28 @@ async function store(url: string, options: { token?: string; chunksOverHttp?: bo
   return { replica, sync, chunks };
 }
 
+/** A store synced to the end: the snapshot is built (and kept), so stores after it are sent its chunks' names. */
+async function built(url: string, token?: string): Promise<void> {
+  const first = await store(url, token ? { token } : {});
+  await first.sync.synced();
+}
+
 describe('initial syncs as immutable chunks over HTTP', () => {
-  it('stores fetch the chunks built once; each is named by its SHA-256 and cacheable for good', async () => {
+  it('the first store streams the snapshot as it is built; later ones fetch its chunks by name', async () => {
     const { server } = await serve();
     const url = `ws://127.0.0.1:${server.port}/sync`;
+    // The snapshot is built for the first store, which takes its chunks as they are made, on
+    // the WebSocket (there is nothing to name yet).
+    const first = await store(url);
+    await first.sync.synced();
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(0);
+    // Once built, stores are sent its chunks' names and fetch them.
     const a = await store(url);
     const b = await store(url);
     await Promise.all([a.sync.synced(), b.sync.synced()]);
-    for (const s of [a, b]) expect(await contents(s.replica, 'products')).toEqual(products(3000));
+    for (const s of [first, a, b]) expect(await contents(s.replica, 'products')).toEqual(products(3000));
     expect(a.chunks.length).toBeGreaterThan(3);
+    expect(first.chunks).toEqual(a.chunks);
     expect(await metric(server, 'concord_snapshots_built_total')).toBe(1);
     expect(await metric(server, 'concord_snapshots_http_total')).toBe(2);
     expect(await metric(server, 'concord_snapshot_chunks_served_total')).toBe(2 * a.chunks.length);
@@ -94,6 +107,7 @@ describe('initial syncs as immutable chunks over HTTP', () => {
       };
     };
     const { server } = await serve(authenticate);
+    await built(`ws://127.0.0.1:${server.port}/sync`, 'store-token');
     const a = await store(`ws://127.0.0.1:${server.port}/sync`, { token: 'store-token' });
     await a.sync.synced();
     expect(await a.replica.collection('products').count()).toBe(1500);
@@ -110,6 +124,7 @@ describe('initial syncs as immutable chunks over HTTP', () => {
 
   it('a client that cannot fetch chunks (blocked, unreachable) takes the snapshot on the WebSocket', async () => {
     const { server } = await serve();
+    await built(`ws://127.0.0.1:${server.port}/sync`);
     const realFetch = globalThis.fetch;
     // What a page on an origin the network blocks sees: fetch fails, the WebSocket works.
     globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
@@ -130,6 +145,7 @@ describe('initial syncs as immutable chunks over HTTP', () => {
 
   it('a store cut off midway resumes after the last chunk it applied, and ends equal', async () => {
     const { server } = await serve();
+    await built(`ws://127.0.0.1:${server.port}/sync`);
     const proxy = await LinkProxy.start(`ws://127.0.0.1:${server.port}`);
     cleanup.push(() => proxy.close());
     const a = await store(`${proxy.url()}/sync`);
