@@ -178,7 +178,7 @@ export class ProductIndex extends Store<ProductIndexState> {
   }
 
   private setProduct(id: string, p: Doc | undefined): void {
-    const before = this.storesOf(this.docs.get(id));
+    const previous = this.docs.get(id);
     if (p) {
       this.docs.set(id, p);
       this.text.set(id, haystack(p));
@@ -186,6 +186,15 @@ export class ProductIndex extends Store<ProductIndexState> {
       this.docs.delete(id);
       this.text.delete(id);
     }
+    if (this.store) {
+      // A store's own products, every one in its reach: no sets of stores to compare.
+      const carried = entry(this.carried, this.store, () => new Set<string>());
+      if (p) carried.add(id);
+      else carried.delete(id);
+      this.requeue(this.store, id);
+      return;
+    }
+    const before = this.storesOf(previous);
     const after = this.storesOf(p);
     for (const store of new Set([...before, ...after])) {
       if (after.includes(store)) entry(this.carried, store, () => new Set<string>()).add(id);
@@ -212,7 +221,7 @@ export class ProductIndex extends Store<ProductIndexState> {
     const p = this.docs.get(id);
     const stale =
       p !== undefined &&
-      this.storesOf(p).includes(store) &&
+      (this.store !== undefined || this.storesOf(p).includes(store)) &&
       labelChanged(p, this.printed.get(store)?.get(id));
     if (stale) entry(this.queue, store, () => new Set<string>()).add(id);
     else this.queue.get(store)?.delete(id);

@@ -1,7 +1,6 @@
 import type { ORMap } from '@concord/crdt';
 import type { Change } from './Change.js';
 import type { CollectionState, Doc } from './CollectionState.js';
-import { docKey } from './DeferredEvictions.js';
 import type { Document } from './Document.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
@@ -23,16 +22,24 @@ const EVICTED = new Uint8Array(0);
  * replica never had the document), deltas, and rollbacks to the server's state.
  */
 export class Integration {
-  private readonly work = new Map<string, Work>();
+  /**
+   * By collection, then id: no joined key per document (a snapshot's chunk is thousands, and a
+   * new string per document to hash cost more than the map itself).
+   */
+  private readonly work = new Map<string, Map<string, Work>>();
 
   constructor(private readonly resolve: (collection: string) => CollectionState) {}
 
   private entry(collection: string, id: string): Work {
-    const key = docKey(collection, id);
-    let w = this.work.get(key);
+    let docs = this.work.get(collection);
+    if (!docs) {
+      docs = new Map();
+      this.work.set(collection, docs);
+    }
+    let w = docs.get(id);
     if (!w) {
       w = { collection: this.resolve(collection), id, doc: undefined, adopt: undefined, value: undefined };
-      this.work.set(key, w);
+      docs.set(id, w);
     }
     return w;
   }
@@ -77,19 +84,20 @@ export class Integration {
 
   staged(): StagedDocument[] {
     const out: StagedDocument[] = [];
-    for (const w of this.work.values()) {
-      if (w.doc) out.push(stage(w.collection, w.id, w.doc));
-      else if (w.adopt?.length)
-        out.push({
-          collection: w.collection,
-          id: w.id,
-          doc: undefined,
-          value: w.value ?? storedValue(w.adopt, w.id),
-          stored: w.adopt,
-        });
-      else if (w.collection.has(w.id))
-        out.push({ collection: w.collection, id: w.id, doc: undefined, value: undefined, stored: EVICTED });
-    }
+    for (const docs of this.work.values())
+      for (const w of docs.values()) {
+        if (w.doc) out.push(stage(w.collection, w.id, w.doc));
+        else if (w.adopt?.length)
+          out.push({
+            collection: w.collection,
+            id: w.id,
+            doc: undefined,
+            value: w.value ?? storedValue(w.adopt, w.id),
+            stored: w.adopt,
+          });
+        else if (w.collection.has(w.id))
+          out.push({ collection: w.collection, id: w.id, doc: undefined, value: undefined, stored: EVICTED });
+      }
     return out;
   }
 }
