@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AttachmentRef, DbError, SyncError } from '@concord/db';
-import type { Principal } from './Auth.js';
+import { AttachmentReferences } from './AttachmentReferences.js';
+import { type Principal, visibleDocument } from './Auth.js';
 import { HttpError } from './HttpError.js';
 import type { SyncServer } from './SyncServer.js';
 
@@ -11,13 +12,31 @@ const HASH = /^[0-9a-f]{64}$/;
  * `GET /api/attachments/<hash>` streams them piece by piece (a `Range: bytes=<n>-` resumes a
  * download that was cut), `HEAD` says whether the server has one, `PUT` uploads one, checked
  * against its hash as it streams in (`422 BAD_ATTACHMENT` if it does not match; nothing is kept).
- * Reading takes any authenticated caller (the hash, which only a readable document tells, is the
- * capability, as in content-addressed stores); uploading takes one with a write grant. A
+ * Reading takes a caller who may read a document that references the attachment (or reads
+ * everything): a hash is no capability — anyone holding the same file can compute it — so
+ * to anyone else the attachment is as absent as a document outside their scope (404);
+ * uploading takes one with a write grant. A
  * transfer reads or writes one piece (`ATTACHMENT_PIECE_BYTES`) at a time, and a response waits
  * for a slow reader to drain before the next.
  */
 export class AttachmentTransfer {
-  constructor(private readonly sync: SyncServer) {}
+  private readonly references: AttachmentReferences;
+
+  constructor(private readonly sync: SyncServer) {
+    this.references = new AttachmentReferences(sync.db);
+  }
+
+  close(): void {
+    this.references.close();
+  }
+
+  /** Whether `principal` may read attachment `hash`: it reads everything, or a document referencing it. */
+  private mayRead(principal: Principal, hash: string): boolean {
+    if (principal.grants.some((g) => g.collection === '*' && g.read && !g.where)) return true;
+    for (const { collection, id } of this.references.referrers(hash))
+      if (visibleDocument(this.sync.db, principal, collection, id, 'read')) return true;
+    return false;
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse, hash: string, principal: Principal): Promise<void> {
     if (!HASH.test(hash))
@@ -25,7 +44,7 @@ export class AttachmentTransfer {
     if (req.method === 'PUT') return this.upload(req, res, hash, principal);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} on an attachment`);
-    const size = await this.sync.db.attachments.size(hash);
+    const size = this.mayRead(principal, hash) ? await this.sync.db.attachments.size(hash) : undefined;
     if (size === undefined) throw new HttpError(404, 'NOT_FOUND', `no attachment ${hash}`);
     const range = req.headers.range;
     let offset = 0;
@@ -42,8 +61,8 @@ export class AttachmentTransfer {
       'content-length': size - offset,
       'accept-ranges': 'bytes',
       etag: `"${hash}"`,
-      // The same hash is the same bytes, forever.
-      'cache-control': 'public, max-age=31536000, immutable',
+      // The same hash is the same bytes, forever; shared caches keep it only when no token was needed.
+      'cache-control': `${req.headers.authorization ? 'private' : 'public'}, max-age=31536000, immutable`,
       ...(range ? { 'content-range': `bytes ${offset}-${size - 1}/${size}` } : {}),
     });
     if (req.method === 'HEAD') {

@@ -145,6 +145,7 @@ export class HttpServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.sync.close();
+    this.attachments.close();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
     this.http.closeAllConnections();

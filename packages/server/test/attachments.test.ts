@@ -4,9 +4,9 @@ import { request } from 'node:http';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ATTACHMENT_PIECE_BYTES, type AttachmentRef, Database } from '@concord/db';
+import { ATTACHMENT_PIECE_BYTES, type AttachmentRef, Database, SyncError } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
-import { HttpServer, SyncServer } from '@concord/server';
+import { type Authenticate, HttpServer, SyncServer } from '@concord/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from './support/processes.js';
 import { until } from './support.js';
@@ -22,10 +22,13 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<HttpServer> {
+async function start(authenticate?: Authenticate): Promise<HttpServer> {
   dir = mkdtempSync(join(tmpdir(), 'concord-attachments-'));
   const db = await Database.open({ storage: await SqliteStorage.open(join(dir, 'server.db')) });
-  http = await HttpServer.listen({ sync: new SyncServer({ db }), port: 0 });
+  http = await HttpServer.listen({
+    sync: new SyncServer({ db, ...(authenticate ? { authenticate } : {}) }),
+    port: 0,
+  });
   return http;
 }
 
@@ -188,6 +191,68 @@ describe('attachments travel', () => {
     await otherSync.synced();
     const image = (await other.collection('products').get('p9'))!.image as AttachmentRef;
     expect(await other.attachments.get(image)).toEqual(bytes);
+  });
+
+  it('an attachment is read only by callers who may read a document that references it', async () => {
+    // Head office writes everything; each store reads its own products.
+    const server = await start(async (token) => {
+      if (token === 'hq') return { subject: 'hq', grants: [{ collection: '*', read: true, write: true }] };
+      if (token === 's1' || token === 's2')
+        return {
+          subject: token,
+          grants: [{ collection: 'products', read: true, where: { stores: { $contains: token } } }],
+        };
+      throw new SyncError('UNAUTHORIZED', 'unknown token');
+    });
+    const put = async (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      const hash = createHash('sha256').update(bytes).digest('hex');
+      const res = await fetch(`${server.url}/api/attachments/${hash}`, {
+        method: 'PUT',
+        headers: { authorization: 'Bearer hq', 'content-type': 'image/png' },
+        body: bytes,
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as AttachmentRef;
+    };
+    const read = async (hash: string, token: string) => {
+      const res = await fetch(`${server.url}/api/attachments/${hash}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return res.status === 200 ? [200, res.headers.get('cache-control'), await res.text()] : [res.status];
+    };
+    const logo = await put('logo of s1');
+    const loose = await put('referenced by nothing');
+    const products = server.sync.db.collection('products');
+    await products.upsert({ _id: 'p1', stores: ['s1'], brand: { logo } });
+
+    expect(await read(logo.$attachment, 's1')).toEqual([
+      200,
+      'private, max-age=31536000, immutable',
+      'logo of s1',
+    ]);
+    expect(await read(logo.$attachment, 's2')).toEqual([404]);
+    expect(await read(loose.$attachment, 's1')).toEqual([404]);
+    expect(await read(loose.$attachment, 'hq')).toEqual([
+      200,
+      'private, max-age=31536000, immutable',
+      'referenced by nothing',
+    ]);
+    expect(await read(logo.$attachment, 'nobody')).toEqual([401]);
+    // Who may read it follows the documents: moved to s2, then gone.
+    await products.upsert({ _id: 'p1', stores: ['s2'], brand: { logo } });
+    expect(await read(logo.$attachment, 's1')).toEqual([404]);
+    expect(await read(logo.$attachment, 's2')).toEqual([
+      200,
+      'private, max-age=31536000, immutable',
+      'logo of s1',
+    ]);
+    await products.upsert({ _id: 'p2', stores: ['s1'], gallery: [{ caption: 'again', image: logo }] });
+    expect((await read(logo.$attachment, 's1'))[0]).toBe(200);
+    await products.remove('p2');
+    await products.remove('p1');
+    expect(await read(logo.$attachment, 's1')).toEqual([404]);
+    expect(await read(logo.$attachment, 's2')).toEqual([404]);
   });
 
   it('answers a bad request with a code', async () => {
