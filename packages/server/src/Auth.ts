@@ -99,6 +99,11 @@ function checkGrants(raw: unknown): Grant[] {
   });
 }
 
+/** What the principal may read, as one string: two principals with equal ones read the same documents. */
+export function readScope(p: Principal): string {
+  return JSON.stringify(p.grants.filter((g) => g.read).map((g) => [g.collection, g.where ?? null]));
+}
+
 /**
  * The documents of `collection` the principal may read or write: `null` for none, `undefined`
  * for all, or a filter (several narrowed grants are or-ed).

@@ -13,7 +13,7 @@ import { checkQuery, core } from '@concord/db/internal';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { AttachmentTransfer } from './AttachmentTransfer.js';
-import { both, type Principal, scope, visibleDocument } from './Auth.js';
+import { both, type Principal, readScope, scope, visibleDocument } from './Auth.js';
 import type { FeedIngest } from './FeedIngest.js';
 import { FeedUpload } from './FeedUpload.js';
 import { HttpError } from './HttpError.js';
@@ -269,13 +269,18 @@ export class HttpServer {
   /**
    * A chunk of an initial snapshot by its SHA-256, as named in a manifest: immutable (its name
    * is its content), so cacheable for a year by a browser, and — when no token is needed to
-   * read it — by any CDN between. The name is only ever given in a session entitled to read
-   * it, and the caller must still hold a valid token when the server checks tokens.
+   * read it — by any CDN between. It is served to a caller with the read scope of a session it
+   * was named to (see `SnapshotCache.readers`), 404 to anyone else.
    */
   private async chunk(req: IncomingMessage, res: ServerResponse, hash: string): Promise<void> {
-    await this.sync.authenticate(bearer(req));
-    const frame = this.sync.snapshots.chunk(hash);
-    if (!frame) throw new HttpError(404, 'NOT_FOUND', 'no such chunk (the snapshot is no longer kept)');
+    const principal = await this.sync.authenticate(bearer(req));
+    const frame = this.sync.snapshots.chunk(hash, readScope(principal));
+    if (!frame)
+      throw new HttpError(
+        404,
+        'NOT_FOUND',
+        'no such chunk for this token (or the snapshot is no longer kept)',
+      );
     const etag = `"${hash}"`;
     const headers = {
       ...CHUNK_CORS,

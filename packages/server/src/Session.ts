@@ -1,7 +1,7 @@
 import { type ReplicaId, replicaId, VersionVector } from '@concord/crdt';
 import { type Change, type ChangeEvent, SyncError, type Transport, type Where } from '@concord/db';
 import { core, decodeMessage, encodeMessage, PROTOCOL_VERSION } from '@concord/db/internal';
-import { both, type Principal, scope } from './Auth.js';
+import { both, type Principal, readScope, scope } from './Auth.js';
 import { Outbound, UPDATE_ITEMS } from './Outbound.js';
 import { admitPush } from './PushAdmission.js';
 import { frameKey, type Sub, select, selectLive } from './Selection.js';
@@ -169,7 +169,8 @@ export class Session {
       for (const s of this.subs) {
         // A cursor from another server's history (or one restored from an older backup) is no cursor.
         if (s.cursor && !isAtOrBefore(s.cursor, now)) s.cursor = undefined;
-        if (!s.cursor && !(await streamSnapshot(this.host, this.out, s, now, this.chunksOverHttp))) return;
+        const overHttp = this.chunksOverHttp ? readScope(this.principal!) : undefined;
+        if (!s.cursor && !(await streamSnapshot(this.host, this.out, s, now, overHttp))) return;
       }
       const since = meet(this.subs.map((s) => s.cursor!));
       const set = await db.changesSince(since);

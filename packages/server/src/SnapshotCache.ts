@@ -68,6 +68,12 @@ export class SnapshotCache {
   private readonly builds = new Map<string, SnapshotBuild>();
   /** The frames of kept snapshots by their SHA-256: what `GET /sync/chunks/<hash>` serves. */
   private readonly byHash = new Map<string, Uint8Array>();
+  /**
+   * By SHA-256: the read scopes (`readScope`) of the sessions that were given the chunk's name.
+   * A name is no capability — it leaks as URLs do (logs, proxies, a shared link) — so a chunk is
+   * served only to a caller with the read scope of someone it was named to.
+   */
+  private readonly readers = new Map<string, Set<string>>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -112,10 +118,10 @@ export class SnapshotCache {
 
   /**
    * The chunks of the complete snapshot under `key`, named by their SHA-256 and served by
-   * `chunk(hash)` while the snapshot is kept; undefined if it is not kept (too large for the
-   * budget): it is then sent over the WebSocket.
+   * `chunk(hash, reader)` while the snapshot is kept, for a session with read scope `reader`;
+   * undefined if it is not kept (too large for the budget): it is then sent over the WebSocket.
    */
-  refs(key: string, build: SnapshotBuild): ChunkRef[] | undefined {
+  refs(key: string, build: SnapshotBuild, reader: string): ChunkRef[] | undefined {
     if (!build.complete || this.builds.get(key) !== build || build.bytes > this.maxBytes) return undefined;
     if (!build.refs) {
       build.refs = build.frames.map((frame, i) => {
@@ -124,18 +130,30 @@ export class SnapshotCache {
         return { hash, docs: build.docs[i]!, bytes: frame.length };
       });
     }
+    for (const { hash } of build.refs) {
+      let readers = this.readers.get(hash);
+      if (!readers) {
+        readers = new Set();
+        this.readers.set(hash, readers);
+      }
+      readers.add(reader);
+    }
     return build.refs;
   }
 
-  /** A kept snapshot's frame by its SHA-256 (hex). */
-  chunk(hash: string): Uint8Array | undefined {
-    return this.byHash.get(hash);
+  /** A kept snapshot's frame by its SHA-256 (hex), if it was named to a session with read scope `reader`. */
+  chunk(hash: string, reader: string): Uint8Array | undefined {
+    return this.readers.get(hash)?.has(reader) ? this.byHash.get(hash) : undefined;
   }
 
   private drop(key: string, build: SnapshotBuild): void {
     this.builds.delete(key);
     // Two snapshots may share a chunk (the same documents); it stays while either is kept.
     const kept = new Set([...this.builds.values()].flatMap((b) => (b.refs ?? []).map((r) => r.hash)));
-    for (const r of build.refs ?? []) if (!kept.has(r.hash)) this.byHash.delete(r.hash);
+    for (const r of build.refs ?? [])
+      if (!kept.has(r.hash)) {
+        this.byHash.delete(r.hash);
+        this.readers.delete(r.hash);
+      }
   }
 }

@@ -27,7 +27,8 @@ export async function streamSnapshot(
   out: Outbound,
   s: Sub,
   now: VersionVector,
-  overHttp = false,
+  /** The read scope (`readScope`) of a client that fetches chunks over HTTP; none if it does not. */
+  overHttp?: string,
 ): Promise<boolean> {
   const resume = s.resume && isAtOrBefore(s.resume.version, now) ? s.resume : undefined;
   if (resume) {
@@ -50,8 +51,8 @@ export async function streamSnapshot(
   // A snapshot still being built streams on the WebSocket, each chunk as soon as it is made (to
   // every client asking meanwhile): waiting for the whole of it to name its chunks left the
   // first store idle for the build (about a second for 100,000 products) before fetching any.
-  if (overHttp && build.complete) {
-    const chunks = host.snapshots.refs(key, build);
+  if (overHttp !== undefined && build.complete) {
+    const chunks = host.snapshots.refs(key, build, overHttp);
     if (chunks && !out.isClosed()) {
       host.metrics.snapshotsOverHttp.inc();
       out.send({ type: 'manifest', sub: s.index, version: now, chunks });

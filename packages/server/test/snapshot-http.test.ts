@@ -98,12 +98,13 @@ describe('initial syncs as immutable chunks over HTTP', () => {
     expect(await metric(server, 'concord_snapshots_http_total')).toBe(2);
   });
 
-  it('with tokens checked, a chunk needs a valid token and is cached privately', async () => {
+  it('with tokens checked, a chunk needs the read scope it was named to and is cached privately', async () => {
     const authenticate: Authenticate = async (token) => {
-      if (token !== 'store-token') throw new SyncError('UNAUTHORIZED', 'unknown token');
+      const store = { 'store-token': 's1', 'other-store': 's2' }[token];
+      if (!store) throw new SyncError('UNAUTHORIZED', 'unknown token');
       return {
-        subject: 's1',
-        grants: [{ collection: 'products', read: true, where: { stores: { $contains: 's1' } } }],
+        subject: store,
+        grants: [{ collection: 'products', read: true, where: { stores: { $contains: store } } }],
       };
     };
     const { server } = await serve(authenticate);
@@ -117,6 +118,9 @@ describe('initial syncs as immutable chunks over HTTP', () => {
     const chunkUrl = `http://127.0.0.1:${server.port}/sync/chunks/${hash}`;
     expect((await fetch(chunkUrl)).status).toBe(401);
     expect((await fetch(chunkUrl, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    // A valid token of another store, which may not read these products: as if there were no such chunk.
+    const other = await fetch(chunkUrl, { headers: { authorization: 'Bearer other-store' } });
+    expect([other.status, (await other.json()).error.code]).toEqual([404, 'NOT_FOUND']);
     const ok = await fetch(chunkUrl, { headers: { authorization: 'Bearer store-token' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
