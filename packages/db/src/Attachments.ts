@@ -22,8 +22,21 @@ export type AttachmentUploader = (
   bytes: () => AsyncIterable<Uint8Array>,
 ) => Promise<void>;
 
-/** The storage key of the attachments put here and not yet uploaded (a JSON list of references). */
-const UPLOADS = 'uploads';
+/**
+ * The storage keys of the attachments put here and not yet uploaded: two slots, each a JSON
+ * `{ generation, refs }`; the one of the higher generation is the queue. Storage writes a key
+ * once (deleting it first to write it again), so an edit writes the other slot: a crash between
+ * its delete and its write leaves the queue as it was, never none. (`uploads`, one key, is what
+ * earlier versions kept: read while neither slot exists.)
+ */
+const UPLOAD_SLOTS = ['uploads.0', 'uploads.1'] as const;
+const LEGACY_UPLOADS = 'uploads';
+
+/** One slot of the upload queue. */
+interface UploadQueue {
+  readonly generation: number;
+  readonly refs: AttachmentRef[];
+}
 
 /** Where `receive` reads bytes from: all of them, or from an offset it chooses (to resume). */
 type Source =
@@ -72,8 +85,21 @@ export class Attachments {
 
   /** Attachments put here that the server does not hold yet, as far as this replica knows. */
   async uploads(): Promise<AttachmentRef[]> {
-    const bytes = await this.storage.getAttachment(UPLOADS);
-    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as AttachmentRef[]) : [];
+    return (await this.uploadQueue()).queue.refs;
+  }
+
+  /** The upload queue, and the slot it is in (none: the legacy key, or nothing yet). */
+  private async uploadQueue(): Promise<{ queue: UploadQueue; slot: number | undefined }> {
+    let found: { queue: UploadQueue; slot: number | undefined } | undefined;
+    for (const [slot, key] of UPLOAD_SLOTS.entries()) {
+      const bytes = await this.storage.getAttachment(key);
+      const queue = bytes && (JSON.parse(new TextDecoder().decode(bytes)) as UploadQueue);
+      if (queue && (!found || queue.generation > found.queue.generation)) found = { queue, slot };
+    }
+    if (found) return found;
+    const legacy = await this.storage.getAttachment(LEGACY_UPLOADS);
+    const refs = legacy ? (JSON.parse(new TextDecoder().decode(legacy)) as AttachmentRef[]) : [];
+    return { queue: { generation: 0, refs }, slot: undefined };
   }
 
   /**
@@ -103,12 +129,18 @@ export class Attachments {
     return this.uploading;
   }
 
-  /** Rewrites the upload queue, one edit at a time (puts and uploads edit it concurrently). */
+  /**
+   * Rewrites the upload queue into the slot it is not in, one edit at a time (puts and uploads
+   * edit it concurrently).
+   */
   private editUploads(edit: (queue: AttachmentRef[]) => AttachmentRef[]): Promise<void> {
     const next = this.queueEdits.then(async () => {
-      const refs = edit(await this.uploads());
-      await this.storage.deleteAttachment(UPLOADS);
-      if (refs.length > 0) await this.storage.putAttachment(UPLOADS, utf8.encode(JSON.stringify(refs)));
+      const { queue, slot } = await this.uploadQueue();
+      const key = UPLOAD_SLOTS[slot === 0 ? 1 : 0];
+      const written: UploadQueue = { generation: queue.generation + 1, refs: edit(queue.refs) };
+      await this.storage.deleteAttachment(key);
+      await this.storage.putAttachment(key, utf8.encode(JSON.stringify(written)));
+      if (slot === undefined) await this.storage.deleteAttachment(LEGACY_UPLOADS);
     });
     this.queueEdits = next.catch(() => undefined);
     return next;
