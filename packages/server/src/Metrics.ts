@@ -29,6 +29,10 @@ export class Metrics {
     'concord_snapshots_cached_total',
     'Initial syncs sent as the frames built for an earlier client (SnapshotCache)',
   );
+  readonly snapshotsAbandoned = this.counter(
+    'concord_snapshots_abandoned_total',
+    'Initial syncs whose build stopped midway: every client it was for had left',
+  );
   readonly snapshotsOverHttp = this.counter(
     'concord_snapshots_http_total',
     'Initial syncs sent as a manifest of chunks the client fetches over HTTP (GET /sync/chunks/<sha-256>)',

@@ -12,7 +12,10 @@ export class SnapshotBuild {
   bytes = 0;
   /** Once complete and kept: each frame's SHA-256, the name it is fetched by over HTTP. */
   refs: ChunkRef[] | undefined;
+  /** Clients sending its frames as they come (`join`, `leave`): once none is left midway, it stops. */
+  readers = 0;
   private done = false;
+  private abandoned = false;
   private failure: Error | undefined;
   private waiting: Array<() => void> = [];
 
@@ -33,8 +36,19 @@ export class SnapshotBuild {
     this.finish();
   }
 
+  /** Ends it short: no one is left to send it to (it is not kept). */
+  abandon(): void {
+    this.abandoned = true;
+    this.finish();
+  }
+
   get complete(): boolean {
-    return this.done && !this.failure;
+    return this.done && !this.failure && !this.abandoned;
+  }
+
+  /** Whether it was abandoned: a client asking now needs a build of its own. */
+  get stopped(): boolean {
+    return this.abandoned;
   }
 
   /** Waits until frame `i` exists (true) or the build ended before it (false); throws if it failed. */
@@ -86,6 +100,7 @@ export class SnapshotCache {
   /** The snapshot under `key`, built or being built; undefined if it is to be built (`start`). */
   get(key: string): SnapshotBuild | undefined {
     const found = this.builds.get(key);
+    if (found?.stopped) return undefined;
     if (found) {
       this.builds.delete(key);
       this.builds.set(key, found);

@@ -44,7 +44,9 @@ export async function streamSnapshot(
   else {
     build = host.snapshots.start(key);
     const started = build;
-    void buildSnapshot(host, s, now, build, undefined, () => false).finally(() =>
+    // Built while someone sends it: a client that asks and leaves (or a hostile one, asking
+    // again and again) does not leave the server building a whole catalogue for no one.
+    void buildSnapshot(host, s, now, build, undefined, () => started.readers === 0).finally(() =>
       host.snapshots.ended(key, started),
     );
   }
@@ -62,7 +64,12 @@ export async function streamSnapshot(
       return true;
     }
   }
-  return send(host, out, s, build, now);
+  build.readers++;
+  try {
+    return await send(host, out, s, build, now);
+  } finally {
+    build.readers--;
+  }
 }
 
 /** Sends `build`'s frames as they come, waiting for the client between them; then the cursor is `version`. */
@@ -121,7 +128,12 @@ async function buildSnapshot(
       bytes += stored.length;
       if (chunkBytes >= host.limits.chunkBytes) await flush();
     }
-    if (!abandoned() && (chunk.length > 0 || forms.length === 0)) await flush();
+    if (abandoned()) {
+      host.metrics.snapshotsAbandoned.inc();
+      build.abandon();
+      return;
+    }
+    if (chunk.length > 0 || forms.length === 0) await flush();
     build.finish();
   } catch (e) {
     build.fail(e as Error);

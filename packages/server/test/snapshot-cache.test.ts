@@ -51,4 +51,36 @@ describe('initial syncs built once (SnapshotCache)', () => {
       await db.close();
     }
   });
+
+  it('a build stops once every client it was for has left, and is built anew for the next', async () => {
+    const db = await Database.open();
+    await db.collection('products').upsertMany(products(20_000));
+    // Hundreds of small chunks, a turn of the event loop between them: the build outlasts the
+    // client's goodbye by far.
+    const server = await HttpServer.listen({
+      sync: new SyncServer({ db, limits: { chunkBytes: 16 * 1024 } }),
+      port: 0,
+    });
+    const url = `ws://127.0.0.1:${server.port}/sync`;
+    try {
+      const leaving = await Database.open();
+      const sync = leaving.sync(url, { subscriptions: [{ collection: 'products' }], chunksOverHttp: false });
+      await new Promise<void>((resolve) => sync.on('progress', () => resolve()));
+      await sync.close();
+      await expect.poll(() => metric(server, 'concord_snapshots_abandoned_total')).toBe(1);
+      await leaving.close();
+
+      const staying = await Database.open();
+      const again = staying.sync(url, { subscriptions: [{ collection: 'products' }], chunksOverHttp: false });
+      await again.synced();
+      expect(await staying.collection('products').count()).toBe(20_000);
+      expect(await metric(server, 'concord_snapshots_built_total')).toBe(2);
+      expect(await metric(server, 'concord_snapshots_abandoned_total')).toBe(1);
+      await again.close();
+      await staying.close();
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
 });
