@@ -276,17 +276,25 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V = () => new Map() as 
   return made;
 }
 
-/** A collection's documents of one commit as one run: their states copied end to end into one buffer. */
+/**
+ * A collection's documents of one commit as one run: their states end to end in one buffer —
+ * the buffer they are views of already when they are, in order, the whole of it (a sync chunk's
+ * documents are: `readStoredColumns`), else a copy.
+ */
 function run(seq: number, collection: string, docs: readonly StoredDoc[]): DocRun {
-  let size = 0;
-  for (const d of docs) size += d.state.length;
-  const states = new Uint8Array(size);
   const ends = new Uint32Array(docs.length);
-  let at = 0;
+  let size = 0;
+  let contiguous = docs[0]?.state.byteOffset === 0;
   for (const [i, d] of docs.entries()) {
-    states.set(d.state, at);
-    at += d.state.length;
-    ends[i] = at;
+    contiguous &&= d.state.buffer === docs[0]!.state.buffer && d.state.byteOffset === size;
+    size += d.state.length;
+    ends[i] = size;
+  }
+  let states: Uint8Array;
+  if (contiguous && size === docs[0]!.state.buffer.byteLength) states = new Uint8Array(docs[0]!.state.buffer);
+  else {
+    states = new Uint8Array(size);
+    for (const [i, d] of docs.entries()) states.set(d.state, i === 0 ? 0 : ends[i - 1]!);
   }
   return { seq, collection, ids: JSON.stringify(docs.map((d) => d.id)), states, ends };
 }
