@@ -114,14 +114,17 @@ describe('attachments travel', () => {
     const out = JSON.parse(
       await run(
         'storeFetch.ts',
-        [`ws://127.0.0.1:${proxy.port}/sync`, join(dir, 'store.db'), '2'],
+        [`ws://127.0.0.1:${proxy.port}/sync`, join(dir, 'store.db'), '4'],
         ['--expose-gc'],
       ),
-    ) as { outcomes: string[]; peak: number; offline: string };
-    const { outcomes, peak, offline } = out;
+    ) as { outcomes: string[]; failures: string[]; peak: number; offline: string };
+    const { outcomes, failures, peak, offline } = out;
     // The first read is cut 20 MB in; the next resumes from the last whole piece that arrived,
-    // not from the start, and checks the hash.
-    expect(outcomes).toEqual(['UNAVAILABLE', hash]);
+    // not from the start, and checks the hash. (On a loaded machine a read may stall past the
+    // server's idle deadline and be cut again: a store retries, resuming each time.)
+    expect(outcomes[0], failures.join('; ')).toBe('UNAVAILABLE');
+    expect(outcomes.at(-1), failures.join('; ')).toBe(hash);
+    expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['UNAVAILABLE']));
     expect(proxy.ranges[0]).toBe('none');
     const resumedAt = Number(/^bytes=(\d+)-$/.exec(proxy.ranges[1]!)?.[1]);
     // (Where the store had got to: what the proxy let through less what was still in buffers.)

@@ -1,8 +1,8 @@
 // A store device in a process of its own (attachments.test.ts): opens its SQLite replica, syncs
-// with the server at argv[2], and reads the attachment of product p1 `attempts` times (the
-// first may be cut), hashing it as it streams. Prints one JSON line: the outcome of each
-// attempt and the most memory it held (V8 heap and array buffers, sampled after collecting
-// garbage, above what it held before reading).
+// with the server at argv[2], and reads the attachment of product p1 until a read completes, at
+// most `attempts` times (the first may be cut), hashing it as it streams. Prints one JSON line:
+// the outcome of each attempt (and each failure's message) and the most memory it held (V8 heap
+// and array buffers, sampled after collecting garbage, above what it held before reading).
 import { createHash } from 'node:crypto';
 import { type AttachmentRef, Database } from '@concord/db';
 import { SqliteStorage } from '@concord/db/sqlite';
@@ -29,19 +29,28 @@ const sample = () => {
 };
 const sampler = setInterval(sample, 20);
 const outcomes: string[] = [];
+const failures: string[] = [];
 for (let i = 0; i < Number(attempts); i++) {
   try {
     const h = createHash('sha256');
     for await (const piece of db.attachments.read(image)) h.update(piece);
     outcomes.push(h.digest('hex'));
+    break;
   } catch (e) {
     outcomes.push((e as { code?: string }).code ?? String(e));
+    failures.push((e as Error).message);
   }
 }
 clearInterval(sampler);
 sample();
 await sync.close();
-const offline = createHash('sha256');
-for await (const piece of db.attachments.read(image)) offline.update(piece);
+let offline: string;
+try {
+  const h = createHash('sha256');
+  for await (const piece of db.attachments.read(image)) h.update(piece);
+  offline = h.digest('hex');
+} catch (e) {
+  offline = (e as { code?: string }).code ?? String(e);
+}
 await db.close();
-console.log(JSON.stringify({ outcomes, peak, peakHeap, peakBuffers, offline: offline.digest('hex') }));
+console.log(JSON.stringify({ outcomes, failures, peak, peakHeap, peakBuffers, offline }));
