@@ -99,9 +99,13 @@ function checkGrants(raw: unknown): Grant[] {
   });
 }
 
-/** What the principal may read, as one string: two principals with equal ones read the same documents. */
+/**
+ * What the principal may read, as one string: two principals with equal ones read the same
+ * documents (their read grants, in any order).
+ */
 export function readScope(p: Principal): string {
-  return JSON.stringify(p.grants.filter((g) => g.read).map((g) => [g.collection, g.where ?? null]));
+  const grants = p.grants.filter((g) => g.read).map((g) => JSON.stringify([g.collection, g.where ?? null]));
+  return JSON.stringify(grants.sort());
 }
 
 /**

@@ -4,6 +4,7 @@ import { type Grant, HttpServer, jwtAuthenticator, SyncServer } from '@concord/s
 import { SimClock } from '@concord/testkit/simulation';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readScope } from '../src/Auth.js';
 import { until } from './support.js';
 
 const SECRET = 'auth-matrix-secret-of-enough-length';
@@ -189,4 +190,21 @@ describe('auth matrix: token × collection × read / write / subscribe / push / 
       });
     }
   }
+});
+
+describe('read scopes (who a snapshot chunk is served to)', () => {
+  it('are equal for the same read grants in any order, and differ with any read grant', () => {
+    const s1 = { collection: 'products', read: true, where: { stores: { $contains: 's1' } } };
+    const own = { collection: 'printed', read: true, where: { store: 's1' } };
+    const write = { collection: 'printed', write: true };
+    expect(readScope({ subject: 'a', grants: [s1, own] })).toBe(
+      readScope({ subject: 'b', grants: [own, write, s1] }),
+    );
+    expect(readScope({ subject: 'a', grants: [s1] })).not.toBe(
+      readScope({ subject: 'a', grants: [s1, own] }),
+    );
+    expect(readScope({ subject: 'a', grants: [s1] })).not.toBe(
+      readScope({ subject: 'a', grants: [{ ...s1, where: { stores: { $contains: 's2' } } }] }),
+    );
+  });
 });
