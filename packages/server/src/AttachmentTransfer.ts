@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AttachmentRef, DbError, SyncError } from '@concord/db';
 import { AttachmentReferences } from './AttachmentReferences.js';
-import { type Principal, visibleDocument } from './Auth.js';
+import { type Principal, scope, visibleDocument } from './Auth.js';
 import { HttpError } from './HttpError.js';
 import type { SyncServer } from './SyncServer.js';
 
@@ -32,7 +32,7 @@ export class AttachmentTransfer {
 
   /** Whether `principal` may read attachment `hash`: it reads everything, or a document referencing it. */
   private mayRead(principal: Principal, hash: string): boolean {
-    if (principal.grants.some((g) => g.collection === '*' && g.read && !g.where)) return true;
+    if (scope(principal, '*', 'read') === undefined) return true;
     for (const { collection, id } of this.references.referrers(hash))
       if (visibleDocument(this.sync.db, principal, collection, id, 'read')) return true;
     return false;

@@ -32,8 +32,11 @@ export class Session {
   private phase: 'hello' | 'catching-up' | 'live' | 'closed' = 'hello';
   private replica: ReplicaId | undefined;
   private principal: Principal | undefined;
-  /** The client fetches initial snapshots' chunks over HTTP (it said so in its hello). */
-  private chunksOverHttp = false;
+  /**
+   * For a client that fetches initial snapshots' chunks over HTTP (it said so in its hello), its
+   * read scope (`readScope`), which the chunks named to it are served to; none for one that does not.
+   */
+  private httpReader: string | undefined;
   private subs: Sub[] = [];
   /** Events that happened while catching up, delivered once caught up. */
   private held: Array<{ event: ChangeEvent; at: number }> = [];
@@ -125,7 +128,7 @@ export class Session {
       );
     const principal = await this.host.authenticate(m.token);
     this.principal = principal;
-    this.chunksOverHttp = m.chunksOverHttp === true;
+    this.httpReader = m.chunksOverHttp === true ? readScope(principal) : undefined;
     if (principal.expiresAt !== undefined) this.expireAt(principal.expiresAt);
     this.replica = replicaId(m.replica);
     if (this.replica === this.host.db.replicaId)
@@ -169,8 +172,7 @@ export class Session {
       for (const s of this.subs) {
         // A cursor from another server's history (or one restored from an older backup) is no cursor.
         if (s.cursor && !isAtOrBefore(s.cursor, now)) s.cursor = undefined;
-        const overHttp = this.chunksOverHttp ? readScope(this.principal!) : undefined;
-        if (!s.cursor && !(await streamSnapshot(this.host, this.out, s, now, overHttp))) return;
+        if (!s.cursor && !(await streamSnapshot(this.host, this.out, s, now, this.httpReader))) return;
       }
       const since = meet(this.subs.map((s) => s.cursor!));
       const set = await db.changesSince(since);
