@@ -27,6 +27,8 @@ export class Integration {
    * new string per document to hash cost more than the map itself).
    */
   private readonly work = new Map<string, Map<string, Work>>();
+  /** Documents adopted whole that the batch names once (`adopt`): staged as they come, no work entry. */
+  private readonly adopted: StagedDocument[] = [];
 
   constructor(private readonly resolve: (collection: string) => CollectionState) {}
 
@@ -70,6 +72,19 @@ export class Integration {
       this.writable(w).state.join((decoded ?? storedDocument(stored, value, w.collection.interner)).state);
   }
 
+  /**
+   * A whole state of a document its collection does not know (`CollectionState.knows`), which
+   * nothing else in this integration names: the caller knows it is named once (a snapshot's
+   * chunk, in strictly ascending ids, alone in its batch), so it skips the work map.
+   */
+  adopt(collection: CollectionState, id: string, stored: Uint8Array, value = storedValue(stored, id)): void {
+    this.adopted.push(
+      value
+        ? { collection, id, doc: undefined, value, stored, adopted: true }
+        : { collection, id, doc: undefined, value, stored },
+    );
+  }
+
   join(collection: string, id: string, ops: ORMap): void {
     this.writable(this.entry(collection, id)).state.join(ops);
   }
@@ -82,19 +97,13 @@ export class Integration {
     for (const c of reapply) w.doc.state.join(c.ops);
   }
 
+  /** What the integration stages, once it is complete (called once: adopted documents are not copied). */
   staged(): StagedDocument[] {
-    const out: StagedDocument[] = [];
+    const out: StagedDocument[] = this.adopted;
     for (const docs of this.work.values())
       for (const w of docs.values()) {
         if (w.doc) out.push(stage(w.collection, w.id, w.doc));
-        else if (w.adopt?.length)
-          out.push({
-            collection: w.collection,
-            id: w.id,
-            doc: undefined,
-            value: w.value ?? storedValue(w.adopt, w.id),
-            stored: w.adopt,
-          });
+        else if (w.adopt?.length) this.adopt(w.collection, w.id, w.adopt, w.value);
         else if (w.collection.has(w.id))
           out.push({ collection: w.collection, id: w.id, doc: undefined, value: undefined, stored: EVICTED });
       }

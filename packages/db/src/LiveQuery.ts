@@ -31,11 +31,11 @@ export class LiveQuery {
   }
 
   /** Called after a commit with the documents it changed in this collection, old and new JSON. */
-  notify(changed: ReadonlyMap<string, { before: Doc | undefined; after: Doc | undefined }>): void {
+  notify(changed: ReadonlyArray<{ readonly docId: string; readonly after: Doc | undefined }>): void {
     const inResult = new Set(this.result.map((d) => d._id));
     let relevant = false;
-    for (const [id, { after }] of changed) {
-      if (inResult.has(id) || (after && matches(after, this.query.where))) {
+    for (const { docId, after } of changed) {
+      if (inResult.has(docId) || (after && matches(after, this.query.where))) {
         relevant = true;
         break;
       }

@@ -153,7 +153,7 @@ export class PeerExchange {
       let docs: StagedDocument[];
       try {
         for (const d of snapshot.docs) {
-          const value = storedValue(d.stored, d.id);
+          const value = d.value ?? storedValue(d.stored, d.id);
           integration.state(d.collection, d.id, d.stored, value, check.check(d.stored, value));
         }
         docs = integration.staged();

@@ -28,7 +28,7 @@ import { isDeferring, type Storage, type StoredChange, type StoredDoc } from './
 import { Transaction } from './Transaction.js';
 import { WrittenChange } from './WrittenDocument.js';
 
-type Touched = Map<string, { before: Doc | undefined; after: Doc | undefined }>;
+type Touched = Array<ChangeEvent['docs'][number]>;
 
 const utf8 = new TextEncoder();
 
@@ -293,29 +293,33 @@ export class Replica {
       this.vv.merge(version!);
       this.published = undefined;
     }
-    const touched = new Map<CollectionState, Touched>();
+    // One record per document (callers stage each document once), for live queries and listeners
+    // alike; grouped by collection as they come, a map lookup only where the collection changes.
+    const changed: Touched = [];
+    const byCollection = new Map<CollectionState, Touched>();
+    let state: CollectionState | undefined;
+    let touched: Touched = [];
     for (const d of docs) {
-      let t = touched.get(d.collection);
-      if (!t) {
-        t = new Map();
-        touched.set(d.collection, t);
-      }
       const { before, after } =
         d.stored instanceof Uint8Array && d.stored.length === 0
           ? d.collection.delete(d.id)
           : d.doc
             ? d.collection.set(d.id, d.doc, d.value, d.stored)
-            : d.collection.load(d.id, d.stored, d.value);
-      const prev = t.get(d.id);
-      t.set(d.id, { before: prev ? prev.before : before, after });
+            : d.adopted
+              ? d.collection.adopt(d.id, d.stored as Uint8Array, d.value!)
+              : d.collection.load(d.id, d.stored, d.value);
+      const record = { collection: d.collection.name, docId: d.id, before, after };
+      changed.push(record);
+      if (d.collection !== state) {
+        state = d.collection;
+        touched = byCollection.get(state) ?? [];
+        byCollection.set(state, touched);
+      }
+      touched.push(record);
     }
-    for (const [state, t] of touched) this.facades.get(state.name)?.notify(t);
+    for (const [state, t] of byCollection) this.facades.get(state.name)?.notify(t);
     // A batch that only moved sync bookkeeping (a cursor) changed nothing anyone could observe.
     if (this.listeners.size === 0 || (changes.length === 0 && docs.length === 0)) return;
-    const changed: Array<ChangeEvent['docs'][number]> = [];
-    for (const [state, t] of touched)
-      for (const [docId, { before, after }] of t)
-        changed.push({ collection: state.name, docId, before, after });
     const event: ChangeEvent = { origin, changes, docs: changed, version: this.published ?? this.vv.clone() };
     this.published = event.version;
     for (const l of this.listeners) l(event);

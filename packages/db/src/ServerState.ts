@@ -1,6 +1,7 @@
 import { DecodeError, HybridLogicalClock, newReplicaId, replicaId as toReplicaId } from '@concord/crdt';
 import { Encoder } from '@concord/crdt/internal';
 import { type Change, checkChange, decodeLogged } from './Change.js';
+import type { CollectionState } from './CollectionState.js';
 import type { ServerBatch } from './Database.js';
 import { DeferredEvictions, docKey } from './DeferredEvictions.js';
 import { DbError } from './errors.js';
@@ -142,10 +143,18 @@ export class ServerState {
           if (outbox?.has(docKey(e.collection, e.id))) deferred.add(e.collection, e.id);
           else this.evict(integration, e.collection, e.id, meta);
         }
+        // A batch of whole states only, in strictly ascending ids per collection (a snapshot's
+        // chunk), names each document once: those its collection does not know are adopted
+        // without a work entry (a chunk holds thousands).
+        const once =
+          !batch.evict?.length && !batch.changes?.length && !batch.replace?.length && ascending(batch.docs);
+        let state: CollectionState | undefined;
         for (const d of batch.docs ?? []) {
           deferred.delete(d.collection, d.id);
           this.returned(d.collection, d.id, meta);
-          integration.state(d.collection, d.id, d.stored, d.value);
+          if (state?.name !== d.collection) state = this.r.state(d.collection);
+          if (once && !state.knows(d.id)) integration.adopt(state, d.id, d.stored, d.value);
+          else integration.state(d.collection, d.id, d.stored, d.value);
         }
         for (const c of batch.changes ?? []) {
           checkChange(c);
@@ -255,4 +264,19 @@ export class ServerState {
       if (docs.length > 0) this.r.install('remote', [], undefined, docs);
     });
   }
+}
+
+/** Whether `docs` are in strictly ascending ids within each run of one collection (so none is named twice). */
+function ascending(docs: ServerBatch['docs']): boolean {
+  if (!docs) return true;
+  const seen = new Set<string>();
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i]!;
+    const prev = docs[i - 1];
+    if (prev && prev.collection === d.collection) {
+      if (prev.id >= d.id) return false;
+    } else if (seen.has(d.collection)) return false;
+    else seen.add(d.collection);
+  }
+  return true;
 }

@@ -1,5 +1,6 @@
 import { FORMAT_VERSION, type VersionVector, VersionVector as VV } from '@concord/crdt';
 import { Decoder, Encoder, type Interner } from '@concord/crdt/internal';
+import type { Doc } from './CollectionState.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
 import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
@@ -14,7 +15,13 @@ import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
 export interface Snapshot {
   readonly kind: 'snapshot';
   readonly version: VersionVector;
-  readonly docs: ReadonlyArray<{ collection: string; id: string; stored: Uint8Array }>;
+  /** `value`: the stored form's JSON, parsed already (decoded snapshots have it; undefined when removed). */
+  readonly docs: ReadonlyArray<{
+    collection: string;
+    id: string;
+    stored: Uint8Array;
+    value?: Doc | undefined;
+  }>;
 }
 
 const SNAPSHOT = MESSAGE_KINDS.snapshot;
@@ -67,9 +74,14 @@ export function decodeSnapshot(bytes: Uint8Array, interner?: Interner): Snapshot
     collections.push(collection);
     ids.push(id);
   }
-  const stored = readStoredColumns(dec, n);
+  const { stored, values } = readStoredColumns(dec, n);
   dec.end();
-  const docs: Array<{ collection: string; id: string; stored: Uint8Array }> = [];
-  for (let i = 0; i < n; i++) docs.push({ collection: collections[i]!, id: ids[i]!, stored: stored[i]! });
+  const docs: Array<{ collection: string; id: string; stored: Uint8Array; value?: Doc | undefined }> = [];
+  for (let i = 0; i < n; i++) {
+    const value = values[i];
+    if (value && value._id !== ids[i])
+      dec.fail('BAD_VALUE', `a stored document of ${value._id}, not ${ids[i]}`);
+    docs.push({ collection: collections[i]!, id: ids[i]!, stored: stored[i]!, value });
+  }
   return { kind: 'snapshot', version, docs };
 }

@@ -15,6 +15,8 @@ export interface StagedDocument {
   readonly doc: Document | undefined;
   readonly value: Doc | undefined;
   readonly stored: Uint8Array | WrittenChange;
+  /** A live document this replica did not know, adopted whole: installed without looking for what it replaces. */
+  readonly adopted?: true;
 }
 
 /** A document's new state, staged: its JSON and stored form computed once, for storage and memory alike. */

@@ -94,11 +94,16 @@ export function writeStoredColumns(enc: Encoder, docs: readonly Uint8Array[]): v
 }
 
 /**
- * Reads `n` stored forms `writeStoredColumns` wrote. They are put back together in one buffer,
- * each a view of it: a buffer per document (a snapshot holds every document) costs more than
- * the copying.
+ * Reads `n` stored forms `writeStoredColumns` wrote, and their JSON parsed (undefined for a
+ * removed document). The stored forms are put back together in one buffer, each a view of it:
+ * a buffer per document (a snapshot holds every document) costs more than the copying. The
+ * JSON column is parsed as it lies, in one go (`parseJsons`): no stored form is split again to
+ * find it. A `DecodeError` for a JSON that is not a document's.
  */
-export function readStoredColumns(dec: Decoder, n: number): Uint8Array[] {
+export function readStoredColumns(
+  dec: Decoder,
+  n: number,
+): { stored: Uint8Array[]; values: Array<Doc | undefined> } {
   const jsons: Uint8Array[] = [];
   for (let i = 0; i < n; i++) jsons.push(dec.bytes(dec.uint()));
   const states: Uint8Array[] = [];
@@ -108,14 +113,15 @@ export function readStoredColumns(dec: Decoder, n: number): Uint8Array[] {
     states.push(state);
     size += storedLength(json, state);
   }
+  const values = parseJsons(jsons, dec);
   const all = new Uint8Array(size);
-  const out: Uint8Array[] = [];
+  const stored: Uint8Array[] = [];
   for (let i = 0, at = 0; i < n; i++) {
     const start = at;
     at = putStored(all, at, jsons[i]!, states[i]!);
-    out.push(all.subarray(start, at));
+    stored.push(all.subarray(start, at));
   }
-  return out;
+  return { stored, values };
 }
 
 /**
@@ -124,45 +130,55 @@ export function readStoredColumns(dec: Decoder, n: number): Uint8Array[] {
  */
 export function storedValue(bytes: Uint8Array, id?: string): Doc | undefined {
   const dec = new Decoder(bytes);
-  const json = dec.string();
-  if (json === '') return undefined;
-  let value: Doc | undefined;
-  try {
-    value = JSON.parse(json) as Doc;
-  } catch {
-    // A SyntaxError names no code: reported below as the bad value it is.
-  }
-  if (typeof value !== 'object' || value === null || typeof value._id !== 'string' || value._id === '')
-    dec.fail('BAD_VALUE', 'a stored document whose JSON is not a document');
-  if (id !== undefined && value!._id !== id)
-    dec.fail('BAD_VALUE', `a stored document of ${value!._id}, not ${id}`);
+  const value = parseJson(dec.bytes(dec.uint()), dec);
+  if (value && id !== undefined && value._id !== id)
+    dec.fail('BAD_VALUE', `a stored document of ${value._id}, not ${id}`);
   return value;
 }
 
 /**
- * The JSON of many stored documents at once (undefined for removed ones), as `storedValue`
- * reads each: their JSON bytes joined into one array's text, decoded and parsed in one go. A
- * snapshot's chunk holds a thousand documents; decoding and parsing each apart took a quarter of
- * a 100,000-product initial sync in Chromium (profiled). Any fault is looked for document by
- * document, so the error is `storedValue`'s.
+ * Many documents' JSON texts (UTF-8; empty for a removed document) parsed at once: joined into
+ * one array's text, decoded and parsed in one go. A snapshot's chunk holds thousands of
+ * documents; decoding and parsing each apart took a quarter of a 100,000-product initial sync
+ * in Chromium (profiled). On any fault each is parsed apart, to name the one at fault.
  */
-export function storedValues(stored: readonly Uint8Array[]): Array<Doc | undefined> {
-  const jsons = stored.map((s) => splitStored(s)[0]);
+function parseJsons(jsons: readonly Uint8Array[], dec: Decoder): Array<Doc | undefined> {
   let values: unknown;
   try {
     values = JSON.parse(jsonArrayText(jsons.map((j) => (j.length === 0 ? NULL : j))));
   } catch {
-    return stored.map((s) => storedValue(s));
+    return jsons.map((j) => parseJson(j, dec));
   }
   const docs = values as Array<Doc | null>;
   // A JSON that is more than one value (or less) shifts the array: read them one by one. (Two
   // broken ones could still join into the right count; only a sender writing them on purpose
   // makes such a pair, and its documents are taken from it anyway.)
-  if (docs.length !== stored.length) return stored.map((s) => storedValue(s));
-  for (const doc of docs)
-    if (doc !== null && (typeof doc !== 'object' || typeof doc._id !== 'string' || doc._id === ''))
-      return stored.map((s) => storedValue(s));
+  if (docs.length !== jsons.length) return jsons.map((j) => parseJson(j, dec));
+  // A removed document's null is one the array put there; a document's JSON that is `null` is a fault.
+  for (let i = 0; i < docs.length; i++)
+    if (docs[i] === null ? jsons[i]!.length > 0 : !isDoc(docs[i])) return jsons.map((j) => parseJson(j, dec));
   return docs.map((d) => d ?? undefined);
+}
+
+function parseJson(json: Uint8Array, dec: Decoder): Doc | undefined {
+  if (json.length === 0) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(STRICT_UTF8.decode(json));
+  } catch {
+    // A SyntaxError names no code: reported below as the bad value it is.
+  }
+  if (!isDoc(value)) dec.fail('BAD_VALUE', 'a stored document whose JSON is not a document');
+  return value;
+}
+
+function isDoc(value: unknown): value is Doc {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Doc)._id === 'string' &&
+    (value as Doc)._id !== ''
+  );
 }
 
 const NULL = new TextEncoder().encode('null');

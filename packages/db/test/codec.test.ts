@@ -1,5 +1,5 @@
 import { DecodeError, FORMAT_VERSION, VersionVector } from '@concord/crdt';
-import { Encoder } from '@concord/crdt/internal';
+import { Decoder, Encoder } from '@concord/crdt/internal';
 import {
   type Change,
   Database,
@@ -14,7 +14,13 @@ import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeLogged } from '../src/Change.js';
 import { deflateMessage, inflateMessage, inflateNatively } from '../src/Deflated.js';
-import { joinStored, splitStored, storedValue, storedValues } from '../src/StoredDocument.js';
+import {
+  joinStored,
+  readStoredColumns,
+  splitStored,
+  storedValue,
+  writeStoredColumns,
+} from '../src/StoredDocument.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 
@@ -69,7 +75,8 @@ describe('change batches and snapshots on the wire', () => {
     const snap = db.snapshot();
     const back = decodeSnapshot(encodeSnapshot(snap));
     expect(back.version.equals(snap.version)).toBe(true);
-    expect(back.docs).toEqual(snap.docs);
+    // Decoded, each document comes with its JSON parsed: the stored form's.
+    expect(back.docs).toEqual(snap.docs.map((d) => ({ ...d, value: storedValue(d.stored) })));
     const copy = await Database.open();
     await copy.applySnapshot(back);
     expect(await copy.collection('products').count()).toBe(200);
@@ -218,21 +225,35 @@ describe('change batches and snapshots on the wire', () => {
 describe('stored documents read many at once', () => {
   const utf8 = new TextEncoder();
   const stored = (json: string) => joinStored(utf8.encode(json), new Uint8Array([1, 2, 3]));
+  /** `forms` written as columns and read back. */
+  const columns = (forms: readonly Uint8Array[]) => {
+    const enc = new Encoder();
+    writeStoredColumns(enc, forms);
+    const dec = new Decoder(enc.finish(FORMAT_VERSION, 1));
+    dec.header(FORMAT_VERSION);
+    return readStoredColumns(dec, forms.length);
+  };
 
-  it('gives what reading each alone gives: documents, and undefined for removed ones', () => {
+  it('gives the stored forms back, and what reading each alone gives: documents, undefined for removed ones', () => {
     const forms = [
       stored(JSON.stringify({ _id: 'p1', name: 'Crème fraîche', price: 2.49 })),
       stored(''),
       stored(JSON.stringify({ _id: 'p2', tags: ['a', { b: null }] })),
     ];
-    expect(storedValues(forms)).toEqual(forms.map((f) => storedValue(f)));
-    expect(storedValues([])).toEqual([]);
+    const read = columns(forms);
+    expect(read.values).toEqual(forms.map((f) => storedValue(f)));
+    expect(read.stored.map((f) => [...f])).toEqual(forms.map((f) => [...f]));
+    expect(columns([])).toEqual({ stored: [], values: [] });
   });
 
   it('a bad one fails as it fails alone', () => {
-    for (const bad of ['{"_id":', '[1]', '{"name":"no id"}', '"text"', '{"_id":"x"}, {"_id":"y"}']) {
+    for (const bad of ['{"_id":', '[1]', '{"name":"no id"}', '"text"', '{"_id":"x"}, {"_id":"y"}', 'null']) {
       const forms = [stored(JSON.stringify({ _id: 'ok' })), stored(bad)];
-      expect(decodeError(() => storedValues(forms))).toEqual(decodeError(() => storedValue(forms[1]!)));
+      const alone = decodeError(() => storedValue(forms[1]!));
+      const together = decodeError(() => columns(forms));
+      // The same fault, found at another byte (the column, not the stored form).
+      const fault = (e: DecodeError) => [e.code, e.message.replace(/ at byte \d+/, '')];
+      expect(fault(together)).toEqual(fault(alone));
     }
   });
 });

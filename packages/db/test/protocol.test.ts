@@ -3,6 +3,7 @@ import { type Change, Database, SYNC_ERROR_CODES, SyncError } from '@concord/db'
 import { core, decodeMessage, encodeMessage, type Message, PROTOCOL_VERSION } from '@concord/db/internal';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
+import { storedValue } from '../src/StoredDocument.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 
@@ -93,7 +94,13 @@ describe('the sync protocol’s messages', () => {
   it('every message round-trips; large ones are deflated', async () => {
     for (const m of await everyMessage()) {
       const frame = encodeMessage(m);
-      expect(plain(decodeMessage(frame)), m.type).toEqual(plain(m));
+      const back = decodeMessage(frame);
+      // A chunk comes back with its documents' JSON parsed.
+      if (back.type === 'chunk' && m.type === 'chunk') {
+        const { values, ...rest } = back;
+        expect(values).toEqual(m.docs.map((d) => storedValue(d)));
+        expect(plain(rest), m.type).toEqual(plain(m));
+      } else expect(plain(back), m.type).toEqual(plain(m));
     }
     const push = encodeMessage((await everyMessage())[1]!);
     expect(push[1]).toBe(98);

@@ -8,6 +8,7 @@ import {
 } from '@concord/crdt';
 import { CRDT_TYPES, Decoder, Encoder, type Interner, readDot, writeDot } from '@concord/crdt/internal';
 import { type Change, readChanges, writeChanges } from '../Change.js';
+import type { Doc } from '../CollectionState.js';
 import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
@@ -100,6 +101,8 @@ export type ServerMessage =
       readonly version: VersionVector;
       /** Stored forms, in id order; each one's id is its JSON's `_id`. */
       readonly docs: readonly Uint8Array[];
+      /** Their JSON, parsed (undefined for a removed one): set by `decodeMessage`, not encoded. */
+      readonly values?: ReadonlyArray<Doc | undefined>;
       readonly progress: Progress;
     }
   /**
@@ -316,9 +319,16 @@ function read(bytes: Uint8Array, interner: Interner | undefined): Message {
     case 'chunk': {
       const sub = dec.uint();
       const version = VersionVector.decodeFrom(dec);
-      const docs = readStoredColumns(dec, dec.count(2));
+      const { stored: docs, values } = readStoredColumns(dec, dec.count(2));
       const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
-      m = { type, sub, version, docs, progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes } };
+      m = {
+        type,
+        sub,
+        version,
+        docs,
+        values,
+        progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes },
+      };
       break;
     }
     case 'manifest': {

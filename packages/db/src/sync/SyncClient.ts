@@ -7,7 +7,6 @@ import { INFLATES_NATIVELY, inflatedSize, inflateMessageAsync } from '../Deflate
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
-import { storedValues } from '../StoredDocument.js';
 import { httpAttachmentFetcher, httpAttachmentUploader, httpBase } from './AttachmentHttp.js';
 import { fetchChunk } from './ChunkHttp.js';
 import {
@@ -523,7 +522,7 @@ export class SyncClient {
         const key = this.keys[m.sub];
         const sub = this.options.subscriptions[m.sub];
         if (key === undefined || !sub) throw new SyncError('BAD_MESSAGE', `no subscription ${m.sub}`);
-        const values = storedValues(m.docs);
+        const values = m.values!;
         const docs = m.docs.map((stored, i) => {
           const value = values[i];
           if (!value) throw new SyncError('BAD_MESSAGE', 'a removed document in a snapshot');

@@ -1,0 +1,104 @@
+import { type ChangeEvent, Database, MemoryStorage } from '@concord/db';
+import { core } from '@concord/db/internal';
+import { describe, expect, it } from 'vitest';
+
+/** A server's database holding `n` products, and the whole states it would send of them, in id order. */
+async function source(n: number) {
+  const src = await Database.open();
+  const ids = Array.from({ length: n }, (_, i) => `p${String(i).padStart(3, '0')}`);
+  await src.collection('products').upsertMany(ids.map((_id, i) => ({ _id, price: i, tags: ['a'] })));
+  const state = (id: string) => {
+    const stored = core(src).storedDocument('products', id)!;
+    return { collection: 'products', id, stored, value: core(src).documentValue('products', id)! };
+  };
+  return { src, ids, state };
+}
+
+// A snapshot's chunk names each document once, in ascending ids: its documents are adopted
+// without work entries, their JSON kept out of the id map until something asks by id
+// (`CollectionState.adopt`). Everything else must see them as any other document.
+describe('whole states adopted from a snapshot chunk', () => {
+  it('are read by id, by scan and by index, written to, removed, and kept by storage', async () => {
+    const { src, ids, state } = await source(50);
+    const storage = new MemoryStorage();
+    const db = await Database.open({ storage });
+    const products = db.collection('products', { indexes: ['price'] });
+    const seen: Array<[string, number]> = [];
+    products.observe({ where: { price: { $gte: 45 } } }, (docs) => seen.push(['live', docs.length]));
+    const events: ChangeEvent[] = [];
+    db.onChange((e) => events.push(e));
+    await core(db).server.integrate({ docs: ids.slice(0, 25).map(state) });
+    await core(db).server.integrate({ docs: ids.slice(25).map(state) });
+
+    // Each chunk told once: every document new, the live query moved by the second only.
+    expect(events.map((e) => [e.origin, e.docs.length])).toEqual([
+      ['remote', 25],
+      ['remote', 25],
+    ]);
+    expect(
+      events.flatMap((e) => e.docs).every((d) => d.before === undefined && d.after?._id === d.docId),
+    ).toBe(true);
+    expect(seen).toEqual([
+      ['live', 0],
+      ['live', 5],
+    ]);
+    // A scan reads them as adopted; the first read by id puts them in the id map.
+    expect((await products.find()).map((d) => d._id)).toEqual(ids);
+    expect(await products.count()).toBe(50);
+    expect(await products.get('p007')).toEqual(await src.collection('products').get('p007'));
+    expect(products.explain({ where: { price: 7 } })).toMatchObject({ index: 'price', examined: 1 });
+    expect((await products.find({ where: { price: 7 } })).map((d) => d._id)).toEqual(['p007']);
+    // Written to and removed as any document (the CRDT decoded from the adopted state).
+    await products.update('p003', (d) => {
+      d.price = 1000;
+    });
+    await products.remove('p004');
+    expect(await products.get('p003')).toMatchObject({ price: 1000, tags: ['a'] });
+    expect(await products.count()).toBe(49);
+    // What storage holds reopens to the same.
+    await db.close();
+    const again = await Database.open({ storage });
+    expect(await again.collection('products').count()).toBe(49);
+    expect(await again.collection('products').get('p003')).toMatchObject({ price: 1000 });
+  });
+
+  it('a batch naming a document twice, or out of order, joins instead of adopting twice', async () => {
+    const { src, ids, state } = await source(3);
+    const first = state('p001');
+    await src.collection('products').update('p001', (d) => {
+      d.name = 'later';
+    });
+    const later = state('p001');
+    for (const docs of [
+      [state('p000'), first, later],
+      [state('p002'), state('p000'), first],
+      [later, first, state('p000'), state('p002')],
+    ]) {
+      const db = await Database.open();
+      await core(db).server.integrate({ docs });
+      const got = await db.collection('products').find();
+      expect(got.map((d) => d._id).sort()).toEqual([...new Set(docs.map((d) => d.id))].sort());
+      expect(await db.collection('products').count()).toBe(got.length);
+      if (docs.includes(later))
+        expect(await db.collection('products').get('p001')).toMatchObject({ name: 'later' });
+    }
+    expect(ids).toHaveLength(3);
+  });
+
+  it('a chunk over documents this replica holds joins them, and adopts only the new', async () => {
+    const { src, ids, state } = await source(10);
+    const db = await Database.open();
+    await core(db).server.integrate({ docs: ids.slice(0, 5).map(state) });
+    await db.collection('products').update('p002', (d) => {
+      d.local = true;
+    });
+    await src.collection('products').update('p002', (d) => {
+      d.price = 99;
+    });
+    // Resumed from the start: the same chunk again, with one state moved on, and five new.
+    await core(db).server.integrate({ docs: ids.map(state) });
+    expect(await db.collection('products').count()).toBe(10);
+    expect(await db.collection('products').get('p002')).toMatchObject({ price: 99, local: true });
+    expect((await db.collection('products').find()).map((d) => d._id).sort()).toEqual(ids);
+  });
+});
