@@ -31,6 +31,8 @@ type Stored = Uint8Array | WrittenChange;
  */
 export class CollectionState {
   private readonly stored = new Map<string, Stored>();
+  /** The greatest id (in code-unit order) `stored` has held; '' before any. */
+  private maxId = '';
   /** Where the stored forms of documents loaded as JSON only are read (see `loadJson`), until all are in `stored`. */
   private deferred: { storage: DeferringStorage; removed: Set<string>; after: string } | undefined;
   /** Decoded CRDTs, least recently used first. */
@@ -81,12 +83,20 @@ export class CollectionState {
 
   /** Whether this replica has ever had the document (a removed one included). */
   has(id: string): boolean {
+    // Above every id stored, none is, unless JSON-only loading left some out (a snapshot's chunk
+    // asks of thousands of ids, ascending, none here: a comparison each, no map probe).
+    if (id > this.maxId && !this.deferred) return false;
     return this.stored.has(id) || this.isDeferred(id);
   }
 
   /** Whether this replica has a state of the document: live, removed, or evicted after writing to it. */
   knows(id: string): boolean {
-    return this.has(id) || this.evicted.has(id);
+    return this.has(id) || (this.evicted.size > 0 && this.evicted.has(id));
+  }
+
+  private put(id: string, stored: Stored): void {
+    this.stored.set(id, stored);
+    if (id > this.maxId) this.maxId = id;
   }
 
   /** Whether the document was loaded as JSON only and its stored form is still to be read. */
@@ -129,7 +139,7 @@ export class CollectionState {
     if (!d) return false;
     const run = d.storage.storedForms(this.name, d.after, DEFERRED_RUN);
     // A document written, removed or evicted since the JSON was loaded has its state here already, or is gone.
-    for (const { id, state } of run) if (this.isDeferred(id)) this.stored.set(id, state);
+    for (const { id, state } of run) if (this.isDeferred(id)) this.put(id, state);
     if (run.length < DEFERRED_RUN) {
       this.deferred = undefined;
       return false;
@@ -167,7 +177,7 @@ export class CollectionState {
   /** The stored form a change makes, kept in its place from now on (the change goes). */
   private bytesOf(id: string, written: WrittenChange): Uint8Array {
     const bytes = written.state;
-    this.stored.set(id, bytes);
+    this.put(id, bytes);
     return bytes;
   }
 
@@ -191,7 +201,7 @@ export class CollectionState {
     value: Doc | undefined,
     stored: Stored,
   ): { before: Doc | undefined; after: Doc | undefined } {
-    this.stored.set(id, stored);
+    this.put(id, stored);
     this.decoded.delete(id);
     this.keepDecoded(id, doc);
     return this.setValue(id, value);
@@ -203,7 +213,7 @@ export class CollectionState {
     stored: Stored,
     value = storedValue(stored instanceof WrittenChange ? stored.state : stored),
   ): { before: Doc | undefined; after: Doc | undefined } {
-    this.stored.set(id, stored);
+    this.put(id, stored);
     this.decoded.delete(id);
     return this.setValue(id, value);
   }
@@ -215,7 +225,7 @@ export class CollectionState {
    * builds it (see `loaded`).
    */
   adopt(id: string, stored: Uint8Array, value: Doc): { before: undefined; after: Doc } {
-    this.stored.set(id, stored);
+    this.put(id, stored);
     const after = deepFreeze(value) as Doc;
     if (this.loaded) this.loaded.push(after);
     else if (this.byId.size === 0) this.loaded = [after];
@@ -238,7 +248,7 @@ export class CollectionState {
     if (s instanceof WrittenChange) return this.bytesOf(id, s);
     if (s || !this.isDeferred(id)) return s;
     const read = this.deferred!.storage.storedForm(this.name, id);
-    if (read) this.stored.set(id, read);
+    if (read) this.put(id, read);
     return read;
   }
 

@@ -198,8 +198,8 @@ export class ServerState {
 
   /** A document back from the server: its evicted state, if kept, is joined in and no longer kept apart. */
   private returned(collection: string, id: string, meta: Array<[string, Uint8Array]>): void {
-    if (this.r.collections.get(collection)?.evicted.has(id))
-      meta.push([META_EVICTED + docKey(collection, id), NONE]);
+    const evicted = this.r.collections.get(collection)?.evicted;
+    if (evicted?.size && evicted.has(id)) meta.push([META_EVICTED + docKey(collection, id), NONE]);
   }
 
   /** Puts committed (or loaded) evicted states where writes find them. */

@@ -80,3 +80,29 @@ it('IndexedDB stores a view of a larger buffer as its own bytes, not the whole b
   }
   await storage.close();
 });
+
+it('memory storage folds the documents of its commits in order, however many it holds back', async () => {
+  const storage = new MemoryStorage();
+  const parity = (id: string) => (Number(id.slice(1)) % 2 ? 'odd' : 'even');
+  const round = (r: number) =>
+    storage.commit({
+      changes: [],
+      docs: Array.from({ length: 10_000 }, (_, i) => ({
+        collection: parity(`d${i}`),
+        id: `d${i}`,
+        // Every tenth document removed (an empty state) in round 13, written again in 14.
+        state: new Uint8Array(r === 13 && i % 10 === 0 ? [] : [r, i % 256]),
+      })),
+      meta: new Map(),
+    });
+  // Fourteen commits rewriting the same 10,000 documents: 140,000 records, past the point where
+  // pending records are folded (2^17) at the last of them.
+  for (let r = 0; r < 14; r++) await round(r);
+  let { docs } = await storage.load();
+  expect(docs).toHaveLength(9_000);
+  expect(docs.every((d) => d.state[0] === 13 && d.collection === parity(d.id))).toBe(true);
+  await round(14);
+  ({ docs } = await storage.load());
+  expect(docs).toHaveLength(10_000);
+  expect(docs.every((d) => d.state[0] === 14 && d.collection === parity(d.id))).toBe(true);
+});

@@ -1,6 +1,9 @@
 import type { ReplicaId } from '@concord/crdt';
 import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
 
+/** Pending document records (see `MemoryStorage.pending`) folded at the latest past this many. */
+const FOLD_AT = 1 << 17;
+
 /**
  * Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives.
  * It keeps what a commit hands it as it is — bytes a change or state makes when first read stay
@@ -14,10 +17,22 @@ export class MemoryStorage implements Storage {
    * it apart would read a state that may not be made yet.
    */
   private readonly docs = new Map<string, Map<string, StoredDoc>>();
+  /** How many records `docs` holds. */
+  private folded = 0;
+  /**
+   * Commits' documents not yet in `docs`, in commit order, each commit's list as it came (a
+   * commit's lists, like its bytes, are handed over). Most memory databases are never read back,
+   * and a sync chunk's thousands of documents cost one append here, not a map entry each; `load`
+   * folds them in first. Folded also once they outnumber both `FOLD_AT` and the folded records,
+   * so superseded records stay bounded and folding costs each record once.
+   */
+  private pending: Array<readonly StoredDoc[]> = [];
+  private pendingCount = 0;
   private readonly log = new Map<ReplicaId, StoredChange[]>();
   private readonly attachments = new Map<string, Uint8Array>();
 
   async load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }> {
+    this.fold();
     const docs: StoredDoc[] = [];
     for (const [collection, states] of this.docs)
       for (const [id, d] of states) if (d.state.length > 0) docs.push({ collection, id, state: d.state });
@@ -35,15 +50,29 @@ export class MemoryStorage implements Storage {
       if (list.length > 0 && list[list.length - 1]!.seq >= c.seq) continue;
       list.push(c);
     }
-    for (const d of commit.docs) {
-      let states = this.docs.get(d.collection);
-      if (!states) {
-        states = new Map();
-        this.docs.set(d.collection, states);
-      }
-      states.set(d.id, d);
+    if (commit.docs.length > 0) {
+      this.pending.push(commit.docs);
+      this.pendingCount += commit.docs.length;
+      if (this.pendingCount > Math.max(FOLD_AT, this.folded)) this.fold();
     }
     for (const [k, v] of commit.meta) this.meta.set(k, v);
+  }
+
+  /** Puts the pending documents in `docs`, later ones over earlier ones. */
+  private fold(): void {
+    for (const list of this.pending)
+      for (const d of list) {
+        let states = this.docs.get(d.collection);
+        if (!states) {
+          states = new Map();
+          this.docs.set(d.collection, states);
+        }
+        const size = states.size;
+        states.set(d.id, d);
+        this.folded += states.size - size;
+      }
+    this.pending = [];
+    this.pendingCount = 0;
   }
 
   async changes(replica: ReplicaId, after: number, limit = Number.MAX_SAFE_INTEGER): Promise<StoredChange[]> {
