@@ -83,4 +83,55 @@ describe('initial syncs built once (SnapshotCache)', () => {
       await db.close();
     }
   });
+
+  it('a document removed or moved out of the assortment while the build runs is not sent', async () => {
+    const db = await Database.open();
+    await db.collection('products').upsertMany(products(20_000));
+    // Hundreds of small chunks, a turn between them: the build reads the last products' stored
+    // forms (ids sort as sku-0000 … sku-9999 last) long after the client has its first chunk.
+    const server = await HttpServer.listen({
+      sync: new SyncServer({ db, limits: { chunkBytes: 16 * 1024 } }),
+      port: 0,
+    });
+    const url = `ws://127.0.0.1:${server.port}/sync`;
+    try {
+      const store = await Database.open();
+      const seen = new Map<string, unknown>();
+      store.onChange((e) => {
+        for (const d of e.docs) if (d.after) seen.set(d.docId, d.after.stores);
+      });
+      const sync = store.sync(url, {
+        subscriptions: [{ collection: 'products', where: { stores: { $contains: 's1' } } }],
+        chunksOverHttp: false,
+      });
+      const errors: string[] = [];
+      sync.on('error', (e) => errors.push(e.code));
+      let first = true;
+      sync.on('progress', () => {
+        if (!first) return;
+        first = false;
+        void db.collection('products').remove('sku-9998');
+        void db.collection('products').update('sku-9996', (d) => {
+          d.stores = ['s2'];
+        });
+        void db.collection('products').update('sku-9994', (d) => {
+          d.price = 0.5;
+        });
+      });
+      await sync.synced();
+      await expect.poll(async () => (await store.collection('products').get('sku-9994'))?.price).toBe(0.5);
+      expect(first).toBe(false);
+      expect(errors).toEqual([]);
+      // Never held with its new assortment (another store's product), and gone at the end.
+      expect(seen.get('sku-9996')).not.toEqual(['s2']);
+      expect(await store.collection('products').get('sku-9996')).toBeUndefined();
+      expect(await store.collection('products').get('sku-9998')).toBeUndefined();
+      expect(await store.collection('products').count()).toBe(10_000 - 2);
+      await sync.close();
+      await store.close();
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
 });

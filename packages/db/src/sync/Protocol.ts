@@ -51,10 +51,13 @@ export interface DocRef {
   readonly id: string;
 }
 
+/** How far an initial snapshot is: documents and stored bytes sent, of how many. */
 export interface Progress {
   readonly docs: number;
+  /** Those the subscription selected (a few removed while the snapshot was made are not sent). */
   readonly totalDocs: number;
   readonly bytes: number;
+  /** Estimated from the documents read so far, exact at the last chunk (stored forms are read as chunks are made). */
   readonly totalBytes: number;
 }
 
