@@ -10,6 +10,13 @@ import { isAtOrBefore } from './versions.js';
 const SMALL_FILTER = 16;
 /** Documents matched against a large filter between two turns of the event loop. */
 const MATCH_SLICE = 128;
+/**
+ * A snapshot smaller than this travels on the WebSocket even to a client that fetches chunks over
+ * HTTP: a request costs it a round trip and a connection for fewer bytes than the frame (an
+ * empty subscription's snapshot is one frame of a few bytes — a thousand clients subscribing
+ * to one were each left a kept-alive connection to time out).
+ */
+const MANIFEST_MIN_BYTES = 4 * 1024;
 
 /**
  * Sends what subscription `s` selects at version `now` in chunks of stored forms of about
@@ -53,7 +60,7 @@ export async function streamSnapshot(
   // A snapshot still being built streams on the WebSocket, each chunk as soon as it is made (to
   // every client asking meanwhile): waiting for the whole of it to name its chunks left the
   // first store idle for the build (about a second for 100,000 products) before fetching any.
-  if (overHttp !== undefined && build.complete) {
+  if (overHttp !== undefined && build.complete && build.bytes >= MANIFEST_MIN_BYTES) {
     const chunks = host.snapshots.refs(key, build, overHttp);
     if (chunks && !out.isClosed()) {
       host.metrics.snapshotsOverHttp.inc();

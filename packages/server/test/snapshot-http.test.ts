@@ -46,6 +46,29 @@ async function built(url: string, token?: string): Promise<void> {
 }
 
 describe('initial syncs as immutable chunks over HTTP', () => {
+  it('a snapshot too small to be worth a request travels on the WebSocket', async () => {
+    const { server, db } = await serve();
+    await db.collection('labels').upsert({ _id: 'l1', store: 's1' });
+    const url = `ws://127.0.0.1:${server.port}/sync`;
+    // Built, then asked again: a large one would be offered by name; these are not.
+    for (let i = 0; i < 2; i++)
+      for (const collection of ['labels', 'nothing']) {
+        const replica = await Database.open();
+        const sync = replica.sync(url, { subscriptions: [{ collection }] });
+        await sync.synced();
+        expect(await replica.collection(collection).count()).toBe(collection === 'labels' ? 1 : 0);
+        await sync.close();
+        await replica.close();
+      }
+    expect(await metric(server, 'concord_snapshots_cached_total')).toBe(2);
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(0);
+    // The products' snapshot, once built, is still offered by name.
+    await built(url);
+    const later = await store(url);
+    await later.sync.synced();
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(1);
+  });
+
   it('the first store streams the snapshot as it is built; later ones fetch its chunks by name', async () => {
     const { server } = await serve();
     const url = `ws://127.0.0.1:${server.port}/sync`;
