@@ -94,6 +94,7 @@ export class CollectionState {
     return this.has(id) || (this.evicted.size > 0 && this.evicted.has(id));
   }
 
+  /** Every stored form goes in here, so `maxId` holds. */
   private put(id: string, stored: Stored): void {
     this.stored.set(id, stored);
     if (id > this.maxId) this.maxId = id;
@@ -220,9 +221,9 @@ export class CollectionState {
 
   /**
    * Installs a live document this replica did not know (a whole state a sync server sent,
-   * adopted; `value._id` is `id`): `load` without looking for what it replaces. Into a collection holding nothing by id yet, its
-   * JSON joins those `loadJson` left out of the id map: a catalogue synced and then scanned never
-   * builds it (see `loaded`).
+   * adopted; `value._id` is `id`): `load` without looking for what it replaces. Into a
+   * collection holding nothing by id yet, its JSON joins those `loadJson` left out of the id
+   * map: a catalogue synced and then scanned never builds it (see `loaded`).
    */
   adopt(id: string, stored: Uint8Array, value: Doc): { before: undefined; after: Doc } {
     this.put(id, stored);

@@ -294,11 +294,9 @@ export class Replica {
       this.published = undefined;
     }
     // One record per document (callers stage each document once), for live queries and listeners
-    // alike; grouped by collection as they come, a map lookup only where the collection changes.
+    // alike; grouped by collection only when the batch spans several (a sync chunk is of one).
     const changed: Touched = [];
-    const byCollection = new Map<CollectionState, Touched>();
-    let state: CollectionState | undefined;
-    let touched: Touched = [];
+    let several = false;
     for (const d of docs) {
       const { before, after } =
         d.stored instanceof Uint8Array && d.stored.length === 0
@@ -308,16 +306,20 @@ export class Replica {
             : d.adopted
               ? d.collection.adopt(d.id, d.stored as Uint8Array, d.value!)
               : d.collection.load(d.id, d.stored, d.value);
-      const record = { collection: d.collection.name, docId: d.id, before, after };
-      changed.push(record);
-      if (d.collection !== state) {
-        state = d.collection;
-        touched = byCollection.get(state) ?? [];
-        byCollection.set(state, touched);
-      }
-      touched.push(record);
+      changed.push({ collection: d.collection.name, docId: d.id, before, after });
+      several ||= d.collection !== docs[0]!.collection;
     }
-    for (const [state, t] of byCollection) this.facades.get(state.name)?.notify(t);
+    if (!several) {
+      if (docs.length > 0) this.facades.get(docs[0]!.collection.name)?.notify(changed);
+    } else {
+      const byCollection = new Map<string, Touched>();
+      for (const record of changed) {
+        const touched = byCollection.get(record.collection);
+        if (touched) touched.push(record);
+        else byCollection.set(record.collection, [record]);
+      }
+      for (const [name, touched] of byCollection) this.facades.get(name)?.notify(touched);
+    }
     // A batch that only moved sync bookkeeping (a cursor) changed nothing anyone could observe.
     if (this.listeners.size === 0 || (changes.length === 0 && docs.length === 0)) return;
     const event: ChangeEvent = { origin, changes, docs: changed, version: this.published ?? this.vv.clone() };

@@ -3,7 +3,7 @@ import { Decoder, Encoder, type Interner } from '@concord/crdt/internal';
 import type { Doc } from './CollectionState.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
-import { readStoredColumns, writeStoredColumns } from './StoredDocument.js';
+import { checkValueId, readStoredColumns, writeStoredColumns } from './StoredDocument.js';
 
 /**
  * Every document's whole state, in stored form (its JSON and its CRDT, see StoredDocument), and
@@ -78,10 +78,8 @@ export function decodeSnapshot(bytes: Uint8Array, interner?: Interner): Snapshot
   dec.end();
   const docs: Array<{ collection: string; id: string; stored: Uint8Array; value?: Doc | undefined }> = [];
   for (let i = 0; i < n; i++) {
-    const value = values[i];
-    if (value && value._id !== ids[i])
-      dec.fail('BAD_VALUE', `a stored document of ${value._id}, not ${ids[i]}`);
-    docs.push({ collection: collections[i]!, id: ids[i]!, stored: stored[i]!, value });
+    checkValueId(dec, values[i], ids[i]!);
+    docs.push({ collection: collections[i]!, id: ids[i]!, stored: stored[i]!, value: values[i] });
   }
   return { kind: 'snapshot', version, docs };
 }

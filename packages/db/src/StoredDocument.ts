@@ -131,9 +131,13 @@ export function readStoredColumns(
 export function storedValue(bytes: Uint8Array, id?: string): Doc | undefined {
   const dec = new Decoder(bytes);
   const value = parseJson(dec.bytes(dec.uint()), dec);
-  if (value && id !== undefined && value._id !== id)
-    dec.fail('BAD_VALUE', `a stored document of ${value._id}, not ${id}`);
+  if (id !== undefined) checkValueId(dec, value, id);
   return value;
+}
+
+/** A `DecodeError` (from `dec`) if `value`, a stored document's JSON, is not document `id`'s. */
+export function checkValueId(dec: Decoder, value: Doc | undefined, id: string): void {
+  if (value && value._id !== id) dec.fail('BAD_VALUE', `a stored document of ${value._id}, not ${id}`);
 }
 
 /**
@@ -143,20 +147,24 @@ export function storedValue(bytes: Uint8Array, id?: string): Doc | undefined {
  * in Chromium (profiled). On any fault each is parsed apart, to name the one at fault.
  */
 function parseJsons(jsons: readonly Uint8Array[], dec: Decoder): Array<Doc | undefined> {
-  let values: unknown;
+  return parseJsonArray(jsons) ?? jsons.map((j) => parseJson(j, dec));
+}
+
+/** `parseJsons` in one go; undefined if anything is amiss (then each is parsed apart). */
+function parseJsonArray(jsons: readonly Uint8Array[]): Array<Doc | undefined> | undefined {
+  let docs: Array<Doc | null>;
   try {
-    values = JSON.parse(jsonArrayText(jsons.map((j) => (j.length === 0 ? NULL : j))));
+    docs = JSON.parse(jsonArrayText(jsons.map((j) => (j.length === 0 ? NULL : j))));
   } catch {
-    return jsons.map((j) => parseJson(j, dec));
+    return undefined;
   }
-  const docs = values as Array<Doc | null>;
-  // A JSON that is more than one value (or less) shifts the array: read them one by one. (Two
-  // broken ones could still join into the right count; only a sender writing them on purpose
-  // makes such a pair, and its documents are taken from it anyway.)
-  if (docs.length !== jsons.length) return jsons.map((j) => parseJson(j, dec));
+  // A JSON that is more than one value (or less) shifts the array. (Two broken ones could still
+  // join into the right count; only a sender writing them on purpose makes such a pair, and its
+  // documents are taken from it anyway.)
+  if (docs.length !== jsons.length) return undefined;
   // A removed document's null is one the array put there; a document's JSON that is `null` is a fault.
   for (let i = 0; i < docs.length; i++)
-    if (docs[i] === null ? jsons[i]!.length > 0 : !isDoc(docs[i])) return jsons.map((j) => parseJson(j, dec));
+    if (docs[i] === null ? jsons[i]!.length > 0 : !isDoc(docs[i])) return undefined;
   return docs.map((d) => d ?? undefined);
 }
 

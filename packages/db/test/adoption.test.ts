@@ -63,7 +63,7 @@ describe('whole states adopted from a snapshot chunk', () => {
   });
 
   it('a batch naming a document twice, or out of order, joins instead of adopting twice', async () => {
-    const { src, ids, state } = await source(3);
+    const { src, state } = await source(3);
     const first = state('p001');
     await src.collection('products').update('p001', (d) => {
       d.name = 'later';
@@ -82,7 +82,6 @@ describe('whole states adopted from a snapshot chunk', () => {
       if (docs.includes(later))
         expect(await db.collection('products').get('p001')).toMatchObject({ name: 'later' });
     }
-    expect(ids).toHaveLength(3);
   });
 
   it('a chunk over documents this replica holds joins them, and adopts only the new', async () => {

@@ -12,7 +12,7 @@ export class SnapshotBuild {
   bytes = 0;
   /** Once complete and kept: each frame's SHA-256, the name it is fetched by over HTTP. */
   refs: ChunkRef[] | undefined;
-  /** Clients sending its frames as they come (`join`, `leave`): once none is left midway, it stops. */
+  /** Clients being sent its frames as they come (see `streamSnapshot`): once none is left midway, it stops. */
   readers = 0;
   private done = false;
   private abandoned = false;
