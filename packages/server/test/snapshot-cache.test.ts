@@ -80,8 +80,15 @@ describe('initial syncs built once (SnapshotCache)', () => {
     await expect.poll(() => metric(server, 'concord_snapshots_abandoned_total')).toBe(1);
 
     const staying = await replicaOf(url, { chunksOverHttp: false });
+    const progress: Array<{ bytes: number; totalBytes: number }> = [];
+    staying.sync.on('progress', (p) => progress.push(p));
     await staying.sync.synced();
     expect(await staying.replica.collection('products').count()).toBe(20_000);
+    // Stored forms are read as chunks are made: the total is estimated until the last chunk.
+    const total = progress.at(-1)!.totalBytes;
+    expect(progress.at(-1)!.bytes).toBe(total);
+    expect(progress.length).toBeGreaterThan(100);
+    for (const p of progress) expect(Math.abs(p.totalBytes - total) / total).toBeLessThan(0.05);
     expect(await metric(server, 'concord_snapshots_built_total')).toBe(2);
     expect(await metric(server, 'concord_snapshots_abandoned_total')).toBe(1);
   });
