@@ -7,7 +7,7 @@ import { registerCore } from './core.js';
 import { Replica } from './Replica.js';
 import type { StandardSchemaV1 } from './Schema.js';
 import type { Snapshot } from './Snapshot.js';
-import type { Storage } from './storage/Storage.js';
+import type { PackedDocs, Storage } from './storage/Storage.js';
 import { SyncClient, type SyncOptions, type SyncTarget, type Timers } from './sync/SyncClient.js';
 import type { Transaction } from './Transaction.js';
 import type { PropertyKind } from './values.js';
@@ -89,6 +89,8 @@ export interface ServerBatch {
     readonly reapply: readonly Change[];
   }>;
   readonly meta?: ReadonlyArray<[string, Uint8Array]>;
+  /** `docs` as the deflated bytes they came in (a snapshot chunk's), for storage to keep if it adopts them all. */
+  readonly packed?: PackedDocs;
 }
 
 /**

@@ -29,8 +29,11 @@ function deflateRaw(message: Uint8Array): Uint8Array {
 /** Inflates into exactly `size` bytes, or throws. */
 function inflateRaw(packed: Uint8Array, size: number): Uint8Array {
   if (!zlib) return inflateSync(packed, { out: new Uint8Array(size) });
-  // One byte of room past `size` tells a longer stream from an exact one.
-  return zlib.inflateRawSync(packed, { maxOutputLength: size + 1 });
+  // One byte of room past `size` tells a longer stream from an exact one. A plain Uint8Array
+  // over the Buffer's bytes: the documents read from it are views of it, and a view of a Buffer
+  // would be a Buffer, whose `slice` does not copy.
+  const out = zlib.inflateRawSync(packed, { maxOutputLength: size + 1 });
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /**

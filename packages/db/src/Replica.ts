@@ -24,7 +24,13 @@ import { checkSchema, type StandardSchemaV1 } from './Schema.js';
 import { ServerState } from './ServerState.js';
 import { type StagedDocument, stage } from './StagedDocument.js';
 import { MemoryStorage } from './storage/MemoryStorage.js';
-import { isDeferring, type Storage, type StoredChange, type StoredDoc } from './storage/Storage.js';
+import {
+  isDeferring,
+  type PackedDocs,
+  type Storage,
+  type StoredChange,
+  type StoredDoc,
+} from './storage/Storage.js';
 import { Transaction } from './Transaction.js';
 import { WrittenChange } from './WrittenDocument.js';
 
@@ -256,12 +262,16 @@ export class Replica {
     return { result, changes, version, docs };
   }
 
-  /** Makes a commit durable; `version` is written only when it moved (sync's `integrate` never moves it). */
+  /**
+   * Makes a commit durable; `version` is written only when it moved (sync's `integrate` never
+   * moves it). `packed`: `docs` as the deflated bytes they arrived in (see `Commit.packed`).
+   */
   async commit(
     changes: readonly Change[],
     version: VersionVector | undefined,
     docs: readonly StagedDocument[],
     extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
+    packed?: PackedDocs,
   ): Promise<void> {
     // A new document's change is its own log entry and stored state, encoded when storage reads them.
     const stored: StoredChange[] = changes.map((c) =>
@@ -274,7 +284,11 @@ export class Replica {
     );
     const meta = new Map<string, Uint8Array>(extraMeta);
     if (version) meta.set(META_VERSION, encodeVersionVector(version));
-    await this.storage.commit({ changes: stored, docs: storedDocs, meta });
+    await this.storage.commit(
+      packed
+        ? { changes: stored, docs: storedDocs, meta, packed }
+        : { changes: stored, docs: storedDocs, meta },
+    );
     for (const [k, v] of extraMeta) this.meta.set(k, v);
   }
 

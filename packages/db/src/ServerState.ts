@@ -174,7 +174,7 @@ export class ServerState {
         throw e;
       }
       if (deferred.changed) meta.push([META_EVICTING, deferred.encode()]);
-      await this.r.commit([], undefined, docs, meta);
+      await this.r.commit([], undefined, docs, meta, adoptedAsSent(docs, batch) ? batch.packed : undefined);
       this.keepEvicted(meta);
       this.r.install('remote', batch.changes ?? [], undefined, docs);
     });
@@ -264,6 +264,14 @@ export class ServerState {
       if (docs.length > 0) this.r.install('remote', [], undefined, docs);
     });
   }
+}
+
+/** Whether `staged` are the batch's documents adopted as they came, in its order: nothing joined, nothing else. */
+function adoptedAsSent(staged: readonly StagedDocument[], batch: ServerBatch): boolean {
+  const sent = batch.docs ?? [];
+  if (staged.length !== sent.length) return false;
+  for (let i = 0; i < sent.length; i++) if (staged[i]!.stored !== sent[i]!.stored) return false;
+  return true;
 }
 
 /** Whether `docs` are in strictly ascending ids within each run of one collection (so none is named twice). */

@@ -3,7 +3,13 @@ import { Decoder, Encoder, type Interner } from '@concord/crdt/internal';
 import type { Doc } from './CollectionState.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
-import { checkValueId, readStoredColumns, writeStoredColumns } from './StoredDocument.js';
+import {
+  checkValueId,
+  readStoredColumns,
+  readStoredForms,
+  storedValues,
+  writeStoredForms,
+} from './StoredDocument.js';
 
 /**
  * Every document's whole state, in stored form (its JSON and its CRDT, see StoredDocument), and
@@ -25,10 +31,11 @@ export interface Snapshot {
 }
 
 const SNAPSHOT = MESSAGE_KINDS.snapshot;
+const COLUMN_SNAPSHOT = MESSAGE_KINDS.columnSnapshot;
 
 /**
  * Encodes a snapshot as one message: the version, each document's collection and id, then the
- * stored forms as columns (see `writeStoredColumns`), deflated.
+ * stored forms one after another, as a sync chunk carries them (`writeStoredForms`), deflated.
  */
 export function encodeSnapshot(s: Snapshot): Uint8Array {
   const enc = new Encoder();
@@ -44,7 +51,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
     } else enc.byte(0);
     enc.string(d.id);
   }
-  writeStoredColumns(
+  writeStoredForms(
     enc,
     s.docs.map((d) => d.stored),
   );
@@ -59,7 +66,8 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
 export function decodeSnapshot(bytes: Uint8Array, interner?: Interner): Snapshot {
   const dec = new Decoder(inflateMessage(bytes), undefined, interner);
   const kind = dec.header(FORMAT_VERSION);
-  if (kind !== SNAPSHOT) dec.fail('BAD_TAG', `expected a snapshot, got message kind ${kind}`);
+  if (kind !== SNAPSHOT && kind !== COLUMN_SNAPSHOT)
+    dec.fail('BAD_TAG', `expected a snapshot, got message kind ${kind}`);
   const version = VV.decodeFrom(dec);
   const n = dec.count(5);
   const collections: string[] = [];
@@ -74,7 +82,12 @@ export function decodeSnapshot(bytes: Uint8Array, interner?: Interner): Snapshot
     collections.push(collection);
     ids.push(id);
   }
-  const { stored, values } = readStoredColumns(dec, n);
+  let stored: Uint8Array[];
+  let values: Array<Doc | undefined>;
+  if (kind === SNAPSHOT) {
+    stored = readStoredForms(dec, n);
+    values = storedValues(stored, dec);
+  } else ({ stored, values } = readStoredColumns(dec, n));
   dec.end();
   const docs: Array<{ collection: string; id: string; stored: Uint8Array; value?: Doc | undefined }> = [];
   for (let i = 0; i < n; i++) {

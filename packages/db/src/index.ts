@@ -43,6 +43,7 @@ export type {
   CollectionJson,
   Commit,
   DeferringStorage,
+  PackedDocs,
   Storage,
   StoredChange,
   StoredDoc,

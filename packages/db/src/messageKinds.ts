@@ -5,8 +5,10 @@
  * before its sequence numbers were delta-coded, and stays unused.
  */
 export const MESSAGE_KINDS = {
-  /** A whole database at a version (`Snapshot`). */
-  snapshot: 97,
+  /** A whole database at a version (`Snapshot`), its stored forms one after another. */
+  snapshot: 114,
+  /** A snapshot as written before 114, its stored forms as two columns: still read (change logs keep snapshots). */
+  columnSnapshot: 97,
   /** Another message, deflated (`Deflated`). */
   deflated: 98,
   /** A document's state beside its JSON: the stored form (`StoredDocument`). */

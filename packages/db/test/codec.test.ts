@@ -16,10 +16,11 @@ import { decodeLogged } from '../src/Change.js';
 import { deflateMessage, inflateMessage, inflateNatively } from '../src/Deflated.js';
 import {
   joinStored,
-  readStoredColumns,
+  readStoredForms,
   splitStored,
   storedValue,
-  writeStoredColumns,
+  storedValues,
+  writeStoredForms,
 } from '../src/StoredDocument.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
@@ -225,13 +226,14 @@ describe('change batches and snapshots on the wire', () => {
 describe('stored documents read many at once', () => {
   const utf8 = new TextEncoder();
   const stored = (json: string) => joinStored(utf8.encode(json), new Uint8Array([1, 2, 3]));
-  /** `forms` written as columns and read back. */
-  const columns = (forms: readonly Uint8Array[]) => {
+  /** `forms` written one after another and read back, with their JSON. */
+  const many = (forms: readonly Uint8Array[]) => {
     const enc = new Encoder();
-    writeStoredColumns(enc, forms);
+    writeStoredForms(enc, forms);
     const dec = new Decoder(enc.finish(FORMAT_VERSION, 1));
     dec.header(FORMAT_VERSION);
-    return readStoredColumns(dec, forms.length);
+    const read = readStoredForms(dec, forms.length);
+    return { stored: read, values: storedValues(read, dec) };
   };
 
   it('gives the stored forms back, and what reading each alone gives: documents, undefined for removed ones', () => {
@@ -239,21 +241,55 @@ describe('stored documents read many at once', () => {
       stored(JSON.stringify({ _id: 'p1', name: 'Crème fraîche', price: 2.49 })),
       stored(''),
       stored(JSON.stringify({ _id: 'p2', tags: ['a', { b: null }] })),
+      // A JSON of 20 kB: its length takes three bytes in the stored form.
+      stored(JSON.stringify({ _id: 'p3', notes: 'n'.repeat(20_000) })),
     ];
-    const read = columns(forms);
+    const read = many(forms);
     expect(read.values).toEqual(forms.map((f) => storedValue(f)));
     expect(read.stored.map((f) => [...f])).toEqual(forms.map((f) => [...f]));
-    expect(columns([])).toEqual({ stored: [], values: [] });
+    expect(many([])).toEqual({ stored: [], values: [] });
   });
 
   it('a bad one fails as it fails alone', () => {
     for (const bad of ['{"_id":', '[1]', '{"name":"no id"}', '"text"', '{"_id":"x"}, {"_id":"y"}', 'null']) {
       const forms = [stored(JSON.stringify({ _id: 'ok' })), stored(bad)];
       const alone = decodeError(() => storedValue(forms[1]!));
-      const together = decodeError(() => columns(forms));
-      // The same fault, found at another byte (the column, not the stored form).
+      const together = decodeError(() => many(forms));
+      // The same fault, found at another byte (in the message, not the stored form).
       const fault = (e: DecodeError) => [e.code, e.message.replace(/ at byte \d+/, '')];
       expect(fault(together)).toEqual(fault(alone));
     }
   });
+
+  it('a stored form whose JSON runs past its end is TRUNCATED, however its length is written', () => {
+    const form = stored(JSON.stringify({ _id: 'p1' }));
+    // Its length one more than the JSON and state together; then the same in five bytes.
+    const long = Uint8Array.of(form.length, ...form.subarray(1));
+    const wide = Uint8Array.of(0x80 | form.length, 0x80, 0x80, 0x80, 0, ...form.subarray(1));
+    for (const bad of [long, wide]) expect(decodeError(() => splitStored(bad)).code).toBe('TRUNCATED');
+    expect(splitStored(Uint8Array.of(0x80 | 2, 0x80, 0x80, 0x80, 0, 9, 9, 7))).toEqual([
+      Uint8Array.of(9, 9),
+      Uint8Array.of(7),
+    ]);
+  });
+
+  it('a snapshot written before stored forms went one after another (two columns) still decodes', () => {
+    // `encodeSnapshot` of kind 97, as version 1 wrote it: products sku-1 and sku-2 (removed),
+    // store s1.
+    const old = Buffer.from(COLUMN_SNAPSHOT, 'base64');
+    expect(old[1]).toBe(97);
+    const snap = decodeSnapshot(old);
+    expect(snap.docs.map((d) => [d.collection, d.id, d.value])).toEqual([
+      ['products', 'sku-1', { _id: 'sku-1', name: 'Crème fraîche', price: 2.49 }],
+      ['products', 'sku-2', undefined],
+      ['stores', 's1', { _id: 's1', city: 'Lyon' }],
+    ]);
+    // Written again, it is of the current kind and holds the same.
+    const again = encodeSnapshot(snap);
+    expect(again[1]).toBe(114);
+    expect(decodeSnapshot(again)).toEqual(snap);
+  });
 });
+
+const COLUMN_SNAPSHOT =
+  'AWEBAAEjRWeJq83vASNFZ4mrze8BAAQDAQhwcm9kdWN0cwVza3UtMQAFc2t1LTIBBnN0b3JlcwJzMTV7Il9pZCI6InNrdS0xIiwibmFtZSI6IkNyw6htZSBmcmHDrmNoZSIsInByaWNlIjoyLjQ5fQAaeyJfaWQiOiJzMSIsImNpdHkiOiJMeW9uIn1CAWMBAAEjRWeJq83vASNFZ4mrze8BAAMAAwNfaWQKAQABgKCr/vliAAkEbmFtZQoBAAIAAAkFcHJpY2UKAQADAAAJGQFjAQABI0VniavN7wEjRWeJq83vAQADAAA1AWMBAAEjRWeJq83vASNFZ4mrze8BAAIAAgNfaWQKAQABgqCr/vliAAkEY2l0eQoBAAIAAAk=';

@@ -1,9 +1,11 @@
 import { VersionVector } from '@concord/crdt';
+import { Decoder } from '@concord/crdt/internal';
 import { type Change, Database, SYNC_ERROR_CODES, SyncError } from '@concord/db';
 import { core, decodeMessage, encodeMessage, type Message, PROTOCOL_VERSION } from '@concord/db/internal';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
-import { storedValue } from '../src/StoredDocument.js';
+import { inflateMessage } from '../src/Deflated.js';
+import { readStoredForms, storedValue } from '../src/StoredDocument.js';
 
 const REPLICA = '0123456789abcdef0123456789abcdef';
 
@@ -95,10 +97,14 @@ describe('the sync protocol’s messages', () => {
     for (const m of await everyMessage()) {
       const frame = encodeMessage(m);
       const back = decodeMessage(frame);
-      // A chunk comes back with its documents' JSON parsed.
+      // A chunk comes back with its documents' JSON parsed, and — deflated — with the frame
+      // itself, where its columns begin once inflated: what a storage may keep instead.
       if (back.type === 'chunk' && m.type === 'chunk') {
-        const { values, ...rest } = back;
+        const { values, packed, ...rest } = back;
         expect(values).toEqual(m.docs.map((d) => storedValue(d)));
+        expect(packed?.deflated).toBe(frame);
+        const inflated = new Decoder(inflateMessage(frame).subarray(packed!.at));
+        expect(readStoredForms(inflated, packed!.count)).toEqual(m.docs);
         expect(plain(rest), m.type).toEqual(plain(m));
       } else expect(plain(back), m.type).toEqual(plain(m));
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Database, SyncError } from '@concord/db';
+import 'fake-indexeddb/auto';
+import { Database, IndexedDbStorage, SyncError } from '@concord/db';
 import { type Authenticate, HttpServer, SyncServer } from '@concord/server';
 import { LinkProxy } from '@concord/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,8 +28,12 @@ async function serve(authenticate?: Authenticate): Promise<{ server: HttpServer;
   return { server, db };
 }
 
-async function store(url: string, options: { token?: string; chunksOverHttp?: boolean } = {}) {
-  const replica = await Database.open();
+async function store(
+  url: string,
+  options: { token?: string; chunksOverHttp?: boolean } = {},
+  replica?: Database,
+) {
+  replica ??= await Database.open();
   const chunks: string[] = [];
   const sync = replica.sync(url, { subscriptions: [{ collection: 'products' }], ...options });
   sync.on('progress', (p) => chunks.push(`${p.docs}/${p.totalDocs}`));
@@ -66,6 +71,40 @@ describe('initial syncs as immutable chunks over HTTP', () => {
     await built(url);
     const later = await store(url);
     await later.sync.synced();
+    expect(await metric(server, 'concord_snapshots_http_total')).toBe(1);
+  });
+
+  it('a store on IndexedDB keeps the chunks as they came, deflated, and reopens offline with every product', async () => {
+    const { server, db } = await serve();
+    const url = `ws://127.0.0.1:${server.port}/sync`;
+    // The first store takes the chunks on the WebSocket, the second fetches them by name.
+    for (const name of ['idb-first', 'idb-later']) {
+      const replica = await Database.open({ storage: await IndexedDbStorage.open(name) });
+      const { sync } = await store(url, {}, replica);
+      await sync.synced();
+      await sync.close();
+      await replica.close();
+      // Each chunk is one record holding its frame, not the documents' stored forms.
+      const runs = await new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('runs').objectStore('runs').getAll();
+          get.onsuccess = () => {
+            open.result.close();
+            resolve(get.result);
+          };
+        };
+      });
+      expect(runs.length).toBeGreaterThan(3);
+      expect(runs.every((r) => r.packed instanceof Uint8Array && r.states === undefined)).toBe(true);
+      const reopened = await Database.open({ storage: await IndexedDbStorage.open(name) });
+      expect(await contents(reopened, 'products')).toEqual(await contents(db, 'products'));
+      // Written to after reopening: its state is read from the frame it came in.
+      await reopened.collection('products').update('sku-0042', (p) => ({ ...p, price: 1 }));
+      expect((await reopened.collection('products').get('sku-0042'))?.price).toBe(1);
+      await reopened.close();
+    }
     expect(await metric(server, 'concord_snapshots_http_total')).toBe(1);
   });
 

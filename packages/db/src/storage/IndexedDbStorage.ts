@@ -1,8 +1,17 @@
 /// <reference lib="dom" />
 import type { ReplicaId } from '@concord/crdt';
+import { Decoder } from '@concord/crdt/internal';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import { jsonArrayText, splitStored } from '../StoredDocument.js';
-import type { CollectionJson, Commit, DeferringStorage, StoredChange, StoredDoc } from './Storage.js';
+import { inflateMessageAsync } from '../Deflated.js';
+import { jsonArrayText, readStoredForms, splitStored } from '../StoredDocument.js';
+import type {
+  CollectionJson,
+  Commit,
+  DeferringStorage,
+  PackedDocs,
+  StoredChange,
+  StoredDoc,
+} from './Storage.js';
 
 /** A document written on its own: `seq` orders it against runs (absent in version 1's rows: 0). */
 interface DocRow extends StoredDoc {
@@ -11,17 +20,23 @@ interface DocRow extends StoredDoc {
 
 /**
  * The documents of one collection in one large commit, in one record: their ids (one JSON text:
- * a string structured-clones far quicker than an array of them) and their states end to end (an
- * empty state deletes). `seq` orders it against rows and other runs.
+ * a string structured-clones far quicker than an array of them) and their states — end to end
+ * (an empty state deletes), or, for documents a sync chunk brought and the database adopted as
+ * they came, the chunk's deflated frame (`Commit.packed`). `seq` orders it against rows and
+ * other runs.
  */
-interface DocRun {
+type DocRun = {
   readonly seq: number;
   readonly collection: string;
   readonly ids: string;
-  readonly states: Uint8Array;
-  /** Where each state ends in `states`. */
-  readonly ends: Uint32Array;
-}
+} & (
+  | {
+      readonly states: Uint8Array;
+      /** Where each state ends in `states`. */
+      readonly ends: Uint32Array;
+    }
+  | { readonly packed: Uint8Array; readonly at: number }
+);
 
 interface Schema extends DBSchema {
   meta: { key: string; value: Uint8Array };
@@ -39,6 +54,9 @@ interface Schema extends DBSchema {
  * IndexedDB's cost is per record — a put structured-clones its value on the page's thread,
  * ~30 µs each, and a load deserialises each row — so a 100,000-product catalogue took 3.3 s of
  * puts and 0.5 s to read back in Chromium (profiled), where a hundred runs take milliseconds.
+ * Past a record's first 64 KiB the cost is per byte (Chromium wraps a large value in a blob, on
+ * the page's thread: ~6–12 ms per MB measured), so a run a sync chunk brought keeps the chunk's
+ * deflated frame — a tenth of the bytes — and is inflated when read back.
  */
 const RUN = 64;
 /** Documents whose JSON `loadJson` hands over as one text (see CollectionJson). */
@@ -78,7 +96,8 @@ export class IndexedDbStorage implements DeferringStorage {
 
   static async open(name: string): Promise<IndexedDbStorage> {
     const { openDB, unwrap } = await import('idb');
-    const db = await openDB<Schema>(name, 2, {
+    // Version 3 writes packed runs, which version 2's code would misread: it cannot open them.
+    const db = await openDB<Schema>(name, 3, {
       upgrade(db, from) {
         if (from < 1) {
           db.createObjectStore('meta');
@@ -165,18 +184,16 @@ export class IndexedDbStorage implements DeferringStorage {
     const latest: Latest = new Map();
     const from = new Map<string, Map<string, { seq: number; run?: number }>>();
     const live = new Array<number>(runs.length).fill(0);
+    const ids = runs.map((run) => JSON.parse(run.ids) as string[]);
     for (const [r, run] of runs.entries()) {
       const states = entry(latest, run.collection);
       const origins = entry(from, run.collection);
-      let start = 0;
-      for (const [i, id] of (JSON.parse(run.ids) as string[]).entries()) {
-        const end = run.ends[i]!;
+      for (const id of ids[r]!) {
         const was = origins.get(id);
         if (was?.run !== undefined) live[was.run]!--;
-        states.set(id, run.states.subarray(start, end));
+        states.set(id, EMPTY); // its state, from the run, once read below: its place in the map is taken now
         origins.set(id, { seq: run.seq, run: r });
         live[r]!++;
-        start = end;
       }
     }
     const raw = this.unwrap(tx);
@@ -194,6 +211,16 @@ export class IndexedDbStorage implements DeferringStorage {
     for (const [r, n] of live.entries())
       if (n === 0) raw.objectStore('runs').delete([runs[r]!.seq, runs[r]!.collection]);
     await tx.done;
+    // The states of the runs that hold latest ones, inflated side by side where packed.
+    const read = await Promise.all(
+      runs.map((run, r) => (live[r]! > 0 ? runStates(run, ids[r]!.length) : [])),
+    );
+    for (const [r, run] of runs.entries()) {
+      if (live[r] === 0) continue;
+      const states = latest.get(run.collection)!;
+      const origins = from.get(run.collection)!;
+      for (const [i, id] of ids[r]!.entries()) if (origins.get(id)!.run === r) states.set(id, read[r]![i]!);
+    }
     // An empty state is a deletion: it hid older states, and is no document.
     for (const states of latest.values())
       for (const [id, state] of states) if (state.length === 0) states.delete(id);
@@ -214,7 +241,7 @@ export class IndexedDbStorage implements DeferringStorage {
     const byCollection = new Map<string, StoredDoc[]>();
     for (const d of commit.docs) entry(byCollection, d.collection, () => []).push(d);
     for (const [collection, docs] of byCollection) {
-      if (docs.length >= RUN) raw.objectStore('runs').put(run(seq, collection, docs));
+      if (docs.length >= RUN) raw.objectStore('runs').put(run(seq, collection, docs, commit.packed));
       else
         for (const d of docs)
           raw.objectStore('docs').put({ collection, id: d.id, state: own(d.state), seq } satisfies DocRow);
@@ -277,32 +304,43 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V = () => new Map() as 
 }
 
 /**
- * A collection's documents of one commit as one run: their states end to end in one buffer —
- * the buffer they are views of already when they are, in order, the whole of it (a sync chunk's
- * documents are: `readStoredColumns`), else a copy.
+ * A collection's documents of one commit as one run: the deflated frame they came in when the
+ * commit has it for them (`packed`), else their states copied end to end into one buffer.
  */
-function run(seq: number, collection: string, docs: readonly StoredDoc[]): DocRun {
+function run(
+  seq: number,
+  collection: string,
+  docs: readonly StoredDoc[],
+  packed: PackedDocs | undefined,
+): DocRun {
+  const ids = JSON.stringify(docs.map((d) => d.id));
+  if (packed?.count === docs.length) return { seq, collection, ids, packed: packed.deflated, at: packed.at };
   const ends = new Uint32Array(docs.length);
   let size = 0;
-  let contiguous = docs[0]?.state.byteOffset === 0;
   for (const [i, d] of docs.entries()) {
-    contiguous &&= d.state.buffer === docs[0]!.state.buffer && d.state.byteOffset === size;
     size += d.state.length;
     ends[i] = size;
   }
-  let states: Uint8Array;
-  if (contiguous && size === docs[0]!.state.buffer.byteLength) states = new Uint8Array(docs[0]!.state.buffer);
-  else {
-    states = new Uint8Array(size);
-    for (const [i, d] of docs.entries()) states.set(d.state, i === 0 ? 0 : ends[i - 1]!);
-  }
-  return { seq, collection, ids: JSON.stringify(docs.map((d) => d.id)), states, ends };
+  const states = new Uint8Array(size);
+  for (const [i, d] of docs.entries()) states.set(d.state, i === 0 ? 0 : ends[i - 1]!);
+  return { seq, collection, ids, states, ends };
 }
+
+/** A run's `n` states, in order. */
+async function runStates(run: DocRun, n: number): Promise<Uint8Array[]> {
+  if ('packed' in run)
+    return readStoredForms(new Decoder((await inflateMessageAsync(run.packed)).subarray(run.at)), n);
+  const out: Uint8Array[] = [];
+  for (let i = 0, start = 0; i < n; start = run.ends[i++]!) out.push(run.states.subarray(start, run.ends[i]));
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * The bytes in a buffer of their own. Structured cloning keeps a view's whole buffer, and the
  * database hands over views: a snapshot's or a sync chunk's documents are views of one buffer
- * (`readStoredColumns`) — stored as they are, each would take all of it. A copy by the
+ * (`readStoredForms`) — stored as they are, each would take all of it. A copy by the
  * constructor, not `slice`: a Node Buffer's `slice` is a view.
  */
 function own(bytes: Uint8Array): Uint8Array {

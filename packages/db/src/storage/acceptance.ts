@@ -1,6 +1,9 @@
-import { type ReplicaId, replicaId } from '@concord/crdt';
-import { joinStored } from '../StoredDocument.js';
-import type { Commit, DeferringStorage, Storage } from './Storage.js';
+import { FORMAT_VERSION, type ReplicaId, replicaId } from '@concord/crdt';
+import { Encoder } from '@concord/crdt/internal';
+import { deflateMessage } from '../Deflated.js';
+import { MESSAGE_KINDS } from '../messageKinds.js';
+import { joinStored, writeStoredForms } from '../StoredDocument.js';
+import type { Commit, DeferringStorage, PackedDocs, Storage } from './Storage.js';
 
 /** Opens the same store each time it is called: the first call creates it, later calls reopen it. */
 export type StorageFactory = () => Promise<Storage>;
@@ -28,6 +31,22 @@ const form = (...state: number[]) =>
   joinStored(utf8.encode(JSON.stringify({ _id: `doc${state.join('.')}` })), bytes(...state));
 const same = (a: Uint8Array | undefined, b: Uint8Array) =>
   a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * `states` as a sync chunk's deflated frame carries them (`Commit.packed`): a message with
+ * something before them, as a chunk has its subscription and version there.
+ */
+function packed(states: readonly Uint8Array[]): PackedDocs {
+  const forms = new Encoder();
+  writeStoredForms(forms, states);
+  const enc = new Encoder();
+  enc.string('what a message holds before its documents');
+  writeStoredForms(enc, states);
+  const message = enc.finish(FORMAT_VERSION, MESSAGE_KINDS.snapshot);
+  const deflated = deflateMessage(message);
+  check(deflated.length < message.length, 'the packed test frame is not deflated');
+  return { deflated, at: message.length - forms.finishRaw().length, count: states.length };
+}
 
 const A: ReplicaId = replicaId('replica-a');
 const B: ReplicaId = replicaId('replica-b');
@@ -224,6 +243,39 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
       const ids = new Set((await u.load()).docs.map((d) => d.id));
       check(ids.size === 398 && !ids.has('d7') && ids.has('d8'), 'a deletion after reopening lost or spread');
       await u.close();
+    },
+  },
+  {
+    name: 'documents committed with their packed frame read back as their states; later writes win over them',
+    async run(open) {
+      const s = await open();
+      const commit = (ids: number[], state: (i: number) => Uint8Array, pack: boolean) => {
+        const docs = ids.map((i) => ({
+          collection: 'p',
+          id: `d${String(i).padStart(3, '0')}`,
+          state: state(i),
+        }));
+        const c = { changes: [], docs, meta: NO_META };
+        return s.commit(pack ? { ...c, packed: packed(docs.map((d) => d.state)) } : c);
+      };
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      await commit(range(0, 200), (i) => form(1, i % 7), true);
+      await commit([5], () => bytes(), false);
+      await commit([6], () => form(2), false);
+      await commit(range(150, 300), (i) => form(3, i % 5), true);
+      const expected = (i: number) => (i >= 150 ? form(3, i % 5) : i === 6 ? form(2) : form(1, i % 7));
+      const holds = async (t: Storage, when: string) => {
+        const got = new Map((await t.load()).docs.map((d) => [d.id, d.state]));
+        check(got.size === 299 && !got.has('d005'), `${when}: ${got.size} documents, not 299 without d005`);
+        for (const i of range(0, 300))
+          if (i !== 5)
+            check(same(got.get(`d${String(i).padStart(3, '0')}`), expected(i)), `${when}: d${i} wrong`);
+      };
+      await holds(s, 'before reopening');
+      await s.close();
+      const t = await open();
+      await holds(t, 'reopened');
+      await t.close();
     },
   },
   {

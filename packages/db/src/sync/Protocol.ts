@@ -13,11 +13,12 @@ import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import { checkQuery, type Where } from '../query/Query.js';
-import { readStoredColumns, writeStoredColumns } from '../StoredDocument.js';
+import { readStoredForms, storedValues, writeStoredForms } from '../StoredDocument.js';
+import type { PackedDocs } from '../storage/Storage.js';
 import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
 
 /** The sync protocol's version: a peer speaking another gets `UNSUPPORTED_VERSION` and a close. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** The largest message either side accepts, after decompression, unless configured otherwise. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -106,6 +107,8 @@ export type ServerMessage =
       readonly docs: readonly Uint8Array[];
       /** Their JSON, parsed (undefined for a removed one): set by `decodeMessage`, not encoded. */
       readonly values?: ReadonlyArray<Doc | undefined>;
+      /** The stored forms as the deflated frame carried them: set by `decodeMessage` when it was deflated. */
+      readonly packed?: PackedDocs;
       readonly progress: Progress;
     }
   /**
@@ -208,7 +211,7 @@ export function encodeMessage(m: Message): Uint8Array {
       enc.uint(m.sub);
       m.version.encodeTo(enc);
       enc.uint(m.docs.length);
-      writeStoredColumns(enc, m.docs);
+      writeStoredForms(enc, m.docs);
       for (const n of [m.progress.docs, m.progress.totalDocs, m.progress.bytes, m.progress.totalBytes])
         enc.uint(n);
       break;
@@ -253,13 +256,20 @@ export function encodeMessage(m: Message): Uint8Array {
 /**
  * Decodes and validates one frame: a `SyncError` — `TOO_LARGE` past `maxBytes` (before and after
  * inflating), `BAD_MESSAGE` for anything malformed — never anything else. `interner`: the
- * reader's (its database's), where strings read before are kept.
+ * reader's (its database's), where strings read before are kept; `inflated`: the frame inflated
+ * already, and checked as `inflateMessage` checks (`inflateMessageAsync`).
  */
-export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES, interner?: Interner): Message {
+export function decodeMessage(
+  frame: Uint8Array,
+  maxBytes = MAX_MESSAGE_BYTES,
+  interner?: Interner,
+  inflated?: Uint8Array,
+): Message {
   try {
     const size = Math.max(frame.length, inflatedSize(frame));
     if (size > maxBytes) throw new SyncError('TOO_LARGE', `a message of ${size} bytes`);
-    return read(inflateMessage(frame), interner);
+    const bytes = inflated ?? inflateMessage(frame);
+    return read(bytes, interner, bytes === frame ? undefined : frame);
   } catch (e) {
     // What decoding can throw: the codec's errors, a bad filter, bad JSON in it, a bad replica id.
     if (e instanceof DbError && e.code === 'BAD_QUERY') throw new SyncError('BAD_QUERY', e.message);
@@ -274,7 +284,8 @@ export function decodeMessage(frame: Uint8Array, maxBytes = MAX_MESSAGE_BYTES, i
   }
 }
 
-function read(bytes: Uint8Array, interner: Interner | undefined): Message {
+/** `deflated`: the frame `bytes` were inflated from, if they were. */
+function read(bytes: Uint8Array, interner: Interner | undefined, deflated: Uint8Array | undefined): Message {
   const dec = new Decoder(bytes, CRDT_TYPES, interner);
   const kind = dec.header(FORMAT_VERSION);
   const type = TYPES.get(kind);
@@ -322,16 +333,15 @@ function read(bytes: Uint8Array, interner: Interner | undefined): Message {
     case 'chunk': {
       const sub = dec.uint();
       const version = VersionVector.decodeFrom(dec);
-      const { stored: docs, values } = readStoredColumns(dec, dec.count(2));
+      const count = dec.count(2);
+      const at = bytes.length - dec.remaining;
+      const docs = readStoredForms(dec, count);
+      const values = storedValues(docs, dec);
       const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
-      m = {
-        type,
-        sub,
-        version,
-        docs,
-        values,
-        progress: { docs: done, totalDocs, bytes: bytesDone, totalBytes },
-      };
+      const progress = { docs: done, totalDocs, bytes: bytesDone, totalBytes };
+      m = deflated
+        ? { type, sub, version, docs, values, packed: { deflated, at, count }, progress }
+        : { type, sub, version, docs, values, progress };
       break;
     }
     case 'manifest': {

@@ -322,7 +322,7 @@ export class SyncClient {
     t.onMessage((frame) => {
       this.touch();
       const ready = this.inflateAhead(frame);
-      this.inbox = this.inbox.then(async () => this.handle(t, await ready));
+      this.inbox = this.inbox.then(async () => this.handle(t, frame, await ready));
     });
     t.onClose((info) => {
       this.timers.clearTimeout(this.idle);
@@ -391,19 +391,21 @@ export class SyncClient {
   /**
    * Starts inflating a frame as it arrives where that runs natively beside the work on earlier
    * frames (`inflateMessageAsync`), up to `AHEAD_BYTES` inflated and waiting; resolves with the
-   * frame to decode. Anything amiss (a size over the limit, a corrupt stream) is left for
-   * `decodeMessage` to find and report as it always does.
+   * frame inflated, or undefined when `decodeMessage` is to inflate it. Anything amiss (a size
+   * over the limit, a corrupt stream) is left for `decodeMessage` to find and report as it
+   * always does.
    */
-  private inflateAhead(frame: Uint8Array): Promise<Uint8Array> {
-    if (!INFLATES_NATIVELY) return Promise.resolve(frame);
+  private inflateAhead(frame: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!INFLATES_NATIVELY) return Promise.resolve(undefined);
     let size: number;
     try {
       size = inflatedSize(frame);
     } catch {
-      return Promise.resolve(frame);
+      return Promise.resolve(undefined);
     }
     const max = this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-    if (size === frame.length || size > max || this.ahead + size > AHEAD_BYTES) return Promise.resolve(frame);
+    if (size === frame.length || size > max || this.ahead + size > AHEAD_BYTES)
+      return Promise.resolve(undefined);
     this.ahead += size;
     return inflateMessageAsync(frame).then(
       (raw) => {
@@ -412,7 +414,7 @@ export class SyncClient {
       },
       () => {
         this.ahead -= size;
-        return frame;
+        return undefined;
       },
     );
   }
@@ -446,33 +448,36 @@ export class SyncClient {
     if (!base) throw new SyncError('BAD_MESSAGE', 'a manifest for a client with no HTTP server');
     const max = this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     const token = this.helloToken;
-    const fetches: Promise<Uint8Array>[] = [];
+    const fetches: Promise<{ frame: Uint8Array; inflated: Uint8Array | undefined }>[] = [];
     const start = (i: number) => {
       if (i >= m.chunks.length) return;
       // Inflated as soon as it arrives (natively, beside the work on earlier chunks), as frames
       // from the WebSocket are.
-      fetches[i] = fetchChunk(base, m.chunks[i]!, token, max).then((frame) => this.inflateAhead(frame));
+      fetches[i] = fetchChunk(base, m.chunks[i]!, token, max).then(async (frame) => ({
+        frame,
+        inflated: await this.inflateAhead(frame),
+      }));
       fetches[i]!.catch(() => undefined); // awaited in turn below; a link lost first never awaits it
     };
     for (let i = 0; i < CHUNKS_AHEAD; i++) start(i);
     for (let i = 0; i < m.chunks.length; i++) {
       start(i + CHUNKS_AHEAD);
-      let frame: Uint8Array;
+      let fetched: { frame: Uint8Array; inflated: Uint8Array | undefined };
       try {
-        frame = await fetches[i]!;
+        fetched = await fetches[i]!;
       } catch (e) {
         if (e instanceof SyncError && e.code === 'UNAVAILABLE') this.chunksFailed = true;
         throw e;
       }
       if (this.transport !== t || this.isClosed()) return;
-      const chunk = decodeMessage(frame, max, this.replica.interner);
+      const chunk = decodeMessage(fetched.frame, max, this.replica.interner, fetched.inflated);
       if (chunk.type !== 'chunk' || chunk.sub !== m.sub || !chunk.version.equals(m.version))
         throw new SyncError('BAD_MESSAGE', `chunk ${i} of the manifest is not subscription ${m.sub}'s`);
       await this.apply(t, chunk);
     }
   }
 
-  private async handle(t: Transport, frame: Uint8Array): Promise<void> {
+  private async handle(t: Transport, frame: Uint8Array, inflated: Uint8Array | undefined): Promise<void> {
     if (this.transport !== t || this.isClosed()) return;
     let m: ServerMessage;
     try {
@@ -480,6 +485,7 @@ export class SyncClient {
         frame,
         this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
         this.replica.interner,
+        inflated,
       ) as ServerMessage;
     } catch (e) {
       const err = e instanceof SyncError ? e : new SyncError('BAD_MESSAGE', String(e));
@@ -531,6 +537,7 @@ export class SyncClient {
         const last = docs[docs.length - 1];
         await this.replica.server.integrate({
           docs,
+          ...(m.packed && { packed: m.packed }),
           meta: last
             ? [
                 [
