@@ -1,6 +1,8 @@
 // The storage acceptance suite of packages/db, run against IndexedDB in this browser (the e2e
 // test opens this page in Chromium and reads `window.acceptance`); IndexedDB defers, as SQLite.
+// Then the inflation suite, which in a page runs in a worker.
 import { DEFERRING_ACCEPTANCE, IndexedDbStorage, STORAGE_ACCEPTANCE } from '@concord/db';
+import { INFLATE_ACCEPTANCE } from '@concord/db/internal';
 
 export interface AcceptanceResult {
   readonly name: string;
@@ -25,6 +27,15 @@ for (const [i, c] of [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE].entries())
     results.push({ name: c.name, ok: false, error: String(e) });
   } finally {
     indexedDB.deleteDatabase(name);
+  }
+}
+// Inflation beside the page's thread (a worker, as the sync client inflates chunks).
+for (const c of INFLATE_ACCEPTANCE) {
+  try {
+    await c.run();
+    results.push({ name: c.name, ok: true });
+  } catch (e) {
+    results.push({ name: c.name, ok: false, error: String(e) });
   }
 }
 document.getElementById('results')!.textContent = results

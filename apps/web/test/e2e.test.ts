@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Database, DEFERRING_ACCEPTANCE, STORAGE_ACCEPTANCE } from '@concord/db';
+import { INFLATE_ACCEPTANCE } from '@concord/db/internal';
 import { SqliteStorage } from '@concord/db/sqlite';
 import { HttpServer, SyncServer, seedDemo } from '@concord/server';
 import { pdfText, requireChromium } from '@concord/testkit';
@@ -86,7 +87,7 @@ describe('the web page in Chromium', () => {
     const results = await page.evaluate(() => window.acceptance!);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual(
-      [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE].map((c) => c.name),
+      [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE, ...INFLATE_ACCEPTANCE].map((c) => c.name),
     );
     await page.close();
   }, 90_000);

@@ -1,6 +1,7 @@
 import { DecodeError, FORMAT_VERSION } from '@concord/crdt';
 import { Decoder, Encoder } from '@concord/crdt/internal';
 import { deflateSync, inflateSync } from 'fflate';
+import { canInflateInWorker, inflateInWorker } from './InflateWorker.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
 
 const DEFLATED = MESSAGE_KINDS.deflated;
@@ -19,20 +20,30 @@ const zlib = (
   globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
 ).process?.getBuiltinModule?.('node:zlib') as typeof import('node:zlib') | undefined;
 
-/** Whether `inflateMessageAsync` inflates in native code beside JavaScript: in browsers. */
-export const INFLATES_NATIVELY = !zlib && typeof DecompressionStream !== 'undefined';
+/** Whether `inflateMessageAsync` inflates beside this thread (in browsers: `InflateWorker`). */
+export const INFLATES_BESIDE = !zlib && canInflateInWorker();
 
 function deflateRaw(message: Uint8Array): Uint8Array {
   return zlib ? zlib.deflateRawSync(message, { level: 6 }) : deflateSync(message, { level: 6 });
 }
 
-/** Inflates into exactly `size` bytes, or throws. */
+/**
+ * Inflates into at most `size + 1` bytes — one byte of room past `size` tells a longer stream
+ * from an exact one (fflate stops silently where its buffer ends) — or throws (`BAD_LENGTH` when
+ * zlib finds it longer).
+ */
 function inflateRaw(packed: Uint8Array, size: number): Uint8Array {
-  if (!zlib) return inflateSync(packed, { out: new Uint8Array(size) });
-  // One byte of room past `size` tells a longer stream from an exact one. A plain Uint8Array
-  // over the Buffer's bytes: the documents read from it are views of it, and a view of a Buffer
-  // would be a Buffer, whose `slice` does not copy.
-  const out = zlib.inflateRawSync(packed, { maxOutputLength: size + 1 });
+  if (!zlib) return inflateSync(packed, { out: new Uint8Array(size + 1) });
+  let out: Uint8Array;
+  try {
+    out = zlib.inflateRawSync(packed, { maxOutputLength: size + 1 });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new DecodeError('BAD_LENGTH', `inflated more than the declared ${size} bytes`, 0);
+    throw e;
+  }
+  // A plain Uint8Array over the Buffer's bytes: the documents read from it are views of it, and
+  // a view of a Buffer would be a Buffer, whose `slice` does not copy.
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
@@ -79,47 +90,29 @@ export function inflateMessage(bytes: Uint8Array): Uint8Array {
   try {
     raw = inflateRaw(d.packed, d.size);
   } catch (e) {
+    if (e instanceof DecodeError) throw e;
     throw new DecodeError('BAD_VALUE', `corrupt deflate stream: ${(e as Error).message}`, 0);
   }
   return checkInflated(raw, d.size);
 }
 
 /**
- * `inflateMessage`, in a browser by its native `DecompressionStream` — where fflate, in
- * JavaScript, took a tenth of a 100,000-product initial sync in Chromium (profiled) — so a
- * frame can be inflated while the one before it is applied. Elsewhere (Node has zlib), as
- * `inflateMessage`.
+ * `inflateMessage`, in a browser on a thread beside the page's (`InflateWorker`), so that a frame
+ * is inflated while the one before it is applied: the same checks, the same errors. Elsewhere
+ * (Node has zlib), or where no worker can be made, as `inflateMessage`.
  */
-export function inflateMessageAsync(bytes: Uint8Array): Promise<Uint8Array> {
-  return INFLATES_NATIVELY ? inflateNatively(bytes) : Promise.resolve().then(() => inflateMessage(bytes));
-}
-
-/** `inflateMessage` by `DecompressionStream`: the same checks, never more than the declared size kept. */
-export async function inflateNatively(bytes: Uint8Array): Promise<Uint8Array> {
-  const d = deflated(bytes);
-  if (!d) return bytes;
-  const out = new Uint8Array(d.size);
-  let at = 0;
+export async function inflateMessageAsync(bytes: Uint8Array): Promise<Uint8Array> {
+  const d = INFLATES_BESIDE ? deflated(bytes) : undefined;
+  const inWorker = d && inflateInWorker(d.packed, d.size);
+  if (!inWorker) return inflateMessage(bytes);
+  let raw: Uint8Array;
   try {
-    const reader = new Blob([d.packed as BlobPart])
-      .stream()
-      .pipeThrough(new DecompressionStream('deflate-raw'))
-      .getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (at + value.length > d.size) {
-        await reader.cancel();
-        throw new DecodeError('BAD_LENGTH', `inflated more than the declared ${d.size} bytes`, 0);
-      }
-      out.set(value, at);
-      at += value.length;
-    }
+    raw = await inWorker;
   } catch (e) {
     if (e instanceof DecodeError) throw e;
-    throw new DecodeError('BAD_VALUE', `corrupt deflate stream: ${(e as Error).message}`, 0);
+    return inflateMessage(bytes); // the worker is gone: in place
   }
-  return checkInflated(out.subarray(0, at), d.size);
+  return checkInflated(raw, d.size);
 }
 
 function checkInflated(raw: Uint8Array, size: number): Uint8Array {

@@ -5,6 +5,7 @@
  */
 export { core } from './core.js';
 export type { ServerBatch } from './Database.js';
+export { INFLATE_ACCEPTANCE } from './inflateAcceptance.js';
 export { checkCollectionName, checkDocument, checkId } from './limits.js';
 export type { PeerExchange } from './PeerExchange.js';
 export { Preview } from './Preview.js';

@@ -51,6 +51,7 @@ describe('@concord/db exports', () => {
   });
   it('@concord/db/internal', async () => {
     expect(Object.keys(await import('@concord/db/internal')).sort()).toEqual([
+      'INFLATE_ACCEPTANCE',
       'MAX_MESSAGE_BYTES',
       'PROTOCOL_VERSION',
       'Preview',

@@ -3,7 +3,7 @@ import { Decoder, Encoder } from '@concord/crdt/internal';
 import type { Change } from '../Change.js';
 import { core } from '../core.js';
 import type { ChangeEvent, Database } from '../Database.js';
-import { INFLATES_NATIVELY, inflatedSize, inflateMessageAsync } from '../Deflated.js';
+import { INFLATES_BESIDE, inflatedSize, inflateMessageAsync } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import type { Replica } from '../Replica.js';
@@ -389,14 +389,14 @@ export class SyncClient {
   }
 
   /**
-   * Starts inflating a frame as it arrives where that runs natively beside the work on earlier
+   * Starts inflating a frame as it arrives where that runs beside the work on earlier
    * frames (`inflateMessageAsync`), up to `AHEAD_BYTES` inflated and waiting; resolves with the
    * frame inflated, or undefined when `decodeMessage` is to inflate it. Anything amiss (a size
    * over the limit, a corrupt stream) is left for `decodeMessage` to find and report as it
    * always does.
    */
   private inflateAhead(frame: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!INFLATES_NATIVELY) return Promise.resolve(undefined);
+    if (!INFLATES_BESIDE) return Promise.resolve(undefined);
     let size: number;
     try {
       size = inflatedSize(frame);
@@ -451,7 +451,7 @@ export class SyncClient {
     const fetches: Promise<{ frame: Uint8Array; inflated: Uint8Array | undefined }>[] = [];
     const start = (i: number) => {
       if (i >= m.chunks.length) return;
-      // Inflated as soon as it arrives (natively, beside the work on earlier chunks), as frames
+      // Inflated as soon as it arrives (beside the work on earlier chunks), as frames
       // from the WebSocket are.
       fetches[i] = fetchChunk(base, m.chunks[i]!, token, max).then(async (frame) => ({
         frame,
