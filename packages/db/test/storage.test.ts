@@ -62,7 +62,7 @@ acceptance('PostgreSQL', () => {
 acceptance('IndexedDB', () => {
   const name = `concord-test-${n++}`;
   return () => IndexedDbStorage.open(name);
-});
+}, [...STORAGE_ACCEPTANCE, ...DEFERRING_ACCEPTANCE]);
 
 it('IndexedDB stores a view of a larger buffer as its own bytes, not the whole buffer', async () => {
   const storage = await IndexedDbStorage.open(`concord-test-${n++}`);

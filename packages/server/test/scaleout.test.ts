@@ -305,13 +305,15 @@ async function jepsen(seed: number): Promise<void> {
         `${(e as Error).message}: want ${want.size} documents, total ${written}, ${info.state.messages} messages in the log; clients ${JSON.stringify(lagging)}; nodes ${JSON.stringify(perNode)}`,
       );
     }
-    for (const c of clients) {
+    for (const [i, c] of clients.entries()) {
       const held = (await c.db.collection('notes').find()).map((d) => d._id).filter((id) => id !== 'total');
       expect(new Set(held)).toEqual(want);
       expect((await c.db.collection('notes').get('total'))?.n).toBe(written);
       // By delta: a client gets each other client's document and counter write about once —
       // a client sent the collection again after losing its node would get hundreds more.
-      expect(c.received).toBeLessThan(2 * written + 50);
+      expect(c.received, `client ${i} received ${clients.map((d) => d.received)}`).toBeLessThan(
+        2 * written + 50,
+      );
     }
     // The log was compacted meanwhile: its start is purged.
     const nc = await connect({ servers: nats.url });

@@ -86,6 +86,15 @@ export class IndexedDbStorage implements DeferringStorage {
   /** The stored forms `loadJson` read, kept current by later commits; its ids sorted, per collection. */
   private forms: Latest | undefined;
   private readonly sorted = new Map<string, string[]>();
+  /**
+   * The documents of commits since, each commit's list as it came, put in `forms` when it is
+   * next read — most never are: the database holds what it committed, and a first sync commits
+   * a whole catalogue. Folded also once they outnumber both 2^17 and `forms`, so they stay
+   * bounded and each is folded once.
+   */
+  private committed: Array<readonly StoredDoc[]> = [];
+  private committedCount = 0;
+  private formsCount = 0;
 
   private constructor(
     private readonly db: IDBPDatabase<Schema>,
@@ -126,6 +135,10 @@ export class IndexedDbStorage implements DeferringStorage {
     const { meta, latest } = await this.read();
     this.forms = latest;
     this.sorted.clear();
+    this.committed = [];
+    this.committedCount = 0;
+    this.formsCount = 0;
+    for (const states of latest.values()) this.formsCount += states.size;
     const collections: CollectionJson[] = [];
     for (const [collection, states] of latest) {
       const live: string[] = [];
@@ -147,10 +160,12 @@ export class IndexedDbStorage implements DeferringStorage {
   }
 
   storedForm(collection: string, id: string): Uint8Array | undefined {
+    this.fold();
     return this.forms?.get(collection)?.get(id);
   }
 
   storedForms(collection: string, after: string, limit: number): StoredDoc[] {
+    this.fold();
     const states = this.forms?.get(collection);
     if (!states) return [];
     const ids = entry(this.sorted, collection, () => [...states.keys()].sort());
@@ -251,15 +266,27 @@ export class IndexedDbStorage implements DeferringStorage {
     raw.objectStore('counters').put(seq, 'seq');
     await tx.done;
     this.seq = seq;
-    if (this.forms)
-      for (const [collection, docs] of byCollection) {
-        const states = entry(this.forms, collection);
-        for (const d of docs) {
-          if (d.state.length === 0) states.delete(d.id);
-          else states.set(d.id, d.state);
-        }
-        this.sorted.delete(collection);
+    if (this.forms && commit.docs.length > 0) {
+      this.committed.push(commit.docs);
+      this.committedCount += commit.docs.length;
+      if (this.committedCount > Math.max(1 << 17, this.formsCount)) this.fold();
+    }
+  }
+
+  /** Puts the documents committed since `loadJson` in `forms`, later ones over earlier ones. */
+  private fold(): void {
+    if (!this.forms) return;
+    for (const docs of this.committed)
+      for (const d of docs) {
+        const states = entry(this.forms, d.collection);
+        if (d.state.length === 0) states.delete(d.id);
+        else states.set(d.id, d.state);
+        this.sorted.delete(d.collection);
       }
+    this.committed = [];
+    this.committedCount = 0;
+    this.formsCount = 0;
+    for (const states of this.forms.values()) this.formsCount += states.size;
   }
 
   async changes(replica: ReplicaId, after: number, limit?: number): Promise<StoredChange[]> {

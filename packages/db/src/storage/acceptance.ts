@@ -347,4 +347,30 @@ export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
       await t.close();
     },
   },
+  {
+    name: 'after loadJson, the stored forms read are those later commits wrote: a removal removes',
+    async run(open) {
+      const s = (await open()) as DeferringStorage;
+      const ids = Array.from({ length: 100 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+      const commit = (docs: Commit['docs']) => s.commit({ changes: [], docs, meta: NO_META });
+      await commit(ids.map((id) => ({ collection: 'p', id, state: form(1) })));
+      await s.loadJson();
+      // A large commit and small ones after the load; read only then.
+      await commit(ids.slice(50).map((id) => ({ collection: 'p', id, state: form(2) })));
+      await commit([{ collection: 'p', id: 'd07', state: form(3) }]);
+      await commit([{ collection: 'p', id: 'd08', state: bytes() }]);
+      await commit([{ collection: 'q', id: 'new', state: form(4) }]);
+      check(
+        same(s.storedForm('p', 'd07'), form(3)) && same(s.storedForm('p', 'd60'), form(2)),
+        'stale forms',
+      );
+      check(
+        s.storedForm('p', 'd08') === undefined && same(s.storedForm('q', 'new'), form(4)),
+        'removal or new',
+      );
+      const run = s.storedForms('p', 'd05', 4);
+      check(run.map((d) => d.id).join() === 'd06,d07,d09,d10' && same(run[1]!.state, form(3)), 'a run');
+      await s.close();
+    },
+  },
 ];
