@@ -20,7 +20,6 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { LogSnapshots } from './LogSnapshots.js';
 import type { Log } from './SyncServer.js';
-import { isAtOrBefore } from './versions.js';
 
 /** How often a node checks that its change log consumer still delivers while the stream grows. */
 const STALL_CHECK_MS = 3_000;
@@ -113,17 +112,33 @@ export class ChangeLog {
 
   /**
    * Resolves true once the database holds everything `version` names (a client's cursor from
-   * another node: the log brings it here too), false if it does not within `timeoutMs`.
+   * another node: the log brings it here too), false once it has come no closer for
+   * `timeoutMs`. A node replaying the log (just started, or back from a NATS outage) may take
+   * longer than that in all while coming closer all the while: giving up then would send its
+   * client everything again instead of what it lacks. A cursor from another history comes no
+   * closer, however busy the node.
    */
   reaches(version: VersionVector, timeoutMs = 5_000): Promise<boolean> {
-    const holds = () => isAtOrBefore(version, this.o.db.version());
-    if (holds()) return Promise.resolve(true);
+    // How many changes `version` names that the database does not hold.
+    const lacking = () => {
+      const now = this.o.db.version();
+      let n = 0;
+      for (const [replica, seq] of version.entries()) n += Math.max(0, seq - now.get(replica));
+      return n;
+    };
+    let left = lacking();
+    if (left === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
+      let timer = setTimeout(() => done(false), timeoutMs);
       const off = this.o.db.onChange(() => {
-        if (!holds()) return;
-        done(true);
+        const now = lacking();
+        if (now === 0) done(true);
+        else if (now < left) {
+          left = now;
+          clearTimeout(timer);
+          timer = setTimeout(() => done(false), timeoutMs);
+        }
       });
-      const timer = setTimeout(() => done(false), timeoutMs);
       const done = (ok: boolean) => {
         off();
         clearTimeout(timer);
