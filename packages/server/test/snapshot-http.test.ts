@@ -98,6 +98,10 @@ describe('initial syncs as immutable chunks over HTTP', () => {
       });
       expect(runs.length).toBeGreaterThan(3);
       expect(runs.every((r) => r.packed instanceof Uint8Array && r.states === undefined)).toBe(true);
+      // Each frame in a buffer of its own, not the larger one it was a view of when it came.
+      expect(
+        runs.every((r) => (r.packed as Uint8Array).buffer.byteLength === (r.packed as Uint8Array).length),
+      ).toBe(true);
       const reopened = await Database.open({ storage: await IndexedDbStorage.open(name) });
       expect(await contents(reopened, 'products')).toEqual(await contents(db, 'products'));
       // Written to after reopening: its state is read from the frame it came in.

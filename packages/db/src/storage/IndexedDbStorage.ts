@@ -341,7 +341,8 @@ function run(
   packed: PackedDocs | undefined,
 ): DocRun {
   const ids = JSON.stringify(docs.map((d) => d.id));
-  if (packed?.count === docs.length) return { seq, collection, ids, packed: packed.deflated, at: packed.at };
+  if (packed?.count === docs.length)
+    return { seq, collection, ids, packed: own(packed.deflated), at: packed.at };
   const ends = new Uint32Array(docs.length);
   let size = 0;
   for (const [i, d] of docs.entries()) {
