@@ -284,11 +284,7 @@ export class Replica {
     );
     const meta = new Map<string, Uint8Array>(extraMeta);
     if (version) meta.set(META_VERSION, encodeVersionVector(version));
-    await this.storage.commit(
-      packed
-        ? { changes: stored, docs: storedDocs, meta, packed }
-        : { changes: stored, docs: storedDocs, meta },
-    );
+    await this.storage.commit({ changes: stored, docs: storedDocs, meta, ...(packed && { packed }) });
     for (const [k, v] of extraMeta) this.meta.set(k, v);
   }
 

@@ -3,13 +3,7 @@ import { Decoder, Encoder, type Interner } from '@concord/crdt/internal';
 import type { Doc } from './CollectionState.js';
 import { deflateMessage, inflateMessage } from './Deflated.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
-import {
-  checkValueId,
-  readStoredColumns,
-  readStoredForms,
-  storedValues,
-  writeStoredForms,
-} from './StoredDocument.js';
+import { checkValueId, readStoredColumns, readStoredDocuments, writeStoredForms } from './StoredDocument.js';
 
 /**
  * Every document's whole state, in stored form (its JSON and its CRDT, see StoredDocument), and
@@ -82,12 +76,7 @@ export function decodeSnapshot(bytes: Uint8Array, interner?: Interner): Snapshot
     collections.push(collection);
     ids.push(id);
   }
-  let stored: Uint8Array[];
-  let values: Array<Doc | undefined>;
-  if (kind === SNAPSHOT) {
-    stored = readStoredForms(dec, n);
-    values = storedValues(stored, dec);
-  } else ({ stored, values } = readStoredColumns(dec, n));
+  const { stored, values } = kind === SNAPSHOT ? readStoredDocuments(dec, n) : readStoredColumns(dec, n);
   dec.end();
   const docs: Array<{ collection: string; id: string; stored: Uint8Array; value?: Doc | undefined }> = [];
   for (let i = 0; i < n; i++) {

@@ -44,23 +44,12 @@ export function absentStoredDocument(): Uint8Array {
 
 /** A stored form cut in two: its JSON's UTF-8 and its CRDT state (`joinStored` puts them back). */
 export function splitStored(bytes: Uint8Array): [json: Uint8Array, state: Uint8Array] {
-  // The JSON's length read here, not by a Decoder (one per document of every chunk): up to four
-  // bytes, as `Decoder.uint` reads them; anything else goes to a Decoder, which tells what is amiss.
-  let length = 0;
-  for (let at = 0, shift = 0; at < 4 && at < bytes.length; at++, shift += 7) {
-    const b = bytes[at]!;
-    length |= (b & 0x7f) << shift;
-    if (b < 0x80) {
-      const end = at + 1 + length;
-      if (end > bytes.length) break;
-      return [bytes.subarray(at + 1, end), bytes.subarray(end)];
-    }
-  }
   const dec = new Decoder(bytes);
-  const start = dec.uint();
-  const from = bytes.length - dec.remaining;
-  if (from + start > bytes.length) dec.fail('TRUNCATED', 'stored JSON beyond the end');
-  return [bytes.subarray(from, from + start), bytes.subarray(from + start)];
+  const length = dec.uint();
+  const start = bytes.length - dec.remaining;
+  const end = start + length;
+  if (end > bytes.length) dec.fail('TRUNCATED', 'stored JSON beyond the end');
+  return [bytes.subarray(start, end), bytes.subarray(end)];
 }
 
 /** The stored form of a document's JSON (UTF-8) and CRDT state. */
@@ -90,8 +79,8 @@ function putStored(out: Uint8Array, at: number, json: Uint8Array, state: Uint8Ar
 /**
  * Writes stored forms one after another, each after its length. A sync chunk sends them so: the
  * receiver keeps each as a view of the message, with no copy, and deflate finds each document's
- * metadata repeated from the one before it — 2,000 products of the retail catalogue deflate
- * (level 6) to 50.3 KB so, 53.7 KB as two columns (every JSON, then every state).
+ * metadata repeated from the one before it: the 100,000-product initial sync takes 2.51 MB so,
+ * 2.60 MB as two columns, every JSON then every state (sync/100k in bench/RESULTS.md).
  */
 export function writeStoredForms(enc: Encoder, docs: readonly Uint8Array[]): void {
   for (const d of docs) {
@@ -102,22 +91,40 @@ export function writeStoredForms(enc: Encoder, docs: readonly Uint8Array[]): voi
 
 /** Reads `n` stored forms `writeStoredForms` wrote: views of the decoder's bytes. */
 export function readStoredForms(dec: Decoder, n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) out.push(dec.bytes(dec.uint()));
-  return out;
+  return readForms(dec, n, undefined);
 }
 
 /**
- * The JSON of stored forms, parsed in one go (`parseJsons`; undefined for a removed document); a
- * `DecodeError` (from `dec`) for a form without its JSON, or a JSON that is not a document's.
+ * Reads `n` stored forms `writeStoredForms` wrote — views of the decoder's bytes — and their JSON
+ * parsed in one go (`parseJsons`; undefined for a removed document). A `DecodeError` for a form
+ * whose JSON runs past its end, or a JSON that is not a document's.
  */
-export function storedValues(forms: readonly Uint8Array[], dec: Decoder): Array<Doc | undefined> {
+export function readStoredDocuments(
+  dec: Decoder,
+  n: number,
+): { stored: Uint8Array[]; values: Array<Doc | undefined> } {
   const jsons: Uint8Array[] = [];
-  for (const f of forms) {
-    const [json] = splitStored(f);
-    jsons.push(json);
+  const stored = readForms(dec, n, jsons);
+  return { stored, values: parseJsons(jsons, dec) };
+}
+
+/**
+ * `readStoredForms`, each form's JSON read on the way by the same decoder (pushed to `jsons` if
+ * given): a stored form is its JSON's length, the JSON, then the state.
+ */
+function readForms(dec: Decoder, n: number, jsons: Uint8Array[] | undefined): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const length = dec.uint();
+    const before = dec.remaining;
+    const json = dec.bytes(dec.uint());
+    const read = before - dec.remaining;
+    if (read > length) dec.fail('TRUNCATED', 'stored JSON beyond the end of its stored form');
+    dec.bytes(length - read);
+    out.push(new Uint8Array(json.buffer, json.byteOffset + json.length - read, length));
+    jsons?.push(json);
   }
-  return parseJsons(jsons, dec);
+  return out;
 }
 
 /**

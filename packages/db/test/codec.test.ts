@@ -16,10 +16,9 @@ import { decodeLogged } from '../src/Change.js';
 import { INFLATE_ACCEPTANCE } from '../src/inflateAcceptance.js';
 import {
   joinStored,
-  readStoredForms,
+  readStoredDocuments,
   splitStored,
   storedValue,
-  storedValues,
   writeStoredForms,
 } from '../src/StoredDocument.js';
 
@@ -209,14 +208,13 @@ describe('change batches and snapshots on the wire', () => {
 describe('stored documents read many at once', () => {
   const utf8 = new TextEncoder();
   const stored = (json: string) => joinStored(utf8.encode(json), new Uint8Array([1, 2, 3]));
-  /** `forms` written one after another and read back, with their JSON. */
-  const many = (forms: readonly Uint8Array[]) => {
+  /** `forms` written one after another (`write`: how) and read back, with their JSON. */
+  const many = (forms: readonly Uint8Array[], write = (enc: Encoder) => writeStoredForms(enc, forms)) => {
     const enc = new Encoder();
-    writeStoredForms(enc, forms);
+    write(enc);
     const dec = new Decoder(enc.finish(FORMAT_VERSION, 1));
     dec.header(FORMAT_VERSION);
-    const read = readStoredForms(dec, forms.length);
-    return { stored: read, values: storedValues(read, dec) };
+    return readStoredDocuments(dec, forms.length);
   };
 
   it('gives the stored forms back, and what reading each alone gives: documents, undefined for removed ones', () => {
@@ -244,16 +242,19 @@ describe('stored documents read many at once', () => {
     }
   });
 
-  it('a stored form whose JSON runs past its end is TRUNCATED, however its length is written', () => {
+  it('a stored form whose JSON runs past its end is TRUNCATED; one whose JSON length is written wide reads whole', () => {
     const form = stored(JSON.stringify({ _id: 'p1' }));
-    // Its length one more than the JSON and state together; then the same in five bytes.
-    const long = Uint8Array.of(form.length, ...form.subarray(1));
-    const wide = Uint8Array.of(0x80 | form.length, 0x80, 0x80, 0x80, 0, ...form.subarray(1));
-    for (const bad of [long, wide]) expect(decodeError(() => splitStored(bad)).code).toBe('TRUNCATED');
-    expect(splitStored(Uint8Array.of(0x80 | 2, 0x80, 0x80, 0x80, 0, 9, 9, 7))).toEqual([
-      Uint8Array.of(9, 9),
-      Uint8Array.of(7),
-    ]);
+    // Declared three bytes long: its JSON runs on past them (into bytes that follow).
+    const short = (enc: Encoder) => {
+      enc.uint(3);
+      enc.bytes(form);
+    };
+    expect(decodeError(() => many([form], short)).code).toBe('TRUNCATED');
+    // The JSON's length in five bytes where one would do: the form is still all of it.
+    const wide = Uint8Array.of(0x80 | (form[0]! & 0x7f), 0x80, 0x80, 0x80, 0, ...form.subarray(1));
+    const read = many([wide]);
+    expect([...read.stored[0]!]).toEqual([...wide]);
+    expect(read.values).toEqual([{ _id: 'p1' }]);
   });
 
   it('a snapshot written before stored forms went one after another (two columns) still decodes', () => {

@@ -4,6 +4,7 @@ import { Decoder } from '@concord/crdt/internal';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { inflateMessageAsync } from '../Deflated.js';
 import { jsonArrayText, readStoredForms, splitStored } from '../StoredDocument.js';
+import { Backlog } from './Backlog.js';
 import type {
   CollectionJson,
   Commit,
@@ -55,7 +56,7 @@ interface Schema extends DBSchema {
  * ~30 µs each, and a load deserialises each row — so a 100,000-product catalogue took 3.3 s of
  * puts and 0.5 s to read back in Chromium (profiled), where a hundred runs take milliseconds.
  * Past a record's first 64 KiB the cost is per byte (Chromium wraps a large value in a blob, on
- * the page's thread: ~6–12 ms per MB measured), so a run a sync chunk brought keeps the chunk's
+ * the page's thread: ~6–12 ms per MB, measured by hand), so a run a sync chunk brought keeps the chunk's
  * deflated frame — a tenth of the bytes — and is inflated when read back.
  */
 const RUN = 64;
@@ -86,14 +87,9 @@ export class IndexedDbStorage implements DeferringStorage {
   /** The stored forms `loadJson` read, kept current by later commits; its ids sorted, per collection. */
   private forms: Latest | undefined;
   private readonly sorted = new Map<string, string[]>();
-  /**
-   * The documents of commits since, each commit's list as it came, put in `forms` when it is
-   * next read — most never are: the database holds what it committed, and a first sync commits
-   * a whole catalogue. Folded also once they outnumber both 2^17 and `forms`, so they stay
-   * bounded and each is folded once.
-   */
-  private committed: Array<readonly StoredDoc[]> = [];
-  private committedCount = 0;
+  /** The documents committed since, put in `forms` when it is next read (most never are). */
+  private backlog = new Backlog();
+  /** How many stored forms `forms` holds. */
   private formsCount = 0;
 
   private constructor(
@@ -135,8 +131,7 @@ export class IndexedDbStorage implements DeferringStorage {
     const { meta, latest } = await this.read();
     this.forms = latest;
     this.sorted.clear();
-    this.committed = [];
-    this.committedCount = 0;
+    this.backlog = new Backlog();
     this.formsCount = 0;
     for (const states of latest.values()) this.formsCount += states.size;
     const collections: CollectionJson[] = [];
@@ -266,27 +261,21 @@ export class IndexedDbStorage implements DeferringStorage {
     raw.objectStore('counters').put(seq, 'seq');
     await tx.done;
     this.seq = seq;
-    if (this.forms && commit.docs.length > 0) {
-      this.committed.push(commit.docs);
-      this.committedCount += commit.docs.length;
-      if (this.committedCount > Math.max(1 << 17, this.formsCount)) this.fold();
-    }
+    if (this.forms && this.backlog.add(commit.docs, this.formsCount)) this.fold();
   }
 
   /** Puts the documents committed since `loadJson` in `forms`, later ones over earlier ones. */
   private fold(): void {
-    if (!this.forms) return;
-    for (const docs of this.committed)
-      for (const d of docs) {
-        const states = entry(this.forms, d.collection);
-        if (d.state.length === 0) states.delete(d.id);
-        else states.set(d.id, d.state);
-        this.sorted.delete(d.collection);
-      }
-    this.committed = [];
-    this.committedCount = 0;
-    this.formsCount = 0;
-    for (const states of this.forms.values()) this.formsCount += states.size;
+    const forms = this.forms;
+    if (!forms) return;
+    this.backlog.drain((d) => {
+      const states = entry(forms, d.collection);
+      const size = states.size;
+      if (d.state.length === 0) states.delete(d.id);
+      else states.set(d.id, d.state);
+      this.formsCount += states.size - size;
+      this.sorted.delete(d.collection);
+    });
   }
 
   async changes(replica: ReplicaId, after: number, limit?: number): Promise<StoredChange[]> {

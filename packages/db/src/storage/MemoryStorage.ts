@@ -1,8 +1,6 @@
 import type { ReplicaId } from '@concord/crdt';
+import { Backlog } from './Backlog.js';
 import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
-
-/** Pending document records (see `MemoryStorage.pending`) folded at the latest past this many. */
-const FOLD_AT = 1 << 17;
 
 /**
  * Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives.
@@ -19,15 +17,8 @@ export class MemoryStorage implements Storage {
   private readonly docs = new Map<string, Map<string, StoredDoc>>();
   /** How many records `docs` holds. */
   private folded = 0;
-  /**
-   * Commits' documents not yet in `docs`, in commit order, each commit's list as it came (a
-   * commit's lists, like its bytes, are handed over). Most memory databases are never read back,
-   * and a sync chunk's thousands of documents cost one append here, not a map entry each; `load`
-   * folds them in first. Folded also once they outnumber both `FOLD_AT` and the folded records,
-   * so superseded records stay bounded and folding costs each record once.
-   */
-  private pending: Array<readonly StoredDoc[]> = [];
-  private pendingCount = 0;
+  /** Commits' documents not yet in `docs` (a commit's lists, like its bytes, are handed over): `load` folds them first. */
+  private readonly backlog = new Backlog();
   private readonly log = new Map<ReplicaId, StoredChange[]>();
   private readonly attachments = new Map<string, Uint8Array>();
 
@@ -50,29 +41,22 @@ export class MemoryStorage implements Storage {
       if (list.length > 0 && list[list.length - 1]!.seq >= c.seq) continue;
       list.push(c);
     }
-    if (commit.docs.length > 0) {
-      this.pending.push(commit.docs);
-      this.pendingCount += commit.docs.length;
-      if (this.pendingCount > Math.max(FOLD_AT, this.folded)) this.fold();
-    }
+    if (this.backlog.add(commit.docs, this.folded)) this.fold();
     for (const [k, v] of commit.meta) this.meta.set(k, v);
   }
 
-  /** Puts the pending documents in `docs`, later ones over earlier ones. */
+  /** Puts the backlog's documents in `docs`, later ones over earlier ones. */
   private fold(): void {
-    for (const list of this.pending)
-      for (const d of list) {
-        let states = this.docs.get(d.collection);
-        if (!states) {
-          states = new Map();
-          this.docs.set(d.collection, states);
-        }
-        const size = states.size;
-        states.set(d.id, d);
-        this.folded += states.size - size;
+    this.backlog.drain((d) => {
+      let states = this.docs.get(d.collection);
+      if (!states) {
+        states = new Map();
+        this.docs.set(d.collection, states);
       }
-    this.pending = [];
-    this.pendingCount = 0;
+      const size = states.size;
+      states.set(d.id, d);
+      this.folded += states.size - size;
+    });
   }
 
   async changes(replica: ReplicaId, after: number, limit = Number.MAX_SAFE_INTEGER): Promise<StoredChange[]> {

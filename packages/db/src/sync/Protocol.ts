@@ -13,7 +13,7 @@ import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import { checkQuery, type Where } from '../query/Query.js';
-import { readStoredForms, storedValues, writeStoredForms } from '../StoredDocument.js';
+import { readStoredDocuments, writeStoredForms } from '../StoredDocument.js';
 import type { PackedDocs } from '../storage/Storage.js';
 import { isSyncErrorCode, SyncError, type SyncErrorCode } from './SyncError.js';
 
@@ -335,8 +335,7 @@ function read(bytes: Uint8Array, interner: Interner | undefined, deflated: Uint8
       const version = VersionVector.decodeFrom(dec);
       const count = dec.count(2);
       const at = bytes.length - dec.remaining;
-      const docs = readStoredForms(dec, count);
-      const values = storedValues(docs, dec);
+      const { stored: docs, values } = readStoredDocuments(dec, count);
       const [done, totalDocs, bytesDone, totalBytes] = [dec.uint(), dec.uint(), dec.uint(), dec.uint()];
       const progress = { docs: done, totalDocs, bytes: bytesDone, totalBytes };
       m = deflated
