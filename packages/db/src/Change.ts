@@ -53,9 +53,10 @@ export function readChanges(dec: Decoder): Change[] {
   const last = new Map<ReplicaId, number>();
   const out: Change[] = [];
   for (let i = 0; i < n; i++) {
-    const head = readChangeHead(dec, (r) => last.get(r) ?? 0);
-    last.set(head.dot.replica, head.dot.seq);
-    out.push({ ...head, ops: ORMap.decodeFrom(dec) });
+    const { dot, hlc, collection, docId } = readChangeHead(dec, (r) => last.get(r) ?? 0);
+    last.set(dot.replica, dot.seq);
+    // A literal: a spread of the head took 1.6 of the 2.4 µs a one-change update took to decode.
+    out.push({ dot, hlc, collection, docId, ops: ORMap.decodeFrom(dec) });
   }
   return out;
 }
@@ -75,11 +76,11 @@ export function decodeLogged(bytes: Uint8Array, interner?: Interner): Change {
   }
   const dec = new Decoder(bytes);
   dec.header(FORMAT_VERSION);
-  const head = readChangeHead(dec, () => 0);
+  const { dot, hlc, collection, docId } = readChangeHead(dec, () => 0);
   const stored = dec.bytes(dec.remaining);
-  const value = storedValue(stored, head.docId);
+  const value = storedValue(stored, docId);
   if (!value) dec.fail('BAD_VALUE', 'a logged new document without its JSON');
-  return { ...head, ops: storedDocument(stored, value, interner).state };
+  return { dot, hlc, collection, docId, ops: storedDocument(stored, value, interner).state };
 }
 
 /**

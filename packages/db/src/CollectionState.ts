@@ -3,6 +3,7 @@ import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter, type Where } from './query/Query.js';
 import type { StandardSchemaV1 } from './Schema.js';
+import { StagedForm } from './StagedForm.js';
 import { storedDocument, storedValue } from './StoredDocument.js';
 import type { DeferringStorage } from './storage/Storage.js';
 import type { PropertyKind } from './values.js';
@@ -17,10 +18,11 @@ const DECODED = 1024;
 const DEFERRED_RUN = 2000;
 
 /**
- * A document's stored form (its JSON and encoded CRDT, see StoredDocument), or — for a document
- * this replica wrote whole and nothing has asked the bytes of yet — the change that makes it.
+ * A document's stored form (its JSON and encoded CRDT, see StoredDocument), or — where nothing
+ * has asked the bytes of yet — what makes it: the change that wrote the document whole, or the
+ * staged state (`StagedForm`, whose document `decoded` holds while it is unmade).
  */
-type Stored = Uint8Array | WrittenChange;
+type Stored = Uint8Array | WrittenChange | StagedForm;
 
 /**
  * One collection's materialised state: each document's stored form, each live document's JSON
@@ -94,8 +96,10 @@ export class CollectionState {
     return this.has(id) || (this.evicted.size > 0 && this.evicted.has(id));
   }
 
-  /** Every stored form goes in here, so `maxId` holds. */
+  /** Every stored form goes in here, so `maxId` holds; a staged one it replaces lets go of its document. */
   private put(id: string, stored: Stored): void {
+    const before = this.stored.get(id);
+    if (before instanceof StagedForm && before !== stored) before.supersede();
     this.stored.set(id, stored);
     if (id > this.maxId) this.maxId = id;
   }
@@ -165,26 +169,31 @@ export class CollectionState {
   private decode(id: string): Document | undefined {
     const s = this.stored.get(id);
     if (s instanceof WrittenChange) return s.document();
-    const bytes = s ?? this.storedForm(id);
+    const bytes = s instanceof StagedForm ? this.bytesOf(id, s) : (s ?? this.storedForm(id));
     return bytes && storedDocument(bytes, this.values.get(id), this.interner);
   }
 
   /** Every document's stored form, removed ones included (reading those still deferred). */
   *storedForms(): IterableIterator<[string, Uint8Array]> {
     while (this.loadDeferred());
-    for (const [id, s] of this.stored) yield [id, s instanceof WrittenChange ? this.bytesOf(id, s) : s];
+    for (const [id, s] of this.stored) yield [id, s instanceof Uint8Array ? s : this.bytesOf(id, s)];
   }
 
-  /** The stored form a change makes, kept in its place from now on (the change goes). */
-  private bytesOf(id: string, written: WrittenChange): Uint8Array {
-    const bytes = written.state;
+  /** The stored form a change or a staged state makes, kept in its place from now on. */
+  private bytesOf(id: string, unmade: WrittenChange | StagedForm): Uint8Array {
+    const bytes = unmade.state;
     this.put(id, bytes);
     return bytes;
   }
 
+  /** Keeps `doc` decoded, making the stored form of the one that leaves (its document goes). */
   private keepDecoded(id: string, doc: Document): void {
     this.decoded.set(id, doc);
-    if (this.decoded.size > DECODED) this.decoded.delete(this.decoded.keys().next().value!);
+    if (this.decoded.size <= DECODED) return;
+    const leaving = this.decoded.keys().next().value!;
+    this.decoded.delete(leaving);
+    const s = this.stored.get(leaving);
+    if (s instanceof StagedForm) this.bytesOf(leaving, s);
   }
 
   value(id: string): Doc | undefined {
@@ -212,7 +221,7 @@ export class CollectionState {
   load(
     id: string,
     stored: Stored,
-    value = storedValue(stored instanceof WrittenChange ? stored.state : stored),
+    value = storedValue(stored instanceof Uint8Array ? stored : stored.state),
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.put(id, stored);
     this.decoded.delete(id);
@@ -237,6 +246,8 @@ export class CollectionState {
 
   /** Forgets the document: this replica no longer keeps it (it left a partial replica's subscriptions). */
   delete(id: string): { before: Doc | undefined; after: Doc | undefined } {
+    const before = this.stored.get(id);
+    if (before instanceof StagedForm) before.supersede();
     this.stored.delete(id);
     this.deferred?.removed.delete(id);
     this.decoded.delete(id);
@@ -246,7 +257,7 @@ export class CollectionState {
   /** The document's stored form (JSON and encoded CRDT), as a sync server sends it. */
   storedForm(id: string): Uint8Array | undefined {
     const s = this.stored.get(id);
-    if (s instanceof WrittenChange) return this.bytesOf(id, s);
+    if (s instanceof WrittenChange || s instanceof StagedForm) return this.bytesOf(id, s);
     if (s || !this.isDeferred(id)) return s;
     const read = this.deferred!.storage.storedForm(this.name, id);
     if (read) this.put(id, read);

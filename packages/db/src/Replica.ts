@@ -273,14 +273,15 @@ export class Replica {
     extraMeta: ReadonlyArray<[string, Uint8Array]> = [],
     packed?: PackedDocs,
   ): Promise<void> {
-    // A new document's change is its own log entry and stored state, encoded when storage reads them.
+    // A new document's change is its own log entry and stored state, a staged state its own stored
+    // form (`StagedForm`): each encoded when storage reads it.
     const stored: StoredChange[] = changes.map((c) =>
       c instanceof WrittenChange ? c : { replica: c.dot.replica, seq: c.dot.seq, bytes: encodeLogged(c) },
     );
     const storedDocs: StoredDoc[] = docs.map((d) =>
-      d.stored instanceof WrittenChange
-        ? d.stored
-        : { collection: d.collection.name, id: d.id, state: d.stored },
+      d.stored instanceof Uint8Array
+        ? { collection: d.collection.name, id: d.id, state: d.stored }
+        : d.stored,
     );
     const meta = new Map<string, Uint8Array>(extraMeta);
     if (version) meta.set(META_VERSION, encodeVersionVector(version));

@@ -1,6 +1,6 @@
 import type { CollectionState, Doc } from './CollectionState.js';
 import type { Document } from './Document.js';
-import { encodeStoredDocument } from './StoredDocument.js';
+import { StagedForm } from './StagedForm.js';
 import type { WrittenChange } from './WrittenDocument.js';
 
 /**
@@ -14,13 +14,13 @@ export interface StagedDocument {
   readonly id: string;
   readonly doc: Document | undefined;
   readonly value: Doc | undefined;
-  readonly stored: Uint8Array | WrittenChange;
+  readonly stored: Uint8Array | WrittenChange | StagedForm;
   /** A live document this replica did not know, adopted whole: installed without looking for what it replaces. */
   readonly adopted?: true;
 }
 
-/** A document's new state, staged: its JSON and stored form computed once, for storage and memory alike. */
+/** A document's new state, staged: its JSON now, its stored form when first read, for storage and memory alike. */
 export function stage(collection: CollectionState, id: string, doc: Document): StagedDocument {
   const value = doc.value(id) as Doc | undefined;
-  return { collection, id, doc, value, stored: encodeStoredDocument(value, doc) };
+  return { collection, id, doc, value, stored: new StagedForm(collection.name, id, doc, value) };
 }

@@ -293,6 +293,72 @@ describe('Database: new documents written whole', () => {
     await s.close();
   });
 
+  it('a changed document’s state is made when read in memory storage: updates encode nothing; reopened, states are what SQLite stores', async () => {
+    const memory = new MemoryStorage();
+    const dbs = [
+      await open('a', { storage: memory }),
+      await open('a', { storage: await SqliteStorage.open(tempFile()) }),
+    ] as const;
+    const peer = await open('b');
+    let sent = new VersionVector();
+    /** The peer's changes since the last call, applied to `to`. */
+    const send = async (to: readonly Database[]) => {
+      const set = await peer.changesSince(sent);
+      if (set.kind !== 'changes') throw new Error('expected changes');
+      for (const db of to) await db.applyChanges(set.changes);
+      sent = peer.version().clone();
+    };
+    const n = 1100; // more than a collection keeps decoded: the first states are made as they leave it
+    const ids = Array.from({ length: n }, (_, i) => `d${i}`);
+    await peer.collection('p').upsertMany(ids.map((_id, i) => ({ _id, price: i })));
+    await send(dbs);
+    // Live updates to two documents, one written here and one merged from the peer, a commit
+    // each, alike on both.
+    const merged: Change[][] = [];
+    for (let v = 0; v < 20; v++) {
+      await peer.collection('p').upsert({ _id: 'd0', price: 1000 + v });
+      const set = await peer.changesSince(sent);
+      if (set.kind !== 'changes') throw new Error('expected changes');
+      merged.push(set.changes);
+      sent = peer.version().clone();
+    }
+    const live = async (db: Database) => {
+      for (let v = 0; v < 20; v++) {
+        await db.collection('p').upsert({ _id: 'hot', v });
+        await db.applyChanges(merged[v]!);
+      }
+    };
+    const stringify = vi.spyOn(JSON, 'stringify');
+    await live(dbs[0]);
+    // A stored form's JSON is serialised whole (changes serialise values one by one): those of
+    // the documents leaving the decoded ones are made, those updated are not.
+    const documents = () =>
+      stringify.mock.calls.flatMap(([v]) => (typeof v === 'object' ? [(v as { _id: string })._id] : []));
+    expect(documents().length).toBeGreaterThan(0);
+    expect(documents().filter((id) => id === 'hot' || id === 'd0')).toEqual([]);
+    stringify.mockClear();
+    await live(dbs[1]);
+    expect(documents()).toContain('hot');
+    stringify.mockRestore();
+    // Every document changed in one commit (more than the decoded ones), then one of them again.
+    await peer.transaction((tx) => {
+      for (const _id of ids) tx.upsert('p', { _id, price: -1 });
+    });
+    await send(dbs);
+    await peer.collection('p').upsert({ _id: 'd5', price: 5 });
+    await send(dbs);
+    const [m, s] = dbs;
+    const bytes = (db: Database) => db.snapshot().docs.map((d) => [d.id, [...d.stored]]);
+    const before = await m.collection('p').find();
+    await m.close();
+    const again = await open('a', { storage: memory });
+    expect(await again.collection('p').find()).toEqual(before);
+    expect(await again.collection('p').get('d5')).toEqual({ _id: 'd5', price: 5 });
+    expect(await again.collection('p').get('hot')).toEqual({ _id: 'hot', v: 19 });
+    expect(bytes(again)).toEqual(bytes(s));
+    await s.close();
+  });
+
   it('documents of several shapes in one batch each keep their own names; a declared kind is kept in any shape', async () => {
     const db = await open('a', { collections: { typed: { properties: { n: 'counter' } } } });
     const docs = [

@@ -23,11 +23,15 @@ export class Backlog {
     return this.count > Math.max(FOLD_AT, folded);
   }
 
-  /** Hands every document kept to `fold`, in commit order, and forgets them. */
-  drain(fold: (doc: StoredDoc) => void): void {
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Hands every commit's documents kept to `fold`, in commit order, and forgets them. */
+  drain(fold: (docs: readonly StoredDoc[]) => void): void {
     const lists = this.lists;
     this.lists = [];
     this.count = 0;
-    for (const list of lists) for (const d of list) fold(d);
+    for (const list of lists) fold(list);
   }
 }

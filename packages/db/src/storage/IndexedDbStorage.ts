@@ -268,13 +268,15 @@ export class IndexedDbStorage implements DeferringStorage {
   private fold(): void {
     const forms = this.forms;
     if (!forms) return;
-    this.backlog.drain((d) => {
-      const states = entry(forms, d.collection);
-      const size = states.size;
-      if (d.state.length === 0) states.delete(d.id);
-      else states.set(d.id, d.state);
-      this.formsCount += states.size - size;
-      this.sorted.delete(d.collection);
+    this.backlog.drain((docs) => {
+      for (const d of docs) {
+        const states = entry(forms, d.collection);
+        const size = states.size;
+        if (d.state.length === 0) states.delete(d.id);
+        else states.set(d.id, d.state);
+        this.formsCount += states.size - size;
+        this.sorted.delete(d.collection);
+      }
     });
   }
 

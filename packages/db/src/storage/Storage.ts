@@ -58,9 +58,10 @@ export interface Commit {
  *
  * A commit's byte arrays are handed over: the database never changes them afterwards (nor those
  * `load` returns), so an adapter may keep them as they are. A commit's `bytes` and `state` may
- * be made when first read (a new document's are: `WrittenChange`): an adapter that writes them
- * out reads them in `commit`; one that keeps them in memory may keep the records and read them
- * when asked.
+ * be made when first read (a new document's are, `WrittenChange`, and a changed document's
+ * state, `StagedForm`): an adapter that writes them out reads them in `commit`; one that keeps
+ * them in memory may keep the records and read them when asked — a document's state only while
+ * no later commit of that document has been made (a state replaced may be gone by then).
  */
 export interface Storage {
   load(): Promise<{ meta: Map<string, Uint8Array>; docs: StoredDoc[] }>;
