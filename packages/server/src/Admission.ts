@@ -1,4 +1,4 @@
-import { type Change, type Database, DbError, SyncError } from '@concord/db';
+import { type Change, type Database, DbError, encodeChanges, SyncError } from '@concord/db';
 import {
   absentStoredDocument,
   checkCollectionName,
@@ -25,6 +25,8 @@ export interface AdmissionHost {
   now(): number;
   /** How far ahead of `now` a change's timestamp may be. */
   readonly maxDriftMs: number;
+  /** The largest change, encoded (`Limits.maxChangeBytes`). */
+  readonly maxChangeBytes: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export class Admission {
       let amend: Record<string, unknown> | undefined;
       if (!mayWrite(principal, collection, p.before, p.after))
         error = new SyncError('FORBIDDEN', `no write access to ${collection}/${id}`);
-      else error = limitError(collection, id, p.after);
+      else error = limitError(collection, id, p.after) ?? this.oversized(change);
       if (!error) {
         const verdict = await this.host.check({
           collection,
@@ -91,6 +93,21 @@ export class Admission {
     const doc = core(this.host.db).documentValue(collection, id);
     if (!doc || (allowed !== undefined && !matches(doc, allowed))) return absentStoredDocument();
     return core(this.host.db).storedDocument(collection, id) ?? absentStoredDocument();
+  }
+
+  /**
+   * A change larger than the change log carries in one message: kept, it could never be made
+   * durable, and a node acknowledges nothing until all it committed is (`ChangeLog.flush`).
+   */
+  private oversized(c: Change): SyncError | undefined {
+    const max = this.host.maxChangeBytes;
+    if (max === Number.POSITIVE_INFINITY) return undefined;
+    const size = encodeChanges([c]).length;
+    if (size <= max) return undefined;
+    return new SyncError(
+      'TOO_LARGE',
+      `a change of ${size} bytes encoded, over the ${max} one message of the change log carries`,
+    );
   }
 
   /** A change no storage could keep, or whose timestamp is too far ahead: refused on its own. */

@@ -23,6 +23,8 @@ import type { Log } from './SyncServer.js';
 
 /** How often a node checks that its change log consumer still delivers while the stream grows. */
 const STALL_CHECK_MS = 3_000;
+/** Bytes of a NATS message left for its headers (`Nats-Msg-Id` and the protocol's own). */
+const HEADER_ROOM = 1024;
 
 export interface ChangeLogOptions {
   /** This node's database: the log's changes go into it, and what it commits goes to the log. */
@@ -103,6 +105,19 @@ export class ChangeLog {
     log.newestSnapshot = await o.snapshots.newest();
     await log.follow();
     return log;
+  }
+
+  /** The bytes one message carries (the NATS server's `max_payload`, 1 MiB unless configured). */
+  private get payload(): number {
+    return this.o.nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /**
+   * The largest change the log takes in one message (`Limits.maxChangeBytes`): a node admits
+   * none larger, which it could never make durable.
+   */
+  get maxChangeBytes(): number {
+    return this.payload - HEADER_ROOM;
   }
 
   /** Resolves once every change this node committed so far is in the log. */
@@ -357,8 +372,7 @@ export class ChangeLog {
   private committed(e: ChangeEvent): void {
     const mine = e.changes.filter((c) => c.dot.seq > this.fromLog.get(c.dot.replica));
     if (mine.length === 0) return;
-    const limit = (this.o.nc.info?.max_payload ?? 1024 * 1024) / 2;
-    for (const part of encodeParts(mine, limit)) {
+    for (const part of encodeParts(mine, this.payload / 2)) {
       const sent = this.publish(part.data, part.changes);
       this.pending.add(sent);
       void sent.finally(() => this.pending.delete(sent));

@@ -51,6 +51,13 @@ export interface Limits {
   readonly maxPendingBytes: number;
   /** How far ahead of the server's clock a change's timestamp may be; beyond, it is refused (`CLOCK_DRIFT`). */
   readonly maxDriftMs: number;
+  /**
+   * The largest change one write may make, encoded as the change log carries it; beyond, it is
+   * refused (`TOO_LARGE`). Unlimited on a lone server; a node of a deployment takes what one
+   * NATS message carries (the server's `max_payload`, 1 MiB unless configured, less room for
+   * headers: `ChangeLog.maxChangeBytes`) — a document's own limit is 4 MiB of JSON.
+   */
+  readonly maxChangeBytes: number;
   /** An HTTP request's headers must arrive within this (slow-loris connections are closed). */
   readonly headersTimeoutMs: number;
   /** A whole HTTP request (headers and body) must arrive within this. */
@@ -78,6 +85,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxHeldEvents: 100_000,
   maxPendingBytes: 8 * 1024 * 1024,
   maxDriftMs: DEFAULT_MAX_DRIFT_MS,
+  maxChangeBytes: Number.POSITIVE_INFINITY,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   maxLabels: 2_000,
@@ -190,6 +198,7 @@ export class SyncServer implements SessionHost {
       check: (p) => this.check(p),
       now: () => this.clock(),
       maxDriftMs: this.limits.maxDriftMs,
+      maxChangeBytes: this.limits.maxChangeBytes,
     });
     this.bindings = options.bindings ?? new ReplicaBindings(this.db);
     this.stopEvents = this.db.onChange((event) => {

@@ -182,7 +182,13 @@ async function main(argv: readonly string[]): Promise<void> {
   const sync = new SyncServer({
     db,
     log,
-    ...(changeLog ? { durable: () => changeLog.flush(), reaches: (v) => changeLog.reaches(v) } : {}),
+    ...(changeLog
+      ? {
+          durable: () => changeLog.flush(),
+          reaches: (v) => changeLog.reaches(v),
+          limits: { maxChangeBytes: changeLog.maxChangeBytes },
+        }
+      : {}),
     ...(bindings ? { bindings } : {}),
     ...(secret || publicKey
       ? {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -422,6 +423,32 @@ describe('issue 16: one client cannot take the server down', () => {
     await until(() => tight.sync.status === 'failed', 'the client to give up');
     expect(tight.sync.lastError?.code).toBe('TOO_LARGE');
     await expect(tight.sync.synced()).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+
+  it('7b. a change larger than the change log carries is refused on its own, on push and over REST', async () => {
+    const http = await serve({ limits: { maxChangeBytes: 64 * 1024 } });
+    // Random bytes: deflate cannot shrink them under the limit.
+    const big = randomBytes(96 * 1024).toString('base64');
+    const pusher = await device(http, 'alice', 'big');
+    await pusher.db.collection('big').upsert({ _id: 'd', v: big });
+    await pusher.db.collection('big').upsert({ _id: 'small', v: 1 });
+    await pusher.sync.synced();
+    expect(pusher.errors.map((e) => e.code)).toEqual(['TOO_LARGE']);
+    expect(pusher.errors[0]!.message).toMatch(/over the 65536/);
+    expect(await pusher.db.collection('big').get('d')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('big', 'd')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('big', 'small')).toMatchObject({ v: 1 });
+    const put = await api(http, '/api/collections/big/r', 'alice', {
+      method: 'PUT',
+      body: JSON.stringify({ v: big }),
+    });
+    expect(put.status).toBe(413);
+    expect(await put.json()).toMatchObject({ error: { code: 'TOO_LARGE' } });
+    expect(core(http.sync.db).documentValue('big', 'r')).toBeUndefined();
+    // Under the limit, the same size of text that deflates well is taken.
+    await pusher.db.collection('big').upsert({ _id: 'e', v: 'x'.repeat(96 * 1024) });
+    await pusher.sync.synced();
+    expect(core(http.sync.db).documentValue('big', 'e')).toBeDefined();
   });
 
   it('8. a client that sends its headers byte by byte is cut off at the headers timeout', async () => {
