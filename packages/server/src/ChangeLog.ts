@@ -377,6 +377,10 @@ export class ChangeLog {
       this.pending.add(sent);
       void sent.finally(() => this.pending.delete(sent));
     }
+    // Out now, not in the microtask the client would write it in: this node's sync server sends
+    // the commit to its own clients next (on 333 WebSockets, 10 ms in the fan-out bench), and the
+    // other nodes' clients waited for that before the change left for the log.
+    this.o.nc.flush().catch(() => undefined);
   }
 
   /**
