@@ -49,7 +49,10 @@ worker.dd.subscribePrefix<LWWMap>('container/', (record, key) => {
 const settled = new Map<string, string>();
 web.dd.subscribePrefix<LWWMap>('container/', (record, key) => {
   const c = record?.value();
-  if (c?.status === 'running' && !settled.has(key))
+  // The core's write (the host) and the worker's (status, pid) come from two nodes, in either
+  // order — as with Akka's Distributed Data, there is no causal order across nodes' deltas: the
+  // record tells where it runs once both are in.
+  if (c?.status === 'running' && c.host !== undefined && !settled.has(key))
     settled.set(key, `${key} running on ${c.host} (pid ${c.pid})`);
   if (c?.rejected && !settled.has(key)) settled.set(key, `${key} refused: ${c.rejected}`);
 });
