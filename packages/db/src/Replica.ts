@@ -285,7 +285,7 @@ export class Replica {
     );
     const meta = new Map<string, Uint8Array>(extraMeta);
     if (version) meta.set(META_VERSION, encodeVersionVector(version));
-    await this.storage.commit({ changes: stored, docs: storedDocs, meta, ...(packed && { packed }) });
+    await this.storage.commit({ changes: stored, docs: storedDocs, meta, packed });
     for (const [k, v] of extraMeta) this.meta.set(k, v);
   }
 

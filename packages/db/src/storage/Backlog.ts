@@ -2,6 +2,8 @@ import type { StoredDoc } from './Storage.js';
 
 /** Documents kept in a backlog are folded at the latest once they outnumber this (and those folded). */
 const FOLD_AT = 1 << 17;
+/** A commit of at most this many documents, with nothing kept before it, is folded at once. */
+const FEW = 16;
 
 /**
  * Commits' documents kept as they came, each commit's list whole, until an adapter folds them
@@ -9,7 +11,8 @@ const FOLD_AT = 1 << 17;
  * A sync chunk's thousands of documents cost one append here, not a map entry each, and most are
  * never read back from storage: the database holds what it committed. Due once they outnumber
  * both 2^17 and the records folded already, so superseded ones stay bounded and each document
- * is folded once.
+ * is folded once; and at once for a few documents with nothing kept before them (a live update):
+ * thousands of live updates to one document would otherwise keep a record each until then.
  */
 export class Backlog {
   private lists: Array<readonly StoredDoc[]> = [];
@@ -20,11 +23,7 @@ export class Backlog {
     if (docs.length === 0) return false;
     this.lists.push(docs);
     this.count += docs.length;
-    return this.count > Math.max(FOLD_AT, folded);
-  }
-
-  get empty(): boolean {
-    return this.count === 0;
+    return this.count <= FEW || this.count > Math.max(FOLD_AT, folded);
   }
 
   /** Hands every commit's documents kept to `fold`, in commit order, and forgets them. */

@@ -2,9 +2,6 @@ import type { ReplicaId } from '@concord/crdt';
 import { Backlog } from './Backlog.js';
 import type { Commit, Storage, StoredChange, StoredDoc } from './Storage.js';
 
-/** Commits of at most this many documents are folded as they come (see `commit`). */
-const FEW = 16;
-
 /**
  * Storage in memory, for tests and ephemeral replicas. Durable for as long as the process lives.
  * It keeps what a commit hands it as it is — bytes a change or state makes when first read stay
@@ -44,30 +41,24 @@ export class MemoryStorage implements Storage {
       if (list.length > 0 && list[list.length - 1]!.seq >= c.seq) continue;
       list.push(c);
     }
-    // A few documents (a live update) go straight into the map, where they replace the states
-    // they supersede — kept in a backlog, thousands of live updates to one document would hold a
-    // record each until the next fold; only behind a backlog, to keep the order of commits.
-    if (commit.docs.length <= FEW && this.backlog.empty) this.put(commit.docs);
-    else if (this.backlog.add(commit.docs, this.folded)) this.fold();
+    if (this.backlog.add(commit.docs, this.folded)) this.fold();
     for (const [k, v] of commit.meta) this.meta.set(k, v);
   }
 
   /** Puts the backlog's documents in `docs`, later ones over earlier ones. */
   private fold(): void {
-    this.backlog.drain((list) => this.put(list));
-  }
-
-  private put(list: readonly StoredDoc[]): void {
-    for (const d of list) {
-      let states = this.docs.get(d.collection);
-      if (!states) {
-        states = new Map();
-        this.docs.set(d.collection, states);
+    this.backlog.drain((list) => {
+      for (const d of list) {
+        let states = this.docs.get(d.collection);
+        if (!states) {
+          states = new Map();
+          this.docs.set(d.collection, states);
+        }
+        const size = states.size;
+        states.set(d.id, d);
+        this.folded += states.size - size;
       }
-      const size = states.size;
-      states.set(d.id, d);
-      this.folded += states.size - size;
-    }
+    });
   }
 
   async changes(replica: ReplicaId, after: number, limit = Number.MAX_SAFE_INTEGER): Promise<StoredChange[]> {

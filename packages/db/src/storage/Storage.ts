@@ -38,7 +38,7 @@ export interface Commit {
    * `docs` — all of one collection, in this order — as the deflated bytes they arrived in: an
    * adapter may keep these instead of their states (a tenth of the bytes for a catalogue's).
    */
-  readonly packed?: PackedDocs;
+  readonly packed?: PackedDocs | undefined;
 }
 
 /**
