@@ -83,6 +83,9 @@ function putStored(out: Uint8Array, at: number, json: Uint8Array, state: Uint8Ar
  * 2.60 MB as two columns, every JSON then every state (sync/100k in bench/RESULTS.md).
  */
 export function writeStoredForms(enc: Encoder, docs: readonly Uint8Array[]): void {
+  let size = 0;
+  for (const d of docs) size += uintWidth(d.length) + d.length;
+  enc.reserve(size);
   for (const d of docs) {
     enc.uint(d.length);
     enc.bytes(d);

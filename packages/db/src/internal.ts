@@ -23,6 +23,7 @@ export {
   type DocState,
   decodeMessage,
   encodeMessage,
+  encodeMessageAsync,
   MAX_MESSAGE_BYTES,
   type Message,
   PROTOCOL_VERSION,

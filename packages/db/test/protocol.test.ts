@@ -1,7 +1,14 @@
 import { VersionVector } from '@concord/crdt';
 import { Decoder } from '@concord/crdt/internal';
 import { type Change, Database, SYNC_ERROR_CODES, SyncError } from '@concord/db';
-import { core, decodeMessage, encodeMessage, type Message, PROTOCOL_VERSION } from '@concord/db/internal';
+import {
+  core,
+  decodeMessage,
+  encodeMessage,
+  encodeMessageAsync,
+  type Message,
+  PROTOCOL_VERSION,
+} from '@concord/db/internal';
 import { mutate, SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 import { inflateMessage } from '../src/Deflated.js';
@@ -110,6 +117,15 @@ describe('the sync protocol’s messages', () => {
     }
     const push = encodeMessage((await everyMessage())[1]!);
     expect(push[1]).toBe(98);
+  });
+
+  it('deflated off the event loop, a message is the same bytes', async () => {
+    // A kept snapshot's chunks are named by their SHA-256: the server's pool must not change them.
+    for (const m of await everyMessage())
+      expect(await encodeMessageAsync(m), m.type).toEqual(encodeMessage(m));
+    // The chunk is large enough to be deflated: it went through the pool.
+    const chunk = await encodeMessageAsync((await everyMessage()).find((m) => m.type === 'chunk')!);
+    expect(inflateMessage(chunk)).not.toBe(chunk);
   });
 
   it('a frame over the limit is TOO_LARGE, before and after inflating', async () => {

@@ -1,5 +1,5 @@
 import type { VersionVector } from '@concord/crdt';
-import { core, encodeMessage, filterTerms, matches } from '@concord/db/internal';
+import { core, encodeMessageAsync, filterTerms, matches } from '@concord/db/internal';
 import type { Outbound } from './Outbound.js';
 import type { Sub } from './Selection.js';
 import { SnapshotBuild, SnapshotCache } from './SnapshotCache.js';
@@ -113,6 +113,9 @@ async function buildSnapshot(
   const stop = host.db.onChange((e) => {
     for (const d of e.docs) if (d.collection === collection) changed.add(d.docId);
   });
+  // A chunk deflates off the event loop (`encodeMessageAsync`) while the next is read and
+  // encoded; frames join the build in order, one at most waiting to.
+  let pushed: Promise<void> = Promise.resolve();
   try {
     host.metrics.snapshotsBuilt.inc();
     let ids = await selected(host, s, abandoned);
@@ -131,12 +134,13 @@ async function buildSnapshot(
       // its first chunk): the total is estimated from those read so far, exact at the last chunk.
       const totalBytes = read === ids.length ? bytes : Math.round((bytes / read) * ids.length);
       const progress = { docs: done, totalDocs, bytes, totalBytes };
-      build.push(
-        encodeMessage({ type: 'chunk', sub: s.index, version, docs: chunk, progress }),
-        chunk.length,
-      );
+      const frame = encodeMessageAsync({ type: 'chunk', sub: s.index, version, docs: chunk, progress });
+      const count = chunk.length;
+      const before = pushed;
+      pushed = Promise.all([frame, before]).then(([f]) => build.push(f, count));
       chunk = [];
       chunkBytes = 0;
+      await before;
       await host.turn();
     };
     for (const id of ids) {
@@ -155,15 +159,19 @@ async function buildSnapshot(
     }
     if (abandoned()) {
       host.metrics.snapshotsAbandoned.inc();
+      await pushed;
       build.abandon();
       return;
     }
     if (chunk.length > 0 || ids.length === 0) await flush();
+    await pushed;
     build.finish();
   } catch (e) {
     build.fail(e as Error);
   } finally {
     stop();
+    // Failed midway: a chunk still deflating has no one left to wait for it.
+    pushed.catch(() => undefined);
   }
 }
 

@@ -58,6 +58,14 @@ export class Encoder {
     this.buf = new Uint8Array(FIRST_BUFFER);
   }
 
+  /**
+   * Makes room for `n` more bytes at once: a writer that knows its size (a snapshot chunk's
+   * stored forms, megabytes) spares the buffer's doublings and their copies.
+   */
+  reserve(n: number): void {
+    this.ensure(n);
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;

@@ -9,7 +9,7 @@ import {
 import { CRDT_TYPES, Decoder, Encoder, type Interner, readDot, writeDot } from '@concord/crdt/internal';
 import { type Change, readChanges, writeChanges } from '../Change.js';
 import type { Doc } from '../CollectionState.js';
-import { deflateMessage, inflatedSize, inflateMessage } from '../Deflated.js';
+import { deflateMessage, deflateMessageAsync, inflatedSize, inflateMessage } from '../Deflated.js';
 import { DbError } from '../errors.js';
 import { MESSAGE_KINDS } from '../messageKinds.js';
 import { checkQuery, type Where } from '../query/Query.js';
@@ -174,6 +174,16 @@ const TYPES = new Map<number, Message['type']>(PROTOCOL_TYPES.map((t) => [MESSAG
 
 /** Encodes one message as a frame (deflated when large enough to gain). */
 export function encodeMessage(m: Message): Uint8Array {
+  return deflateMessage(encodeBody(m));
+}
+
+/** `encodeMessage`, deflated off this thread where it can be (`deflateMessageAsync`): the same bytes. */
+export function encodeMessageAsync(m: Message): Promise<Uint8Array> {
+  return deflateMessageAsync(encodeBody(m));
+}
+
+/** `m` encoded, before deflate. */
+function encodeBody(m: Message): Uint8Array {
   const enc = new Encoder();
   switch (m.type) {
     case 'hello':
@@ -250,7 +260,7 @@ export function encodeMessage(m: Message): Uint8Array {
       enc.string(m.message);
       break;
   }
-  return deflateMessage(enc.finish(FORMAT_VERSION, MESSAGE_KINDS[m.type]));
+  return enc.finish(FORMAT_VERSION, MESSAGE_KINDS[m.type]);
 }
 
 /**
