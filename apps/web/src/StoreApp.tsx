@@ -1,7 +1,7 @@
 import type { Database, Doc } from '@concord/db';
 import { type LabelWarning, PRINTED, printedLabels, TEMPLATES } from '@concord/labels';
 import { ConcordProvider, useDocument } from '@concord/react';
-import { useEffect, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Connection } from './Connection.js';
 import { ConnectionBar } from './ConnectionBar.js';
 import { useConnection, useProductIndex } from './hooks.js';
@@ -105,6 +105,11 @@ function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexSt
     }
   };
 
+  // The same function on every render (it calls the latest `print`), so rows need not be drawn again.
+  const latestPrint = useRef(print);
+  latestPrint.current = print;
+  const printOne = useCallback((p: Doc) => void latestPrint.current([p], String(p.name ?? p._id)), []);
+
   if (!state.ready) return <p className="empty">Opening this store’s products…</p>;
   return (
     <>
@@ -203,20 +208,7 @@ function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexSt
           </p>
         </header>
         <SearchBox query={query} onChange={setQuery} label="Search products" testid="search" />
-        <ProductTable
-          products={found.products}
-          testid="result"
-          action={(p) => (
-            <button
-              type="button"
-              disabled={printing}
-              onClick={() => void print([p], String(p.name ?? p._id))}
-              data-testid="print-one"
-            >
-              Print
-            </button>
-          )}
-        />
+        <ProductTable products={found.products} testid="result" onPrint={printOne} printing={printing} />
       </section>
     </>
   );
@@ -225,7 +217,9 @@ function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexSt
 function ProductTable(props: {
   products: readonly Doc[];
   testid: string;
-  action?: (p: Doc) => React.ReactNode;
+  /** Given, each row has a Print button; disabled while `printing`. */
+  onPrint?: (p: Doc) => void;
+  printing?: boolean;
 }) {
   return (
     <table className="table">
@@ -237,28 +231,57 @@ function ProductTable(props: {
           <th className="num">Price</th>
           <th className="num wide">Aisle</th>
           <th className="wide">Barcode</th>
-          {props.action && <th />}
+          {props.onPrint && <th />}
         </tr>
       </thead>
       <tbody>
         {props.products.map((p) => (
-          <tr key={p._id} data-testid={props.testid} data-id={p._id}>
-            <td>
-              <code>{String(p.sku ?? p._id)}</code>
-            </td>
-            <td>{String(p.name ?? '')}</td>
-            <td className="wide">{String(p.brand ?? '')}</td>
-            <td className="num" data-testid="price">
-              <Price product={p} />
-            </td>
-            <td className="num wide">{String(p.aisle ?? '')}</td>
-            <td className="wide">
-              <code>{String(p.barcode ?? '')}</code>
-            </td>
-            {props.action && <td className="actions">{props.action(p)}</td>}
-          </tr>
+          <ProductRow
+            key={p._id}
+            product={p}
+            testid={props.testid}
+            onPrint={props.onPrint}
+            printing={props.printing ?? false}
+          />
         ))}
       </tbody>
     </table>
   );
 }
+
+/**
+ * One product's row, drawn again only when the product (a frozen document: a change is a new
+ * object) or the printing state is: while a first sync streams in, the views are told of it
+ * twenty times a second and the rows shown stay the same.
+ */
+const ProductRow = memo(function ProductRow(props: {
+  product: Doc;
+  testid: string;
+  onPrint: ((p: Doc) => void) | undefined;
+  printing: boolean;
+}) {
+  const { product: p, onPrint } = props;
+  return (
+    <tr data-testid={props.testid} data-id={p._id}>
+      <td>
+        <code>{String(p.sku ?? p._id)}</code>
+      </td>
+      <td>{String(p.name ?? '')}</td>
+      <td className="wide">{String(p.brand ?? '')}</td>
+      <td className="num" data-testid="price">
+        <Price product={p} />
+      </td>
+      <td className="num wide">{String(p.aisle ?? '')}</td>
+      <td className="wide">
+        <code>{String(p.barcode ?? '')}</code>
+      </td>
+      {onPrint && (
+        <td className="actions">
+          <button type="button" disabled={props.printing} onClick={() => onPrint(p)} data-testid="print-one">
+            Print
+          </button>
+        </td>
+      )}
+    </tr>
+  );
+});
