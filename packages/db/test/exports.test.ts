@@ -66,6 +66,7 @@ describe('@concord/db exports', () => {
       'core',
       'decodeMessage',
       'encodeMessage',
+      'encodeMessageAsync',
       'filterTerms',
       'matches',
       'pgIdent',
