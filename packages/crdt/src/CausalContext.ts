@@ -2,6 +2,7 @@ import type { Decoder } from './codec/Decoder.js';
 import type { Encoder } from './codec/Encoder.js';
 import type { Dot } from './Dot.js';
 import type { ReplicaId } from './ReplicaId.js';
+import { byNumber, sorted } from './sorted.js';
 import { VersionVector } from './VersionVector.js';
 
 const NO_CLOUD: ReadonlyMap<ReplicaId, Set<number>> = new Map();
@@ -80,7 +81,7 @@ export class CausalContext {
     // Their cloud dot by dot, ascending: a dot right after the vector extends it, with no set made
     // (a delta of one write has its dot in the cloud, and joining deltas in order is common).
     other.cloud.forEach((seqs, replica) => {
-      for (const seq of [...seqs].sort((a, b) => a - b)) this.add({ replica, seq });
+      for (const seq of sorted([...seqs], byNumber)) this.add({ replica, seq });
     });
     return this;
   }
@@ -99,7 +100,7 @@ export class CausalContext {
   cloudDots(): Dot[] {
     const out: Dot[] = [];
     for (const [replica, seqs] of this.cloud)
-      for (const seq of [...seqs].sort((a, b) => a - b)) out.push({ replica, seq });
+      for (const seq of sorted([...seqs], byNumber)) out.push({ replica, seq });
     return out;
   }
 
@@ -127,7 +128,7 @@ export class CausalContext {
       enc.uint(seqs.size);
       // Ascending gaps keep the numbers small.
       let prev = this.vv.get(r);
-      for (const s of [...seqs].sort((a, b) => a - b)) {
+      for (const s of sorted([...seqs], byNumber)) {
         enc.uint(s - prev);
         prev = s;
       }

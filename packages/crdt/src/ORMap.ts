@@ -9,6 +9,7 @@ import { Embedded } from './Embedded.js';
 import { InvalidArgumentError } from './errors.js';
 import { assertJson, type Json } from './Json.js';
 import type { ReplicaId } from './ReplicaId.js';
+import { byCodeUnits, sorted } from './sorted.js';
 import type { Timestamp } from './Timestamp.js';
 
 type Field = Causal<unknown>;
@@ -159,7 +160,7 @@ export class ORMap extends Causal<Record<string, unknown>> {
 
   /** Field names, sorted. */
   keys(): string[] {
-    return [...this.fields.keys()].sort();
+    return sorted([...this.fields.keys()], byCodeUnits);
   }
 
   /** The number of fields: names, and a name once more per further type it has. */

@@ -39,6 +39,8 @@ export class CollectionState {
   private deferred: { storage: DeferringStorage; removed: Set<string>; after: string } | undefined;
   /** Decoded CRDTs, least recently used first. */
   private readonly decoded = new Map<string, Document>();
+  /** The id `decoded` holds last (its most recently used), if known. */
+  private newest: string | undefined;
   /** Live documents' JSON by id; see `values`. */
   private readonly byId = new Map<string, Doc>();
   /**
@@ -73,13 +75,8 @@ export class CollectionState {
 
   /** The document's CRDT to read (decoded now and kept if need be), or undefined if this replica never had it. */
   current(id: string): Document | undefined {
-    let doc = this.decoded.get(id);
-    if (doc) this.decoded.delete(id);
-    else {
-      doc = this.decode(id);
-      if (!doc) return undefined;
-    }
-    this.keepDecoded(id, doc);
+    const doc = this.decoded.get(id) ?? this.decode(id);
+    if (doc) this.keepDecoded(id, doc);
     return doc;
   }
 
@@ -194,14 +191,25 @@ export class CollectionState {
     return bytes;
   }
 
-  /** Keeps `doc` decoded, making the stored form of the one that leaves (its document goes). */
+  /**
+   * Keeps `doc` decoded as the most recently used, making the stored form of the one that leaves
+   * (its document goes). The most recent already (a hot document, updated again and again) stays
+   * where it is: taking it out and in again left a deleted entry in the map each time, and the
+   * map was rebuilt every few updates.
+   */
   private keepDecoded(id: string, doc: Document): void {
+    if (this.newest !== id) this.forgetDecoded(id);
     this.decoded.set(id, doc);
+    this.newest = id;
     if (this.decoded.size <= DECODED) return;
     const leaving = this.decoded.keys().next().value!;
     this.decoded.delete(leaving);
     const s = this.stored.get(leaving);
     if (s instanceof StagedForm) this.bytesOf(leaving, s);
+  }
+
+  private forgetDecoded(id: string): void {
+    if (this.decoded.delete(id) && this.newest === id) this.newest = undefined;
   }
 
   value(id: string): Doc | undefined {
@@ -221,7 +229,6 @@ export class CollectionState {
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.replaced(id);
     this.put(id, stored);
-    this.decoded.delete(id);
     this.keepDecoded(id, doc);
     return this.setValue(id, value);
   }
@@ -234,7 +241,7 @@ export class CollectionState {
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.replaced(id);
     this.put(id, stored);
-    this.decoded.delete(id);
+    this.forgetDecoded(id);
     return this.setValue(id, value);
   }
 
@@ -259,7 +266,7 @@ export class CollectionState {
     this.replaced(id);
     this.stored.delete(id);
     this.deferred?.removed.delete(id);
-    this.decoded.delete(id);
+    this.forgetDecoded(id);
     return this.setValue(id, undefined);
   }
 

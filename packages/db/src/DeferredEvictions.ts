@@ -11,7 +11,8 @@ import { Decoder, Encoder } from '@concord/crdt/internal';
  * subscriptions). Kept in the database's meta, committed with the batch that changed it.
  */
 export class DeferredEvictions {
-  private readonly docs = new Map<string, { readonly collection: string; readonly id: string }>();
+  /** Made on the first entry: decoded for every batch a sync server sends, it is almost always empty. */
+  private docs: Map<string, { readonly collection: string; readonly id: string }> | undefined;
   private dirty = false;
 
   static decode(bytes: Uint8Array | undefined): DeferredEvictions {
@@ -21,13 +22,14 @@ export class DeferredEvictions {
     for (let n = dec.uint(); n > 0; n--) {
       const collection = dec.string();
       const id = dec.string();
+      out.docs ??= new Map();
       out.docs.set(docKey(collection, id), { collection, id });
     }
     return out;
   }
 
   get size(): number {
-    return this.docs.size;
+    return this.docs?.size ?? 0;
   }
 
   /** Whether `add` or `delete` changed the set since it was decoded. */
@@ -37,6 +39,7 @@ export class DeferredEvictions {
 
   add(collection: string, id: string): void {
     const key = docKey(collection, id);
+    this.docs ??= new Map();
     if (this.docs.has(key)) return;
     this.docs.set(key, { collection, id });
     this.dirty = true;
@@ -44,17 +47,17 @@ export class DeferredEvictions {
 
   delete(collection: string, id: string): void {
     // Mostly empty: a snapshot's every document is taken out of it.
-    if (this.docs.size > 0 && this.docs.delete(docKey(collection, id))) this.dirty = true;
+    if (this.docs?.size && this.docs.delete(docKey(collection, id))) this.dirty = true;
   }
 
-  entries(): IterableIterator<{ readonly collection: string; readonly id: string }> {
-    return this.docs.values();
+  entries(): Iterable<{ readonly collection: string; readonly id: string }> {
+    return this.docs?.values() ?? [];
   }
 
   encode(): Uint8Array {
     const enc = new Encoder();
-    enc.uint(this.docs.size);
-    for (const { collection, id } of this.docs.values()) {
+    enc.uint(this.size);
+    for (const { collection, id } of this.entries()) {
       enc.string(collection);
       enc.string(id);
     }

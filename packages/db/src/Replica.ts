@@ -37,6 +37,8 @@ import { WrittenChange } from './WrittenDocument.js';
 type Touched = Array<ChangeEvent['docs'][number]>;
 
 const utf8 = new TextEncoder();
+/** The meta of a commit that writes none. */
+const NO_META: ReadonlyMap<string, Uint8Array> = new Map();
 
 /**
  * The replica core under a `Database`: its storage and meta, its id and clock, its version and
@@ -283,8 +285,13 @@ export class Replica {
         ? { collection: d.collection.name, id: d.id, state: d.stored }
         : d.stored,
     );
-    const meta = new Map<string, Uint8Array>(extraMeta);
-    if (version) meta.set(META_VERSION, encodeVersionVector(version));
+    // Most of a sync client's commits (a live update each) write no meta: no map is made for them.
+    let meta: ReadonlyMap<string, Uint8Array> = NO_META;
+    if (extraMeta.length > 0 || version) {
+      const entries = new Map<string, Uint8Array>(extraMeta);
+      if (version) entries.set(META_VERSION, encodeVersionVector(version));
+      meta = entries;
+    }
     await this.storage.commit({ changes: stored, docs: storedDocs, meta, packed });
     for (const [k, v] of extraMeta) this.meta.set(k, v);
   }
