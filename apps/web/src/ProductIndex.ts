@@ -131,11 +131,10 @@ export class ProductIndex extends Store<ProductIndexState> {
 
   /** `store`'s print queue: the first `limit` products by id (all without one), and how many it holds. */
   queued(store: string, limit = Number.POSITIVE_INFINITY): SearchResult {
-    const upToDate = this.upToDate.get(store);
     const carried = store === this.store ? this.products.keys() : (this.carried.get(store) ?? []);
-    const ids = upToDate ? filtered(carried, (id) => !upToDate.has(id)) : carried;
     const total = this.queueSize(store);
-    return { products: firstSorted(ids, limit, total).map((id) => this.products.get(id)!.doc), total };
+    const ids = firstSorted(carried, this.upToDate.get(store), limit, total);
+    return { products: ids.map((id) => this.products.get(id)!.doc), total };
   }
 
   /** Every store that carries a product or printed a label, with how up to date its labels are. */
@@ -255,20 +254,24 @@ interface Indexed {
   readonly text: string;
 }
 
-/** The ids of `ids` that `keep` keeps, as they are iterated. */
-function* filtered(ids: Iterable<string>, keep: (id: string) => boolean): Iterable<string> {
-  for (const id of ids) if (keep(id)) yield id;
-}
-
 /**
- * The `limit` least of `ids` (`size` of them), in order, without sorting or copying all of them
- * (a queue may hold 100,000, and a first sync asks again every time the index is published).
+ * The `limit` least of `ids` but those in `leave` (`size` of them), in order, without sorting or
+ * copying all of them (a queue may hold 100,000, and a first sync asks again every time the
+ * index is published).
  */
-function firstSorted(ids: Iterable<string>, limit: number, size: number): string[] {
-  if (size <= limit) return [...ids].sort();
+function firstSorted(
+  ids: Iterable<string>,
+  leave: ReadonlySet<string> | undefined,
+  limit: number,
+  size: number,
+): string[] {
   const kept: string[] = [];
+  if (size <= limit) {
+    for (const id of ids) if (!leave?.has(id)) kept.push(id);
+    return kept.sort();
+  }
   for (const id of ids) {
-    if (kept.length === limit && id >= kept[limit - 1]!) continue;
+    if ((kept.length === limit && id >= kept[limit - 1]!) || leave?.has(id)) continue;
     let at = kept.length;
     while (at > 0 && kept[at - 1]! > id) at--;
     kept.splice(at, 0, id);

@@ -1,7 +1,7 @@
 import type { Database, Doc } from '@concord/db';
 import { type LabelWarning, PRINTED, printedLabels, TEMPLATES } from '@concord/labels';
 import { ConcordProvider, useDocument } from '@concord/react';
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import type { Connection } from './Connection.js';
 import { ConnectionBar } from './ConnectionBar.js';
 import { useConnection, useProductIndex } from './hooks.js';
@@ -83,32 +83,32 @@ function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexSt
   const queue = useMemo(() => index.queued(store, SHOWN), [index, store, state.version]);
   useEffect(() => () => (printout ? URL.revokeObjectURL(printout.url) : undefined), [printout]);
 
-  const print = async (products: readonly Doc[], what: string) => {
-    setPrinting(true);
-    setFailure(undefined);
-    try {
-      const { labelsPdf } = await import('./labelsPdf.js');
-      const out = await labelsPdf(db, products, template);
-      const at = new Date().toISOString();
-      setPrintout({
-        url: URL.createObjectURL(new Blob([out.pdf as BlobPart], { type: 'application/pdf' })),
-        labels: out.labels,
-        warnings: out.warnings,
-        at,
-        what,
-      });
-      await db.collection(PRINTED).upsertMany(printedLabels(store, products, at));
-    } catch (e) {
-      setFailure((e as Error).message);
-    } finally {
-      setPrinting(false);
-    }
-  };
-
-  // The same function on every render (it calls the latest `print`), so rows need not be drawn again.
-  const latestPrint = useRef(print);
-  latestPrint.current = print;
-  const printOne = useCallback((p: Doc) => void latestPrint.current([p], String(p.name ?? p._id)), []);
+  // The same functions from render to render while the template is (rows are drawn again only when they change).
+  const print = useCallback(
+    async (products: readonly Doc[], what: string) => {
+      setPrinting(true);
+      setFailure(undefined);
+      try {
+        const { labelsPdf } = await import('./labelsPdf.js');
+        const out = await labelsPdf(db, products, template);
+        const at = new Date().toISOString();
+        setPrintout({
+          url: URL.createObjectURL(new Blob([out.pdf as BlobPart], { type: 'application/pdf' })),
+          labels: out.labels,
+          warnings: out.warnings,
+          at,
+          what,
+        });
+        await db.collection(PRINTED).upsertMany(printedLabels(store, products, at));
+      } catch (e) {
+        setFailure((e as Error).message);
+      } finally {
+        setPrinting(false);
+      }
+    },
+    [db, store, template],
+  );
+  const printOne = useCallback((p: Doc) => void print([p], String(p.name ?? p._id)), [print]);
 
   if (!state.ready) return <p className="empty">Opening this store’s products…</p>;
   return (

@@ -68,6 +68,14 @@ describe('ProductIndex', () => {
       d.stores = ['s1', 's3'];
     });
     expect(ids(index.queued('s1').products)).toEqual(['p2']);
+    // The first of a longer queue passes over p1, printed as it is.
+    await db.collection('products').update('p3', (d) => {
+      d.price = 2.09;
+    });
+    expect(index.queued('s1', 1)).toMatchObject({ total: 2, products: [{ _id: 'p2' }] });
+    await db.collection('products').update('p3', (d) => {
+      d.price = 1.99;
+    });
 
     // A removed product leaves the queue and the count.
     await db.collection('products').remove('p2');
