@@ -151,7 +151,9 @@ export class Encoder {
 
   bytes(b: Uint8Array): void {
     this.ensure(b.length);
-    copy(b, 0, b.length, this.buf, this.pos);
+    // Whole: no subarray to make (a snapshot chunk writes thousands of stored forms).
+    if (b.length > 64) this.buf.set(b, this.pos);
+    else copy(b, 0, b.length, this.buf, this.pos);
     this.pos += b.length;
   }
 
