@@ -48,9 +48,19 @@ export class CollectionState {
    * in `byId` (empty while this is set): a reopened or freshly synced catalogue is often read
    * whole (a list of labels) before anything asks for one product by id, and putting 100,000 ids
    * in a map takes 30–90 ms beside a 160–250 ms parse (measured by hand). A scan reads them
-   * here; anything else puts them in the map first (`values`).
+   * here; anything else puts them in the map first (`values`) — but a document read or written
+   * by id, where its stored form is at hand (not while `deferred`), goes to `since` instead.
    */
   private loaded: Doc[] | undefined;
+  /**
+   * While `loaded` is set: the documents read or installed by id since (a removed one as
+   * undefined), over `loaded`'s. An hourly update of 1% of a catalogue just synced or loaded
+   * whole read and wrote a thousand documents, and built the id map of 100,000 to do it (half
+   * the time of the update: retail/100k in bench/RESULTS.md).
+   */
+  private readonly since = new Map<string, Doc | undefined>();
+  /** Live documents, while `loaded` is set. */
+  private live = 0;
   readonly indexes = new Map<string, Index>();
   /** What documents written whole here share (`WrittenDocument`). */
   readonly shapes = new WrittenShapes();
@@ -125,18 +135,30 @@ export class CollectionState {
         values.push(value);
       }
     }
-    if (this.byId.size === 0 && !this.loaded) this.loaded = values;
-    else for (const value of values) this.values.set(value._id, value);
+    if (this.byId.size === 0 && !this.loaded) {
+      this.loaded = values;
+      this.live = values.length;
+    } else for (const value of values) this.values.set(value._id, value);
     this.deferred = { storage, removed: new Set(removed), after: '' };
   }
 
-  /** Live documents' JSON by id, with those `loadJson` left out put in. */
+  /** Live documents' JSON by id, with those `loaded` holds put in. */
   private get values(): Map<string, Doc> {
     if (this.loaded) {
-      for (const value of this.loaded) this.byId.set(value._id, value);
+      for (const value of this.loaded) if (!this.since.has(value._id)) this.byId.set(value._id, value);
+      for (const [id, value] of this.since) if (value) this.byId.set(id, value);
       this.loaded = undefined;
+      this.since.clear();
     }
     return this.byId;
+  }
+
+  /**
+   * Live documents' JSON, each with its id, for a scan: `loaded` as it is while nothing was read
+   * or installed by id since (else the id map, built first).
+   */
+  private all(): Iterable<Doc> {
+    return this.loaded && this.since.size === 0 ? this.loaded : this.values.values();
   }
 
   /** Reads the next run of deferred stored forms; true while some remain. */
@@ -175,7 +197,7 @@ export class CollectionState {
     const s = this.stored.get(id);
     if (s instanceof WrittenChange) return s.document();
     const bytes = s instanceof StagedForm ? this.bytesOf(id, s) : (s ?? this.storedForm(id));
-    return bytes && storedDocument(bytes, this.values.get(id), this.interner);
+    return bytes && storedDocument(bytes, this.value(id), this.interner);
   }
 
   /** Every document's stored form, removed ones included (reading those still deferred). */
@@ -213,11 +235,20 @@ export class CollectionState {
   }
 
   value(id: string): Doc | undefined {
-    return this.values.get(id);
+    if (!this.loaded || this.deferred) return this.values.get(id);
+    if (this.since.has(id)) return this.since.get(id);
+    // One of `loaded`'s, or none: its JSON read again from its stored form, and kept over it.
+    // (A document installed since is in `since`; `stored` holds loaded ones' as bytes.)
+    const s = this.stored.get(id);
+    if (!(s instanceof Uint8Array)) return undefined;
+    const value = storedValue(s, id);
+    if (value) deepFreeze(value);
+    this.since.set(id, value);
+    return value;
   }
 
   get size(): number {
-    return this.loaded?.length ?? this.byId.size;
+    return this.loaded ? this.live : this.byId.size;
   }
 
   /** Installs a document's new state, its JSON and its stored form; returns its JSON before and after. */
@@ -254,9 +285,15 @@ export class CollectionState {
   adopt(id: string, stored: Uint8Array, value: Doc): { before: undefined; after: Doc } {
     this.put(id, stored);
     const after = deepFreeze(value) as Doc;
-    if (this.loaded) this.loaded.push(after);
-    else if (this.byId.size === 0) this.loaded = [after];
-    else this.byId.set(id, after);
+    if (this.loaded) {
+      // Forgotten since it was loaded (`delete`), and back.
+      if (this.since.has(id)) this.since.set(id, after);
+      else this.loaded.push(after);
+      this.live++;
+    } else if (this.byId.size === 0) {
+      this.loaded = [after];
+      this.live = 1;
+    } else this.byId.set(id, after);
     for (const index of this.indexes.values()) index.add(id, after);
     return { before: undefined, after };
   }
@@ -282,19 +319,24 @@ export class CollectionState {
 
   /** The ids of live documents `where` selects, in code-unit order (the order snapshots stream in). */
   ids(where: Where | undefined): string[] {
-    const candidates = Index.plan(this.indexes, where)?.ids ?? this.values.keys();
+    const candidates = Index.plan(this.indexes, where)?.ids;
     const out: string[] = [];
-    for (const id of candidates) {
-      const v = this.values.get(id);
-      if (v && matches(v, where)) out.push(id);
-    }
+    if (candidates) {
+      for (const id of candidates) {
+        const v = this.value(id);
+        if (v && matches(v, where)) out.push(id);
+      }
+    } else for (const v of this.all()) if (matches(v, where)) out.push(v._id);
     return out.sort();
   }
 
   private setValue(id: string, value: Doc | undefined): { before: Doc | undefined; after: Doc | undefined } {
-    const before = this.values.get(id);
+    const before = this.value(id);
     const after = value && (deepFreeze(value) as Doc);
-    if (after) this.values.set(id, after);
+    if (this.loaded && !this.deferred) {
+      this.since.set(id, after);
+      this.live += (after ? 1 : 0) - (before ? 1 : 0);
+    } else if (after) this.values.set(id, after);
     else this.values.delete(id);
     if (this.indexes.size > 0)
       for (const index of this.indexes.values()) {
@@ -307,7 +349,7 @@ export class CollectionState {
   addIndex(path: string): void {
     if (this.indexes.has(path)) return;
     const index = new Index(path);
-    for (const [id, v] of this.values) index.add(id, v);
+    for (const v of this.all()) index.add(v._id, v);
     this.indexes.set(path, index);
   }
 
@@ -322,11 +364,11 @@ export class CollectionState {
     const out: Doc[] = [];
     if (candidates) {
       for (const id of candidates) {
-        const v = this.values.get(id);
+        const v = this.value(id);
         if (v && matches(v, q.where)) out.push(v);
       }
     } else {
-      for (const v of this.loaded ?? this.byId.values()) if (matches(v, q.where)) out.push(v);
+      for (const v of this.all()) if (matches(v, q.where)) out.push(v);
     }
     out.sort(sorter(q.sort));
     const skip = q.skip ?? 0;
