@@ -1,5 +1,5 @@
-import { type Database, DbError } from '@concord/db';
-import { checkDocument, schemaIssues } from '@concord/db/internal';
+import { type Database, DbError, encodeChanges } from '@concord/db';
+import { checkDocument, core, schemaIssues } from '@concord/db/internal';
 import { type FeedMessage, latestPerProduct } from './FeedConsumer.js';
 import { FeedError } from './FeedError.js';
 import type { FeedRecord } from './FeedRecord.js';
@@ -28,12 +28,22 @@ const RECORD_FAULTS = new Set([
  * later one replaced is gone from the stream and never redelivered; within a batch the latest
  * message of a product wins.
  */
+export interface CatalogueIngestOptions {
+  /**
+   * The largest change, encoded, the catalogue may record for one product (unlimited when
+   * absent). A sync node sets its change log's (`ChangeLog.maxChangeBytes`: one NATS message):
+   * a change it cannot publish is never durable, and the node acknowledges nothing after it.
+   */
+  readonly maxChangeBytes?: number;
+}
+
 export class CatalogueIngest {
   private made = 0;
 
   constructor(
     private readonly db: Database,
     readonly collection = 'products',
+    private readonly options: CatalogueIngestOptions = {},
   ) {}
 
   /** Why `record` can never be taken in (over the limits, or failing the collection's schema). */
@@ -47,7 +57,25 @@ export class CatalogueIngest {
       throw e;
     }
     const schema = this.db.collection(this.collection).schema;
-    return schema ? schemaIssues(schema, doc) : undefined;
+    return (schema ? schemaIssues(schema, doc) : undefined) ?? this.oversized(doc);
+  }
+
+  /**
+   * Why the change `doc` would make, upserted whole now, is larger than `maxChangeBytes`
+   * (measured as the change log publishes it, deflated). A change holds a field's value beside
+   * a dot and a timestamp (a few bytes): under four times the field's JSON, a UTF-16 unit at
+   * most three bytes of it. So only a product whose JSON is at least a twelfth of the limit
+   * (87 KB of NATS's 1 MiB) is drafted (staged, not committed) and measured; the rest cost one
+   * stringify.
+   */
+  private oversized(doc: Record<string, unknown>): string | undefined {
+    const max = this.options.maxChangeBytes ?? Number.POSITIVE_INFINITY;
+    if (max === Number.POSITIVE_INFINITY || JSON.stringify(doc).length * 3 * 4 < max) return undefined;
+    const changes = core(this.db).draft((tx) => tx.upsert(this.collection, doc, { mode: 'replace' }));
+    const size = Math.max(0, ...changes.map((c) => encodeChanges([c]).length));
+    return size > max
+      ? `its change would be ${size} bytes encoded, over the ${max} one message of the change log carries`
+      : undefined;
   }
 
   /**

@@ -3,7 +3,7 @@
  * per content, consumed into a plain SQL table and into Concord's catalogue, from which the
  * sync server broadcasts to the stores.
  */
-export { CatalogueIngest } from './CatalogueIngest.js';
+export { CatalogueIngest, type CatalogueIngestOptions } from './CatalogueIngest.js';
 export { type ConsumerStats, FeedConsumer, type FeedMessage } from './FeedConsumer.js';
 export { FeedError, type FeedErrorCode } from './FeedError.js';
 export { type PublishProgress, publishFeed } from './FeedPublisher.js';

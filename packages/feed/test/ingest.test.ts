@@ -1,7 +1,7 @@
 import { Database } from '@concord/db';
 import { CatalogueIngest, FeedConsumer, FeedStream, feedRecord, publishFeed } from '@concord/feed';
 import { HttpServer, SyncServer } from '@concord/server';
-import { requireNats, until } from '@concord/testkit';
+import { requireNats, SeededRng, until } from '@concord/testkit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,42 @@ describe('the feed into Concord', () => {
       await sync.close();
       await store.close();
       await http.close();
+      await db.close();
+    }
+  });
+
+  it('dead-letters a product whose change is larger than the change log carries, and takes the rest', async () => {
+    // A sync node's limit is one NATS message; 8 KiB here. Changes are measured deflated, as the
+    // change log publishes them: random hex (two characters a byte) does not deflate below half.
+    const max = 8 * 1024;
+    const rng = new SeededRng(7);
+    const random = (bytes: number) => Buffer.from(rng.bytes(bytes)).toString('hex');
+    const db = await Database.open();
+    const stream = new FeedStream(`${name}_large`);
+    const ingest = new CatalogueIngest(db, 'products', { maxChangeBytes: max });
+    const consumer = await FeedConsumer.start(nc, stream, 'concord', (b) => ingest.apply(b), {
+      check: (r) => ingest.check(r),
+    });
+    const product = (id: string, description: string) =>
+      feedRecord({ _id: id, name: id, price: 1, description }, 'test');
+    try {
+      await publishFeed(jetstream(nc), stream, [
+        product('small', 'x'),
+        product('large', random(12 * 1024)),
+        product('near', random(6 * 1024)),
+      ]);
+      await until(
+        async () => (await consumer.lag()) === 0 && consumer.progress.deadLetters === 1,
+        'the feed',
+      );
+      expect((await db.collection('products').find()).map((p) => p._id)).toEqual(['near', 'small']);
+      // A product grown past the limit by a later feed keeps what it had.
+      await publishFeed(jetstream(nc), stream, [product('small', random(12 * 1024))]);
+      await until(async () => consumer.progress.deadLetters === 2, 'the grown product');
+      expect(await db.collection('products').get('small')).toMatchObject({ description: 'x' });
+    } finally {
+      await consumer.stop();
+      await (await jetstreamManager(nc)).streams.delete(`${name}_large`).catch(() => undefined);
       await db.close();
     }
   });

@@ -32,6 +32,8 @@ export interface FeedIngestOptions {
   readonly metrics: Metrics;
   /** Resolves once what the database committed is durable beyond it (`SyncServer.durable`): a batch is acknowledged after. */
   readonly durable?: () => Promise<void>;
+  /** The largest change the server can make durable (a node's `ChangeLog.maxChangeBytes`): a product over it is dead-lettered. */
+  readonly maxChangeBytes?: number;
 }
 
 /**
@@ -64,7 +66,11 @@ export class FeedIngest {
     const nc = await connect({ servers: o.nats, maxReconnectAttempts: -1, noAsyncTraces: true });
     const stream = new FeedStream(o.stream);
     const consumers = new Map<string, FeedConsumer>();
-    const ingest = new CatalogueIngest(o.db, o.collection);
+    const ingest = new CatalogueIngest(
+      o.db,
+      o.collection,
+      o.maxChangeBytes === undefined ? {} : { maxChangeBytes: o.maxChangeBytes },
+    );
     consumers.set(
       'concord',
       await FeedConsumer.start(

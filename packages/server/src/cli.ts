@@ -211,6 +211,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(values['ack-wait'] ? { ackWaitMs: Number(values['ack-wait']) } : {}),
           metrics: sync.metrics,
           durable: () => sync.durable(),
+          ...(changeLog ? { maxChangeBytes: changeLog.maxChangeBytes } : {}),
         })
       : undefined;
   const server = await HttpServer.listen({
