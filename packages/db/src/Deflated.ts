@@ -70,7 +70,7 @@ export function deflateMessage(message: Uint8Array): Uint8Array {
  */
 export async function deflateMessageAsync(message: Uint8Array): Promise<Uint8Array> {
   if (message.length < MIN_DEFLATE_BYTES) return message;
-  if (!zlib) return deflateMessage(message);
+  if (!zlib) return deflatedMessage(message, deflateRaw(message));
   const deflate = zlib.deflateRaw;
   const packed = await new Promise<Uint8Array>((resolve, reject) =>
     deflate(message, { level: LEVEL }, (e, out) => (e ? reject(e) : resolve(out))),

@@ -48,14 +48,18 @@ function checkName(s: unknown, max: number, what: string): void {
  * Throws `TOO_DEEP` or `TOO_LARGE` for a document (its JSON) beyond `MAX_NESTING` or
  * `MAX_DOCUMENT_BYTES`. The size is bounded while walking (a UTF-16 unit is at most 6 bytes of
  * JSON); only a document whose bound passes the limit is serialised to be measured exactly.
+ * Returns that bound: at least the bytes of the document's JSON in UTF-8.
  */
-export function checkDocument(collection: string, id: string, value: unknown): void {
+export function checkDocument(collection: string, id: string, value: unknown): number {
   const bound = walk(value, 0, collection, id);
-  if (bound > MAX_DOCUMENT_BYTES && utf8.encode(JSON.stringify(value)).length > MAX_DOCUMENT_BYTES)
+  if (bound <= MAX_DOCUMENT_BYTES) return bound;
+  const exact = utf8.encode(JSON.stringify(value)).length;
+  if (exact > MAX_DOCUMENT_BYTES)
     throw new DbError(
       'TOO_LARGE',
       `${collection}/${id} is over ${MAX_DOCUMENT_BYTES} bytes of JSON, the limit for a document`,
     );
+  return exact;
 }
 
 /** An upper bound of `v`'s JSON size in bytes; throws `TOO_DEEP`. */

@@ -1,4 +1,5 @@
-import { Database } from '@concord/db';
+import { Database, encodeChanges } from '@concord/db';
+import { core } from '@concord/db/internal';
 import { CatalogueIngest, FeedConsumer, FeedStream, feedRecord, publishFeed } from '@concord/feed';
 import { HttpServer, SyncServer } from '@concord/server';
 import { requireNats, SeededRng, until } from '@concord/testkit';
@@ -126,5 +127,27 @@ describe('the feed into Concord', () => {
       await (await jetstreamManager(nc)).streams.delete(`${name}_large`).catch(() => undefined);
       await db.close();
     }
+  });
+
+  it("a product's change, encoded, stays under twice its JSON: what the size check drafts by", async () => {
+    const rng = new SeededRng(11);
+    const hex = (bytes: number) => Buffer.from(rng.bytes(bytes)).toString('hex');
+    const shapes: Record<string, Record<string, unknown>> = {
+      product: { name: hex(12), price: 0.99, brand: hex(4), sku: 'SKU-1', barcode: '4006381333931' },
+      tinyFields: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, rng.int(10)])),
+      oneLetterKeys: Object.fromEntries(
+        Array.from({ length: 26 }, (_, i) => [String.fromCharCode(97 + i), 0]),
+      ),
+      nested: { a: { b: { c: { d: 1, e: [1, 2, 3, [4, 5]] } } }, f: [{ g: 1 }, { h: hex(3) }] },
+      list: { l: Array.from({ length: 2000 }, () => rng.int(10)) },
+    };
+    const db = await Database.open();
+    for (const [id, fields] of Object.entries(shapes)) {
+      const doc = { _id: id, ...fields };
+      const [change] = core(db).draft((tx) => tx.upsert('products', doc, { mode: 'replace' }));
+      const json = Buffer.byteLength(JSON.stringify(doc));
+      expect(encodeChanges([change!]).length, id).toBeLessThan(2 * json);
+    }
+    await db.close();
   });
 });
