@@ -76,17 +76,25 @@ export class ORMap extends Causal<Record<string, unknown>> {
   }
 
   /**
-   * Mutates field `name` of `type`, creating it if absent. `fn` receives the field and returns
-   * the delta of its mutation (join several with `join` to return them as one); for a plain
-   * CRDT it receives a copy to mutate and its result is ignored. Returns the map's delta.
+   * Mutates field `name` of `type`, creating it if absent. `fn` receives the field and the id
+   * to make its operations as, and returns the delta of its mutation (join several with `join`
+   * to return them as one). For a causal CRDT that id is `replica`. A plain CRDT is received as
+   * a copy to mutate (its result is ignored), and the id is its run's (`Embedded.update`):
+   * operating as `replica` itself there can clash, after a removal, with operations made before.
+   * Returns the map's delta.
    */
-  update<T extends Crdt>(replica: ReplicaId, name: string, type: CrdtType<T>, fn: (field: T) => T): ORMap {
+  update<T extends Crdt>(
+    replica: ReplicaId,
+    name: string,
+    type: CrdtType<T>,
+    fn: (field: T, as: ReplicaId) => T,
+  ): ORMap {
     if (type.tag < 1 || type.tag >= MAX_TAG)
       throw new InvalidArgumentError('TYPE_MISMATCH', `bad tag ${type.tag}`);
     const field = this.field(name, type.tag) ?? this.newField(type);
     let fieldDelta: Field;
     if (type.causal) {
-      fieldDelta = fn(field as unknown as T) as unknown as Field;
+      fieldDelta = fn(field as unknown as T, replica) as unknown as Field;
       if (!(fieldDelta instanceof Causal) || fieldDelta.constructor !== field.constructor) {
         throw new InvalidArgumentError(
           'TYPE_MISMATCH',

@@ -43,4 +43,16 @@ export function newReplicaId(
   return hex as ReplicaId;
 }
 
-export { MAX_REPLICA_ID_BYTES };
+/**
+ * The id `replica` writes as inside an embedded CRDT during its run begun by its dot numbered
+ * `run` (`Embedded.update` says why). It holds a NUL, which `replicaId` refuses, so it is never
+ * the id of a replica; it lives only inside encoded states, never in a text column.
+ */
+export function runReplicaId(replica: ReplicaId, run: number): ReplicaId {
+  return `${replica}\u0000${run}` as ReplicaId;
+}
+
+/** The longest id the codec reads: a replica's, or its run's (a NUL and up to 16 digits more). */
+const MAX_ENCODED_REPLICA_ID_LENGTH = MAX_REPLICA_ID_BYTES + 17;
+
+export { MAX_ENCODED_REPLICA_ID_LENGTH, MAX_REPLICA_ID_BYTES };

@@ -7,6 +7,7 @@ import {
   HybridLogicalClock,
   InvalidArgumentError,
   type Json,
+  List,
   LWWMap,
   LWWRegister,
   MVRegister,
@@ -15,6 +16,7 @@ import {
   ORSet,
   PNCounter,
   replicaId,
+  Text,
   TwoPhaseSet,
 } from '@concord/crdt';
 import { Encoder } from '@concord/crdt/internal';
@@ -235,6 +237,48 @@ describe('ORMap', () => {
     expect(merge(a, stale).value()).toEqual({}); // stale state does not bring it back
     b.update(B, 'hits', GCounter, (c) => c.increment(B, 1));
     expect(merge(merge(a, stale), b).value()).toEqual({ hits: 6 });
+  });
+
+  it('a text removed and written again while another replica edits the old one keeps both, on every replica alike', () => {
+    const a = ORMap.empty();
+    a.update(A, 'note', Text, (t, as) => t.insert(as, 0, 'hello'));
+    const b = a.clone();
+    a.remove('note');
+    // Written again from nothing: numbered from the start as the same replica, its letters
+    // would reuse the ids of 'hello', which b still holds.
+    a.update(A, 'note', Text, (t, as) => t.insert(as, 0, 'xyz'));
+    b.update(B, 'note', Text, (t, as) => t.insert(as, 5, '!'));
+    const ab = merge(a, b);
+    const ba = merge(b, a);
+    expect(ab.equals(ba)).toBe(true);
+    expect(ab.value()).toEqual(ba.value());
+    expect([...(ab.value().note as string)].sort().join('')).toBe([...'xyzhello!'].sort().join(''));
+    // Both states' letters stay editable by either writer after the merge.
+    ab.update(A, 'note', Text, (t, as) => t.insert(as, 0, '>'));
+    expect(ab.value().note).toMatch(/^>/);
+  });
+
+  it('a counter removed and counted again keeps its new counts beside a concurrent update of the old one', () => {
+    const a = ORMap.empty();
+    a.update(A, 'hits', GCounter, (c, as) => c.increment(as, 5));
+    const b = a.clone();
+    a.remove('hits');
+    a.update(A, 'hits', GCounter, (c, as) => c.increment(as, 2));
+    b.update(B, 'hits', GCounter, (c, as) => c.increment(as, 1));
+    // Counted again as the same replica, 2 would hide under the old state's 5.
+    expect(merge(a, b).value()).toEqual({ hits: 8 });
+    expect(merge(b, a).value()).toEqual({ hits: 8 });
+  });
+
+  it('a writer keeps one run while its last write is live: a list edited many times names one id per writer', () => {
+    const a = ORMap.empty();
+    for (let i = 0; i < 20; i++) a.update(A, 'xs', List, (l, as) => l.push(as, i));
+    const b = a.clone();
+    for (let i = 0; i < 5; i++) b.update(B, 'xs', List, (l, as) => l.push(as, 100 + i));
+    const m = merge(a, b);
+    expect((m.value().xs as number[]).length).toBe(25);
+    const ids = new Set([...m.get('xs', List)!.version().entries()].map(([r]) => r));
+    expect(ids.size).toBe(2);
   });
 
   it('keeps both fields when replicas create one name with different types', () => {

@@ -307,7 +307,7 @@ function writeProperty(
       const cur = m.get(name, PNCounter);
       const diff = (value as number) - (cur?.value() ?? 0);
       if (cur && diff === 0) return undefined;
-      return m.update(replica, name, PNCounter, (c) => c.increment(replica, diff));
+      return m.update(replica, name, PNCounter, (c, as) => c.increment(as, diff));
     }
     case 'flag': {
       const cur = m.get(name, Flag);
@@ -342,13 +342,13 @@ function writeProperty(
       const cur = m.get(name, Text);
       const old = cur?.value() ?? '';
       if (cur && old === value) return undefined;
-      return m.update(replica, name, Text, (t) => editText(t, old, value as string, replica));
+      return m.update(replica, name, Text, (t, as) => editText(t, old, value as string, as));
     }
     case 'list': {
       const cur = m.get(name, List);
       const items = value as unknown[];
       if (cur && sameList(cur, items)) return undefined;
-      return m.update(replica, name, List, (l) => editList(l, items, ctx, mode, path));
+      return m.update(replica, name, List, (l, as) => editList(l, items, as, ctx, mode, path));
     }
   }
 }
@@ -393,8 +393,18 @@ function sameList(l: List, items: unknown[]): boolean {
  * same length, map elements are diffed in place (so a concurrent edit of another field of the
  * row survives); everything else in the middle is deleted and inserted.
  */
-function editList(l: List, items: unknown[], ctx: WriteContext, mode: WriteMode, path: string): List {
-  const { replica } = ctx;
+/**
+ * Rewrites list `l` into `items`, its operations made as `replica` (the writer's run); maps in
+ * its elements are written with `ctx` as any map is.
+ */
+function editList(
+  l: List,
+  items: unknown[],
+  replica: ReplicaId,
+  ctx: WriteContext,
+  mode: WriteMode,
+  path: string,
+): List {
   const n = l.length;
   let p = 0;
   while (p < Math.min(n, items.length) && currentKey(l.get(p)) === elementKey(items[p])) p++;

@@ -13,6 +13,13 @@ async function write(db: Database, rng: SeededRng): Promise<void> {
   const existing = await c.get(id);
   switch (rng.int(5)) {
     case 0:
+      if (existing && rng.chance(0.5)) {
+        // Fields dropped, to be written again from nothing while others may still edit them.
+        await c.update(id, (d) => {
+          delete d[rng.pick(['label', 'stock'])];
+        });
+        return;
+      }
       await c.remove(id);
       return;
     case 1:

@@ -451,6 +451,31 @@ describe('Database: replication primitives', () => {
     expect(conflicts[0]!.losers.map((l) => l.value)).toEqual([winner === 'from a' ? 'from b' : 'from a']);
   });
 
+  it('a text field dropped and written again while another replica edits the old text merges on both sides', async () => {
+    const a = await open('a');
+    const b = await open('b');
+    await a.collection('p').upsert({ _id: 'x', notes: text('hello'), stock: counter(5) });
+    await b.applyChanges(await changesOf(a));
+    // Deleted, the fields are gone; a's next text and counts start afresh.
+    await a.collection('p').update('x', (d) => {
+      delete d.notes;
+      delete d.stock;
+    });
+    expect(await a.collection('p').get('x')).toEqual({ _id: 'x' });
+    await a.collection('p').upsert({ _id: 'x', notes: text('xyz'), stock: counter(2) });
+    await b.collection('p').update('x', (d) => {
+      d.notes = `${d.notes as string}!`;
+      d.stock = (d.stock as number) + 1;
+    });
+    await a.applyChanges(await changesOf(b));
+    await b.applyChanges(await changesOf(a));
+    const doc = await a.collection('p').get('x');
+    expect(await b.collection('p').get('x')).toEqual(doc);
+    // Both texts survive the concurrent edit (update wins), and so do both counts: 2 + 6.
+    expect([...(doc!.notes as string)].sort().join('')).toBe([...'xyzhello!'].sort().join(''));
+    expect(doc!.stock).toBe(8);
+  });
+
   it('applies changes idempotently and holds early ones until their predecessor arrives', async () => {
     const a = await open('a');
     const c = a.collection('p');

@@ -1,6 +1,6 @@
 import type { CrdtType } from '../Crdt.js';
 import { DecodeError } from '../errors.js';
-import { MAX_REPLICA_ID_BYTES, type ReplicaId } from '../ReplicaId.js';
+import { MAX_ENCODED_REPLICA_ID_LENGTH, type ReplicaId } from '../ReplicaId.js';
 import type { Interner } from './Interner.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -198,7 +198,7 @@ export class Decoder {
         this.pos += 16;
       } else if (form === 1) {
         id = this.string();
-        if (id.length === 0 || id.length > MAX_REPLICA_ID_BYTES)
+        if (id.length === 0 || id.length > MAX_ENCODED_REPLICA_ID_LENGTH)
           this.fail('BAD_VALUE', 'replica id length out of range');
       } else {
         return this.fail('BAD_TAG', `replica id form ${form}`);

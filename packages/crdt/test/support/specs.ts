@@ -116,7 +116,10 @@ export const SPECS: readonly Spec[] = [
     if (rng.int(4) === 0)
       return s.remove(key(rng), rng.int(2) === 0 ? undefined : pickNested(rng, depth).type);
     const nested = pickNested(rng, depth);
-    return s.update(a.id, key(rng), nested.type, (field) => nested.mutate(field, a, rng, depth + 1));
+    // A plain CRDT's operations are made as the id the map gives: the replica's run.
+    return s.update(a.id, key(rng), nested.type, (field, as) =>
+      nested.mutate(field, { id: as, clock: a.clock }, rng, depth + 1),
+    );
   }),
 ];
 
