@@ -380,7 +380,14 @@ export class Replica {
 
   /** A view of what changes would do to the documents as they are now (see `Preview`). */
   preview(): Preview {
-    return new Preview((collection, id) => this.collections.get(collection)?.current(id));
+    return new Preview(
+      (collection, id) => this.collections.get(collection)?.current(id),
+      (collection) => ({
+        replica: this.replicaId,
+        time: this.clock.now(),
+        kinds: this.state(collection).kinds,
+      }),
+    );
   }
 
   /** The logged change `dot`, if the log still holds it. */

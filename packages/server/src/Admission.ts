@@ -65,8 +65,11 @@ export class Admission {
           after: p.after,
           principal,
         });
-        if (verdict.ok) amend = verdict.amend;
-        else error = new SyncError('REJECTED', verdict.reason);
+        if (!verdict.ok) error = new SyncError('REJECTED', verdict.reason);
+        else if (verdict.amend) {
+          amend = verdict.amend;
+          error = this.unfitAmendment(change, () => p.upsert(amend!));
+        }
       }
       if (!error) p.keep();
       out.push(error ? { change, error } : amend ? { change, amend } : { change });
@@ -93,6 +96,31 @@ export class Admission {
     const doc = core(this.host.db).documentValue(collection, id);
     if (!doc || (allowed !== undefined && !matches(doc, allowed))) return absentStoredDocument();
     return core(this.host.db).storedDocument(collection, id) ?? absentStoredDocument();
+  }
+
+  /**
+   * Why the hooks' amendment of `change` could not be written after it: the server writes it
+   * once the change is stored (`amend`), too late to refuse anything — a document it would take
+   * over the limits failed that write, and a change over the log's message wedged the node — so
+   * the change is refused with the reason now, as if the change itself were at fault.
+   */
+  private unfitAmendment(
+    change: Change,
+    draft: () => { after: unknown; ops: Change['ops'] | undefined },
+  ): SyncError | undefined {
+    const what = "the validation hooks' amendment of this change";
+    let amended: { after: unknown; ops: Change['ops'] | undefined };
+    try {
+      amended = draft();
+    } catch (e) {
+      if (e instanceof DbError) return new SyncError('REJECTED', `${what}: ${e.message}`);
+      throw e;
+    }
+    const { collection, docId } = change;
+    const error =
+      limitError(collection, docId, amended.after) ??
+      (amended.ops && this.oversized({ ...change, ops: amended.ops }));
+    return error && new SyncError(error.code, `${what}: ${error.message}`);
   }
 
   /**

@@ -451,6 +451,39 @@ describe('issue 16: one client cannot take the server down', () => {
     expect(core(http.sync.db).documentValue('big', 'e')).toBeDefined();
   });
 
+  it('7c. a change whose hooks amend it past a limit is refused, on push and over REST', async () => {
+    const http = await serve({ limits: { maxChangeBytes: 64 * 1024 } });
+    // Random bytes, over the change log's message; repeated ones, a document over 4 MiB of JSON.
+    const blobs: Record<string, string> = {
+      message: randomBytes(96 * 1024).toString('base64'),
+      document: 'x'.repeat(5 * 1024 * 1024),
+    };
+    http.sync.validate('big', ({ after }) => {
+      const blob = blobs[after?.stamp as string];
+      return blob ? { ok: true, amend: { blob } } : { ok: true, amend: { checked: true } };
+    });
+    const pusher = await device(http, 'alice', 'big');
+    await pusher.db.collection('big').upsert({ _id: 'a', stamp: 'message' });
+    await pusher.db.collection('big').upsert({ _id: 'b', stamp: 'document' });
+    await pusher.db.collection('big').upsert({ _id: 'c', stamp: 'plain' });
+    await pusher.sync.synced();
+    expect(pusher.errors.map((e) => [e.code, e.message.match(/amendment/) !== null])).toEqual([
+      ['TOO_LARGE', true],
+      ['TOO_LARGE', true],
+    ]);
+    expect(await pusher.db.collection('big').get('a')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('big', 'a')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('big', 'b')).toBeUndefined();
+    expect(core(http.sync.db).documentValue('big', 'c')).toMatchObject({ stamp: 'plain', checked: true });
+    const put = await api(http, '/api/collections/big/r', 'alice', {
+      method: 'PUT',
+      body: JSON.stringify({ stamp: 'message' }),
+    });
+    expect(put.status).toBe(413);
+    expect(await put.json()).toMatchObject({ error: { code: 'TOO_LARGE' } });
+    expect(core(http.sync.db).documentValue('big', 'r')).toBeUndefined();
+  });
+
   it('8. a client that sends its headers byte by byte is cut off at the headers timeout', async () => {
     const http = await serve({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
     const sockets = Array.from({ length: 20 }, () => connect(http.port, '127.0.0.1'));
