@@ -18,6 +18,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { LogCompaction } from './LogCompaction.js';
 import type { LogSnapshots } from './LogSnapshots.js';
 import type { Log } from './SyncServer.js';
 
@@ -88,6 +89,14 @@ export class ChangeLog {
   /** The sequence of the deployment's newest snapshot, as last seen. */
   private newestSnapshot = 0;
   private compaction: Promise<void> | undefined;
+  /**
+   * The database's own log, kept for the last two spans of `compactEvery` messages or more:
+   * everything the stream still holds (it keeps one to two spans, from the older of its two
+   * snapshots), so a cursor the stream can bring up to date this node can by delta.
+   */
+  private readonly dbLog: LogCompaction;
+  /** Where the current span of messages began. */
+  private spanStart = 0;
 
   private constructor(private readonly o: ChangeLogOptions) {
     if (!/^[A-Za-z0-9_-]+$/.test(o.deployment))
@@ -96,6 +105,7 @@ export class ChangeLog {
     this.stream = `${o.deployment}_changes`;
     this.subject = `${o.deployment}.changes`;
     this.stopEvents = o.db.onChange((e) => this.committed(e));
+    this.dbLog = new LogCompaction(o.db, 2, o.log);
   }
 
   /** Creates the stream if needed, replays it into the database, then follows it. */
@@ -169,6 +179,7 @@ export class ChangeLog {
     await this.messages?.close().catch(() => undefined);
     await this.following;
     await this.compaction;
+    await this.dbLog.settled();
     await this.flush();
   }
 
@@ -224,6 +235,10 @@ export class ChangeLog {
             if (this.applied >= last) caughtUp();
             batch = [];
             this.compactIfDue();
+            if (this.applied - this.spanStart >= (this.o.compactEvery ?? 100_000)) {
+              this.spanStart = this.applied;
+              this.dbLog.spanEnded(this.o.db.version());
+            }
           };
           for await (const m of messages) {
             const next = (batch.length > 0 ? batch[batch.length - 1]!.seq : this.applied) + 1;

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Admission } from './Admission.js';
 import { type Authenticate, allowEverything, type Principal } from './Auth.js';
 import { Fanout } from './Fanout.js';
+import { LogCompaction } from './LogCompaction.js';
 import { Metrics } from './Metrics.js';
 import { type Bindings, ReplicaBindings } from './ReplicaBindings.js';
 import { type Peer, Session } from './Session.js';
@@ -124,6 +125,12 @@ export interface SyncServerOptions {
    * a deployment share `PostgresBindings`.
    */
   readonly bindings?: Bindings;
+  /**
+   * The database's change log is kept between one and two spans of this many changes
+   * (`LogCompaction`): a client further behind starts over with a snapshot. Default 100,000;
+   * infinite on a node of a deployment, whose `ChangeLog` compacts it by the spans of its log.
+   */
+  readonly compactEvery?: number;
 }
 
 /** What a session needs from the server it belongs to. */
@@ -178,6 +185,10 @@ export class SyncServer implements SessionHost {
   private readonly fanouts = new WeakMap<ChangeEvent, Fanout>();
   private readonly durableHook: (() => Promise<void>) | undefined;
   private readonly reachesHook: ((version: VersionVector) => Promise<boolean>) | undefined;
+  private readonly compaction: LogCompaction;
+  private readonly compactEvery: number;
+  /** Changes committed since the last span ended. */
+  private committed = 0;
 
   constructor(options: SyncServerOptions) {
     this.db = options.db;
@@ -201,11 +212,19 @@ export class SyncServer implements SessionHost {
       maxChangeBytes: this.limits.maxChangeBytes,
     });
     this.bindings = options.bindings ?? new ReplicaBindings(this.db);
+    this.compactEvery = options.compactEvery ?? 100_000;
+    if (!(this.compactEvery >= 1)) throw new TypeError(`compactEvery is at least 1: ${options.compactEvery}`);
+    this.compaction = new LogCompaction(this.db, 1, this.log);
     this.stopEvents = this.db.onChange((event) => {
       const at = this.clock();
       for (const s of this.sessions) s.deliver(event);
       // Once per commit, the fan-out: per session it would cost more than the metric is worth.
       this.metrics.syncLag.observe((this.clock() - at) / 1000);
+      this.committed += event.changes.length;
+      if (this.committed >= this.compactEvery) {
+        this.committed = 0;
+        this.compaction.spanEnded(event.version);
+      }
     });
   }
 
@@ -321,5 +340,6 @@ export class SyncServer implements SessionHost {
     this.stopping = true;
     await Promise.all([...this.sessions].map((s) => s.shutdown()));
     this.stopEvents();
+    await this.compaction.settled();
   }
 }

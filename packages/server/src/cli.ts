@@ -22,7 +22,7 @@ import { progressBar } from './progressBar.js';
 import { SyncServer } from './SyncServer.js';
 
 const USAGE = `usage: concord serve [--port 8787] [--host 127.0.0.1] [--data ./data/concord.db]
-                     [--postgres <url> [--schema concord] [--compact-every 100000]]
+                     [--postgres <url> [--schema concord]] [--compact-every 100000]
                      [--auth-secret <HS256 secret> | --auth-public-key <PEM file>]
                      [--web <directory of the built page>]
                      [--nats <url> [--ingest <collection> [--stream catalogue]
@@ -41,7 +41,10 @@ its change log on NATS JetStream (a stream <schema>_changes), so a client may sy
 of them, and moves to another with its cursors when its node goes away. Every --compact-every
 messages of the change log, a node stores its database whole in <schema>.log_snapshots and the
 stream is trimmed up to the older of the two snapshots kept: a node starting loads a snapshot
-and replays the rest; a client whose cursor is older than the stream resyncs. With --nats and
+and replays the rest; a client whose cursor is older than the stream resyncs; a node keeps its
+own database's log for the last two spans or more. A lone server keeps its database's log
+between one and two spans of --compact-every changes: a client that missed more starts over
+with a snapshot. With --nats and
 --ingest it consumes the feed's stream into that collection (and, with --postgres, into the
 SQL table <schema>.products, with the given columns); --ack-wait is how long (ms) a message
 taken by a consumer that died waits before it is delivered again.
@@ -182,6 +185,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const sync = new SyncServer({
     db,
     log,
+    // A node's database log is compacted by its change log's spans (`ChangeLog`).
+    compactEvery: changeLog ? Number.POSITIVE_INFINITY : compactEvery,
     ...(changeLog
       ? {
           durable: () => changeLog.flush(),

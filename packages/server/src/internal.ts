@@ -3,6 +3,8 @@
  * per-document decisions, grant scopes, metrics. Not a stable API.
  */
 export { mayWrite, scope } from './Auth.js';
+export { ChangeLog } from './ChangeLog.js';
+export { LogSnapshots } from './LogSnapshots.js';
 export { Metrics } from './Metrics.js';
 export { Session } from './Session.js';
 export { type Delivery, SubscriptionFilter, type Transition } from './SubscriptionFilter.js';

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { Database } from '@concord/db';
+import { ChangeLog, LogSnapshots } from '@concord/server/internal';
 import { concordServe, kill9, LinkProxy, requireNats, requirePostgres } from '@concord/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -27,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) await kill9(c);
   const jsm = await jetstreamManager(nc);
-  for (const d of [deployment, `${deployment}_cut`]) {
+  for (const d of [deployment, `${deployment}_cut`, `${deployment}_own`]) {
     await jsm.streams.delete(`${d}_changes`).catch(() => undefined);
     await sql.query(`DROP SCHEMA IF EXISTS "${d}" CASCADE`);
   }
@@ -73,6 +74,35 @@ async function write(
 }
 
 describe('the change log, compacted', () => {
+  it("a node's own database keeps its log for the last two spans of messages, and no more", async () => {
+    const schema = `${deployment}_own`;
+    const pool = new pg.Pool({ connectionString: await requirePostgres() });
+    const db = await Database.open();
+    const log = await ChangeLog.start({
+      db,
+      nc,
+      deployment: schema,
+      snapshots: await LogSnapshots.open(pool, schema),
+      compactEvery: 10,
+    });
+    try {
+      const versions = [db.version()];
+      for (let i = 0; i < 45; i++) {
+        await db.collection('notes').upsert({ _id: `n${i}`, v: i });
+        await log.flush();
+        versions.push(db.version());
+      }
+      // A message per write; spans end as the node applies them back from the stream.
+      await until(async () => (await db.changesSince(versions[10]!)).kind === 'snapshot', 'compaction');
+      const tail = await db.changesSince(versions[45 - 20]!);
+      expect(tail.kind === 'changes' && tail.changes.length).toBe(20);
+    } finally {
+      await log.stop();
+      await db.close();
+      await pool.end();
+    }
+  });
+
   it('a node started after the stream was trimmed loads a snapshot; a cursor in the tail gets a delta', async () => {
     const a = await node(deployment);
     const writer = await Database.open();

@@ -122,6 +122,37 @@ describe('the outbox', () => {
   });
 });
 
+describe("the server's own change log", () => {
+  it('stays within two spans of changes: a client inside it catches up by delta, one behind it from a snapshot', async () => {
+    const server = await serverWith({ compactEvery: 10 });
+    const p = server.db.collection('products');
+    const near = await client(server, { subscriptions: products });
+    const far = await client(server, { subscriptions: products });
+    await p.upsert({ _id: 'first', v: 0 });
+    await Promise.all([near.sync.synced(), far.sync.synced()]);
+    await far.sync.close();
+    const start = server.db.version();
+    let middle = start;
+    for (let i = 1; i <= 25; i++) {
+      await p.upsert({ _id: `n${i % 7}`, v: i });
+      if (i === 12) middle = server.db.version();
+    }
+    // 26 changes: compacted at 20 up to where the first span ended (10); 10 to 26 are kept.
+    await until(async () => (await server.db.changesSince(start)).kind === 'snapshot', 'compaction');
+    const tail = await server.db.changesSince(middle);
+    expect(tail.kind === 'changes' && tail.changes.length).toBe(13);
+    // The connected client followed every change; the one that was away comes back past the
+    // horizon and starts over from a snapshot, arriving at the same documents.
+    await near.sync.synced();
+    const back = await client(server, { subscriptions: products }, far.db);
+    await back.sync.synced();
+    expect(await contents(far.db, 'products')).toEqual(await contents(server.db, 'products'));
+    expect(await contents(near.db, 'products')).toEqual(await contents(server.db, 'products'));
+    await Promise.all([near.sync.close(), back.sync.close()]);
+    await server.close();
+  });
+});
+
 describe('partial replication', () => {
   it('a store subscribed to { storeId: 1 } gets only its products, and a product moving away is evicted', async () => {
     const server = await serverWith();
