@@ -66,12 +66,17 @@ export class CausalContext {
 
   /** The next dot of `replica`, recorded as seen. */
   next(replica: ReplicaId): Dot {
+    const dot = { replica, seq: this.nextSeq(replica) };
+    this.add(dot);
+    return dot;
+  }
+
+  /** The counter `next(replica)` would take, without taking it. */
+  nextSeq(replica: ReplicaId): number {
     let max = this.vv.get(replica);
     const seqs = this.cloudMap?.get(replica);
     if (seqs) for (const s of seqs) if (s > max) max = s;
-    const dot = { replica, seq: max + 1 };
-    this.add(dot);
-    return dot;
+    return max + 1;
   }
 
   merge(other: CausalContext): this {

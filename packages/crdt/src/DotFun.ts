@@ -26,8 +26,9 @@ export abstract class DotFun<E, V> extends Causal<V> {
   protected abstract encodeValue(enc: Encoder, value: E): void;
   protected abstract decodeValue(dec: Decoder): E;
 
-  /** Replaces every value seen so far with `value` under `dot`, a fresh dot of its replica; returns the delta. */
-  protected write(replica: ReplicaId, value: E, dot: Dot = this.ctx.next(replica)): this {
+  /** Replaces every value seen so far with `value` under a fresh dot of `replica`; returns the delta. */
+  protected write(replica: ReplicaId, value: E): this {
+    const dot = this.ctx.next(replica);
     const delta = this.fresh(this.overwriteContext(dot));
     delta.entries = [{ dot, value }];
     this.entries = [{ dot, value: this.cloneValue(value) }];

@@ -66,10 +66,10 @@ export class Embedded<T extends Crdt> extends DotFun<Incarnation<T>, unknown> {
     const next = this.view().clone();
     // At most one live write is this replica's own: each replaces the one before it.
     const own = this.entries.find((e) => e.dot.replica === replica);
-    const dot = this.ctx.next(replica);
-    const run = own ? own.value.run : dot.seq;
+    // A new run is named after the dot this write takes (once `fn` has not thrown).
+    const run = own ? own.value.run : this.ctx.nextSeq(replica);
     fn(next, runReplicaId(replica, run));
-    return this.write(replica, { state: next, run }, dot);
+    return this.write(replica, { state: next, run });
   }
 
   value(): unknown {

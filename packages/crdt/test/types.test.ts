@@ -270,6 +270,18 @@ describe('ORMap', () => {
     expect(merge(b, a).value()).toEqual({ hits: 8 });
   });
 
+  it('an update of a plain CRDT whose function throws changes nothing, its context included', () => {
+    const a = ORMap.empty();
+    a.update(A, 'note', Text, (t, as) => t.insert(as, 0, 'hi'));
+    const before = a.clone();
+    expect(() =>
+      a.update(A, 'note', Text, () => {
+        throw new Error('no');
+      }),
+    ).toThrow('no');
+    expect(a.equals(before)).toBe(true);
+  });
+
   it('a writer keeps one run while its last write is live: a list edited many times names one id per writer', () => {
     const a = ORMap.empty();
     for (let i = 0; i < 20; i++) a.update(A, 'xs', List, (l, as) => l.push(as, i));
