@@ -1,6 +1,6 @@
 /**
  * `@concord/server/internal`: the server's parts below its API — sessions, partial replication's
- * per-document decisions, grant scopes, metrics. Not a stable API.
+ * per-document decisions, grant scopes, metrics, a deployment's change log. Not a stable API.
  */
 export { mayWrite, scope } from './Auth.js';
 export { ChangeLog } from './ChangeLog.js';

@@ -20,6 +20,8 @@ describe('@concord/server exports', () => {
   });
   it('@concord/server/internal', async () => {
     expect(Object.keys(await import('@concord/server/internal')).sort()).toEqual([
+      'ChangeLog',
+      'LogSnapshots',
       'Metrics',
       'Session',
       'SubscriptionFilter',
