@@ -1,4 +1,5 @@
 import { deepFreeze, type Interner } from '@concord/crdt/internal';
+import { AscendingMap } from './AscendingMap.js';
 import { Document } from './Document.js';
 import { Index } from './query/Index.js';
 import { matches, type Query, sorter, type Where } from './query/Query.js';
@@ -32,7 +33,7 @@ type Stored = Uint8Array | WrittenChange | StagedForm;
  * times the memory of its stored form.
  */
 export class CollectionState {
-  private readonly stored = new Map<string, Stored>();
+  private readonly stored = new AscendingMap<Stored>();
   /** The greatest id (in code-unit order) `stored` has held; '' before any. */
   private maxId = '';
   /** Where the stored forms of documents loaded as JSON only are read (see `loadJson`), until all are in `stored`. */
