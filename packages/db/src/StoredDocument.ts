@@ -123,7 +123,7 @@ function readForms(dec: Decoder, n: number, jsons: Uint8Array[] | undefined): Ui
     const json = dec.bytes(dec.uint());
     const read = before - dec.remaining;
     if (read > length) dec.fail('TRUNCATED', 'stored JSON beyond the end of its stored form');
-    dec.bytes(length - read);
+    dec.skip(length - read);
     out.push(new Uint8Array(json.buffer, json.byteOffset + json.length - read, length));
     jsons?.push(json);
   }

@@ -124,6 +124,12 @@ export class Decoder {
     return out;
   }
 
+  /** Passes over `n` bytes (`bytes` without the view: a snapshot's chunk skips thousands). */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
   /** The counterpart of `Encoder.wall`. */
   wall(): number {
     const ms = this.lastWall + this.int();
