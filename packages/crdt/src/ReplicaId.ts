@@ -46,13 +46,21 @@ export function newReplicaId(
 /**
  * The id `replica` writes as inside an embedded CRDT during its run begun by its dot numbered
  * `run` (`Embedded.update` says why). It holds a NUL, which `replicaId` refuses, so it is never
- * the id of a replica; it lives only inside encoded states, never in a text column.
+ * the id of a replica; it lives only inside encoded states, never in a text column. The codec
+ * writes it as its replica's place in the message's table and the run (`runOf`).
  */
 export function runReplicaId(replica: ReplicaId, run: number): ReplicaId {
   return `${replica}\u0000${run}` as ReplicaId;
 }
 
-/** The longest id the codec reads: a replica's, or its run's (a NUL and up to 16 digits more). */
-const MAX_ENCODED_REPLICA_ID_LENGTH = MAX_REPLICA_ID_BYTES + 17;
+/** The replica and run of an id `runReplicaId` made (of a replica without NUL), else undefined. */
+export function runOf(id: string): { replica: ReplicaId; run: number } | undefined {
+  const cut = id.indexOf('\u0000');
+  if (cut <= 0) return undefined;
+  const digits = id.slice(cut + 1);
+  const run = Number(digits);
+  if (!Number.isSafeInteger(run) || run < 1 || String(run) !== digits) return undefined;
+  return { replica: id.slice(0, cut) as ReplicaId, run };
+}
 
-export { MAX_ENCODED_REPLICA_ID_LENGTH, MAX_REPLICA_ID_BYTES };
+export { MAX_REPLICA_ID_BYTES };

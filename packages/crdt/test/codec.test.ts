@@ -46,6 +46,37 @@ describe('binary codec', () => {
     expect((decodeCrdt(bytes) as ORSet).value()).toEqual(s.value());
   });
 
+  it("writes a run id as its replica's place in the table and the run, the replica put there if absent", () => {
+    const writers = [newReplicaId(), replicaId('a')];
+    for (const w of writers) {
+      // Only run ids in the body: the first entry is one, its replica is added after it.
+      const m = ORMap.empty();
+      for (let i = 0; i < 200; i++) m.update(w, `c${i}`, GCounter, (c, as) => c.increment(as, 1));
+      const bytes = encodeCrdt(m);
+      const back = decodeCrdt(bytes) as ORMap;
+      expect(back.equals(m)).toBe(true);
+      expect(back.value()).toEqual(m.value());
+      // 200 counters of as many runs: a few bytes each in the table, not the replica's id again.
+      const plain = ORMap.empty();
+      for (let i = 0; i < 200; i++) plain.update(w, `c${i}`, GCounter, (c) => c.increment(w, 1));
+      expect(bytes.length).toBeLessThan(encodeCrdt(plain).length + 200 * 8);
+    }
+  });
+
+  it('refuses a run id naming no replica, or another run id, as its replica', () => {
+    const header = (...entry: number[]) => {
+      const enc = new Encoder();
+      enc.uint(0);
+      const body = enc.finishRaw();
+      return new Uint8Array([FORMAT_VERSION, 1, 2, 1, 1, 97, ...entry, ...body]);
+    };
+    // Table: 'a', then a run of index 0 (fine), 5 (beyond the table) or 1 (itself a run).
+    expect(new Decoder(header(2, 0, 7)).header(FORMAT_VERSION)).toBe(1);
+    expect(decodeError(() => new Decoder(header(2, 5, 7)).header(FORMAT_VERSION)).code).toBe('BAD_VALUE');
+    expect(decodeError(() => new Decoder(header(2, 1, 7)).header(FORMAT_VERSION)).code).toBe('BAD_VALUE');
+    expect(decodeError(() => new Decoder(header(2, 0, 0)).header(FORMAT_VERSION)).code).toBe('BAD_VALUE');
+  });
+
   it('keeps a raw prefix in front of the message, which decodes after it as it would alone', () => {
     const vv = new VersionVector([
       [A, 7],

@@ -1,6 +1,6 @@
 import type { CrdtType } from '../Crdt.js';
 import { DecodeError } from '../errors.js';
-import { MAX_ENCODED_REPLICA_ID_LENGTH, type ReplicaId } from '../ReplicaId.js';
+import { MAX_REPLICA_ID_BYTES, type ReplicaId, runReplicaId } from '../ReplicaId.js';
 import type { Interner } from './Interner.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -193,27 +193,43 @@ export class Decoder {
     if (v !== version) this.fail('BAD_VERSION', `format version ${v}, expected ${version}`);
     const kind = this.byte();
     const n = this.count();
-    // Most messages name one or two replicas: a set to find repeats only where a scan would be slow.
-    const seen = n > 8 ? new Set<string>() : undefined;
+    const table = this.replicaTable;
+    // Run ids (`runReplicaId`) name their replica by its place in the table, before or after them.
+    let runs: Array<[at: number, replica: number, run: number]> | undefined;
     for (let i = 0; i < n; i++) {
       const form = this.byte();
-      let id: string;
       if (form === 0) {
         this.need(16);
-        id = this.interner ? this.interner.hexId(this.buf, this.pos) : hexOf(this.buf, this.pos);
+        table.push(
+          (this.interner ? this.interner.hexId(this.buf, this.pos) : hexOf(this.buf, this.pos)) as ReplicaId,
+        );
         this.pos += 16;
       } else if (form === 1) {
-        id = this.string();
-        if (id.length === 0 || id.length > MAX_ENCODED_REPLICA_ID_LENGTH)
+        const id = this.string();
+        if (id.length === 0 || id.length > MAX_REPLICA_ID_BYTES)
           this.fail('BAD_VALUE', 'replica id length out of range');
+        table.push(id as ReplicaId);
+      } else if (form === 2) {
+        const replica = this.uint();
+        const run = this.uint();
+        if (run < 1) this.fail('BAD_VALUE', 'run 0');
+        runs ??= [];
+        runs.push([i, replica, run]);
+        table.push('' as ReplicaId);
       } else {
         return this.fail('BAD_TAG', `replica id form ${form}`);
       }
-      if (seen ? seen.has(id) : this.replicaTable.includes(id as ReplicaId))
-        this.fail('BAD_VALUE', 'duplicate replica id in table');
-      seen?.add(id);
-      this.replicaTable.push(id as ReplicaId);
     }
+    if (runs) {
+      const isRun = new Set(runs.map(([at]) => at));
+      for (const [at, replica, run] of runs) {
+        if (replica >= n || isRun.has(replica)) this.fail('BAD_VALUE', `run of replica index ${replica}`);
+        table[at] = runReplicaId(table[replica]!, run);
+      }
+    }
+    // Most messages name one or two replicas: a set to find repeats only where a scan would be slow.
+    if (n > 8 ? new Set(table).size !== n : table.some((id, i) => table.indexOf(id) !== i))
+      this.fail('BAD_VALUE', 'duplicate replica id in table');
     return kind;
   }
 
