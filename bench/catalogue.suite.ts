@@ -120,10 +120,10 @@ const WORKLOADS: Workload<Crdt>[] = [
     build: (n) =>
       pair(
         ORMap.empty,
-        (s, i, writer) => s.update(writer, sku(i), PNCounter, (c) => c.increment(writer, 1)),
+        (s, i, writer) => s.update(writer, sku(i), PNCounter, (c, as) => c.increment(as, 1)),
         n,
       ),
-    mutate: (s: ORMap, i) => s.update(w(i), sku(i % 1000), PNCounter, (c) => c.increment(w(i), 1)),
+    mutate: (s: ORMap, i) => s.update(w(i), sku(i % 1000), PNCounter, (c, as) => c.increment(as, 1)),
     elements: (n) => n,
   }),
   workload({
