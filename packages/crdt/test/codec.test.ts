@@ -64,17 +64,29 @@ describe('binary codec', () => {
   });
 
   it('refuses a run id naming no replica, or another run id, as its replica', () => {
-    const header = (...entry: number[]) => {
+    // A table of 'a' and the form-2 entries given (three bytes each).
+    const header = (...entries: number[]) => {
       const enc = new Encoder();
       enc.uint(0);
       const body = enc.finishRaw();
-      return new Uint8Array([FORMAT_VERSION, 1, 2, 1, 1, 97, ...entry, ...body]);
+      return new Uint8Array([FORMAT_VERSION, 1, 1 + entries.length / 3, 1, 1, 97, ...entries, ...body]);
     };
     // Table: 'a', then a run of index 0 (fine), 5 (beyond the table) or 1 (itself a run).
     expect(new Decoder(header(2, 0, 7)).header(FORMAT_VERSION)).toBe(1);
     expect(decodeError(() => new Decoder(header(2, 5, 7)).header(FORMAT_VERSION)).code).toBe('BAD_VALUE');
     expect(decodeError(() => new Decoder(header(2, 1, 7)).header(FORMAT_VERSION)).code).toBe('BAD_VALUE');
     expect(decodeError(() => new Decoder(header(2, 0, 0)).header(FORMAT_VERSION)).code).toBe('BAD_VALUE');
+    // Two runs: one of the other (made first or not), or the same run twice.
+    expect(new Decoder(header(2, 0, 7, 2, 0, 8)).header(FORMAT_VERSION)).toBe(1);
+    expect(decodeError(() => new Decoder(header(2, 0, 7, 2, 1, 8)).header(FORMAT_VERSION)).code).toBe(
+      'BAD_VALUE',
+    );
+    expect(decodeError(() => new Decoder(header(2, 2, 7, 2, 0, 8)).header(FORMAT_VERSION)).code).toBe(
+      'BAD_VALUE',
+    );
+    expect(decodeError(() => new Decoder(header(2, 0, 7, 2, 0, 7)).header(FORMAT_VERSION)).code).toBe(
+      'BAD_VALUE',
+    );
   });
 
   it('keeps a raw prefix in front of the message, which decodes after it as it would alone', () => {

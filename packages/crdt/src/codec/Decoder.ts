@@ -220,17 +220,49 @@ export class Decoder {
         return this.fail('BAD_TAG', `replica id form ${form}`);
       }
     }
-    if (runs) {
-      const isRun = new Set(runs.map(([at]) => at));
-      for (const [at, replica, run] of runs) {
-        if (replica >= n || isRun.has(replica)) this.fail('BAD_VALUE', `run of replica index ${replica}`);
-        table[at] = runReplicaId(table[replica]!, run);
-      }
-    }
     // Most messages name one or two replicas: a set to find repeats only where a scan would be slow.
-    if (n > 8 ? new Set(table).size !== n : table.some((id, i) => table.indexOf(id) !== i))
+    const named = runs ? table.filter((id) => id !== '') : table;
+    if (
+      named.length > 8 ? new Set(named).size !== named.length : named.some((id, i) => named.indexOf(id) !== i)
+    )
       this.fail('BAD_VALUE', 'duplicate replica id in table');
+    if (runs)
+      this.resolveRuns(
+        runs,
+        named.some((id) => id.includes('\u0000')),
+      );
     return kind;
+  }
+
+  /**
+   * Makes the table's run ids from their replica's entry and their run. A map of 100,000
+   * counters names as many runs: they are told apart by their numbers, not by a set of the
+   * strings they make (which took most of its decoding). Only where a replica's own id holds a
+   * NUL (`anyNul`), and so might equal a run id, are the strings compared.
+   */
+  private resolveRuns(
+    runs: ReadonlyArray<[at: number, replica: number, run: number]>,
+    anyNul: boolean,
+  ): void {
+    const table = this.replicaTable;
+    // Before any is made: a run's replica must be an entry of its own, not another run.
+    const isRun = new Uint8Array(table.length);
+    for (const [at] of runs) isRun[at] = 1;
+    const seen = new Map<number, Set<number>>();
+    for (const [at, replica, run] of runs) {
+      if (replica >= table.length || isRun[replica])
+        this.fail('BAD_VALUE', `run of replica index ${replica}`);
+      let runsOf = seen.get(replica);
+      if (!runsOf) {
+        runsOf = new Set();
+        seen.set(replica, runsOf);
+      }
+      if (runsOf.has(run)) this.fail('BAD_VALUE', 'duplicate replica id in table');
+      runsOf.add(run);
+      table[at] = runReplicaId(table[replica]!, run);
+    }
+    if (anyNul && new Set(table).size !== table.length)
+      this.fail('BAD_VALUE', 'duplicate replica id in table');
   }
 
   end(): void {
