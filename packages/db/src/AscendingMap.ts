@@ -7,6 +7,9 @@
  *
  * Iterates the ascending keys first, in order, then the others in the order they came.
  */
+/** `indexOf` for a key above every key held. */
+const ABOVE = -2;
+
 export class AscendingMap<V> {
   /** Ascending; `values[i]` is undefined where a key was deleted. */
   private readonly keys: string[] = [];
@@ -22,12 +25,14 @@ export class AscendingMap<V> {
 
   get(key: string): V | undefined {
     const i = this.indexOf(key);
-    return i >= 0 ? this.values[i] : this.others.get(key);
+    if (i >= 0) return this.values[i];
+    return i === ABOVE ? undefined : this.others.get(key);
   }
 
   has(key: string): boolean {
     const i = this.indexOf(key);
-    return i >= 0 ? this.values[i] !== undefined : this.others.has(key);
+    if (i >= 0) return this.values[i] !== undefined;
+    return i !== ABOVE && this.others.has(key);
   }
 
   set(key: string, value: V): void {
@@ -49,6 +54,7 @@ export class AscendingMap<V> {
 
   delete(key: string): boolean {
     const i = this.indexOf(key);
+    if (i === ABOVE) return false;
     if (i < 0) return this.others.delete(key);
     if (this.values[i] === undefined) return false;
     this.values[i] = undefined;
@@ -64,11 +70,15 @@ export class AscendingMap<V> {
     yield* this.others;
   }
 
-  /** The index of `key` among the ascending keys, or -1. */
+  /**
+   * The index of `key` among the ascending keys; `ABOVE` if it is above them all (then no key
+   * here is it: the others are all below — a snapshot's chunk asks of thousands of new ids in
+   * order, each answered by one comparison); else -1.
+   */
   private indexOf(key: string): number {
     const keys = this.keys;
     const n = keys.length;
-    if (n === 0 || key > keys[n - 1]!) return -1;
+    if (n === 0 || key > keys[n - 1]!) return ABOVE;
     let i = this.at;
     if (keys[i] !== key && keys[++i] !== key) i = search(keys, key);
     if (i >= 0) this.at = i;

@@ -34,8 +34,6 @@ type Stored = Uint8Array | WrittenChange | StagedForm;
  */
 export class CollectionState {
   private readonly stored = new AscendingMap<Stored>();
-  /** The greatest id (in code-unit order) `stored` has held; '' before any. */
-  private maxId = '';
   /** Where the stored forms of documents loaded as JSON only are read (see `loadJson`), until all are in `stored`. */
   private deferred: { storage: DeferringStorage; removed: Set<string>; after: string } | undefined;
   /** Decoded CRDTs, least recently used first. */
@@ -93,21 +91,12 @@ export class CollectionState {
 
   /** Whether this replica has ever had the document (a removed one included). */
   has(id: string): boolean {
-    // Above every id stored, none is, unless JSON-only loading left some out (a snapshot's chunk
-    // asks of thousands of ids, ascending, none here: a comparison each, no map probe).
-    if (id > this.maxId && !this.deferred) return false;
     return this.stored.has(id) || this.isDeferred(id);
   }
 
   /** Whether this replica has a state of the document: live, removed, or evicted after writing to it. */
   knows(id: string): boolean {
     return this.has(id) || (this.evicted.size > 0 && this.evicted.has(id));
-  }
-
-  /** Every stored form goes in here, so `maxId` holds. */
-  private put(id: string, stored: Stored): void {
-    this.stored.set(id, stored);
-    if (id > this.maxId) this.maxId = id;
   }
 
   /** A commit replaces the document's state: a staged form of the one before lets go of its document. */
@@ -172,7 +161,7 @@ export class CollectionState {
     // the id map), so the run's documents `stored` lacks are all to be read: asking the id map
     // would build it (100,000 entries, a tenth of a catalogue's reload in Chromium).
     for (const { id, state } of run)
-      if (this.loaded ? !this.stored.has(id) : this.isDeferred(id)) this.put(id, state);
+      if (this.loaded ? !this.stored.has(id) : this.isDeferred(id)) this.stored.set(id, state);
     if (run.length < DEFERRED_RUN) {
       this.deferred = undefined;
       return false;
@@ -210,7 +199,7 @@ export class CollectionState {
   /** The stored form a change or a staged state makes, kept in its place from now on. */
   private bytesOf(id: string, unmade: WrittenChange | StagedForm): Uint8Array {
     const bytes = unmade.state;
-    this.put(id, bytes);
+    this.stored.set(id, bytes);
     return bytes;
   }
 
@@ -260,7 +249,7 @@ export class CollectionState {
     stored: Stored,
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.replaced(id);
-    this.put(id, stored);
+    this.stored.set(id, stored);
     this.keepDecoded(id, doc);
     return this.setValue(id, value);
   }
@@ -272,7 +261,7 @@ export class CollectionState {
     value = storedValue(stored instanceof Uint8Array ? stored : stored.state),
   ): { before: Doc | undefined; after: Doc | undefined } {
     this.replaced(id);
-    this.put(id, stored);
+    this.stored.set(id, stored);
     this.forgetDecoded(id);
     return this.setValue(id, value);
   }
@@ -284,7 +273,7 @@ export class CollectionState {
    * map: a catalogue synced and then scanned never builds it (see `loaded`).
    */
   adopt(id: string, stored: Uint8Array, value: Doc): { before: undefined; after: Doc } {
-    this.put(id, stored);
+    this.stored.set(id, stored);
     const after = deepFreeze(value) as Doc;
     if (this.loaded) {
       // Forgotten since it was loaded (`delete`), and back.
@@ -314,7 +303,7 @@ export class CollectionState {
     if (s instanceof WrittenChange || s instanceof StagedForm) return this.bytesOf(id, s);
     if (s || !this.isDeferred(id)) return s;
     const read = this.deferred!.storage.storedForm(this.name, id);
-    if (read) this.put(id, read);
+    if (read) this.stored.set(id, read);
     return read;
   }
 

@@ -389,13 +389,10 @@ function sameList(l: List, items: unknown[]): boolean {
 }
 
 /**
- * Turns list `l` into `items`: keeps the common prefix and suffix; where the middles have the
- * same length, map elements are diffed in place (so a concurrent edit of another field of the
- * row survives); everything else in the middle is deleted and inserted.
- */
-/**
- * Rewrites list `l` into `items`, its operations made as `replica` (the writer's run); maps in
- * its elements are written with `ctx` as any map is.
+ * Turns list `l` into `items`, its operations made as `replica` (the writer's run): keeps the
+ * common prefix and suffix; where the middles have the same length, map elements are diffed in
+ * place with `ctx`, as any map is (so a concurrent edit of another field of the row survives);
+ * everything else in the middle is deleted and inserted.
  */
 function editList(
   l: List,

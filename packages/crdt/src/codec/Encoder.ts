@@ -9,7 +9,7 @@ const utf8 = new TextEncoder();
  * Message layout: `version:u8  kind:u8  replicaCount:varint  replica*  body`.
  * A replica is `0` followed by 16 raw bytes when it is a 32-character lowercase hex id, `2`
  * followed by its replica's index in the table and the run for a run id (`runReplicaId`: a
- * map of 100,000 counters names as many, 63 bytes an element as strings, 25 so), or `1`
+ * map of 100,000 counters names as many, 63 bytes an element as strings, 28 so), or `1`
  * followed by a string otherwise.
  */
 /** A spent encoder's buffer. */
@@ -49,6 +49,8 @@ export class Encoder {
    */
   private first: ReplicaId | undefined = undefined;
   private others: Map<ReplicaId, number> | undefined = undefined;
+  /** The table's run ids (`runReplicaId`) by index, parsed once, while `finish` writes the table. */
+  private runs: Array<{ replica: ReplicaId; run: number }> | undefined = undefined;
   private lastWall = 0;
   /**
    * A value written elsewhere (see `ORMap.encodeBeside`): `writeJson` writes a reference instead
@@ -196,6 +198,7 @@ export class Encoder {
 
   private release(): void {
     this.buf = SPENT;
+    this.runs = undefined;
     this.pos = ROOM;
     this.bodyStart = ROOM;
     this.prefixEnd = ROOM;
@@ -213,10 +216,13 @@ export class Encoder {
     this.bodyStart = this.pos;
   }
 
-  /** Puts the replica of `id`, if it is a run id, in the table. */
-  private tableRunReplica(id: ReplicaId): void {
+  /** Notes table entry `at` if it is a run id, and puts its replica in the table. */
+  private noteRun(id: ReplicaId, at: number): void {
     const r = runOf(id);
-    if (!r || r.replica === this.first || this.others?.has(r.replica)) return;
+    if (!r) return;
+    this.runs ??= [];
+    this.runs[at] = r;
+    if (r.replica === this.first || this.others?.has(r.replica)) return;
     this.others ??= new Map();
     this.others.set(r.replica, this.others.size + 1);
   }
@@ -226,8 +232,8 @@ export class Encoder {
    * its characters into the buffer (no cache: a table is written once per message), or any
    * other id as a string.
    */
-  private tableEntry(id: ReplicaId): void {
-    const r = runOf(id);
+  private tableEntry(id: ReplicaId, at: number): void {
+    const r = this.runs?.[at];
     if (r) {
       this.byte(2);
       this.uint(r.replica === this.first ? 0 : this.others!.get(r.replica)!);
@@ -266,13 +272,17 @@ export class Encoder {
     this.byte(kind);
     // A run id's replica is in the table too, for it to point at.
     if (this.first !== undefined) {
-      this.tableRunReplica(this.first);
+      this.noteRun(this.first, 0);
       // Replicas added on the way are visited too, and add nothing: they hold no NUL.
-      if (this.others) for (const id of this.others.keys()) this.tableRunReplica(id);
+      this.others?.forEach((at, id) => {
+        this.noteRun(id, at);
+      });
     }
     this.uint(this.replicaCount);
-    if (this.first !== undefined) this.tableEntry(this.first);
-    if (this.others) for (const id of this.others.keys()) this.tableEntry(id);
+    if (this.first !== undefined) this.tableEntry(this.first, 0);
+    this.others?.forEach((at, id) => {
+      this.tableEntry(id, at);
+    });
     const buf = this.buf;
     const header = this.pos - bodyEnd;
     const prefix = this.prefixEnd - ROOM;
