@@ -129,6 +129,30 @@ describe('binary codec', () => {
     dec.end();
   });
 
+  it('gives a large message written after reserve exactly, with or without a prefix and replicas', () => {
+    const body = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31) % 251);
+    for (const prefix of ['', 'the JSON before it'])
+      for (const vv of [new VersionVector(), new VersionVector([[A, 3]])]) {
+        const enc = new Encoder();
+        if (prefix) {
+          enc.string(prefix);
+          enc.startMessage();
+        }
+        vv.encodeTo(enc);
+        enc.reserve(body.length + 4);
+        enc.bytes(body);
+        enc.uint(2 ** 20);
+        const out = enc.finish(FORMAT_VERSION, 7);
+        const dec = new Decoder(out);
+        if (prefix) expect(dec.string()).toBe(prefix);
+        dec.header(FORMAT_VERSION);
+        expect(VersionVector.decodeFrom(dec).equals(vv)).toBe(true);
+        expect(dec.bytes(body.length)).toEqual(body);
+        expect(dec.uint()).toBe(2 ** 20);
+        dec.end(); // nothing after it: the buffer's spare room is not part of the message
+      }
+  });
+
   it('puts a header too big for the room left before the body in front of it all the same', () => {
     // Four hex ids and two long text ids: the replica table outgrows the room the encoder keeps.
     const ids = [newReplicaId(), newReplicaId(), newReplicaId(), newReplicaId(), replicaId('x'.repeat(60))];
