@@ -45,6 +45,13 @@ export class CausalContext {
     return this.vv.size === 0 && (this.cloudMap?.size ?? 0) === 0;
   }
 
+  /** The last of the dots this context has seen when they are one replica's from 1 on, and no other. */
+  onlyUpTo(): Dot | undefined {
+    if (this.vv.size !== 1 || (this.cloudMap?.size ?? 0) > 0) return undefined;
+    const [replica, seq] = this.vv.entries().next().value!;
+    return { replica, seq };
+  }
+
   contains(dot: Dot): boolean {
     return this.vv.includes(dot) || (this.cloudMap?.get(dot.replica)?.has(dot.seq) ?? false);
   }

@@ -128,6 +128,17 @@ export class CausalRegister extends Causal<Json | undefined> {
     return r;
   }
 
+  /**
+   * The timestamp of the write `written(ctx, seq, ts, value)` made, when that write — dot `seq`
+   * of its replica, holding `value` itself — is this register's only one; undefined otherwise
+   * (see `ORMap.writtenAt`).
+   */
+  writtenAt(seq: number, value: unknown): Timestamp | undefined {
+    if (this.several || this.replica === undefined || this.seq !== seq || this.held !== value)
+      return undefined;
+    return { wall: this.wallHigh * WALL_SPLIT + this.wallLow, logical: this.logical, replica: this.replica };
+  }
+
   /** Removes every write seen so far; returns the delta. */
   clear(): CausalRegister {
     const delta = new CausalRegister(this.overwriteContext());

@@ -131,27 +131,45 @@ export class ORMap extends Causal<Record<string, unknown>> {
   }
 
   /**
-   * Writes what `encodeTo` writes for the map `setRegisters(ts, names, values)` makes — or, with
-   * `beside`, what `encodeBeside` writes beside a value holding `values[i]` at `names[i]` —
-   * without making it: a database writes a new document's change and stored form this way.
-   * `values` must have passed `setRegisters`' checks.
+   * Writes what `encodeTo` writes for the map `setRegisters(ts, names, values)` makes, without
+   * making it: a database writes a new document's change this way. `values` must have passed
+   * `setRegisters`' checks.
    */
   static encodeRegisters(
     enc: Encoder,
     ts: Timestamp,
     names: readonly string[],
     values: readonly Json[],
-    beside: boolean,
   ): void {
     CausalContext.encodeUpTo(enc, ts.replica, names.length);
     enc.uint(names.length);
     for (let i = 0; i < names.length; i++) {
       enc.string(names[i]!);
       enc.byte(CausalRegister.tag);
-      if (beside) enc.known = values[i];
       CausalRegister.encodeOne(enc, ts.replica, i + 1, ts.wall, ts.logical, values[i]!);
-      enc.known = undefined;
     }
+  }
+
+  /**
+   * The timestamp `setRegisters` was given when this map is exactly what it made for the names
+   * of `beside` in code-unit order and its values (each register holding the value itself), and
+   * nothing has changed it since; undefined otherwise. A database stores the state of such a
+   * document beside its JSON as that timestamp alone.
+   */
+  writtenAt(beside: Readonly<Record<string, unknown>>): Timestamp | undefined {
+    const upTo = this.ctx.onlyUpTo();
+    if (!upTo || upTo.seq !== this.fields.size) return undefined;
+    const names = Object.keys(beside).sort();
+    if (names.length !== upTo.seq) return undefined;
+    let ts: Timestamp | undefined;
+    for (let i = 0; i < names.length; i++) {
+      const f = this.fields.get(names[i]!);
+      const at = f instanceof CausalRegister ? f.writtenAt(i + 1, beside[names[i]!]) : undefined;
+      if (!at || at.replica !== upTo.replica || (ts && (at.wall !== ts.wall || at.logical !== ts.logical)))
+        return undefined;
+      ts = at;
+    }
+    return ts;
   }
 
   /** Removes `name` (of `type`, or of every type) as far as this replica has seen it; returns the delta. */

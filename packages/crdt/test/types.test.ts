@@ -328,13 +328,31 @@ describe('ORMap', () => {
           expect(written.equals(updated)).toBe(true);
           expect(written.equals(deltas.reduce((a, d) => a.join(d), ORMap.empty()))).toBe(true);
           expect(written.value()).toEqual(updated.value());
-          expect(bytes((enc) => ORMap.encodeRegisters(enc, ts, names, values, false))).toEqual(
+          expect(bytes((enc) => ORMap.encodeRegisters(enc, ts, names, values))).toEqual(
             bytes((enc) => written.encodeTo(enc)),
           );
-          const beside = written.value();
-          expect(bytes((enc) => ORMap.encodeRegisters(enc, ts, names, values, true))).toEqual(
-            bytes((enc) => written.encodeBeside(enc, beside)),
+          // What it made for names in code-unit order is told from its value (writtenAt).
+          const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
+          const inOrder = ORMap.empty();
+          inOrder.setRegisters(
+            ts,
+            order.map((i) => names[i]!),
+            order.map((i) => values[i]!),
           );
+          const beside = inOrder.value();
+          const sortedAlready = order.every((o, i) => o === i);
+          expect(inOrder.writtenAt(beside)).toEqual(names.length > 0 ? ts : undefined);
+          expect(written.writtenAt(written.value())).toEqual(
+            names.length > 0 && sortedAlready ? ts : undefined,
+          );
+          if (names.length > 0) {
+            // Not beside another value, and not once anything changed it.
+            expect(inOrder.writtenAt({ ...beside, [`${names.join('')}+`]: 1 })).toBeUndefined();
+            if (values.some((v) => typeof v === 'object' && v !== null))
+              expect(inOrder.writtenAt(structuredClone(beside))).toBeUndefined();
+            inOrder.update(A, names[0]!, CausalRegister, (r) => r.set({ ...ts, wall: ts.wall + 1 }, 1));
+            expect(inOrder.writtenAt(inOrder.value())).toBeUndefined();
+          }
         },
       ),
       { numRuns: 300 },

@@ -5,7 +5,7 @@ import { type ChangeHead, writeChangeHead } from './ChangeHead.js';
 import type { Doc } from './CollectionState.js';
 import { checkJson, Document, fail, ID, type WriteContext } from './Document.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
-import { encodeStoredState } from './StoredDocument.js';
+import { encodeWrittenState } from './StoredDocument.js';
 import type { StoredChange, StoredDoc } from './storage/Storage.js';
 import { type PropertyKind, Typed } from './values.js';
 
@@ -72,16 +72,15 @@ export class WrittenDocument {
   }
 
   /**
-   * Writes the stored form (as `encodeStoredDocument` writes it for `document()`) into `enc`:
-   * the JSON, then the state beside it. Beside its JSON, the state holds no value — only names,
-   * dots and the timestamp — so the documents of one shape a transaction writes share one state,
-   * encoded once.
+   * Writes the stored form of `document()` into `enc`: the JSON, then the state beside it, which
+   * is the write's timestamp and the number of names alone (`encodeWrittenState`) — so the
+   * documents of one shape a transaction writes share one state, encoded once.
    */
   private writeStored(enc: Encoder): void {
     const { ts, names } = this;
     let shared = this.shapes.state;
     if (shared?.ts !== ts || shared.names !== names) {
-      const state = encodeStoredState((e) => ORMap.encodeRegisters(e, ts, names, this.values(), true));
+      const state = encodeWrittenState(ts, names.length);
       shared = { ts, names, state };
       this.shapes.state = shared;
     }
@@ -107,7 +106,7 @@ export class WrittenDocument {
 
   /** What `document().state.encodeTo(enc)` writes. */
   encodeTo(enc: Encoder): void {
-    ORMap.encodeRegisters(enc, this.ts, this.names, this.values(), false);
+    ORMap.encodeRegisters(enc, this.ts, this.names, this.values());
   }
 }
 

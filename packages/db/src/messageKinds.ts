@@ -13,6 +13,8 @@ export const MESSAGE_KINDS = {
   deflated: 98,
   /** A document's state beside its JSON: the stored form (`StoredDocument`). */
   storedState: 99,
+  /** The state beside the JSON of a document written whole: the write's timestamp (`StoredDocument`). */
+  storedWritten: 115,
   // The sync protocol's messages (sync/Protocol).
   hello: 100,
   push: 101,

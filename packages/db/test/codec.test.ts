@@ -1,5 +1,5 @@
-import { DecodeError, FORMAT_VERSION, VersionVector } from '@concord/crdt';
-import { Decoder, Encoder } from '@concord/crdt/internal';
+import { DecodeError, FORMAT_VERSION, type Json, type ReplicaId, VersionVector } from '@concord/crdt';
+import { Decoder, Encoder, writeTimestamp } from '@concord/crdt/internal';
 import {
   type Change,
   Database,
@@ -13,11 +13,16 @@ import { decodeError, mutate, SeededRng, seeds } from '@concord/testkit';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeLogged } from '../src/Change.js';
+import type { Doc } from '../src/CollectionState.js';
+import { core } from '../src/core.js';
+import { Document } from '../src/Document.js';
 import { INFLATE_ACCEPTANCE } from '../src/inflateAcceptance.js';
 import {
+  encodeStoredDocument,
   joinStored,
   readStoredDocuments,
   splitStored,
+  storedDocument,
   storedValue,
   writeStoredForms,
 } from '../src/StoredDocument.js';
@@ -203,6 +208,84 @@ describe('change batches and snapshots on the wire', () => {
       }
     });
   }
+});
+
+describe('the stored state of a document written whole', () => {
+  const product = (i: number) => ({
+    _id: `sku-${i}`,
+    name: `Crème ${i}`,
+    price: i / 4,
+    tags: ['a', { b: null }],
+    // Integer-like keys come first in a JSON object's own order, last in code-unit order.
+    '10': 'ten',
+    '9': 'nine',
+  });
+
+  it('is the write’s timestamp alone, and decodes to the state the write made', async () => {
+    const storage = new MemoryStorage();
+    const db = await Database.open({ storage, replicaId: REPLICA, now: () => 1_700_000_000_000 });
+    await db.collection('p').upsertMany([product(1), product(2)]);
+    const state = core(db).storedDocument('p', 'sku-1')!;
+    const [json, bytes] = splitStored(state);
+    expect(bytes.length).toBeLessThan(32); // a header, the replica, the timestamp and a count
+    expect(bytes[1]).toBe(115);
+    // What a write per property would have made.
+    const made = new Document();
+    const value = JSON.parse(new TextDecoder().decode(json)) as Doc;
+    made.state.setRegisters(
+      { wall: 1_700_000_000_000, logical: 0, replica: REPLICA as ReplicaId },
+      Object.keys(value).sort(),
+      Object.keys(value)
+        .sort()
+        .map((k) => value[k] as Json),
+    );
+    const decoded = storedDocument(state);
+    expect(decoded.state.equals(made.state)).toBe(true);
+    expect(decoded.value('sku-1')).toEqual(value);
+    // Equal states, equal stored forms: encoded again from the decoded document, and on a
+    // replica that took the write as a change.
+    expect(encodeStoredDocument(decoded.value('sku-1') as Doc, decoded)).toEqual(state);
+    const other = await Database.open({ replicaId: 'fedcba9876543210fedcba9876543210' });
+    await other.applyChanges(await log(db));
+    expect(core(other).storedDocument('p', 'sku-1')).toEqual(state);
+    // Changed since: a state of its own again, which keeps the change.
+    await db.collection('p').update('sku-1', (d) => {
+      d.price = 9;
+    });
+    const changed = core(db).storedDocument('p', 'sku-1')!;
+    expect(splitStored(changed)[1][1]).toBe(99);
+    expect(storedDocument(changed).value('sku-1')).toMatchObject({ price: 9, name: 'Crème 1' });
+  });
+
+  it('refuses a count that is not the JSON’s, and a timestamp out of range, as BAD_VALUE', async () => {
+    const db = await Database.open({ replicaId: REPLICA, now: () => 1_700_000_000_000 });
+    await db.collection('p').upsert(product(1));
+    const [json, state] = splitStored(core(db).storedDocument('p', 'sku-1')!);
+    const rewritten = (write: (enc: Encoder) => void) => {
+      const enc = new Encoder();
+      write(enc);
+      return joinStored(json, enc.finish(FORMAT_VERSION, 115));
+    };
+    const ts = { wall: 1_700_000_000_000, logical: 0, replica: REPLICA as ReplicaId };
+    const good = rewritten((enc) => {
+      writeTimestamp(enc, ts);
+      enc.uint(6);
+    });
+    expect([...splitStored(good)[1]]).toEqual([...state]);
+    expect(storedDocument(good).value('sku-1')).toEqual(product(1));
+    for (const count of [5, 7, 0]) {
+      const bad = rewritten((enc) => {
+        writeTimestamp(enc, ts);
+        enc.uint(count);
+      });
+      expect(decodeError(() => storedDocument(bad)).code).toBe('BAD_VALUE');
+    }
+    const before1970 = rewritten((enc) => {
+      writeTimestamp(enc, { ...ts, wall: -5 });
+      enc.uint(6);
+    });
+    expect(decodeError(() => storedDocument(before1970)).code).toBe('BAD_VALUE');
+  });
 });
 
 describe('stored documents read many at once', () => {
