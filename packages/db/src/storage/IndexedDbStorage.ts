@@ -189,33 +189,37 @@ export class IndexedDbStorage implements DeferringStorage {
     const meta = new Map<string, Uint8Array>();
     for (const [i, k] of keys.entries()) meta.set(k, values[i]!);
 
-    // Runs in order of sequence, then rows where later. `from`: where each latest state came
-    // from (a run, by its index, or a row); `live`: how many latest states each run holds.
+    // Runs in order of sequence, then rows where later. Until its state is read, a document's
+    // entry holds its run's mark — an empty array of the run's own, telling which run the
+    // latest state is in without a second map (a reload reads 100,000 documents while the page
+    // waits; each map operation on them showed in its profile); `live`: how many latest states
+    // each run holds.
     const latest: Latest = new Map();
-    const from = new Map<string, Map<string, { seq: number; run?: number }>>();
+    const marks = runs.map(() => new Uint8Array(0));
+    const runOf = new Map<Uint8Array, number>(marks.map((mark, r) => [mark, r]));
     const live = new Array<number>(runs.length).fill(0);
     const ids = runs.map((run) => JSON.parse(run.ids) as string[]);
-    for (const [r, run] of runs.entries()) {
-      const states = entry(latest, run.collection);
-      const origins = entry(from, run.collection);
-      for (const id of ids[r]!) {
-        const was = origins.get(id);
-        if (was?.run !== undefined) live[was.run]!--;
-        states.set(id, EMPTY); // its state, from the run, once read below: its place in the map is taken now
-        origins.set(id, { seq: run.seq, run: r });
-        live[r]!++;
+    for (let r = 0; r < runs.length; r++) {
+      const states = entry(latest, runs[r]!.collection);
+      const runIds = ids[r]!;
+      for (let i = 0; i < runIds.length; i++) {
+        const was = states.get(runIds[i]!);
+        if (was !== undefined) live[runOf.get(was)!]!--;
+        states.set(runIds[i]!, marks[r]!);
       }
+      live[r]! += runIds.length;
     }
     const raw = this.unwrap(tx);
+    // A row is a document's only row (its key is the document's): what it finds is a run's mark.
     for (const row of rows) {
       const seq = row.seq ?? 0;
-      const was = from.get(row.collection)?.get(row.id);
-      if (was && was.seq > seq) raw.objectStore('docs').delete([row.collection, row.id]);
-      else if (!was && row.state.length === 0) raw.objectStore('docs').delete([row.collection, row.id]);
+      const was = latest.get(row.collection)?.get(row.id);
+      const wasRun = was === undefined ? undefined : runOf.get(was)!;
+      if (wasRun !== undefined ? runs[wasRun]!.seq > seq : row.state.length === 0)
+        raw.objectStore('docs').delete([row.collection, row.id]);
       else {
-        if (was?.run !== undefined) live[was.run]!--;
+        if (wasRun !== undefined) live[wasRun]!--;
         entry(latest, row.collection).set(row.id, row.state);
-        entry(from, row.collection).set(row.id, { seq });
       }
     }
     for (const [r, n] of live.entries())
@@ -225,11 +229,13 @@ export class IndexedDbStorage implements DeferringStorage {
     const read = await Promise.all(
       runs.map((run, r) => (live[r]! > 0 ? runStates(run, ids[r]!.length) : [])),
     );
-    for (const [r, run] of runs.entries()) {
+    for (let r = 0; r < runs.length; r++) {
       if (live[r] === 0) continue;
-      const states = latest.get(run.collection)!;
-      const origins = from.get(run.collection)!;
-      for (const [i, id] of ids[r]!.entries()) if (origins.get(id)!.run === r) states.set(id, read[r]![i]!);
+      const states = latest.get(runs[r]!.collection)!;
+      const runIds = ids[r]!;
+      const runRead = read[r]!;
+      for (let i = 0; i < runIds.length; i++)
+        if (states.get(runIds[i]!) === marks[r]) states.set(runIds[i]!, runRead[i]!);
     }
     // An empty state is a deletion: it hid older states, and is no document.
     for (const states of latest.values())
@@ -353,8 +359,6 @@ async function runStates(run: DocRun, n: number): Promise<Uint8Array[]> {
   for (let i = 0, start = 0; i < n; start = run.ends[i++]!) out.push(run.states.subarray(start, run.ends[i]));
   return out;
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * The bytes in a buffer of their own. Structured cloning keeps a view's whole buffer, and the
