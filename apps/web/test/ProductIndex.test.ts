@@ -50,6 +50,27 @@ describe('ProductIndex', () => {
     expect(index.search('  ', 10).total).toBe(3);
   });
 
+  it('finds a product by what it is called now, searched before its text was made or after', async () => {
+    const { db, index } = await indexed();
+    // Renamed before any search: its text is made from the new name.
+    await db.collection('products').update('p2', (d) => {
+      d.name = 'Oat drink';
+    });
+    expect(ids(index.search('drink', 10).products)).toEqual(['p2']);
+    expect(index.search('milk', 10).total).toBe(0);
+    // Renamed after a search made every text: made again.
+    await db.collection('products').update('p2', (d) => {
+      d.name = 'Soy milk';
+    });
+    expect(index.search('drink', 10).total).toBe(0);
+    expect(ids(index.search('soy', 10).products)).toEqual(['p2']);
+    // Removed: found no more; added: found.
+    await db.collection('products').remove('p2');
+    await db.collection('products').upsert(product('p4', 'Rye bread', 3.1, ['s1']));
+    expect(ids(index.search('bread', 10).products).sort()).toEqual(['p1', 'p4']);
+    expect(index.search('soy', 10).total).toBe(0);
+  });
+
   it("keeps a store's queue: all due at first, printed out of it, changed back in", async () => {
     // A store's replica holds its own products alone; here s1's view of a database holding all.
     const { db, index } = await indexed('s1');
