@@ -151,15 +151,29 @@ export class ORMap extends Causal<Record<string, unknown>> {
   }
 
   /**
-   * The timestamp `setRegisters` was given when this map is exactly what it made for the names
-   * of `beside` in code-unit order and its values (each register holding the value itself), and
-   * nothing has changed it since; undefined otherwise. A database stores the state of such a
-   * document beside its JSON as that timestamp alone.
+   * The map `setRegisters(ts, …)` makes for the names of `beside` in code-unit order and their
+   * values, each register holding the value itself: what `writtenAt` tells from the map. A
+   * database stores the state of such a document beside its JSON as `ts` alone.
+   */
+  static writtenBeside(ts: Timestamp, beside: Readonly<Record<string, unknown>>): ORMap {
+    const names = namesOf(beside);
+    const m = ORMap.empty();
+    m.setRegisters(
+      ts,
+      names,
+      names.map((name) => beside[name] as Json),
+    );
+    return m;
+  }
+
+  /**
+   * The timestamp `writtenBeside` was given when this map is what it made for `beside`, and
+   * nothing has changed it since; undefined otherwise.
    */
   writtenAt(beside: Readonly<Record<string, unknown>>): Timestamp | undefined {
     const upTo = this.ctx.onlyUpTo();
     if (!upTo || upTo.seq !== this.fields.size) return undefined;
-    const names = Object.keys(beside).sort();
+    const names = namesOf(beside);
     if (names.length !== upTo.seq) return undefined;
     let ts: Timestamp | undefined;
     for (let i = 0; i < names.length; i++) {
@@ -387,4 +401,9 @@ export class ORMap extends Causal<Record<string, unknown>> {
   static decodeBeside(dec: Decoder, beside: Readonly<Record<string, unknown>>): ORMap {
     return ORMap.decodeStore(dec, CausalContext.decodeFrom(dec), beside);
   }
+}
+
+/** A value's names in code-unit order (its own key order puts integer-like keys first). */
+function namesOf(value: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(value).sort();
 }

@@ -331,16 +331,12 @@ describe('ORMap', () => {
           expect(bytes((enc) => ORMap.encodeRegisters(enc, ts, names, values))).toEqual(
             bytes((enc) => written.encodeTo(enc)),
           );
-          // What it made for names in code-unit order is told from its value (writtenAt).
-          const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
-          const inOrder = ORMap.empty();
-          inOrder.setRegisters(
-            ts,
-            order.map((i) => names[i]!),
-            order.map((i) => values[i]!),
-          );
-          const beside = inOrder.value();
-          const sortedAlready = order.every((o, i) => o === i);
+          // writtenBeside writes the names of a value in code-unit order; writtenAt tells it back.
+          const beside = Object.fromEntries(entries) as Record<string, Json>;
+          const inOrder = ORMap.writtenBeside(ts, beside);
+          expect(inOrder.value()).toEqual(written.value());
+          const order = [...names].sort();
+          const sortedAlready = order.every((name, i) => name === names[i]);
           expect(inOrder.writtenAt(beside)).toEqual(names.length > 0 ? ts : undefined);
           expect(written.writtenAt(written.value())).toEqual(
             names.length > 0 && sortedAlready ? ts : undefined,

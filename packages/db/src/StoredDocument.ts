@@ -1,4 +1,4 @@
-import { FORMAT_VERSION, type Json, ORMap, type Timestamp } from '@concord/crdt';
+import { FORMAT_VERSION, ORMap, type Timestamp } from '@concord/crdt';
 import {
   CRDT_TYPES,
   Decoder,
@@ -271,9 +271,10 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Where `jsonArrayText` joins texts, kept from one call to the next (up to `SCRATCH_MAX`): a
- * snapshot's chunk joins megabytes, and on the bench machine a fresh buffer costs far more than
- * the copy into it (filling 40 MB of fresh memory took 118 ms, copying 40 MB into memory already
- * touched 3 ms). The decoded string never refers to it.
+ * snapshot's chunk joins megabytes, and on the bench machine a fresh buffer costs more than the
+ * copy into it — joining and decoding a 100,000-product catalogue's JSON in 13 chunks in
+ * Chromium took 183–201 ms with a fresh buffer each, 93–105 ms with this one. The decoded string
+ * never refers to it.
  */
 let scratch = new Uint8Array(0);
 const SCRATCH_MAX = 16 * 1024 * 1024;
@@ -325,21 +326,14 @@ function writtenDocument(dec: Decoder, beside: Readonly<Record<string, unknown>>
   const ts = readTimestamp(dec);
   const count = dec.uint();
   dec.end();
-  // Code-unit order, as the writer named them (a JSON's own key order puts integer-like keys first).
-  const names = Object.keys(beside).sort();
-  if (names.length !== count)
-    dec.fail('BAD_VALUE', `a state written over ${count} properties beside a JSON of ${names.length}`);
-  const doc = new Document();
+  const names = Object.keys(beside).length;
+  if (names !== count)
+    dec.fail('BAD_VALUE', `a state written over ${count} properties beside a JSON of ${names}`);
   try {
-    doc.state.setRegisters(
-      ts,
-      names,
-      names.map((name) => beside[name] as Json),
-    );
+    return new Document(ORMap.writtenBeside(ts, beside));
   } catch (e) {
-    dec.fail('BAD_VALUE', (e as Error).message);
+    return dec.fail('BAD_VALUE', (e as Error).message);
   }
-  return doc;
 }
 
 /**
