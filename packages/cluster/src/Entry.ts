@@ -6,7 +6,7 @@ import {
   type ReplicaId,
   VersionVector,
 } from '@concord/crdt';
-import { CRDT_TYPES } from '@concord/crdt/internal';
+import { CRDT_TYPES, runReplicaId } from '@concord/crdt/internal';
 import { ClusterError } from './ClusterError.js';
 
 /**
@@ -16,7 +16,7 @@ import { ClusterError } from './ClusterError.js';
 interface Incarnation {
   readonly node: string;
   readonly n: number;
-  readonly state: Crdt;
+  state: Crdt;
 }
 
 /** An entry as it travels and as it is stored: plain JSON, states in the CRDT codec (base64). */
@@ -39,6 +39,11 @@ export interface DeltaJson {
   tomb: Record<string, number>;
   /** For an update: the life it extends, and the CRDT delta (base64). */
   inc?: [string, number];
+  /**
+   * For an update made while the key had several lives: the other lives, each given the same
+   * state as `inc` (see `Entry.update`).
+   */
+  fold?: [string, number][];
   s?: string;
 }
 
@@ -61,6 +66,8 @@ export type DeltaResult = 'applied' | 'duplicate' | 'gap';
  */
 export class Entry {
   private readonly lives = new Map<string, Incarnation>();
+  /** This node's current run (see `update`) and the lives its last write went into. */
+  private own?: { node: ReplicaId; run: number; lives: string[] };
 
   private constructor(
     readonly type: CrdtType,
@@ -89,29 +96,63 @@ export class Entry {
   /**
    * Applies a local update: `mutate` receives the current value (or the type's bottom for an
    * absent key) and returns the delta it made (undefined: the whole state is the delta).
+   *
+   * With several lives (two nodes began one concurrently, or a write raced a delete) the
+   * update sees their join, and its delta may build on any of them: an insertion into a
+   * sequence names neighbours from one life. A delta joined into one life alone would leave
+   * it holding operations whose causes are elsewhere, unusable once a delete removes the
+   * others. So the update folds the lives: each takes the join of all of them with the delta
+   * (as a Riak write that has seen siblings resolves them). Each is kept, not retired, so an
+   * update made to one of them elsewhere concurrently is not lost, and a delete still removes
+   * only the lives it saw. Once folded the lives stay equal, and later updates ship only
+   * their delta.
+   *
+   * `mutate` makes its operations as the node's *run* (`runReplicaId`), not as the node: a
+   * CRDT numbers a replica's operations by what it has seen of that replica, so a node writing
+   * again after a delete removed its lives would number them from the start while a life it
+   * never saw deleted (or one that folded them in) still holds the old ones: two elements of
+   * a sequence with one id, or a count hidden by the old one's maximum. The `Embedded` type
+   * of the database solves the same problem the same way. A run continues while a life its
+   * last write went into is live here (that life holds all of the run's operations); else a
+   * new run begins, named after this write's dot, which the node never reuses.
    */
   update<T extends Crdt>(
     node: ReplicaId,
     mutate: (state: T, node: ReplicaId) => T | undefined,
   ): Omit<DeltaJson, 'k'> {
-    let life = this.sortedLives().at(-1);
-    if (!life) {
-      life = { node, n: this.tomb.get(node as ReplicaId) + 1, state: this.type.empty() };
-      this.lives.set(lifeKey(life.node, life.n), life);
-    }
-    // With one life the update mutates it in place; with several it sees their join, and its
-    // delta goes into the newest (joined in, it has the same effect on the value).
-    const joined = this.lives.size === 1 ? life.state : (this.state() as Crdt);
-    const delta = mutate(joined as T, node) ?? joined;
-    if (joined !== life.state) life.state.join(delta);
     const k = this.vv.get(node) + 1;
+    const own = this.own;
+    const run = own?.node === node && own.lives.some((key) => this.lives.has(key)) ? own.run : k;
+    const as = runReplicaId(node, run);
+    const lives = this.sortedLives();
+    let shipped: Crdt;
+    let fold: [string, number][] | undefined;
+    let life = lives.at(-1);
+    if (!life) {
+      const begun = { node, n: this.tomb.get(node) + 1, state: this.type.empty() };
+      shipped = mutate(begun.state as T, as) ?? begun.state;
+      this.lives.set(lifeKey(begun.node, begun.n), begun);
+      life = begun;
+    } else if (lives.length === 1) {
+      shipped = mutate(life.state as T, as) ?? life.state;
+    } else {
+      const equal = lives.every((l) => l.state.equals(lives[0]!.state));
+      const joined = this.state() as Crdt;
+      const delta = mutate(joined as T, as) ?? joined;
+      if (equal) for (const l of lives) l.state.join(delta);
+      else for (const l of lives) l.state = l === life ? joined : joined.clone();
+      shipped = equal ? delta : joined;
+      fold = lives.slice(0, -1).map((l) => [l.node, l.n]);
+    }
+    this.own = { node, run, lives: [...this.lives.keys()] };
     this.vv.advance(node, k);
     return {
       t: this.type.tag,
       d: [node, k],
       tomb: this.tomb.toJSON(),
       inc: [life.node, life.n],
-      s: base64(encodeCrdt(delta)),
+      ...(fold ? { fold } : {}),
+      s: base64(encodeCrdt(shipped)),
     };
   }
 
@@ -133,8 +174,14 @@ export class Entry {
     if (delta.t !== this.type.tag)
       throw new ClusterError('TYPE_MISMATCH', `delta of type ${delta.t} for a ${this.type.typeName}`);
     const state = delta.s === undefined ? undefined : decodeCrdt(fromBase64(delta.s), this.type);
+    const lives = delta.inc === undefined ? [] : [lifeRef(delta.inc)];
+    if (delta.fold !== undefined) {
+      if (!Array.isArray(delta.fold)) throw new ClusterError('BAD_ARGUMENT', 'malformed fold');
+      for (const f of delta.fold) lives.push(lifeRef(f));
+    }
     this.tomb.merge(vvOf(delta.tomb));
-    if (delta.inc && state) this.joinLife(delta.inc[0], delta.inc[1], state);
+    if (state)
+      for (const [i, [n, c]] of lives.entries()) this.joinLife(n, c, i === 0 ? state : state.clone());
     this.dropRemoved();
     this.vv.advance(node as ReplicaId, k);
     return 'applied';
@@ -211,6 +258,13 @@ export function typeOfTag(tag: unknown): CrdtType {
   const type = typeof tag === 'number' ? CRDT_TYPES.get(tag) : undefined;
   if (!type) throw new ClusterError('BAD_ARGUMENT', `unknown CRDT type tag ${String(tag)}`);
   return type;
+}
+
+/** A life named in a peer's delta: `[node, n]`, checked (a peer's message is not trusted). */
+function lifeRef(ref: unknown): [string, number] {
+  if (!Array.isArray(ref) || typeof ref[0] !== 'string' || !Number.isSafeInteger(ref[1]))
+    throw new ClusterError('BAD_ARGUMENT', 'malformed incarnation');
+  return [ref[0], ref[1]];
 }
 
 function lifeKey(node: string, n: number): string {

@@ -90,7 +90,8 @@ export class Replicator {
 
   /**
    * Updates `key`, a CRDT of `type`: `mutate` receives the current state (the type's empty
-   * state for an absent or deleted key) and this node's replica id, mutates it and returns the
+   * state for an absent or deleted key) and the replica id to make its operations as (this
+   * node's current run of writes to the key, see `Entry.update`), mutates it and returns the
    * delta its mutator returned (or nothing: the whole state is then sent). Resolves with the
    * new value once `write` nodes have it.
    */

@@ -9,5 +9,5 @@ export { Encoder, uintWidth, writeUint } from './codec/Encoder.js';
 export { Interner } from './codec/Interner.js';
 export { readDot, writeDot } from './Dot.js';
 export { assertJson, deepFreeze, isJsonScalar, jsonKey } from './Json.js';
-export { isStorableText } from './ReplicaId.js';
+export { isStorableText, runReplicaId } from './ReplicaId.js';
 export { readTimestamp, writeTimestamp } from './Timestamp.js';

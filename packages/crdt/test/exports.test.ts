@@ -63,6 +63,7 @@ describe('@concord/crdt exports', () => {
       'jsonKey',
       'readDot',
       'readTimestamp',
+      'runReplicaId',
       'uintWidth',
       'writeDot',
       'writeTimestamp',
