@@ -23,7 +23,7 @@ const today = () => new Date().toISOString().slice(0, 10);
  */
 export function HeadOffice({ db, connection }: { db: Database; connection: Connection }) {
   useEffect(() => void connection.follow(PRODUCTS, PRINTED, STORES), [connection]);
-  const [index, state] = useProductIndex(db);
+  const [index, state] = useProductIndex(db, connection);
   const [query, setQuery] = useState('');
   // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
   const found = useMemo(() => index.search(query, SHOWN), [index, query, state.version]);

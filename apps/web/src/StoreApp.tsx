@@ -35,7 +35,7 @@ interface Printout {
  */
 export function StoreApp({ db, connection, store }: { db: Database; connection: Connection; store: string }) {
   const { sync } = useConnection(connection);
-  const [index, state] = useProductIndex(db, store);
+  const [index, state] = useProductIndex(db, connection, store);
   return (
     <ConcordProvider db={db} sync={sync}>
       <div className="app store-app">

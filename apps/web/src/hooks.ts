@@ -73,9 +73,24 @@ export function usePolled<T>(path: string, everyMs: number, enabled: boolean): T
   return value;
 }
 
-/** The replica's products held for a retail view (a store's, given `store`), closed with the view. */
-export function useProductIndex(db: Database, store?: string): [ProductIndex, ProductIndexState] {
+/**
+ * The replica's products held for a retail view (a store's, given `store`), closed with the view;
+ * told by `connection` when an initial sync streams in (see `ProductIndex.streaming`).
+ */
+export function useProductIndex(
+  db: Database,
+  connection: Connection,
+  store?: string,
+): [ProductIndex, ProductIndexState] {
   const index = useMemo(() => new ProductIndex(db, store), [db, store]);
   useEffect(() => () => index.close(), [index]);
+  useEffect(() => {
+    const follow = () => {
+      const p = connection.state().progress;
+      index.streaming(p !== undefined && p.docs < p.totalDocs);
+    };
+    follow();
+    return connection.subscribe(follow);
+  }, [connection, index]);
   return [index, useSyncExternalStore(index.subscribe, index.state)];
 }

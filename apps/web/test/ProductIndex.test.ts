@@ -3,7 +3,33 @@
 import { Database, type Doc } from '@concord/db';
 import { PRINTED, printedLabels } from '@concord/labels';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProductIndex } from '../src/ProductIndex.js';
+import { type IndexTimers, ProductIndex } from '../src/ProductIndex.js';
+
+/** Timers that run only when the test moves the clock on. */
+class ManualTimers implements IndexTimers {
+  private at = 0;
+  private next = 0;
+  private readonly due = new Map<number, { at: number; fn: () => void }>();
+  now = () => this.at;
+  setTimeout = (fn: () => void, ms: number) => {
+    const id = ++this.next;
+    this.due.set(id, { at: this.at + ms, fn });
+    return id;
+  };
+  clearTimeout = (id: unknown) => void this.due.delete(id as number);
+  /** Moves the clock on by `ms`, running what falls due, in order. */
+  advance(ms: number): void {
+    const end = this.at + ms;
+    for (;;) {
+      const [id, t] = [...this.due].sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0] ?? [];
+      if (id === undefined || t!.at > end) break;
+      this.due.delete(id);
+      this.at = t!.at;
+      t!.fn();
+    }
+    this.at = end;
+  }
+}
 
 const product = (id: string, name: string, price: number, stores: string[]) => ({
   _id: id,
@@ -20,7 +46,7 @@ afterEach(async () => {
   for (const o of open.splice(0)) await o.close();
 });
 
-async function indexed(store?: string): Promise<{ db: Database; index: ProductIndex }> {
+async function indexed(store?: string, timers?: IndexTimers): Promise<{ db: Database; index: ProductIndex }> {
   const db = await Database.open({});
   await db
     .collection('products')
@@ -29,7 +55,7 @@ async function indexed(store?: string): Promise<{ db: Database; index: ProductIn
       product('p1', 'Bread 500g', 2.49, ['s1', 's2']),
       product('p2', 'Oat milk', 1.29, ['s2']),
     ]);
-  const index = new ProductIndex(db, store);
+  const index = new ProductIndex(db, store, timers);
   open.push(db, index);
   await new Promise<void>((resolve) => {
     const stop = index.subscribe(() => {
@@ -129,5 +155,46 @@ describe('ProductIndex', () => {
       d.stores = ['s1', 's2'];
     });
     expect(index.queued('s2').total).toBe(1);
+  });
+
+  it('while a first sync streams, tells views every 500 ms, and at once when it ends', async () => {
+    const timers = new ManualTimers();
+    const { db, index } = await indexed(undefined, timers);
+    let told = 0;
+    index.subscribe(() => told++);
+    const add = (i: number) => db.collection('products').upsert(product(`n${i}`, `New ${i}`, 1, ['s1']));
+    // Not streaming: a change is told 50 ms on.
+    await add(0);
+    timers.advance(49);
+    expect(told).toBe(0);
+    timers.advance(1);
+    expect(told).toBe(1);
+    index.streaming(true);
+    for (let i = 1; i <= 12; i++) {
+      await add(i);
+      timers.advance(100);
+    }
+    // 1.2 s of changes, told at 500 ms from the last telling: twice.
+    expect(told).toBe(3);
+    await add(13);
+    index.streaming(false);
+    expect(told).toBe(4);
+    expect(index.state().products).toBe(17);
+    timers.advance(1000);
+    expect(told).toBe(4);
+  });
+
+  it('finds products before their search texts are made, and makes them once no sync streams', async () => {
+    const timers = new ManualTimers();
+    const { db, index } = await indexed(undefined, timers);
+    expect(ids(index.search('oat', 10).products)).toEqual(['p2']);
+    index.streaming(true);
+    await db.collection('products').upsertMany([product('p5', 'Spelt bread', 3, ['s1'])]);
+    // Searched while streaming, before its text is made.
+    expect(ids(index.search('spelt', 10).products)).toEqual(['p5']);
+    timers.advance(10_000);
+    index.streaming(false);
+    timers.advance(10_000);
+    expect(index.search('bread', 10).total).toBe(2);
   });
 });
