@@ -6,7 +6,7 @@ import { CollectionBrowser } from './CollectionBrowser.js';
 import type { Connection } from './Connection.js';
 import { ConnectionBar } from './ConnectionBar.js';
 import { HeadOffice } from './HeadOffice.js';
-import { useConnection } from './hooks.js';
+import { useSyncClient } from './hooks.js';
 import { KeyValueEditor } from './KeyValueEditor.js';
 import { SyncInspector } from './SyncInspector.js';
 
@@ -15,7 +15,7 @@ type Tab = (typeof TABS)[number];
 
 export function App(props: { db: Database; connection: Connection; log: ChangeLog; name: string }) {
   const { db, connection } = props;
-  const { sync } = useConnection(connection);
+  const sync = useSyncClient(connection);
   const [tab, setTab] = useState<Tab>(() => {
     const asked = decodeURIComponent(location.hash.slice(1));
     return (TABS as readonly string[]).includes(asked) ? (asked as Tab) : 'Editor';

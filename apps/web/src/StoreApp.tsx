@@ -4,7 +4,7 @@ import { ConcordProvider, useDocument } from '@concord/react';
 import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import type { Connection } from './Connection.js';
 import { ConnectionBar } from './ConnectionBar.js';
-import { useConnection, useProductIndex } from './hooks.js';
+import { useProductIndex, useSyncClient } from './hooks.js';
 import { Price } from './Price.js';
 import { type ProductIndex, type ProductIndexState, STORES } from './ProductIndex.js';
 import { SearchBox } from './SearchBox.js';
@@ -34,7 +34,7 @@ interface Printout {
  * printed is recorded in `printed`, which syncs back: the head office sees the store's labels.
  */
 export function StoreApp({ db, connection, store }: { db: Database; connection: Connection; store: string }) {
-  const { sync } = useConnection(connection);
+  const sync = useSyncClient(connection);
   const [index, state] = useProductIndex(db, connection, store);
   return (
     <ConcordProvider db={db} sync={sync}>

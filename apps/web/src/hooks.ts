@@ -1,10 +1,18 @@
-import type { Database } from '@concord/db';
+import type { Database, SyncClient } from '@concord/db';
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { Connection, ConnectionState } from './Connection.js';
 import { ProductIndex, type ProductIndexState } from './ProductIndex.js';
 
 export function useConnection(connection: Connection): ConnectionState {
   return useSyncExternalStore(connection.subscribe, connection.state);
+}
+
+/**
+ * The connection's sync client alone: a view that needs only it is not drawn again on every
+ * progress report (a first sync reports after every chunk).
+ */
+export function useSyncClient(connection: Connection): SyncClient | undefined {
+  return useSyncExternalStore(connection.subscribe, () => connection.state().sync);
 }
 
 /** Recomputes `read` now and after every change to the database (and every `everyMs`, if given). */
