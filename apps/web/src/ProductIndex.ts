@@ -11,7 +11,8 @@ const PUBLISH_MS = 50;
 /**
  * How often, at most, while an initial sync streams (see `streaming`). Each time, the views draw
  * the list and the queue again (a scan of every id for the queue's first ones, a React render,
- * a layout): a tenth of a 100,000-product first sync in Chromium when done after every chunk.
+ * a layout): done after every chunk, it cost a 100,000-product first sync in Chromium 6% of its
+ * time (2,182 vs 2,053 ms, medians of 6 rounds A/B).
  */
 const STREAMING_PUBLISH_MS = 500;
 
@@ -303,8 +304,9 @@ export class ProductIndex extends Store<ProductIndexState> {
   /**
    * Makes the search texts of products that came without one, a slice at a time between other
    * work, once no initial sync streams: a first sync's 100,000 products show (and count) without
-   * waiting for their texts — a tenth of it in Chromium — and the first keystroke after it
-   * finds them made. A search before then makes the ones it needs itself.
+   * waiting for their texts (made as they came, they cost it 15% in Chromium: 2,106 vs 1,795 ms,
+   * medians of 6 rounds A/B), and the first keystroke after it finds them made. A search before
+   * then makes the ones it needs itself.
    */
   private fillTexts(): void {
     if (this.filling !== undefined || this.isStreaming || this.textsMade === this.untexted.length) return;
