@@ -50,6 +50,13 @@ export interface DeltaJson {
 export type DeltaResult = 'applied' | 'duplicate' | 'gap';
 
 /**
+ * The most lives one update's delta may fold (each is given a copy of its state): a key has
+ * several only while nodes begin it or write it concurrently with a delete, a handful at most;
+ * a peer naming thousands would make this node copy the state thousands of times.
+ */
+const MAX_FOLDED = 256;
+
+/**
  * A key of the replicated store: a CRDT state that can be deleted and written again.
  *
  * A CRDT state cannot be un-joined, so a delete cannot subtract what it saw from a counter.
@@ -176,7 +183,8 @@ export class Entry {
     const state = delta.s === undefined ? undefined : decodeCrdt(fromBase64(delta.s), this.type);
     const lives = delta.inc === undefined ? [] : [lifeRef(delta.inc)];
     if (delta.fold !== undefined) {
-      if (!Array.isArray(delta.fold)) throw new ClusterError('BAD_ARGUMENT', 'malformed fold');
+      if (!Array.isArray(delta.fold) || delta.fold.length > MAX_FOLDED)
+        throw new ClusterError('BAD_ARGUMENT', `a fold names an array of at most ${MAX_FOLDED} lives`);
       for (const f of delta.fold) lives.push(lifeRef(f));
     }
     this.tomb.merge(vvOf(delta.tomb));

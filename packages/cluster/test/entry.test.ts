@@ -117,4 +117,14 @@ describe('Entry', () => {
     expect(count(onC)).toBe(8);
     expect(onA.digest()).toBe(onC.digest());
   });
+
+  it('refuses a delta that folds more lives than a key can have, taking in nothing', () => {
+    const onA = Entry.empty(GCounter);
+    const delta = Entry.empty(GCounter).update<GCounter>('b' as ReplicaId, (g, as) => g.increment(as, 1));
+    const fold = Array.from({ length: 257 }, (_, i): [string, number] => [`n${i}`, 1]);
+    expect(() => onA.applyDelta({ k: 'k', ...delta, fold })).toThrow(/at most 256 lives/);
+    expect(onA.state()).toBeUndefined();
+    expect(onA.applyDelta({ k: 'k', ...delta, fold: fold.slice(0, 2) })).toBe('applied');
+    expect((onA.state() as GCounter).value()).toBe(1);
+  });
 });
