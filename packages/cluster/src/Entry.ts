@@ -28,6 +28,11 @@ export interface EntryJson {
   /** Lives removed: every incarnation of node r numbered ≤ tomb[r]. */
   tomb: Record<string, number>;
   inc: [node: string, n: number, state: string][];
+  /**
+   * The run of the node that made the last local update here, and the lives that update went
+   * into (see `Entry.update`): kept with the entry, so that node, restarted, continues its run.
+   */
+  own?: [node: string, run: number, lives: string[]];
 }
 
 /** One write as it is gossiped the moment it happens (Almeida et al.'s delta-state propagation). */
@@ -121,7 +126,9 @@ export class Entry {
    * a sequence with one id, or a count hidden by the old one's maximum. The `Embedded` type
    * of the database solves the same problem the same way. A run continues while a life its
    * last write went into is live here (that life holds all of the run's operations); else a
-   * new run begins, named after this write's dot, which the node never reuses.
+   * new run begins, named after this write's dot, which the node never reuses. The run is kept
+   * with the entry (`EntryJson.own`), which a node saves before it sends the write anywhere:
+   * restarted, it continues the run rather than add a replica to the key's state each time.
    */
   update<T extends Crdt>(
     node: ReplicaId,
@@ -220,6 +227,7 @@ export class Entry {
       vv: this.vv.toJSON(),
       tomb: this.tomb.toJSON(),
       inc: this.sortedLives().map((l) => [l.node, l.n, base64(encodeCrdt(l.state))]),
+      ...(this.own ? { own: [this.own.node, this.own.run, this.own.lives] } : {}),
     };
   }
 
@@ -240,6 +248,19 @@ export class Entry {
       entry.joinLife(life[0], life[1], decodeCrdt(fromBase64(life[2]), type));
     }
     entry.dropRemoved();
+    if (json.own !== undefined) {
+      const [node, run, lives] = Array.isArray(json.own) ? json.own : [];
+      if (
+        typeof node !== 'string' ||
+        !Number.isSafeInteger(run) ||
+        (run as number) < 1 ||
+        !Array.isArray(lives) ||
+        lives.length > MAX_FOLDED + 1 ||
+        !lives.every((l) => typeof l === 'string')
+      )
+        throw new ClusterError('BAD_ARGUMENT', 'malformed run');
+      entry.own = { node: node as ReplicaId, run: run as number, lives };
+    }
     return entry;
   }
 

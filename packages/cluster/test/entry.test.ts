@@ -1,4 +1,5 @@
 import { GCounter, type ReplicaId, Text } from '@concord/crdt';
+import { runReplicaId } from '@concord/crdt/internal';
 import { SeededRng, seeds } from '@concord/testkit';
 import { describe, expect, it } from 'vitest';
 import { type DeltaJson, Entry } from '../src/Entry.js';
@@ -126,5 +127,22 @@ describe('Entry', () => {
     expect(onA.state()).toBeUndefined();
     expect(onA.applyDelta({ k: 'k', ...delta, fold: fold.slice(0, 2) })).toBe('applied');
     expect((onA.state() as GCounter).value()).toBe(1);
+  });
+
+  it('a node restarted from its saved entry continues its run', () => {
+    const a = 'a' as ReplicaId;
+    let onA = Entry.empty(GCounter);
+    for (let i = 0; i < 3; i++) {
+      onA.update<GCounter>(a, (g, as) => g.increment(as, 1));
+      onA = Entry.fromJSON(JSON.parse(JSON.stringify(onA.toJSON())));
+    }
+    const counter = onA.state() as GCounter;
+    expect(counter.value()).toBe(3);
+    expect(counter.get(runReplicaId(a, 1))).toBe(3);
+    // Deleted and written again: a new run, named after that write's dot (the fifth).
+    onA.delete(a);
+    onA.update<GCounter>(a, (g, as) => g.increment(as, 1));
+    expect((Entry.fromJSON(onA.toJSON()).state() as GCounter).get(runReplicaId(a, 5))).toBe(1);
+    expect(() => Entry.fromJSON({ ...onA.toJSON(), own: ['a', 0, []] })).toThrow(/malformed run/);
   });
 });
