@@ -142,7 +142,12 @@ export class ProductIndex extends Store<ProductIndexState> {
   streaming(active: boolean): void {
     if (active === this.isStreaming) return;
     this.isStreaming = active;
-    if (active || this.pending === undefined) return;
+    if (active) return;
+    if (this.pending === undefined) {
+      // Told already: only the texts are left to make.
+      this.fillTexts();
+      return;
+    }
     this.timers.clearTimeout(this.pending);
     this.pending = undefined;
     this.publish(this.state().ready);

@@ -17,6 +17,10 @@ class ManualTimers implements IndexTimers {
     return id;
   };
   clearTimeout = (id: unknown) => void this.due.delete(id as number);
+  /** How many timers are set and not yet run. */
+  get pending(): number {
+    return this.due.size;
+  }
   /** Moves the clock on by `ms`, running what falls due, in order. */
   advance(ms: number): void {
     const end = this.at + ms;
@@ -184,17 +188,26 @@ describe('ProductIndex', () => {
     expect(told).toBe(4);
   });
 
-  it('finds products before their search texts are made, and makes them once no sync streams', async () => {
+  it('finds products before their search texts are made, and makes them only once no sync streams', async () => {
     const timers = new ManualTimers();
     const { db, index } = await indexed(undefined, timers);
+    // The first read leaves the texts to slices: one is due, none has run.
+    expect(timers.pending).toBe(1);
     expect(ids(index.search('oat', 10).products)).toEqual(['p2']);
+    timers.advance(0);
+    expect(timers.pending).toBe(0);
     index.streaming(true);
     await db.collection('products').upsertMany([product('p5', 'Spelt bread', 3, ['s1'])]);
     // Searched while streaming, before its text is made.
     expect(ids(index.search('spelt', 10).products)).toEqual(['p5']);
+    await db.collection('products').upsertMany([product('p6', 'Rye bread', 3, ['s1'])]);
+    // Told 500 ms on; no text slice runs while the sync streams.
     timers.advance(10_000);
+    expect(timers.pending).toBe(0);
     index.streaming(false);
-    timers.advance(10_000);
-    expect(index.search('bread', 10).total).toBe(2);
+    expect(timers.pending).toBe(1);
+    timers.advance(0);
+    expect(timers.pending).toBe(0);
+    expect(index.search('bread', 10).total).toBe(3);
   });
 });

@@ -139,25 +139,22 @@ export class Entry {
     const run = own?.node === node && own.lives.some((key) => this.lives.has(key)) ? own.run : k;
     const as = runReplicaId(node, run);
     const lives = this.sortedLives();
+    const life = lives.at(-1) ?? { node, n: this.tomb.get(node) + 1, state: this.type.empty() };
     let shipped: Crdt;
-    let fold: [string, number][] | undefined;
-    let life = lives.at(-1);
-    if (!life) {
-      const begun = { node, n: this.tomb.get(node) + 1, state: this.type.empty() };
-      shipped = mutate(begun.state as T, as) ?? begun.state;
-      this.lives.set(lifeKey(begun.node, begun.n), begun);
-      life = begun;
-    } else if (lives.length === 1) {
+    if (lives.every((l) => l === life || l.state.equals(life.state))) {
+      // One life, or lives folded before: the update mutates the newest, the others join its delta.
       shipped = mutate(life.state as T, as) ?? life.state;
+      if (shipped === life.state && lives.length > 1) shipped = shipped.clone();
+      for (const l of lives) if (l !== life) l.state.join(shipped);
     } else {
-      const equal = lives.every((l) => l.state.equals(lives[0]!.state));
       const joined = this.state() as Crdt;
-      const delta = mutate(joined as T, as) ?? joined;
-      if (equal) for (const l of lives) l.state.join(delta);
-      else for (const l of lives) l.state = l === life ? joined : joined.clone();
-      shipped = equal ? delta : joined;
-      fold = lives.slice(0, -1).map((l) => [l.node, l.n]);
+      mutate(joined as T, as);
+      for (const l of lives) l.state = l === life ? joined : joined.clone();
+      shipped = joined;
     }
+    if (lives.length === 0) this.lives.set(lifeKey(life.node, life.n), life);
+    const fold =
+      lives.length > 1 ? lives.slice(0, -1).map((l): [string, number] => [l.node, l.n]) : undefined;
     this.own = { node, run, lives: [...this.lives.keys()] };
     this.vv.advance(node, k);
     return {
@@ -237,15 +234,8 @@ export class Entry {
     if (!Array.isArray(json.inc)) throw new ClusterError('BAD_ARGUMENT', 'entry without incarnations');
     const entry = new Entry(type, vvOf(json.vv), vvOf(json.tomb));
     for (const life of json.inc) {
-      if (
-        !Array.isArray(life) ||
-        typeof life[0] !== 'string' ||
-        !Number.isSafeInteger(life[1]) ||
-        typeof life[2] !== 'string'
-      ) {
-        throw new ClusterError('BAD_ARGUMENT', 'malformed incarnation');
-      }
-      entry.joinLife(life[0], life[1], decodeCrdt(fromBase64(life[2]), type));
+      const [node, n] = lifeRef(life);
+      entry.joinLife(node, n, decodeCrdt(fromBase64(life[2]), type));
     }
     entry.dropRemoved();
     if (json.own !== undefined) {
