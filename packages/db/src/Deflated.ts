@@ -1,7 +1,7 @@
 import { DecodeError, FORMAT_VERSION } from '@concord/crdt';
 import { Decoder, Encoder } from '@concord/crdt/internal';
 import { deflateSync, inflateSync } from 'fflate';
-import { canInflateInWorker, inflateInWorker } from './InflateWorker.js';
+import { canInflateInWorker, inflateInWorker, startInflateWorker } from './InflateWorker.js';
 import { MESSAGE_KINDS } from './messageKinds.js';
 
 const DEFLATED = MESSAGE_KINDS.deflated;
@@ -22,6 +22,11 @@ const zlib = (
 
 /** Whether `inflateMessageAsync` inflates beside this thread (in browsers: `InflateWorker`). */
 export const INFLATES_BESIDE = !zlib && canInflateInWorker();
+
+/** Gets `inflateMessageAsync` ready ahead of a use that is sure to come (a storage about to load). */
+export function prepareInflating(): void {
+  if (INFLATES_BESIDE) startInflateWorker();
+}
 
 /** zlib's default: ~3× smaller than the stored forms (level 3 is twice as fast and 40% larger). */
 const LEVEL = 6;

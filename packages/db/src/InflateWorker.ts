@@ -19,7 +19,11 @@ onmessage = async ({ data: { id, packed, size } }) => {
   const out = new Uint8Array(size);
   let at = 0;
   try {
-    const reader = new Blob([packed]).stream().pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+    // The bytes as a stream of one chunk, in this thread: a Blob's stream reads them back
+    // through the browser's process, which made inflating a reload's 32 MB take 100–320 ms
+    // instead of 80–110 (Chromium, measured).
+    const input = new ReadableStream({ start(c) { c.enqueue(packed); c.close(); } });
+    const reader = input.pipeThrough(new DecompressionStream('deflate-raw')).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -57,6 +61,14 @@ export function canInflateInWorker(): boolean {
 /** How many messages the worker has inflated (what tests tell the worker's path by). */
 export function workerInflations(): number {
   return inflated;
+}
+
+/**
+ * Starts the worker ahead of its first use: a new thread ran its first message ~80 ms after it
+ * was made (Chromium, measured), which a reload of 100,000 documents waited for, idle.
+ */
+export function startInflateWorker(): void {
+  start();
 }
 
 /**

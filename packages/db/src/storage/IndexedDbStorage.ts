@@ -2,7 +2,7 @@
 import type { ReplicaId } from '@concord/crdt';
 import { Decoder } from '@concord/crdt/internal';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import { inflateMessageAsync } from '../Deflated.js';
+import { inflateMessageAsync, prepareInflating } from '../Deflated.js';
 import { jsonArrayText, readStoredForms, splitStored } from '../StoredDocument.js';
 import { Backlog } from './Backlog.js';
 import type {
@@ -100,6 +100,8 @@ export class IndexedDbStorage implements DeferringStorage {
   ) {}
 
   static async open(name: string): Promise<IndexedDbStorage> {
+    // A load inflates the packed runs: their worker starts while the database opens.
+    prepareInflating();
     const { openDB, unwrap } = await import('idb');
     // Version 3 writes packed runs, which version 2's code would misread: it cannot open them.
     const db = await openDB<Schema>(name, 3, {
@@ -186,6 +188,15 @@ export class IndexedDbStorage implements DeferringStorage {
       tx.objectStore('docs').getAll(),
       tx.objectStore('runs').getAll(),
     ]);
+    // Packed runs start inflating (beside this thread, in browsers) before their ids are read:
+    // a reload's page waited for the worker after that, idle. A run found dead below was
+    // inflated for nothing, which happens once: it is deleted.
+    const inflating = runs.map((run) => {
+      if (!('packed' in run)) return undefined;
+      const inflated = inflateMessageAsync(run.packed);
+      inflated.catch(() => undefined); // a dead run's, or one read() fails before awaiting: awaited or dropped
+      return inflated;
+    });
     const meta = new Map<string, Uint8Array>();
     for (const [i, k] of keys.entries()) meta.set(k, values[i]!);
 
@@ -227,7 +238,7 @@ export class IndexedDbStorage implements DeferringStorage {
     await tx.done;
     // The states of the runs that hold latest ones, inflated side by side where packed.
     const read = await Promise.all(
-      runs.map((run, r) => (live[r]! > 0 ? runStates(run, ids[r]!.length) : [])),
+      runs.map((run, r) => (live[r]! > 0 ? runStates(run, ids[r]!.length, inflating[r]) : [])),
     );
     for (let r = 0; r < runs.length; r++) {
       if (live[r] === 0) continue;
@@ -351,10 +362,13 @@ function run(
   return { seq, collection, ids, states, ends };
 }
 
-/** A run's `n` states, in order. */
-async function runStates(run: DocRun, n: number): Promise<Uint8Array[]> {
-  if ('packed' in run)
-    return readStoredForms(new Decoder((await inflateMessageAsync(run.packed)).subarray(run.at)), n);
+/** A run's `n` states, in order (`inflated`: its packed frame inflating). */
+async function runStates(
+  run: DocRun,
+  n: number,
+  inflated: Promise<Uint8Array> | undefined,
+): Promise<Uint8Array[]> {
+  if ('packed' in run) return readStoredForms(new Decoder((await inflated!).subarray(run.at)), n);
   const out: Uint8Array[] = [];
   for (let i = 0, start = 0; i < n; start = run.ends[i++]!) out.push(run.states.subarray(start, run.ends[i]));
   return out;
