@@ -64,19 +64,11 @@ export function workerInflations(): number {
 }
 
 /**
- * Starts the worker ahead of its first use: a new thread ran its first message ~80 ms after it
- * was made (Chromium, measured), which a reload of 100,000 documents waited for, idle.
- */
-export function startInflateWorker(): void {
-  start();
-}
-
-/**
  * `packed` (a raw deflate stream) inflated in the worker into at most `size` bytes: the bytes
  * it gave (checking their count is the caller's); undefined if there is no worker to ask.
  */
 export function inflateInWorker(packed: Uint8Array, size: number): Promise<Uint8Array> | undefined {
-  const w = start();
+  const w = startInflateWorker();
   if (!w) return undefined;
   return new Promise((resolve, reject) => {
     const id = next++;
@@ -85,7 +77,12 @@ export function inflateInWorker(packed: Uint8Array, size: number): Promise<Uint8
   });
 }
 
-function start(): Worker | undefined {
+/**
+ * The worker, made if need be; undefined where none can run. Called ahead of the first use too:
+ * a new thread ran its first message ~80 ms after it was made (Chromium, by hand), which a
+ * reload of 100,000 documents waited for, idle.
+ */
+export function startInflateWorker(): Worker | undefined {
   if (worker || unavailable) return worker;
   try {
     worker = new Worker(URL.createObjectURL(new Blob([SOURCE], { type: 'text/javascript' })));

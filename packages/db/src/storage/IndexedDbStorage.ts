@@ -236,7 +236,7 @@ export class IndexedDbStorage implements DeferringStorage {
     for (const [r, n] of live.entries())
       if (n === 0) raw.objectStore('runs').delete([runs[r]!.seq, runs[r]!.collection]);
     await tx.done;
-    // The states of the runs that hold latest ones, inflated side by side where packed.
+    // The states of the runs that hold latest ones (packed ones as their inflating, begun above, ends).
     const read = await Promise.all(
       runs.map((run, r) => (live[r]! > 0 ? runStates(run, ids[r]!.length, inflating[r]) : [])),
     );
