@@ -3,8 +3,9 @@ import type { ReplicaId } from '@concord/crdt';
 import { Decoder } from '@concord/crdt/internal';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { inflateMessageAsync, prepareInflating } from '../Deflated.js';
-import { jsonArrayText, readStoredForms, splitStored } from '../StoredDocument.js';
+import { readStoredForms } from '../StoredDocument.js';
 import { Backlog } from './Backlog.js';
+import { JsonTexts } from './JsonTexts.js';
 import type {
   CollectionJson,
   Commit,
@@ -60,8 +61,6 @@ interface Schema extends DBSchema {
  * deflated frame — a tenth of the bytes — and is inflated when read back.
  */
 const RUN = 64;
-/** Documents whose JSON `loadJson` hands over as one text (see CollectionJson). */
-const JSON_RUN = 10_000;
 
 type StoreName = StoreNames<Schema>;
 
@@ -130,30 +129,14 @@ export class IndexedDbStorage implements DeferringStorage {
   }
 
   async loadJson(): Promise<{ meta: Map<string, Uint8Array>; collections: CollectionJson[] }> {
-    const { meta, latest } = await this.read();
+    const json = new JsonTexts();
+    const { meta, latest } = await this.read(json);
     this.forms = latest;
     this.sorted.clear();
     this.backlog = new Backlog();
     this.formsCount = 0;
     for (const states of latest.values()) this.formsCount += states.size;
-    const collections: CollectionJson[] = [];
-    for (const [collection, states] of latest) {
-      const live: string[] = [];
-      const removed: string[] = [];
-      let run: Uint8Array[] = [];
-      for (const [id, state] of states) {
-        const json = splitStored(state)[0];
-        if (json.length === 0) removed.push(id);
-        else run.push(json);
-        if (run.length === JSON_RUN) {
-          live.push(jsonArrayText(run));
-          run = [];
-        }
-      }
-      if (run.length > 0) live.push(jsonArrayText(run));
-      collections.push({ collection, live, removed });
-    }
-    return { meta, collections };
+    return { meta, collections: json.collections() };
   }
 
   storedForm(collection: string, id: string): Uint8Array | undefined {
@@ -177,10 +160,11 @@ export class IndexedDbStorage implements DeferringStorage {
   }
 
   /**
-   * Every document's latest state, and the meta. Read-write: what the reads show superseded is
-   * deleted in the same transaction, before any commit can write again.
+   * Every document's latest state, and the meta; `json`, if given, is told each one as it is
+   * read. Read-write: what the reads show superseded is deleted in the same transaction, before
+   * any commit can write again.
    */
-  private async read(): Promise<{ meta: Map<string, Uint8Array>; latest: Latest }> {
+  private async read(json?: JsonTexts): Promise<{ meta: Map<string, Uint8Array>; latest: Latest }> {
     const tx = this.db.transaction(['meta', 'docs', 'runs'], 'readwrite');
     const [keys, values, rows, runs] = await Promise.all([
       tx.objectStore('meta').getAllKeys(),
@@ -222,6 +206,7 @@ export class IndexedDbStorage implements DeferringStorage {
     }
     const raw = this.unwrap(tx);
     // A row is a document's only row (its key is the document's): what it finds is a run's mark.
+    const latestRows: DocRow[] = [];
     for (const row of rows) {
       const seq = row.seq ?? 0;
       const was = latest.get(row.collection)?.get(row.id);
@@ -231,23 +216,28 @@ export class IndexedDbStorage implements DeferringStorage {
       else {
         if (wasRun !== undefined) live[wasRun]!--;
         entry(latest, row.collection).set(row.id, row.state);
+        latestRows.push(row);
       }
     }
     for (const [r, n] of live.entries())
       if (n === 0) raw.objectStore('runs').delete([runs[r]!.seq, runs[r]!.collection]);
     await tx.done;
-    // The states of the runs that hold latest ones (packed ones as their inflating, begun above, ends).
-    const read = await Promise.all(
-      runs.map((run, r) => (live[r]! > 0 ? runStates(run, ids[r]!.length, inflating[r]) : [])),
+    // The states of the runs that hold latest ones, each run's as soon as it is read (packed ones
+    // as their inflating, begun above, ends): the page works on one while the next inflates.
+    await Promise.all(
+      runs.map(async (run, r) => {
+        if (live[r] === 0) return;
+        const runRead = await runStates(run, ids[r]!.length, inflating[r]);
+        const states = latest.get(run.collection)!;
+        const runIds = ids[r]!;
+        for (let i = 0; i < runIds.length; i++) {
+          if (states.get(runIds[i]!) !== marks[r]) continue;
+          states.set(runIds[i]!, runRead[i]!);
+          json?.add(run.collection, runIds[i]!, runRead[i]!);
+        }
+      }),
     );
-    for (let r = 0; r < runs.length; r++) {
-      if (live[r] === 0) continue;
-      const states = latest.get(runs[r]!.collection)!;
-      const runIds = ids[r]!;
-      const runRead = read[r]!;
-      for (let i = 0; i < runIds.length; i++)
-        if (states.get(runIds[i]!) === marks[r]) states.set(runIds[i]!, runRead[i]!);
-    }
+    for (const row of latestRows) json?.add(row.collection, row.id, row.state);
     // An empty state is a deletion: it hid older states, and is no document.
     for (const states of latest.values())
       for (const [id, state] of states) if (state.length === 0) states.delete(id);

@@ -348,6 +348,57 @@ export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
     },
   },
   {
+    name: 'loadJson gives the latest state however documents were written: runs, packed runs, rows, deletions',
+    async run(open) {
+      const s = (await open()) as DeferringStorage;
+      const removed = joinStored(new Uint8Array(0), bytes(9));
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      const doc = (i: number, state: Uint8Array) => ({ collection: 'p', id: `d${i}`, state });
+      const commit = (docs: Commit['docs'], pack = false) =>
+        s.commit({
+          changes: [],
+          docs,
+          meta: NO_META,
+          ...(pack ? { packed: packed(docs.map((d) => d.state)) } : {}),
+        });
+      await commit(
+        range(0, 300).map((i) => doc(i, form(1, i))),
+        true,
+      );
+      await commit([doc(5, bytes()), doc(6, form(2, 6)), doc(7, removed)]);
+      await commit([...range(200, 400).map((i) => doc(i, form(3, i))), doc(10, bytes())]);
+      await commit(
+        range(350, 450).map((i) => doc(i, form(4, i))),
+        true,
+      );
+      await commit([doc(360, form(5, 360)), doc(260, bytes()), doc(5, form(6, 5))]);
+      const want = (i: number) =>
+        i === 10 || i === 260 || i === 7
+          ? undefined
+          : i === 5
+            ? 'doc6.5'
+            : i === 6
+              ? 'doc2.6'
+              : i === 360
+                ? 'doc5.360'
+                : `doc${i >= 350 ? 4 : i >= 200 ? 3 : 1}.${i}`;
+      const expected = range(0, 450).flatMap((i) => want(i) ?? []);
+      for (const when of ['before reopening', 'reopened']) {
+        const t = when === 'reopened' ? ((await open()) as DeferringStorage) : s;
+        const { collections } = await t.loadJson();
+        const p = collections.find((c) => c.collection === 'p');
+        const live = p?.live.flatMap((text) => JSON.parse(text) as Array<{ _id: string }>).map((d) => d._id);
+        check(
+          JSON.stringify(live?.sort()) === JSON.stringify([...expected].sort()),
+          `${when}: live JSON is not every document's latest`,
+        );
+        check(p?.removed.join() === 'd7', `${when}: removed ids ${p?.removed}`);
+        check(same(t.storedForm('p', 'd360'), form(5, 360)) && t.storedForm('p', 'd10') === undefined, when);
+        await t.close();
+      }
+    },
+  },
+  {
     name: 'after loadJson, the stored forms read are those later commits wrote: a removal removes',
     async run(open) {
       const s = (await open()) as DeferringStorage;
