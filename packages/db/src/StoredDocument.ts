@@ -122,9 +122,12 @@ export function writeStoredForms(enc: Encoder, docs: readonly Uint8Array[]): voi
   }
 }
 
-/** Reads `n` stored forms `writeStoredForms` wrote: views of the decoder's bytes. */
-export function readStoredForms(dec: Decoder, n: number): Uint8Array[] {
-  return readForms(dec, n, undefined);
+/**
+ * Reads `n` stored forms `writeStoredForms` wrote: views of the decoder's bytes; each one's JSON
+ * (a view, empty for a removed document) pushed to `jsons` if given, read on the same pass.
+ */
+export function readStoredForms(dec: Decoder, n: number, jsons?: Uint8Array[]): Uint8Array[] {
+  return readForms(dec, n, jsons);
 }
 
 /**

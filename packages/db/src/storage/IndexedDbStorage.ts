@@ -227,20 +227,24 @@ export class IndexedDbStorage implements DeferringStorage {
     await Promise.all(
       runs.map(async (run, r) => {
         if (live[r] === 0) return;
-        const runRead = await runStates(run, ids[r]!.length, inflating[r]);
+        const jsons: Uint8Array[] | undefined = json && [];
+        const runRead = await runStates(run, ids[r]!.length, inflating[r], jsons);
         const states = latest.get(run.collection)!;
         const runIds = ids[r]!;
         for (let i = 0; i < runIds.length; i++) {
           if (states.get(runIds[i]!) !== marks[r]) continue;
           states.set(runIds[i]!, runRead[i]!);
-          json?.add(run.collection, runIds[i]!, runRead[i]!);
+          json?.add(run.collection, runIds[i]!, runRead[i]!, jsons?.[i]);
         }
       }),
     );
     for (const row of latestRows) json?.add(row.collection, row.id, row.state);
     // An empty state is a deletion: it hid older states, and is no document.
+    // forEach, not for-of: a reload's 100,000 entries would each be made an array.
     for (const states of latest.values())
-      for (const [id, state] of states) if (state.length === 0) states.delete(id);
+      states.forEach((state, id) => {
+        if (state.length === 0) states.delete(id);
+      });
     return { meta, latest };
   }
 
@@ -352,13 +356,17 @@ function run(
   return { seq, collection, ids, states, ends };
 }
 
-/** A run's `n` states, in order (`inflated`: its packed frame inflating). */
+/**
+ * A run's `n` states, in order (`inflated`: its packed frame inflating); a packed run's JSONs
+ * pushed to `jsons` on the way, if given (see `readStoredForms`).
+ */
 async function runStates(
   run: DocRun,
   n: number,
   inflated: Promise<Uint8Array> | undefined,
+  jsons?: Uint8Array[],
 ): Promise<Uint8Array[]> {
-  if ('packed' in run) return readStoredForms(new Decoder((await inflated!).subarray(run.at)), n);
+  if ('packed' in run) return readStoredForms(new Decoder((await inflated!).subarray(run.at)), n, jsons);
   const out: Uint8Array[] = [];
   for (let i = 0, start = 0; i < n; start = run.ends[i++]!) out.push(run.states.subarray(start, run.ends[i]));
   return out;

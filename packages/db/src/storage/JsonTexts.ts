@@ -21,15 +21,18 @@ interface Texts {
 export class JsonTexts {
   private readonly byCollection = new Map<string, Texts>();
 
-  /** A document's latest stored form; an empty one (a deletion) is no document. */
-  add(collection: string, id: string, stored: Uint8Array): void {
+  /**
+   * A document's latest stored form; an empty one (a deletion) is no document. `json`: its JSON,
+   * if the caller read it already (`readStoredForms`), else it is read here.
+   */
+  add(collection: string, id: string, stored: Uint8Array, json?: Uint8Array): void {
     let texts = this.byCollection.get(collection);
     if (!texts) {
       texts = { live: [], removed: [], run: [] };
       this.byCollection.set(collection, texts);
     }
     if (stored.length === 0) return;
-    const json = splitStored(stored)[0];
+    json ??= splitStored(stored)[0];
     if (json.length === 0) {
       texts.removed.push(id);
       return;
