@@ -65,7 +65,7 @@ function fold(s: string): string {
 /** The text a search looks in: name, brand, SKU, barcode and id (a missing field leaves a space). */
 function haystack(p: Doc): string {
   // One template, not an array filtered and joined: it is made for 100,000 products while the
-  // page waits (a fifth quicker than a loop over the fields, in Node).
+  // page waits (a fifth quicker than a loop over the fields, in Node, by hand).
   return fold(`${p.name ?? ''} ${p.brand ?? ''} ${p.sku ?? ''} ${p.barcode ?? ''} ${p._id}`);
 }
 
@@ -210,17 +210,12 @@ export class ProductIndex extends Store<ProductIndexState> {
   }
 
   private async load(): Promise<void> {
-    // The index is empty and no print record is read yet: each product goes in as it is, with no
-    // previous state to compare and no label up to date (what `setProduct` would find, at a
-    // third of its map lookups). Its search text is made now, not in slices after the products
-    // show: the first keystroke right after a reload made 100,000 of them itself. A/B in
-    // Chromium (5 rounds, medians): its slowest keystroke 81 -> 50 ms, usable after the reload
+    for (const p of await this.db.collection(PRODUCTS).find()) this.setProduct(p._id, p);
+    // A reload's products get their texts now, not in slices after they show: the first
+    // keystroke right after a reload made 100,000 of them itself. A/B in Chromium by hand
+    // (5 rounds, medians): its slowest keystroke 81 -> 50 ms, usable after the reload
     // 1,242 -> 1,331 ms.
-    for (const p of await this.db.collection(PRODUCTS).find()) {
-      this.products.set(p._id, { doc: p, text: haystack(p) });
-      if (!this.store)
-        for (const s of this.storesOf(p)) entry(this.carried, s, () => new Set<string>()).add(p._id);
-    }
+    this.makeTexts(Number.POSITIVE_INFINITY);
     for (const r of await this.db
       .collection(PRINTED)
       .find(this.store ? { where: { store: this.store } } : {}))
@@ -326,19 +321,23 @@ export class ProductIndex extends Store<ProductIndexState> {
     this.filling = this.timers.setTimeout(() => {
       this.filling = undefined;
       if (this.isStreaming) return;
-      const until = this.timers.now() + TEXT_SLICE_MS;
-      const queue = this.untexted;
-      while (this.textsMade < queue.length) {
-        const p = queue[this.textsMade++]!;
-        p.text ??= haystack(p.doc);
-        if ((this.textsMade & 255) === 0 && this.timers.now() >= until) break;
-      }
-      if (this.textsMade === queue.length) {
-        this.untexted = [];
-        this.textsMade = 0;
-      }
+      this.makeTexts(this.timers.now() + TEXT_SLICE_MS);
       this.fillTexts();
     }, 0);
+  }
+
+  /** Makes the texts `untexted` waits for, oldest first, until all are made or the clock reads `until`. */
+  private makeTexts(until: number): void {
+    const queue = this.untexted;
+    while (this.textsMade < queue.length) {
+      const p = queue[this.textsMade++]!;
+      p.text ??= haystack(p.doc);
+      if ((this.textsMade & 255) === 0 && this.timers.now() >= until) break;
+    }
+    if (this.textsMade === queue.length) {
+      this.untexted = [];
+      this.textsMade = 0;
+    }
   }
 }
 
