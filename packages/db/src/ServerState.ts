@@ -133,51 +133,64 @@ export class ServerState {
    */
   integrate(batch: ServerBatch): Promise<void> {
     return this.r.exclusive(async () => {
-      const integration = new Integration((name) => this.r.state(name));
       const deferred = DeferredEvictions.decode(this.r.meta.get(META_EVICTING));
       const outbox = batch.evict?.length ? await this.outboxDocuments(this.r.ackedSeq() ?? 0) : undefined;
       const meta: Array<[string, Uint8Array]> = [...(batch.meta ?? [])];
-      let docs: StagedDocument[];
-      try {
-        for (const e of batch.evict ?? []) {
-          if (outbox?.has(docKey(e.collection, e.id))) deferred.add(e.collection, e.id);
-          else this.evict(integration, e.collection, e.id, meta);
-        }
-        // A batch of whole states only, in strictly ascending ids per collection (a snapshot's
-        // chunk), names each document once: those its collection does not know are adopted
-        // without a work entry (a chunk holds thousands).
-        const once =
-          !batch.evict?.length && !batch.changes?.length && !batch.replace?.length && ascending(batch.docs);
-        let state: CollectionState | undefined;
-        for (const d of batch.docs ?? []) {
-          deferred.delete(d.collection, d.id);
-          this.returned(d.collection, d.id, meta);
-          if (state?.name !== d.collection) state = this.r.state(d.collection);
-          if (once && !state.knows(d.id)) integration.adopt(state, d.id, d.stored, d.value);
-          else integration.state(d.collection, d.id, d.stored, d.value);
-        }
-        for (const c of batch.changes ?? []) {
-          checkChange(c);
-          this.r.receive(c);
-          deferred.delete(c.collection, c.docId);
-          this.returned(c.collection, c.docId, meta);
-          integration.join(c.collection, c.docId, c.ops);
-        }
-        for (const r of batch.replace ?? []) {
-          this.returned(r.collection, r.id, meta);
-          integration.replace(r.collection, r.id, r.stored, r.reapply);
-        }
-        docs = integration.staged();
-      } catch (e) {
-        if (e instanceof DecodeError || e instanceof SyntaxError)
-          throw new DbError('BAD_CHANGE', `a document state from the server: ${e.message}`);
-        throw e;
-      }
+      const docs = this.stage(batch, deferred, outbox, meta);
       if (deferred.changed) meta.push([META_EVICTING, deferred.encode()]);
       await this.r.commit([], undefined, docs, meta, adoptedAsSent(docs, batch) ? batch.packed : undefined);
       this.keepEvicted(meta);
       this.r.install('remote', batch.changes ?? [], undefined, docs);
     });
+  }
+
+  /**
+   * Stages `batch` (`integrate`): evictions, whole states, changes and replacements, in that
+   * order, with the meta entries they need pushed to `meta`. Apart from `integrate`'s async
+   * body, whose every call allocates room for all its locals: a client takes thousands.
+   */
+  private stage(
+    batch: ServerBatch,
+    deferred: DeferredEvictions,
+    outbox: Set<string> | undefined,
+    meta: Array<[string, Uint8Array]>,
+  ): StagedDocument[] {
+    const integration = new Integration((name) => this.r.state(name));
+    try {
+      for (const e of batch.evict ?? []) {
+        if (outbox?.has(docKey(e.collection, e.id))) deferred.add(e.collection, e.id);
+        else this.evict(integration, e.collection, e.id, meta);
+      }
+      // A batch of whole states only, in strictly ascending ids per collection (a snapshot's
+      // chunk), names each document once: those its collection does not know are adopted
+      // without a work entry (a chunk holds thousands).
+      const once =
+        !batch.evict?.length && !batch.changes?.length && !batch.replace?.length && ascending(batch.docs);
+      let state: CollectionState | undefined;
+      for (const d of batch.docs ?? []) {
+        deferred.delete(d.collection, d.id);
+        this.returned(d.collection, d.id, meta);
+        if (state?.name !== d.collection) state = this.r.state(d.collection);
+        if (once && !state.knows(d.id)) integration.adopt(state, d.id, d.stored, d.value);
+        else integration.state(d.collection, d.id, d.stored, d.value);
+      }
+      for (const c of batch.changes ?? []) {
+        checkChange(c);
+        this.r.receive(c);
+        deferred.delete(c.collection, c.docId);
+        this.returned(c.collection, c.docId, meta);
+        integration.join(c.collection, c.docId, c.ops);
+      }
+      for (const r of batch.replace ?? []) {
+        this.returned(r.collection, r.id, meta);
+        integration.replace(r.collection, r.id, r.stored, r.reapply);
+      }
+      return integration.staged();
+    } catch (e) {
+      if (e instanceof DecodeError || e instanceof SyntaxError)
+        throw new DbError('BAD_CHANGE', `a document state from the server: ${e.message}`);
+      throw e;
+    }
   }
 
   /**
