@@ -72,6 +72,14 @@ function anchor(suite: string, metric: string): string {
   return 'yjs';
 }
 
+/** Which way a ratio table reads: a rate (a metric per second) is better higher, a time or a size lower. */
+function direction(metrics: readonly string[]): string {
+  const rates = [...new Set(metrics.filter((m) => m.endsWith('/s')))];
+  if (rates.length === 0) return 'lower is better for every column';
+  if (rates.length === new Set(metrics).size) return 'higher is better for every column';
+  return `lower is better, except ${rates.join(', ')}: higher is better`;
+}
+
 function render(catalogue: readonly Result[], anchored: readonly Result[]): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
   const parts = [
@@ -114,7 +122,7 @@ function render(catalogue: readonly Result[], anchored: readonly Result[]): stri
     });
     if (ratios.length === 0) continue;
     parts.push(
-      `Ratio to ${[...new Set(rows.map((r) => anchor(suite, r.metric)))].filter((a) => rows.some((r) => r.system === a)).join(' / ')} (lower is better for every column):`,
+      `Ratio to ${[...new Set(rows.map((r) => anchor(suite, r.metric)))].filter((a) => rows.some((r) => r.system === a)).join(' / ')} (${direction(ratios.map((r) => r.metric))}):`,
       '',
     );
     parts.push(
