@@ -7,6 +7,7 @@ import { catalogueMapSuite } from './catalogue-map.suite.js';
 import { feedSuite } from './feed.suite.js';
 import { FAILURES, type Result, round, table } from './harness.js';
 import { labelsSuite } from './labels.suite.js';
+import { type MachineSpeed, probeMachine } from './machine.js';
 import { retailSuite } from './retail.suite.js';
 import { storeAppSuite } from './store.suite.js';
 import { syncSuite } from './sync.suite.js';
@@ -40,6 +41,8 @@ const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const runs = quick ? 1 : 3;
 
+// The machine's speed before and after the suites (see machine.ts): it drifts during a run.
+const before = probeMachine();
 const catalogue = catalogueSuite(quick ? [1000] : [1000, 100_000]);
 const anchored = [
   ...retailSuite(quick ? [2000] : [20_000, 100_000], quick ? 1 : 3, quick ? 1 : 3),
@@ -51,12 +54,22 @@ const anchored = [
   ...labelsSuite(1000, 100, quick ? 3 : 5),
   ...storeAppSuite(quick ? 20_000 : 100_000, runs),
 ];
-const all = [...catalogue, ...anchored];
+const after = probeMachine();
+const speeds: Result[] = (
+  [
+    ['before', before],
+    ['after', after],
+  ] as const
+).flatMap(([when, speed]) => [
+  { suite: 'machine', system: when, metric: 'fresh memory 64 MB ms', value: speed.freshMemoryMs },
+  { suite: 'machine', system: when, metric: 'integer loop ms', value: speed.loopMs },
+]);
+const all = [...speeds, ...catalogue, ...anchored];
 
 if (args.has('--json')) {
   for (const r of all) console.log(JSON.stringify({ ...r, value: round(r.value) }));
 } else {
-  const report = render(catalogue, anchored);
+  const report = render(catalogue, anchored, before, after);
   console.log(report);
   if (args.has('--write')) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
 }
@@ -80,12 +93,20 @@ function direction(metrics: readonly string[]): string {
   return `lower is better, except ${rates.join(', ')}: higher is better`;
 }
 
-function render(catalogue: readonly Result[], anchored: readonly Result[]): string {
+function render(
+  catalogue: readonly Result[],
+  anchored: readonly Result[],
+  before: MachineSpeed,
+  after: MachineSpeed,
+): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+  const ms = (x: number) => `${Math.round(x)} ms`;
   const parts = [
     '# Benchmark results',
     '',
     `Machine: ${machine}. Recorded ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- --write\`.`,
+    '',
+    `Its speed at the start and at the end of the run (\`bench/machine.ts\`; on this VM rows that allocate much follow the first, which swings between days): writing into every page of 64 MB of fresh memory ${ms(before.freshMemoryMs)} → ${ms(after.freshMemoryMs)}; a fixed integer loop ${ms(before.loopMs)} → ${ms(after.loopMs)}.`,
     '',
   ];
   for (const suite of new Set(catalogue.map((r) => r.suite))) {
