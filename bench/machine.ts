@@ -1,8 +1,8 @@
 // How fast the machine is while the bench runs, so records made on different days can be read
 // side by side: this VM's cost of touching fresh memory swings between sessions and within one
 // (a 64 MB touch took 200 to 750 ms on the same day), and rows that allocate much follow it —
-// the store app's gzip JSON baseline went 214 -> 1,167 ms between two records of unchanged
-// code — while plain arithmetic runs at the same speed throughout.
+// the store app's gzip JSON baseline, which runs none of our code, went 214 -> 1,167 ms between
+// two records — while plain arithmetic runs at the same speed throughout.
 import { median } from './harness.js';
 
 /** Bytes touched by the memory probe, and the page size it steps by. */

@@ -322,8 +322,8 @@ export class SyncClient {
     t.onMessage((frame) => {
       this.touch();
       const ready = this.inflateAhead(frame);
-      // A live update (nothing to inflate) goes straight to its turn: no async step of its own,
-      // for the thousands a client takes.
+      // A frame not inflated ahead (in Node every one; in browsers a small one, as a live update
+      // is) goes straight to its turn: no async step of its own, for the thousands a client takes.
       this.inbox = ready
         ? this.inbox.then(async () => this.handle(t, frame, await ready))
         : this.inbox.then(() => this.handle(t, frame, undefined));
