@@ -171,7 +171,15 @@ export class Session {
       if (this.isClosed()) return;
       for (const s of this.subs) {
         // A cursor from another server's history (or one restored from an older backup) is no cursor.
-        if (s.cursor && !isAtOrBefore(s.cursor, now)) s.cursor = undefined;
+        if (s.cursor && !isAtOrBefore(s.cursor, now)) {
+          // Said: a client sent its subscription whole again is what a deployment must not do
+          // to a client that only changed nodes.
+          this.host.log.warn(
+            { replica: this.replica, collection: s.filter.collection },
+            "a cursor ahead of this server's database: the subscription starts over",
+          );
+          s.cursor = undefined;
+        }
         if (!s.cursor && !(await streamSnapshot(this.host, this.out, s, now, this.httpReader))) return;
       }
       const since = meet(this.subs.map((s) => s.cursor!));
@@ -179,6 +187,10 @@ export class Session {
       if (this.isClosed()) return;
       if (set.kind === 'snapshot') {
         // The log no longer reaches back to a cursor: start those subscriptions over.
+        this.host.log.info(
+          { replica: this.replica },
+          'a cursor older than the change log kept: the subscriptions start over',
+        );
         for (const s of this.subs) {
           s.cursor = undefined;
           s.resume = undefined;

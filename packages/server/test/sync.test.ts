@@ -1,6 +1,7 @@
 import { Database, MemoryStorage } from '@concord/db';
 import { core } from '@concord/db/internal';
 import type { SyncServer } from '@concord/server';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { client, contents, serverWith, until } from './support.js';
 
@@ -124,7 +125,8 @@ describe('the outbox', () => {
 
 describe("the server's own change log", () => {
   it('stays within two spans of changes: a client inside it catches up by delta, one behind it from a snapshot', async () => {
-    const server = await serverWith({ compactEvery: 10 });
+    const logged = logLines();
+    const server = await serverWith({ compactEvery: 10, log: logged.log });
     const p = server.db.collection('products');
     const near = await client(server, { subscriptions: products });
     const far = await client(server, { subscriptions: products });
@@ -148,10 +150,39 @@ describe("the server's own change log", () => {
     await back.sync.synced();
     expect(await contents(far.db, 'products')).toEqual(await contents(server.db, 'products'));
     expect(await contents(near.db, 'products')).toEqual(await contents(server.db, 'products'));
+    // Said in the server's log, for the client that started over alone: a resync costs.
+    expect(logged.said('a cursor older than the change log kept: the subscriptions start over')).toEqual([
+      far.db.replicaId,
+    ]);
     await Promise.all([near.sync.close(), back.sync.close()]);
     await server.close();
   });
+
+  it("says when a client's cursor is ahead of its database (another server's history) and starts it over", async () => {
+    const first = await serverWith();
+    await first.db.collection('products').upsert({ _id: 'a', v: 1 });
+    const c = await client(first, { subscriptions: products });
+    await c.sync.synced();
+    await c.sync.close();
+    const logged = logLines();
+    const other = await serverWith({ log: logged.log });
+    await other.db.collection('products').upsert({ _id: 'b', v: 2 });
+    const back = await client(other, { subscriptions: products }, c.db);
+    await back.sync.synced();
+    expect(logged.said("a cursor ahead of this server's database: the subscription starts over")).toEqual([
+      c.db.replicaId,
+    ]);
+    await back.sync.close();
+    await Promise.all([first.close(), other.close()]);
+  });
 });
+
+/** A server log that keeps its lines: `said(msg)` gives the replicas of the lines saying `msg`. */
+function logLines() {
+  const lines: Array<{ msg: string; replica?: string }> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { log, said: (msg: string) => lines.filter((l) => l.msg === msg).map((l) => l.replica) };
+}
 
 describe('partial replication', () => {
   it('a store subscribed to { storeId: 1 } gets only its products, and a product moving away is evicted', async () => {
