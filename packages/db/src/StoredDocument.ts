@@ -123,14 +123,6 @@ export function writeStoredForms(enc: Encoder, docs: readonly Uint8Array[]): voi
 }
 
 /**
- * Reads `n` stored forms `writeStoredForms` wrote: views of the decoder's bytes; each one's JSON
- * (a view, empty for a removed document) pushed to `jsons` if given, read on the same pass.
- */
-export function readStoredForms(dec: Decoder, n: number, jsons?: Uint8Array[]): Uint8Array[] {
-  return readForms(dec, n, jsons);
-}
-
-/**
  * Reads `n` stored forms `writeStoredForms` wrote — views of the decoder's bytes — and their JSON
  * parsed in one go (`parseJsons`; undefined for a removed document). A `DecodeError` for a form
  * whose JSON runs past its end, or a JSON that is not a document's.
@@ -140,15 +132,16 @@ export function readStoredDocuments(
   n: number,
 ): { stored: Uint8Array[]; values: Array<Doc | undefined> } {
   const jsons: Uint8Array[] = [];
-  const stored = readForms(dec, n, jsons);
+  const stored = readStoredForms(dec, n, jsons);
   return { stored, values: parseJsons(jsons, dec) };
 }
 
 /**
- * `readStoredForms`, each form's JSON read on the way by the same decoder (pushed to `jsons` if
- * given): a stored form is its JSON's length, the JSON, then the state.
+ * Reads `n` stored forms `writeStoredForms` wrote: views of the decoder's bytes; each one's JSON
+ * (a view, empty for a removed document) pushed to `jsons` if given, read on the same pass — a
+ * stored form is its JSON's length, the JSON, then the state.
  */
-function readForms(dec: Decoder, n: number, jsons: Uint8Array[] | undefined): Uint8Array[] {
+export function readStoredForms(dec: Decoder, n: number, jsons?: Uint8Array[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const length = dec.uint();
