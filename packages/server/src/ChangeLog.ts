@@ -318,17 +318,21 @@ export class ChangeLog {
             await this.flush();
             return { seq, bytes: encodeSnapshot(snapshot) };
           },
+          async (to) => {
+            await (await jetstreamManager(this.o.nc)).streams.purge(this.stream, { seq: to + 1 });
+          },
         );
         // Another node taking one: not due here for another span.
         if (turn.kind === 'busy') this.newestSnapshot = Math.max(this.newestSnapshot, this.applied);
         if (turn.kind === 'fresh') this.newestSnapshot = turn.newest;
         if (turn.kind !== 'stored') return;
         this.newestSnapshot = turn.seq;
-        if (turn.trimTo > 0)
-          await (await jetstreamManager(this.o.nc)).streams.purge(this.stream, { seq: turn.trimTo + 1 });
         this.o.log?.info({ seq: turn.seq, trimmedTo: turn.trimTo }, 'stored a change log snapshot');
       } catch (e) {
-        this.o.log?.warn({ err: e }, 'storing a change log snapshot failed; trying again later');
+        this.o.log?.warn(
+          { err: e },
+          'storing a change log snapshot or trimming the log failed; trying again later',
+        );
       } finally {
         this.compaction = undefined;
       }

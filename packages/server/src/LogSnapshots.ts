@@ -10,7 +10,7 @@ export interface LogSnapshot {
 
 /**
  * A node's turn at taking a snapshot: another node holds the turn; the newest snapshot is
- * recent enough; or one was stored, and the log may be trimmed to `trimTo` (0: not yet).
+ * recent enough; or one was stored (and the log trimmed to `trimTo`, if more than 0).
  */
 export type Turn =
   | { readonly kind: 'busy' }
@@ -60,8 +60,10 @@ export class LogSnapshots {
    * loads to keep the longest tail of the log (clients' cursors within it catch up by delta).
    */
   async continuedAt(firstSeq: number): Promise<LogSnapshot | undefined> {
+    // Ordered by the bigint column (node-postgres reads it as a string, hence `Number`): an
+    // order by its text put 1206 before 903, and nodes loaded a snapshot past the stream's start.
     const { rows } = await this.pool.query(
-      `SELECT seq::text AS seq, bytes FROM ${this.table} WHERE seq >= $1 ORDER BY seq LIMIT 1`,
+      `SELECT seq, bytes FROM ${this.table} WHERE seq >= $1 ORDER BY seq LIMIT 1`,
       [firstSeq - 1],
     );
     if (rows.length === 0) return undefined;
@@ -70,9 +72,18 @@ export class LogSnapshots {
 
   /**
    * Runs `take` if no other node is taking a snapshot and `due` says the newest is too old;
-   * `take` returns the snapshot, which is stored and all but the newest two dropped.
+   * `take` returns the snapshot, which is stored; then `trim` purges the stream up to the older
+   * of the newest two, and only once it has are the snapshots before that one dropped. The other
+   * order lost the tail: snapshots dropped, then the purge failed (NATS away) or the node was
+   * killed, and a node starting later found no snapshot at the stream's start — it loaded a
+   * newer one, and every cursor in between was sent its subscriptions whole again. A failed
+   * trim leaves the rows for the next turn, whose trim covers them.
    */
-  async takeTurn(due: (newest: number) => boolean, take: () => Promise<LogSnapshot>): Promise<Turn> {
+  async takeTurn(
+    due: (newest: number) => boolean,
+    take: () => Promise<LogSnapshot>,
+    trim: (to: number) => Promise<void>,
+  ): Promise<Turn> {
     const client = await this.pool.connect();
     try {
       const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtext($1)) AS got', [this.lockKey]);
@@ -81,21 +92,19 @@ export class LogSnapshots {
         const newest = await this.newest(client);
         if (!due(newest)) return { kind: 'fresh', newest };
         const s = await take();
-        await client.query('BEGIN');
         await client.query(
           `INSERT INTO ${this.table} (seq, bytes) VALUES ($1, $2) ON CONFLICT (seq) DO NOTHING`,
           [s.seq, Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength)],
         );
         const { rows: kept } = await client.query(
-          `SELECT seq::text AS seq FROM ${this.table} ORDER BY seq DESC LIMIT ${KEPT}`,
+          `SELECT seq FROM ${this.table} ORDER BY seq DESC LIMIT ${KEPT}`,
         );
         const oldest = kept.length < KEPT ? 0 : Number(kept[KEPT - 1].seq);
-        await client.query(`DELETE FROM ${this.table} WHERE seq < $1`, [oldest]);
-        await client.query('COMMIT');
+        if (oldest > 0) {
+          await trim(oldest);
+          await client.query(`DELETE FROM ${this.table} WHERE seq < $1`, [oldest]);
+        }
         return { kind: 'stored', seq: s.seq, trimTo: oldest };
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [this.lockKey]);
       }

@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) await kill9(c);
   const jsm = await jetstreamManager(nc);
-  for (const d of [deployment, `${deployment}_cut`, `${deployment}_own`]) {
+  for (const d of [deployment, `${deployment}_cut`, `${deployment}_own`, `${deployment}_turns`]) {
     await jsm.streams.delete(`${d}_changes`).catch(() => undefined);
     await sql.query(`DROP SCHEMA IF EXISTS "${d}" CASCADE`);
   }
@@ -99,6 +99,48 @@ describe('the change log, compacted', () => {
     } finally {
       await log.stop();
       await db.close();
+      await pool.end();
+    }
+  });
+
+  it('snapshots are dropped only once the stream is trimmed: a failed purge keeps the tail reachable', async () => {
+    const schema = `${deployment}_turns`;
+    const pool = new pg.Pool({ connectionString: await requirePostgres() });
+    try {
+      const snapshots = await LogSnapshots.open(pool, schema);
+      let streamFirst = 1;
+      let purgeFails = false;
+      const turn = (seq: number) =>
+        snapshots.takeTurn(
+          () => true,
+          async () => ({ seq, bytes: new Uint8Array([seq % 256]) }),
+          async (to) => {
+            // The stream's purge, as NATS answers it: gone (NATS restarting), or done.
+            if (purgeFails) throw new Error('NATS away');
+            streamFirst = Math.max(streamFirst, to + 1);
+          },
+        );
+      expect(await turn(300)).toEqual({ kind: 'stored', seq: 300, trimTo: 0 });
+      expect(await turn(600)).toEqual({ kind: 'stored', seq: 600, trimTo: 300 });
+      expect(streamFirst).toBe(301);
+      expect(await snapshotSeqs(schema)).toEqual([300, 600]);
+
+      // NATS is away for two turns: each stores its snapshot, and nothing is dropped.
+      purgeFails = true;
+      await expect(turn(900)).rejects.toThrow('NATS away');
+      await expect(turn(1200)).rejects.toThrow('NATS away');
+      expect(await snapshotSeqs(schema)).toEqual([300, 600, 900, 1200]);
+      // A node starting now finds the stream from 301: it loads the snapshot that continues it
+      // (not 1200, first in the order of their text).
+      expect((await snapshots.continuedAt(streamFirst))?.seq).toBe(300);
+
+      // NATS back: the next turn trims the stream and drops what is before its start.
+      purgeFails = false;
+      expect(await turn(1500)).toEqual({ kind: 'stored', seq: 1500, trimTo: 1200 });
+      expect(streamFirst).toBe(1201);
+      expect(await snapshotSeqs(schema)).toEqual([1200, 1500]);
+      expect((await snapshots.continuedAt(streamFirst))?.seq).toBe(1200);
+    } finally {
       await pool.end();
     }
   });
