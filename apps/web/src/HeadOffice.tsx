@@ -3,14 +3,12 @@ import { PRINTED } from '@concord/labels';
 import { useQuery } from '@concord/react';
 import { useEffect, useMemo, useState } from 'react';
 import type { Connection } from './Connection.js';
-import { useProductIndex } from './hooks.js';
+import { useProductIndex, useSearch } from './hooks.js';
+import { MoreResults } from './MoreResults.js';
 import { Price } from './Price.js';
 import { PRODUCTS, type ProductIndex, STORES } from './ProductIndex.js';
 import { PublishFeed } from './PublishFeed.js';
 import { SearchBox } from './SearchBox.js';
-
-/** Catalogue rows shown at once; the count says how many match. */
-const SHOWN = 50;
 
 /** Today as a label's "valid from" date (UTC, as the labels print it). */
 const today = () => new Date().toISOString().slice(0, 10);
@@ -25,8 +23,7 @@ export function HeadOffice({ db, connection }: { db: Database; connection: Conne
   useEffect(() => void connection.follow(PRODUCTS, PRINTED, STORES), [connection]);
   const [index, state] = useProductIndex(db, connection);
   const [query, setQuery] = useState('');
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
-  const found = useMemo(() => index.search(query, SHOWN), [index, query, state.version]);
+  const found = useSearch(index, query, state.version);
   return (
     <>
       <Compliance index={index} version={state.version} />
@@ -64,6 +61,7 @@ export function HeadOffice({ db, connection }: { db: Database; connection: Conne
             </tbody>
           </table>
         )}
+        <MoreResults found={found} testid="hq-more-results" />
       </section>
     </>
   );

@@ -4,12 +4,13 @@ import { ConcordProvider, useDocument } from '@concord/react';
 import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import type { Connection } from './Connection.js';
 import { ConnectionBar } from './ConnectionBar.js';
-import { useProductIndex, useSyncClient } from './hooks.js';
+import { useProductIndex, useSearch, useSyncClient } from './hooks.js';
+import { MoreResults } from './MoreResults.js';
 import { Price } from './Price.js';
 import { type ProductIndex, type ProductIndexState, STORES } from './ProductIndex.js';
 import { SearchBox } from './SearchBox.js';
 
-/** Search results and queued products shown at once; the counts say how many there are. */
+/** Queued products shown at once; the count says how many there are. */
 const SHOWN = 50;
 /**
  * Labels printed at once: a store's first print of a whole catalogue goes in sheets a printer
@@ -73,12 +74,7 @@ function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexSt
   const [printout, setPrintout] = useState<Printout | undefined>();
   const [printing, setPrinting] = useState(false);
   const [failure, setFailure] = useState<string | undefined>();
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
-  const found = useMemo(() => {
-    const start = performance.now();
-    const result = index.search(query, SHOWN);
-    return { ...result, ms: performance.now() - start };
-  }, [index, query, state.version]);
+  const found = useSearch(index, query, state.version);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `state.version` says when the index changed
   const queue = useMemo(() => index.queued(store, SHOWN), [index, store, state.version]);
   useEffect(() => () => (printout ? URL.revokeObjectURL(printout.url) : undefined), [printout]);
@@ -209,6 +205,7 @@ function Shelf(props: { db: Database; index: ProductIndex; state: ProductIndexSt
         </header>
         <SearchBox query={query} onChange={setQuery} label="Search products" testid="search" />
         <ProductTable products={found.products} testid="result" onPrint={printOne} printing={printing} />
+        <MoreResults found={found} testid="more-results" />
       </section>
     </>
   );

@@ -304,6 +304,17 @@ describe('the web page in Chromium', () => {
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
     expect(queued).toEqual(['sku-0001', 'sku-0002', 'sku-0003']);
     await store.getByTestId('search').fill('');
+    // All 24 products match: a page of 20 shows, and "Show more" the other 4.
+    await store
+      .getByTestId('search-summary')
+      .filter({ hasText: /^24 of 24 products/ })
+      .waitFor();
+    expect(await store.locator('[data-testid="result"]').count()).toBe(20);
+    expect(await store.getByTestId('more-results').textContent()).toBe('Show 4 more');
+    await store.getByTestId('more-results').click();
+    await store.locator('[data-testid="result"]').nth(23).waitFor();
+    expect(await store.locator('[data-testid="result"]').count()).toBe(24);
+    expect(await store.getByTestId('more-results').count()).toBe(0);
     await store.screenshot({ path: join(SHOTS, 'store-queue.png'), fullPage: true });
     const reprinted = await printQueue(store);
     for (const price of ['€9.11', '€9.22', '€9.33']) expect(reprinted).toContain(price);
