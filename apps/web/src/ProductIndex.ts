@@ -1,5 +1,6 @@
 import type { ChangeEvent, Database, Doc, Timers } from '@concord/db';
 import { labelChanged, PRINTED } from '@concord/labels';
+import { type Indexed, Products } from './Products.js';
 import { Store } from './Store.js';
 
 /** The collections the retail views read. */
@@ -82,8 +83,8 @@ function haystack(p: Doc): string {
  * catalogue: a store's queue stays current while the head office reprices.
  */
 export class ProductIndex extends Store<ProductIndexState> {
-  /** Each product with the text a search looks in, by id. */
-  private readonly products = new Map<string, Indexed>();
+  /** Each product with the text a search looks in. */
+  private readonly products = new Products();
   /** Products whose search text is not made yet, oldest first (see `fillTexts`). */
   private untexted: Indexed[] = [];
   /** How many of `untexted` are made. */
@@ -157,9 +158,9 @@ export class ProductIndex extends Store<ProductIndexState> {
     const products: Doc[] = [];
     if (words.length === 0) {
       // Everything: shown while a first sync streams in, every time the index is published.
-      for (const { doc } of this.products.values()) {
+      for (const p of this.products.list) {
         if (products.length === limit) break;
-        products.push(doc);
+        if (p) products.push(p.doc);
       }
       return { products, total: this.products.size };
     }
@@ -167,7 +168,8 @@ export class ProductIndex extends Store<ProductIndexState> {
     // Plain loops, no callback: `words.every((w) => ...)` made a closure per product — 100,000
     // allocations a search until V8 optimizes them away, which right after a reload it has not
     // (a first query of two words traced at 40 ms of script, 3 once warm).
-    outer: for (const p of this.products.values()) {
+    outer: for (const p of this.products.list) {
+      if (!p) continue;
       p.text ??= haystack(p.doc);
       const text = p.text;
       for (let i = 0; i < words.length; i++) if (!text.includes(words[i]!)) continue outer;
@@ -183,10 +185,16 @@ export class ProductIndex extends Store<ProductIndexState> {
 
   /** `store`'s print queue: the first `limit` products by id (all without one), and how many it holds. */
   queued(store: string, limit = Number.POSITIVE_INFINITY): SearchResult {
-    const carried = store === this.store ? this.products.keys() : (this.carried.get(store) ?? []);
     const total = this.queueSize(store);
-    const ids = firstSorted(carried, this.upToDate.get(store), limit, total);
-    return { products: ids.map((id) => this.products.get(id)!.doc), total };
+    const leave = this.upToDate.get(store);
+    // A store's own: every product, scanned in order without asking the id map for any.
+    const products =
+      store === this.store
+        ? firstSorted(this.products.list, (p) => p.doc._id, leave, limit, total).map((p) => p.doc)
+        : firstSorted(this.carried.get(store) ?? [], (id) => id, leave, limit, total).map(
+            (id) => this.products.get(id)!.doc,
+          );
+    return { products, total };
   }
 
   /** Every store that carries a product or printed a label, with how up to date its labels are. */
@@ -213,12 +221,16 @@ export class ProductIndex extends Store<ProductIndexState> {
   }
 
   private async load(): Promise<void> {
-    for (const p of await this.db.collection(PRODUCTS).find()) this.setProduct(p._id, p);
     // A reload's products get their texts now, not in slices after they show: the first
     // keystroke right after a reload made 100,000 of them itself. A/B in Chromium by hand
     // (5 rounds, medians): its slowest keystroke 81 -> 50 ms, usable after the reload
     // 1,242 -> 1,331 ms.
-    this.makeTexts(Number.POSITIVE_INFINITY);
+    const loaded: Indexed[] = [];
+    for (const p of await this.db.collection(PRODUCTS).find()) loaded.push({ doc: p, text: haystack(p) });
+    this.products.load(loaded);
+    // A store's products are all in its reach, and nothing printed is read yet: every label is
+    // due, which is the queue's start. The head office reads which stores carry each.
+    if (!this.store) for (const { doc } of loaded) this.placeInStores(doc._id, undefined, doc);
     for (const r of await this.db
       .collection(PRINTED)
       .find(this.store ? { where: { store: this.store } } : {}))
@@ -270,6 +282,11 @@ export class ProductIndex extends Store<ProductIndexState> {
       this.requeue(this.store, id);
       return;
     }
+    this.placeInStores(id, previous, p);
+  }
+
+  /** At the head office: product `id` moved from the stores of `previous` to those of `p`. */
+  private placeInStores(id: string, previous: Doc | undefined, p: Doc | undefined): void {
     const before = this.storesOf(previous);
     const after = this.storesOf(p);
     for (const store of new Set([...before, ...after])) {
@@ -344,34 +361,37 @@ export class ProductIndex extends Store<ProductIndexState> {
   }
 }
 
-/** A product and the text a search looks in (`haystack`), once made. */
-interface Indexed {
-  readonly doc: Doc;
-  text: string | undefined;
-}
-
 /**
- * The `limit` least of `ids` but those in `leave` (`size` of them), in order, without sorting or
- * copying all of them (a queue may hold 100,000, and a first sync asks again every time the
- * index is published).
+ * The `limit` least of `items` by id (`idOf`) but those whose id is in `leave` (`size` of them),
+ * in order, without sorting or copying all of them (a queue may hold 100,000, and a first sync
+ * asks again every time the index is published). Holes (`undefined`) are skipped.
  */
-function firstSorted(
-  ids: Iterable<string>,
+function firstSorted<T>(
+  items: Iterable<T | undefined>,
+  idOf: (item: T) => string,
   leave: ReadonlySet<string> | undefined,
   limit: number,
   size: number,
-): string[] {
-  const kept: string[] = [];
+): T[] {
   if (size <= limit) {
-    for (const id of ids) if (!leave?.has(id)) kept.push(id);
-    return kept.sort();
+    const all: T[] = [];
+    for (const item of items) if (item !== undefined && !leave?.has(idOf(item))) all.push(item);
+    return all.sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
   }
-  for (const id of ids) {
-    if ((kept.length === limit && id >= kept[limit - 1]!) || leave?.has(id)) continue;
-    let at = kept.length;
-    while (at > 0 && kept[at - 1]! > id) at--;
-    kept.splice(at, 0, id);
-    if (kept.length > limit) kept.pop();
+  const kept: T[] = [];
+  const keptIds: string[] = [];
+  for (const item of items) {
+    if (item === undefined) continue;
+    const id = idOf(item);
+    if ((keptIds.length === limit && id >= keptIds[limit - 1]!) || leave?.has(id)) continue;
+    let at = keptIds.length;
+    while (at > 0 && keptIds[at - 1]! > id) at--;
+    keptIds.splice(at, 0, id);
+    kept.splice(at, 0, item);
+    if (keptIds.length > limit) {
+      keptIds.pop();
+      kept.pop();
+    }
   }
   return kept;
 }
