@@ -184,37 +184,50 @@ export class IndexedDbStorage implements DeferringStorage {
     const meta = new Map<string, Uint8Array>();
     for (const [i, k] of keys.entries()) meta.set(k, values[i]!);
 
-    // Runs in order of sequence, then rows where later. Until its state is read, a document's
-    // entry holds its run's mark — an empty array of the run's own, telling which run the
-    // latest state is in without a second map (a reload reads 100,000 documents while the page
-    // waits; each map operation on them showed in its profile); `live`: how many latest states
-    // each run holds.
+    // Runs in order of sequence, then rows where later. When no document is in two runs (an
+    // initial sync's chunks, as stored), every run's states are latest but where a row wrote
+    // one since, and no map is needed to tell (`RunsApart`). Otherwise, until its state is read,
+    // a document's entry holds its run's mark — an empty array of the run's own, telling which
+    // run the latest state is in without a second map; `live`: how many latest states each run
+    // holds. (A reload reads 100,000 documents while the page waits; each map operation on them
+    // showed in its profile.)
     const latest: Latest = new Map();
+    const ids = runs.map((run) => JSON.parse(run.ids) as string[]);
+    const apart = RunsApart.of(runs, ids);
     const marks = runs.map(() => new Uint8Array(0));
     const runOf = new Map<Uint8Array, number>(marks.map((mark, r) => [mark, r]));
     const live = new Array<number>(runs.length).fill(0);
-    const ids = runs.map((run) => JSON.parse(run.ids) as string[]);
     for (let r = 0; r < runs.length; r++) {
       const states = entry(latest, runs[r]!.collection);
       const runIds = ids[r]!;
+      live[r]! += runIds.length;
+      if (apart) continue;
       for (let i = 0; i < runIds.length; i++) {
         const was = states.get(runIds[i]!);
         if (was !== undefined) live[runOf.get(was)!]!--;
         states.set(runIds[i]!, marks[r]!);
       }
-      live[r]! += runIds.length;
     }
     const raw = this.unwrap(tx);
-    // A row is a document's only row (its key is the document's): what it finds is a run's mark.
+    // A row is a document's only row (its key is the document's): what it finds is a run's.
     const latestRows: DocRow[] = [];
+    /** Documents of runs apart whose latest state a row holds, by collection. */
+    const overRuns = new Map<string, Set<string>>();
     for (const row of rows) {
       const seq = row.seq ?? 0;
-      const was = latest.get(row.collection)?.get(row.id);
-      const wasRun = was === undefined ? undefined : runOf.get(was)!;
+      let wasRun: number | undefined;
+      if (apart) wasRun = apart.holding(row.collection, row.id);
+      else {
+        const was = latest.get(row.collection)?.get(row.id);
+        wasRun = was === undefined ? undefined : runOf.get(was)!;
+      }
       if (wasRun !== undefined ? runs[wasRun]!.seq > seq : row.state.length === 0)
         raw.objectStore('docs').delete([row.collection, row.id]);
       else {
-        if (wasRun !== undefined) live[wasRun]!--;
+        if (wasRun !== undefined) {
+          live[wasRun]!--;
+          if (apart) entry(overRuns, row.collection, () => new Set<string>()).add(row.id);
+        }
         entry(latest, row.collection).set(row.id, row.state);
         latestRows.push(row);
       }
@@ -231,8 +244,9 @@ export class IndexedDbStorage implements DeferringStorage {
         const runRead = await runStates(run, ids[r]!.length, inflating[r], jsons);
         const states = latest.get(run.collection)!;
         const runIds = ids[r]!;
+        const over = overRuns.get(run.collection);
         for (let i = 0; i < runIds.length; i++) {
-          if (states.get(runIds[i]!) !== marks[r]) continue;
+          if (apart ? over?.has(runIds[i]!) : states.get(runIds[i]!) !== marks[r]) continue;
           states.set(runIds[i]!, runRead[i]!);
           json?.add(run.collection, runIds[i]!, runRead[i]!, jsons?.[i]);
         }
@@ -370,6 +384,63 @@ async function runStates(
   const out: Uint8Array[] = [];
   for (let i = 0, start = 0; i < n; start = run.ends[i++]!) out.push(run.states.subarray(start, run.ends[i]));
   return out;
+}
+
+/**
+ * Runs no document is in two of (each collection's), told cheaply: each run's ids ascend, and the
+ * runs' ranges of ids do not meet — an initial sync's chunks, stored as they came. `of` gives
+ * undefined otherwise (runs rewriting documents of earlier ones: later syncs, large writes).
+ */
+class RunsApart {
+  private constructor(
+    /** By collection: each run's first id, last id and index, in order of their ids. */
+    private readonly ranges: Map<string, Array<{ first: string; last: string; r: number }>>,
+    private readonly ids: readonly (readonly string[])[],
+  ) {}
+
+  static of(runs: readonly DocRun[], ids: readonly (readonly string[])[]): RunsApart | undefined {
+    const ranges = new Map<string, Array<{ first: string; last: string; r: number }>>();
+    for (let r = 0; r < runs.length; r++) {
+      const runIds = ids[r]!;
+      if (runIds.length === 0) continue;
+      for (let i = 1; i < runIds.length; i++) if (!(runIds[i - 1]! < runIds[i]!)) return undefined;
+      entry(ranges, runs[r]!.collection, () => []).push({
+        first: runIds[0]!,
+        last: runIds[runIds.length - 1]!,
+        r,
+      });
+    }
+    for (const list of ranges.values()) {
+      list.sort((a, b) => (a.first < b.first ? -1 : 1));
+      for (let i = 1; i < list.length; i++) if (!(list[i - 1]!.last < list[i]!.first)) return undefined;
+    }
+    return new RunsApart(ranges, ids);
+  }
+
+  /** The run holding the document, if one does. */
+  holding(collection: string, id: string): number | undefined {
+    const list = this.ranges.get(collection);
+    if (!list) return undefined;
+    // The last run starting at or before `id`, then `id` among its ids.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.first <= id) lo = mid + 1;
+      else hi = mid;
+    }
+    const range = list[lo - 1];
+    if (!range || id > range.last) return undefined;
+    const runIds = this.ids[range.r]!;
+    lo = 0;
+    hi = runIds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (runIds[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return runIds[lo] === id ? range.r : undefined;
+  }
 }
 
 /**

@@ -401,6 +401,69 @@ export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
     },
   },
   {
+    name: 'loadJson over runs apart (an initial sync, as stored) and rows written over some of them since',
+    async run(open) {
+      const s = (await open()) as DeferringStorage;
+      const removed = joinStored(new Uint8Array(0), bytes(9));
+      // Ids in order within each run and runs' ranges apart, as an initial sync's chunks are;
+      // the second run is written before the first, and a third collection's run beside them.
+      const id = (i: number) => `d${String(i).padStart(3, '0')}`;
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      const doc = (c: string, i: number, state: Uint8Array) => ({ collection: c, id: id(i), state });
+      const commit = (docs: Commit['docs'], pack = false) =>
+        s.commit({
+          changes: [],
+          docs,
+          meta: NO_META,
+          ...(pack ? { packed: packed(docs.map((d) => d.state)) } : {}),
+        });
+      await commit(
+        range(100, 200).map((i) => doc('p', i, form(2, i))),
+        true,
+      );
+      await commit(range(0, 100).map((i) => doc('p', i, form(1, i))));
+      await commit(
+        range(0, 80).map((i) => doc('q', i, form(7, i))),
+        true,
+      );
+      // Rows since: in p one rewritten, one deleted, one removed, one new; in q one rewritten.
+      await commit([
+        doc('p', 5, form(3, 5)),
+        doc('p', 150, bytes()),
+        doc('p', 160, removed),
+        doc('p', 250, form(4, 250)),
+        doc('q', 3, form(8, 3)),
+      ]);
+      const want = [
+        ...range(0, 100).map((i) => (i === 5 ? 'doc3.5' : `doc1.${i}`)),
+        ...range(100, 200).flatMap((i) => (i === 150 || i === 160 ? [] : [`doc2.${i}`])),
+        'doc4.250',
+      ];
+      for (const when of ['before reopening', 'reopened']) {
+        const t = when === 'reopened' ? ((await open()) as DeferringStorage) : s;
+        const { collections } = await t.loadJson();
+        const by = new Map(collections.map((c) => [c.collection, c]));
+        const live = (c: string) =>
+          by
+            .get(c)
+            ?.live.flatMap((text) => JSON.parse(text) as Array<{ _id: string }>)
+            .map((d) => d._id)
+            .sort();
+        check(JSON.stringify(live('p')) === JSON.stringify([...want].sort()), `${when}: p's live JSON`);
+        check(by.get('p')?.removed.join() === id(160), `${when}: p's removed ids ${by.get('p')?.removed}`);
+        check(live('q')?.length === 80 && live('q')?.includes('doc8.3') === true, `${when}: q's live JSON`);
+        check(same(t.storedForm('p', id(5)), form(3, 5)) && t.storedForm('p', id(150)) === undefined, when);
+        const forms = t.storedForms('p', id(98), 4);
+        check(
+          forms.map((d) => d.id).join() === [99, 100, 101, 102].map(id).join() &&
+            same(forms[1]!.state, form(2, 100)),
+          `${when}: stored forms across the runs`,
+        );
+        await t.close();
+      }
+    },
+  },
+  {
     name: 'after loadJson, the stored forms read are those later commits wrote: a removal removes',
     async run(open) {
       const s = (await open()) as DeferringStorage;
