@@ -40,6 +40,13 @@ const utf8 = new TextEncoder();
 /** The meta of a commit that writes none. */
 const NO_META: ReadonlyMap<string, Uint8Array> = new Map();
 
+/** The browser's `requestIdleCallback`, where there is one (not in Node, nor in Safari). */
+const IDLE = (
+  globalThis as {
+    requestIdleCallback?: (run: () => void, options: { timeout: number }) => unknown;
+  }
+).requestIdleCallback?.bind(globalThis);
+
 /**
  * The replica core under a `Database`: its storage and meta, its id and clock, its version and
  * compaction horizon, its collections' materialised states, and the write queue — every write
@@ -132,14 +139,20 @@ export class Replica {
    */
   private loadDeferred(): void {
     // A run is exclusive work, so none is read between a commit and its install.
-    (this.options.timers ?? globalThis).setTimeout(() => {
+    const run = () => {
       if (this.closed) return;
       this.exclusive(async () => {
         for (const c of this.collections.values()) if (c.loadDeferred()) return this.loadDeferred();
       }).catch(() => {
         // Storage failed to read (or closed meanwhile): what is still deferred is read when needed.
       });
-    }, 0);
+    };
+    // In a browser, when the page is idle: a reload's page then draws what it read first. Its
+    // first run, right after the open, came before the page's first read of its documents, and
+    // with it the storage's map of latest states (IndexedDB: `Unmerged`).
+    const idle = this.options.timers ? undefined : IDLE;
+    if (idle) idle(run, { timeout: 1_000 });
+    else (this.options.timers ?? globalThis).setTimeout(run, 0);
   }
 
   /** The runtime schema of `collection`'s documents, if one was given (a sync server checks pushes with it). */
