@@ -1,5 +1,4 @@
-import type { Search } from './hooks.js';
-import { RESULTS_PAGE } from './hooks.js';
+import { RESULTS_PAGE, type Search } from './hooks.js';
 
 /** "Show more" under a search's results while some are not shown, saying how many are left. */
 export function MoreResults({ found, testid }: { found: Search; testid: string }) {
@@ -10,7 +9,7 @@ export function MoreResults({ found, testid }: { found: Search; testid: string }
       <button type="button" onClick={found.more} data-testid={testid}>
         Show {Math.min(left, RESULTS_PAGE)} more
       </button>{' '}
-      <span className="hint">of {left.toLocaleString()} not shown</span>
+      <span className="hint">{left.toLocaleString()} not shown</span>
     </p>
   );
 }
