@@ -264,7 +264,6 @@ export class IndexedDbStorage implements DeferringStorage {
         if (live[r] === 0) return;
         const jsons: Uint8Array[] | undefined = json && [];
         const runRead = await runStates(run, ids[r]!.length, inflating[r], jsons);
-        const states = latest.get(run.collection)!;
         const runIds = ids[r]!;
         const over = overRuns.get(run.collection);
         if (apart && json) {
@@ -274,6 +273,7 @@ export class IndexedDbStorage implements DeferringStorage {
             if (!over?.has(runIds[i]!)) json.add(run.collection, runIds[i]!, runRead[i]!, jsons?.[i]);
           return;
         }
+        const states = latest.get(run.collection)!;
         for (let i = 0; i < runIds.length; i++) {
           if (apart ? over?.has(runIds[i]!) : states.get(runIds[i]!) !== marks[r]) continue;
           states.set(runIds[i]!, runRead[i]!);

@@ -52,6 +52,22 @@ const A: ReplicaId = replicaId('replica-a');
 const B: ReplicaId = replicaId('replica-b');
 const NO_META = new Map<string, Uint8Array>();
 
+/** The integers from `from` up to `to`, not included. */
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** A removed document's stored form: no JSON, then its state. */
+const removedForm = (...state: number[]) => joinStored(new Uint8Array(0), bytes(...state));
+
+/** A commit of `docs` alone, with their states' packed frame when `pack` (as a sync chunk brings them). */
+function commitDocs(s: Storage, docs: Commit['docs'], pack: boolean): Promise<void> {
+  return s.commit({
+    changes: [],
+    docs,
+    meta: NO_META,
+    ...(pack ? { packed: packed(docs.map((d) => d.state)) } : {}),
+  });
+}
+
 /**
  * The contract of `Storage` as executable checks, run by every adapter's tests (memory, SQLite,
  * IndexedDB, PostgreSQL) and usable for any new one: framework-free, so it runs in Node and in
@@ -255,10 +271,8 @@ export const STORAGE_ACCEPTANCE: readonly AcceptanceCase[] = [
           id: `d${String(i).padStart(3, '0')}`,
           state: state(i),
         }));
-        const c = { changes: [], docs, meta: NO_META };
-        return s.commit(pack ? { ...c, packed: packed(docs.map((d) => d.state)) } : c);
+        return commitDocs(s, docs, pack);
       };
-      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
       await commit(range(0, 200), (i) => form(1, i % 7), true);
       await commit([5], () => bytes(), false);
       await commit([6], () => form(2), false);
@@ -301,7 +315,7 @@ export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
     name: "loadJson gives each collection's live JSON as arrays and its removed ids; the stored forms read alone or in runs",
     async run(open) {
       const s = (await open()) as DeferringStorage;
-      const removed = joinStored(new Uint8Array(0), bytes(4));
+      const removed = removedForm(4);
       await s.commit({
         changes: [],
         docs: [
@@ -351,16 +365,9 @@ export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
     name: 'loadJson gives the latest state however documents were written: runs, packed runs, rows, deletions',
     async run(open) {
       const s = (await open()) as DeferringStorage;
-      const removed = joinStored(new Uint8Array(0), bytes(9));
-      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      const removed = removedForm(9);
       const doc = (i: number, state: Uint8Array) => ({ collection: 'p', id: `d${i}`, state });
-      const commit = (docs: Commit['docs'], pack = false) =>
-        s.commit({
-          changes: [],
-          docs,
-          meta: NO_META,
-          ...(pack ? { packed: packed(docs.map((d) => d.state)) } : {}),
-        });
+      const commit = (docs: Commit['docs'], pack = false) => commitDocs(s, docs, pack);
       await commit(
         range(0, 300).map((i) => doc(i, form(1, i))),
         true,
@@ -404,19 +411,12 @@ export const DEFERRING_ACCEPTANCE: readonly AcceptanceCase[] = [
     name: 'loadJson over runs apart (an initial sync, as stored) and rows written over some of them since',
     async run(open) {
       const s = (await open()) as DeferringStorage;
-      const removed = joinStored(new Uint8Array(0), bytes(9));
+      const removed = removedForm(9);
       // Ids in order within each run and runs' ranges apart, as an initial sync's chunks are;
       // the second run is written before the first, and a third collection's run beside them.
       const id = (i: number) => `d${String(i).padStart(3, '0')}`;
-      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
       const doc = (c: string, i: number, state: Uint8Array) => ({ collection: c, id: id(i), state });
-      const commit = (docs: Commit['docs'], pack = false) =>
-        s.commit({
-          changes: [],
-          docs,
-          meta: NO_META,
-          ...(pack ? { packed: packed(docs.map((d) => d.state)) } : {}),
-        });
+      const commit = (docs: Commit['docs'], pack = false) => commitDocs(s, docs, pack);
       await commit(
         range(100, 200).map((i) => doc('p', i, form(2, i))),
         true,
