@@ -215,13 +215,23 @@ async function jepsen(seed: number): Promise<void> {
   let natsChild = await nats.start();
   const name = `jepsen_${process.pid}_${seed}`;
   const url = (i: number) => `ws://127.0.0.1:${ports[i]}/sync`;
+  // What the nodes say about starting a client over, or about their log: a client sent its
+  // subscriptions whole again fails the bound below, and these lines say why.
+  const said: string[] = [];
+  const t0 = Date.now();
   const start = async (i: number) =>
     (
-      await concordServe([
-        ...['--postgres', await requirePostgres(), '--nats', nats.url, '--schema', name],
-        // Snapshots and trims every 300 messages: a node restarted or joining loads one.
-        ...['--port', String(ports[i]), '--compact-every', '300'],
-      ])
+      await concordServe(
+        [
+          ...['--postgres', await requirePostgres(), '--nats', nats.url, '--schema', name],
+          // Snapshots and trims every 300 messages: a node restarted or joining loads one.
+          ...['--port', String(ports[i]), '--compact-every', '300'],
+        ],
+        (line) => {
+          if (/starts? over|snapshot|skipped|stalled|trimmed/.test(line))
+            said.push(`${((Date.now() - t0) / 1000).toFixed(1)}s node ${i}: ${line.slice(0, 300)}`);
+        },
+      )
     ).child;
   const nodes: Array<ChildProcess | undefined> = [await start(0), await start(1), await start(2)];
   const clients: Array<{ db: Database; sync: SyncClient; writes: number; received: number }> = [];
@@ -339,9 +349,10 @@ async function jepsen(seed: number): Promise<void> {
       expect((await c.db.collection('notes').get('total'))?.n).toBe(written);
       // By delta: a client gets each other client's document and counter write about once —
       // a client sent the collection again after losing its node would get hundreds more.
-      expect(c.received, `client ${i} received ${clients.map((d) => d.received)}`).toBeLessThan(
-        2 * written + 50,
-      );
+      expect(
+        c.received,
+        `client ${i} received ${clients.map((d) => d.received)}; the nodes said:\n${said.join('\n')}`,
+      ).toBeLessThan(2 * written + 50);
     }
     // The log was compacted meanwhile: its start is purged.
     const nc = await connect({ servers: nats.url });

@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../server/src/cli.ts');
 
 /** `concord serve <args>` in a child process; resolves once it listens, with its port. */
-export async function concordServe(args: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+export async function concordServe(
+  args: readonly string[],
+  /** Each line the server logs once listening (else drained, not kept). */
+  onLine?: (line: string) => void,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -19,8 +23,16 @@ export async function concordServe(args: readonly string[]): Promise<{ child: Ch
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out: string | undefined = '';
+    let rest = '';
     child.stdout!.on('data', (d) => {
-      if (out === undefined) return; // listening: its later logs are drained, not kept
+      if (out === undefined) {
+        // Listening: later logs are drained, or handed over a line at a time.
+        if (!onLine) return;
+        const lines = (rest + d).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) onLine(line);
+        return;
+      }
       out += d;
       const m = /"url":"http:\/\/[^:]+:(\d+)"/.exec(out);
       if (!m) return;
